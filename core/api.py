@@ -1,0 +1,68 @@
+"""The small REST API: health, and agents setting their status.
+
+Every /api/ route needs `Authorization: Bearer <api.token>`; without a configured token the
+API answers 403 so that a deployment never runs it open by accident.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from core.models import AgentStatus
+from core.ports import Store
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+class AgentApi:
+    def __init__(self, store: Store, token: SecretStr | None) -> None:
+        self._store = store
+        self._token = token
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/healthz", self.health),
+            web.get("/api/agents", self.list_agents),
+            web.put("/api/agents/{agent_id}/status", self.set_status),
+        ]
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if self._token is None:
+            return _error(403, "the API is disabled: set api.token in the config")
+        given = request.headers.get("Authorization", "")
+        expected = f"Bearer {self._token.get_secret_value()}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return _error(401, "missing or wrong bearer token")
+        return None
+
+    async def list_agents(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        agents = await self._store.list_agents()
+        return web.json_response([a.model_dump(mode="json") for a in agents])
+
+    async def set_status(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        body = await request.content.read(4097)
+        if len(body) > 4096:
+            return _error(413, "body over 4096 bytes")
+        try:
+            data = json.loads(body)
+            status = AgentStatus(data["status"])
+        except (ValueError, KeyError, TypeError):
+            allowed = ", ".join(s.value for s in AgentStatus)
+            return _error(400, f'body must be {{"status": one of {allowed}}}')
+        agent = await self._store.set_agent_status(request.match_info["agent_id"], status)
+        if agent is None:
+            return _error(404, "no such agent")
+        return web.json_response(agent.model_dump(mode="json"))

@@ -1,0 +1,96 @@
+"""The aiohttp application: what the config names, wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from core import plugins
+from core.api import AgentApi
+from core.clock import SystemClock
+from core.config import Config
+from core.ports import Channel, Clock, Store
+from core.runtime import Runtime
+
+log = logging.getLogger("frontdesk")
+
+MAX_BODY = 1024 * 1024  # aiohttp's own cap; each channel enforces its tighter limit
+
+
+@dataclass
+class Frontdesk:
+    """Everything one running frontdesk holds."""
+
+    config: Config
+    store: Store
+    channels: dict[str, Channel]
+    runtime: Runtime
+    app: web.Application
+
+
+def build(config: Config, clock: Clock | None = None) -> Frontdesk:
+    clock = clock or SystemClock()
+    store_type = plugins.store_type(config.store.type)
+    assert store_type is not None  # the config loader checked it
+    store = store_type(config.store.settings, config.base_dir)
+    # The outbox reads this mapping when it delivers, so filling it after the runtime exists
+    # is fine; the runtime is the Inbox every channel hands its events to.
+    channels: dict[str, Channel] = {}
+    runtime = Runtime(
+        store, clock, config.workflows, channels, config.outbox, config.server.concurrency
+    )
+    for slug, channel_config in config.channels.items():
+        channel_type = plugins.channel_type(channel_config.type)
+        assert channel_type is not None  # the config loader checked it
+        channels[slug] = channel_type(slug, channel_config.settings, runtime, clock)
+
+    app = web.Application(client_max_size=MAX_BODY)
+    for channel in channels.values():
+        app.add_routes(list(channel.routes()))
+    app.add_routes(AgentApi(store, config.api.token).routes())
+    frontdesk = Frontdesk(config, store, channels, runtime, app)
+
+    async def startup(_: web.Application) -> None:
+        await store.open()
+        await store.sync_directory(config.agents, config.teams)
+        for channel in channels.values():
+            await channel.start()
+        await runtime.start()
+        log.info(
+            "frontdesk started: channels=%s workflows=%s",
+            ",".join(channels) or "-",
+            ",".join(w.name for w in config.workflows) or "-",
+        )
+
+    async def cleanup(_: web.Application) -> None:
+        await runtime.stop()
+        for channel in channels.values():
+            await channel.close()
+        await store.close()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return frontdesk
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly (in-flight work stays in the store)."""
+    frontdesk = build(config)
+    runner = web.AppRunner(frontdesk.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.server.host, config.server.port)
+    await site.start()
+    log.info("listening on http://%s:%d", config.server.host, config.server.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await runner.cleanup()

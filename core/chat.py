@@ -1,0 +1,154 @@
+"""`frontdesk chat`: talk to a workflow in the terminal, as a customer would.
+
+The real engine and a real (temporary) SQLite store run the workflow; messages go through the
+real outbox to a console channel that prints them. Time is a manual clock, so a Wait step is
+passed with `/skip` instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from core import plugins
+from core.clock import ManualClock
+from core.config import Config, OutboxSettings
+from core.engine import TurnReport
+from core.models import (
+    Agent,
+    AgentStatus,
+    ContactProfile,
+    Delivery,
+    DeliveryOutcome,
+    Inbound,
+    Outbound,
+)
+from core.runtime import Runtime
+from core.workflow import Workflow, teams_and_agents
+
+CHANNEL = "chat"
+HELP = "type a reply; a number or a label picks an option; /skip passes a wait; /quit leaves"
+
+
+class ConsoleChannel:
+    """Prints what the bot says, with the options a customer could pick."""
+
+    slug = CHANNEL
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+
+    def routes(self) -> Iterable[web.RouteDef]:
+        return []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def send(self, message: Outbound) -> Delivery:
+        self._write(f"bot: {message.text}")
+        for n, option in enumerate(message.options, start=1):
+            self._write(f"     {n}. {option.label}  [{option.id}]")
+        return Delivery(outcome=DeliveryOutcome.SENT)
+
+
+def directory_for(
+    workflow: Workflow, config: Config | None
+) -> tuple[list[Agent], dict[str, list[str]]]:
+    """The config's agents and teams, or one online stand-in agent per team the workflow
+    names, so that any workflow can be tried without writing a config first."""
+    if config is not None:
+        return config.agents, config.teams
+    agents: dict[str, Agent] = {}
+    teams: dict[str, list[str]] = {}
+    for kind, name, _ in teams_and_agents(workflow):
+        agent_id = name if kind == "agent" else f"{name}-agent"
+        agents[agent_id] = Agent(id=agent_id, name=agent_id, status=AgentStatus.ONLINE)
+        if kind == "team":
+            teams[name] = [agent_id]
+    return list(agents.values()), teams
+
+
+async def chat(
+    workflow: Workflow,
+    config: Config | None,
+    at: datetime,
+    read: Callable[[], str | None],
+    write: Callable[[str], None],
+) -> None:
+    clock = ManualClock(at)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as folder:
+        store_type = plugins.store_type("sqlite")
+        if store_type is None:
+            raise RuntimeError("the sqlite store is not installed")
+        store = store_type(store_type.settings_model.model_validate({"path": "chat.db"}), Path(folder))
+        console = ConsoleChannel(write)
+        # Only this one workflow runs, on the console channel whatever channels it names.
+        workflow = workflow.model_copy(update={"channels": None})
+
+        def trace(report: TurnReport) -> None:
+            for line in report.trace:
+                write(f"  ▸ {line}")
+
+        runtime = Runtime(store, clock, [workflow], {CHANNEL: console}, OutboxSettings(), on_turn=trace)
+        await store.open()
+        try:
+            agents, teams = directory_for(workflow, config)
+            await store.sync_directory(agents, teams)
+            await runtime.engine.prepare()
+            write(f"frontdesk chat: workflow {workflow.name!r} ({HELP})")
+            contact = ContactProfile(external_id="terminal", name="You")
+            while True:
+                line = await asyncio.to_thread(read)
+                if line is None or line.strip() == "/quit":
+                    break
+                if line.strip() == "/skip":
+                    upcoming = await store.next_timer_due()
+                    if upcoming is None:
+                        write("  (nothing is waiting on a timer)")
+                        continue
+                    clock.set(max(upcoming, clock.now()))
+                    await runtime.fire_due_timers()
+                else:
+                    event = Inbound(
+                        channel=CHANNEL, event_id=uuid.uuid4().hex, contact=contact, text=line
+                    )
+                    await runtime.accept(event)
+                    await runtime.idle()
+                await runtime.outbox.flush()
+                await _show_state(runtime, write)
+        finally:
+            await runtime.stop()
+            await store.close()
+
+
+async def _show_state(runtime: Runtime, write: Callable[[str], None]) -> None:
+    conversations = await runtime.store.conversations_of(CHANNEL, "terminal")
+    if not conversations:
+        return
+    current = conversations[-1]
+    if current.assignee or current.status.value == "closed":
+        write(
+            f"  ({current.status.value}; team={current.team or '-'}"
+            f" assignee={current.assignee or '-'})"
+        )
+    upcoming = await runtime.store.next_timer_due()
+    if upcoming is not None:
+        seconds = int((upcoming - runtime.clock.now()).total_seconds())
+        write(f"  (a wait is due in {seconds}s: /skip to pass it)")
+
+
+def read_stdin() -> str | None:
+    sys.stdout.write("you> ")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    return line.rstrip("\n") if line else None

@@ -1,0 +1,106 @@
+"""The `frontdesk` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from core import plugins
+from core.chat import chat as run_chat
+from core.chat import read_stdin
+from core.config import Config, load_config
+from core.errors import ConfigError
+from core.sources import load_yaml
+from core.workflow import load_workflow, parse_workflow
+
+
+def _fail(error: ConfigError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
+def main(log_level: str) -> None:
+    """frontdesk: route customer conversations from Telegram, Slack and webhooks."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+def serve(config_path: Path) -> None:
+    """Run the server with the given config file."""
+    from core.app import serve as run_server
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        _fail(exc)
+    asyncio.run(run_server(config))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(files: tuple[Path, ...]) -> None:
+    """Check config and workflow files; name the file, line and field of each problem."""
+    failed = False
+    for path in files:
+        try:
+            source = load_yaml(path)
+            if isinstance(source.data, dict) and "steps" in source.data:
+                parse_workflow(source)
+                kind = "workflow"
+            else:
+                load_config(path)
+                kind = "config"
+        except ConfigError as exc:
+            failed = True
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            continue
+        click.echo(f"{path}: ok ({kind})")
+    sys.exit(1 if failed else 0)
+
+
+def _parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    parts = text.rsplit(" ", 1)
+    try:
+        if len(parts) == 2 and "/" in parts[1]:
+            return datetime.fromisoformat(parts[0]).replace(tzinfo=ZoneInfo(parts[1]))
+        moment = datetime.fromisoformat(text)
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise click.BadParameter(f"{text!r}: use e.g. '2026-11-23 16:30 Europe/Madrid'") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.argument("workflow_path", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="agents and teams")
+@click.option("--at", "at", help="the time to start at, e.g. '2026-11-23 16:30 Europe/Madrid'")
+def chat(workflow_path: Path, config_path: Path | None, at: str | None) -> None:
+    """Talk to a workflow in the terminal as a customer would."""
+    logging.getLogger().setLevel(logging.WARNING)
+    config: Config | None = None
+    try:
+        workflow = load_workflow(workflow_path)
+        if config_path is not None:
+            config = load_config(config_path)
+    except ConfigError as exc:
+        _fail(exc)
+    asyncio.run(run_chat(workflow, config, _parse_at(at), read_stdin, click.echo))
+
+
+for _name, _group in plugins.cli_groups().items():
+    main.add_command(_group, _name)

@@ -1,0 +1,277 @@
+"""The configuration: one YAML file, validated once at start.
+
+This is the only module that reads the environment: any string value may say `${NAME}` or
+`${NAME:-default}`. Secrets are SecretStr and never logged. Every problem found is reported
+together, each with its file, line and field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from core import plugins
+from core.errors import ConfigError, Problem
+from core.models import Agent, AgentStatus
+from core.sources import Loc, Source, load_yaml
+from core.workflow import Workflow, load_workflow, parse_workflow, teams_and_agents
+
+SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # Inbound events processed at once (each conversation still one at a time).
+    concurrency: int = Field(default=64, ge=1, le=10_000)
+
+
+class ApiSettings(Section):
+    """The REST API for agent status; disabled unless a token is set."""
+
+    token: SecretStr | None = Field(default=None)
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> ApiSettings:
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("token must be at least 16 characters")
+        return self
+
+
+class OutboxSettings(Section):
+    max_attempts: int = Field(default=12, ge=1, le=1000)
+    base_delay_seconds: float = Field(default=1.0, gt=0)
+    max_delay_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=32, ge=1, le=1000)
+
+
+class AgentSettings(Section):
+    name: str | None = None
+    status: AgentStatus = AgentStatus.OFFLINE
+    capacity: int | None = Field(default=None, ge=1)
+    slack_user_id: str | None = None
+
+
+class TeamSettings(Section):
+    agents: list[str] = Field(default_factory=list)
+
+
+class ConfigFile(Section):
+    """The file's shape; channel and store settings are checked by their own models."""
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    agents: dict[str, AgentSettings] = Field(default_factory=dict)
+    teams: dict[str, TeamSettings] = Field(default_factory=dict)
+    workflows: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    slug: str
+    type: str
+    settings: BaseModel
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    type: str
+    settings: BaseModel
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    base_dir: Path
+    server: ServerSettings
+    api: ApiSettings
+    outbox: OutboxSettings
+    store: StoreConfig
+    channels: dict[str, ChannelConfig]
+    agents: list[Agent]
+    teams: dict[str, list[str]]
+    workflows: list[Workflow] = field(default_factory=list)
+
+
+def load_config(path: Path) -> Config:
+    source = load_yaml(path)
+    problems: list[Problem] = []
+    source.data = _interpolate(source, source.data, (), problems)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the config must be a mapping")])
+    try:
+        raw = ConfigFile.model_validate(source.data)
+    except ValidationError as exc:
+        raise ConfigError(problems + source.problems(exc)) from exc
+    base_dir = path.parent
+    store = _store(source, raw, problems)
+    channels = _channels(source, raw, problems)
+    agents, teams = _directory(source, raw, problems)
+    workflows = _workflows(source, raw, base_dir, path, channels, agents, teams, problems)
+    if problems:
+        raise ConfigError(problems)
+    assert store is not None
+    return Config(
+        source=str(path),
+        base_dir=base_dir,
+        server=raw.server,
+        api=raw.api,
+        outbox=raw.outbox,
+        store=store,
+        channels=channels,
+        agents=agents,
+        teams=teams,
+        workflows=workflows,
+    )
+
+
+def _interpolate(source: Source, node: Any, loc: Loc, problems: list[Problem]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(source, v, (*loc, k), problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(source, v, (*loc, i), problems) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value is None:
+            if default is None:
+                problems.append(source.problem(loc, f"environment variable {name} is not set"))
+                return ""
+            return default
+        return value
+
+    return _ENV_REF.sub(substitute, node)
+
+
+def _settings(
+    source: Source, loc: Loc, kind: str, raw: dict[str, Any], problems: list[Problem]
+) -> tuple[str, BaseModel] | None:
+    """Find the plug-in named by `type` and validate the rest of the section with its model."""
+    type_name = raw.get("type", loc[-1] if kind == "channel" else None)
+    known = plugins.available(plugins.CHANNELS if kind == "channel" else plugins.STORES)
+    try:
+        found = (
+            plugins.channel_type(str(type_name))
+            if kind == "channel"
+            else plugins.store_type(str(type_name))
+        )
+    except Exception as exc:  # a broken plug-in is a config problem, not a traceback
+        problems.append(source.problem((*loc, "type"), f"cannot load {kind} {type_name!r}: {exc}"))
+        return None
+    if found is None:
+        problems.append(
+            source.problem(
+                (*loc, "type"), f"unknown {kind} type {type_name!r} (installed: {', '.join(known)})"
+            )
+        )
+        return None
+    body = {k: v for k, v in raw.items() if k != "type"}
+    try:
+        return str(type_name), found.settings_model.model_validate(body)
+    except ValidationError as exc:
+        problems.extend(source.problems(exc, loc))
+        return None
+
+
+def _store(source: Source, raw: ConfigFile, problems: list[Problem]) -> StoreConfig | None:
+    found = _settings(source, ("store",), "store", {"type": "sqlite", **raw.store}, problems)
+    return StoreConfig(*found) if found else None
+
+
+def _channels(source: Source, raw: ConfigFile, problems: list[Problem]) -> dict[str, ChannelConfig]:
+    channels = {}
+    for slug, body in raw.channels.items():
+        loc = ("channels", slug)
+        if not re.fullmatch(SLUG, slug):
+            problems.append(source.problem(loc, "a channel name is a lowercase slug"))
+            continue
+        found = _settings(source, loc, "channel", body, problems)
+        if found:
+            channels[slug] = ChannelConfig(slug, *found)
+    return channels
+
+
+def _directory(
+    source: Source, raw: ConfigFile, problems: list[Problem]
+) -> tuple[list[Agent], dict[str, list[str]]]:
+    agents = []
+    for agent_id, settings in raw.agents.items():
+        if not re.fullmatch(SLUG, agent_id):
+            problems.append(source.problem(("agents", agent_id), "an agent id is a lowercase slug"))
+            continue
+        agents.append(
+            Agent(
+                id=agent_id,
+                name=settings.name or agent_id,
+                status=settings.status,
+                capacity=settings.capacity,
+                slack_user_id=settings.slack_user_id,
+            )
+        )
+    teams: dict[str, list[str]] = {}
+    for team, members in raw.teams.items():
+        for i, member in enumerate(members.agents):
+            if member not in raw.agents:
+                loc = ("teams", team, "agents", i)
+                problems.append(source.problem(loc, f"no agent '{member}' under agents"))
+        if len(set(members.agents)) != len(members.agents):
+            problems.append(source.problem(("teams", team, "agents"), "an agent is listed twice"))
+        teams[team] = list(dict.fromkeys(members.agents))
+    return agents, teams
+
+
+def _workflows(
+    source: Source,
+    raw: ConfigFile,
+    base_dir: Path,
+    config_path: Path,
+    channels: dict[str, ChannelConfig],
+    agents: list[Agent],
+    teams: dict[str, list[str]],
+    problems: list[Problem],
+) -> list[Workflow]:
+    workflows: list[Workflow] = []
+    agent_ids = {a.id for a in agents}
+    names: set[str] = set()
+    for i, relative in enumerate(raw.workflows):
+        path = base_dir / relative
+        display = str(config_path.parent / relative) if config_path.parent != Path() else relative
+        try:
+            workflow_source = load_yaml(path, display)
+            workflow = parse_workflow(workflow_source)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if workflow.name in names:
+            problems.append(source.problem(("workflows", i), f"two workflows named {workflow.name!r}"))
+        names.add(workflow.name)
+        for kind, name, loc in teams_and_agents(workflow):
+            if (kind == "team" and name not in teams) or (kind == "agent" and name not in agent_ids):
+                problems.append(workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}"))
+        for j, channel in enumerate(workflow.channels or []):
+            if channel not in channels:
+                problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
+        workflows.append(workflow)
+    return workflows
+
+
+def check_workflow_file(path: Path) -> Workflow:
+    """Validate a workflow file on its own (teams and agents are checked with a config)."""
+    return load_workflow(path)

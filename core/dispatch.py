@@ -1,0 +1,74 @@
+"""Run jobs one at a time per conversation key, many keys at once.
+
+Each key (a contact on a channel) has a queue; a key's jobs run strictly in order, and at
+most `concurrency` keys run at the same time. An idle key costs nothing: its queue is
+dropped when it empties, so memory follows the active conversations, not all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+log = logging.getLogger("frontdesk.dispatch")
+
+Job = TypeVar("Job")
+
+
+class Dispatcher(Generic[Job]):
+    def __init__(self, handle: Callable[[Job], Awaitable[object]], concurrency: int) -> None:
+        self._handle = handle
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queues: dict[str, deque[Job]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def submit(self, key: str, job: Job) -> None:
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(job)  # the key's drain task is running and will reach it
+            return
+        self._queues[key] = deque([job])
+        self._idle.clear()
+        task = asyncio.get_running_loop().create_task(self._drain(key), name=f"dispatch:{key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._idle.set()
+
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
+        async with self._slots:
+            while queue:
+                job = queue[0]
+                try:
+                    await self._handle(job)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The job stays durable in the store (inbox row, timer row) and is picked
+                    # up again by the next recovery sweep; the key's other jobs go on.
+                    log.exception("job failed: key=%s", key)
+                queue.popleft()
+        del self._queues[key]
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    async def join(self) -> None:
+        """Wait until every submitted job has been handled."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._queues.clear()

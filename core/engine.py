@@ -1,0 +1,257 @@
+"""The engine: runs a conversation's workflow one event at a time.
+
+For each event it opens one store transaction, loads the contact and the conversation, runs
+steps until the workflow waits (for an answer or a timer) or ends, and saves the new state,
+the transcript, the outbound messages and the timers in that same transaction. Callers make
+sure one conversation's events never run at once in this process (see `dispatch`); the
+conversation's version makes a concurrent writer elsewhere fail and retry instead of winning
+twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.errors import ConcurrentUpdate
+from core.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    ContactProfile,
+    Run,
+    StoredInbound,
+    Timer,
+)
+from core.ports import Clock, Store, Transaction
+from core.program import Program, compile_workflow
+from core.steps import RunEnded, answer, execute
+from core.turn import Turn
+from core.workflow import AskQuestionStep, Workflow, snapshot, workflow_from_snapshot
+
+log = logging.getLogger("frontdesk.engine")
+
+# A run executes at most this many instructions per event; jumps are bounded, so only a
+# pathological workflow gets here, and it must not hold a conversation forever.
+MAX_INSTRUCTIONS = 10_000
+MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    """What a turn did, for logs and `frontdesk chat`."""
+
+    conversation_id: str
+    trace: list[str]
+    sent: int
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        workflows: Sequence[Workflow],
+        on_commit: Callable[[TurnReport, list[Timer]], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._workflows = list(workflows)
+        self._programs: dict[str, Program] = {}
+        self._on_commit = on_commit
+        for workflow in self._workflows:
+            program = compile_workflow(workflow)
+            self._programs[program.workflow_hash] = program
+
+    async def prepare(self) -> None:
+        """Keep every current workflow version in the store, so that a run started on it can
+        finish after the file changes and the process restarts."""
+        async with self._store.transaction() as tx:
+            for workflow in self._workflows:
+                await tx.save_workflow_version(workflow.content_hash, workflow.name, snapshot(workflow))
+
+    # events -----------------------------------------------------------------------------
+
+    async def process_inbound(self, item: StoredInbound) -> TurnReport | None:
+        event = item.event
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    turn = await self._inbound(tx, event.channel, event.contact)
+                    turn.record_in(event.text, event.option_id)
+                    await self._continue(turn, event.text, event.option_id)
+                    await self._save(turn)
+                    await tx.mark_processed(item.id, turn.now)
+                return self._committed(turn)
+            except ConcurrentUpdate:
+                log.info("conflict, running again: inbound=%s key=%s", item.id, event.contact_key)
+        raise ConcurrentUpdate(f"inbound {item.id} kept conflicting")
+
+    async def process_timer(self, timer: Timer) -> TurnReport | None:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    await tx.delete_timer(timer.id)
+                    turn = await self._timer(tx, timer)
+                    if turn is not None:
+                        await self._save(turn)
+                if turn is None:
+                    return None
+                return self._committed(turn)
+            except ConcurrentUpdate:
+                log.info("conflict, running again: timer=%s", timer.id)
+        raise ConcurrentUpdate(f"timer {timer.id} kept conflicting")
+
+    # loading ----------------------------------------------------------------------------
+
+    async def _inbound(self, tx: Transaction, channel: str, profile: ContactProfile) -> Turn:
+        now = self._clock.now()
+        contact = await tx.load_contact(channel, profile.external_id)
+        changed = contact is None
+        if contact is None:
+            contact = Contact(
+                id=uuid.uuid4().hex, channel=channel, external_id=profile.external_id, created_at=now
+            )
+        changed = _merge_profile(contact, profile) or changed
+        conversation = await tx.load_open_conversation(contact.id)
+        turn = Turn(tx=tx, now=now, contact=contact, conversation=conversation or _new(contact, now))
+        turn.contact_changed = changed
+        if conversation is None:
+            self._start(turn, "conversation_opened")
+        elif conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        return turn
+
+    async def _timer(self, tx: Transaction, timer: Timer) -> Turn | None:
+        conversation = await tx.load_conversation(timer.conversation_id)
+        run = conversation.run if conversation else None
+        if conversation is None or run is None or run.waiting is None:
+            return None
+        if run.waiting.timer_id != timer.id:
+            return None  # a timer the run no longer waits on (answered, closed, moved on)
+        contact = await tx.load_contact_by_id(conversation.contact_id)
+        assert contact is not None
+        turn = Turn(tx=tx, now=self._clock.now(), contact=contact, conversation=conversation)
+        if conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        run.waiting = None
+        run.pc += 1
+        await self._run(turn)
+        return turn
+
+    async def _program(self, tx: Transaction, run: Run) -> Program:
+        program = self._programs.get(run.workflow_hash)
+        if program is None:
+            body = await tx.load_workflow_version(run.workflow_hash)
+            if body is None:
+                raise LookupError(f"workflow version {run.workflow_hash} is not stored")
+            program = compile_workflow(workflow_from_snapshot(body))
+            self._programs[run.workflow_hash] = program
+        return program
+
+    # running ----------------------------------------------------------------------------
+
+    def _start(self, turn: Turn, trigger: str) -> bool:
+        channel = turn.conversation.channel
+        for workflow in self._workflows:
+            if workflow.trigger == trigger and (
+                workflow.channels is None or channel in workflow.channels
+            ):
+                turn.conversation.run = Run(
+                    workflow=workflow.name, workflow_hash=workflow.content_hash, trigger=trigger
+                )
+                turn.trace.append(f"start {workflow.name} ({trigger})")
+                return True
+        turn.conversation.run = None
+        return False
+
+    async def _continue(self, turn: Turn, text: str | None, option_id: str | None) -> None:
+        run = turn.conversation.run
+        if run is None:
+            return
+        if run.waiting is not None:
+            if run.waiting.kind != "answer":
+                return  # waiting on a timer: the message is in the transcript, nothing more
+            program = await self._program(turn.tx, run)
+            instruction = program.code[run.pc]
+            assert isinstance(instruction.step, AskQuestionStep)
+            answer(instruction.step, instruction, turn, text, option_id)
+        await self._run(turn)
+
+    async def _run(self, turn: Turn) -> None:
+        for _ in range(MAX_INSTRUCTIONS):
+            run = turn.conversation.run
+            if run is None or run.waiting is not None:
+                return
+            program = await self._program(turn.tx, run)
+            if run.pc >= len(program.code):
+                turn.trace.append(f"end {run.workflow}")
+                turn.conversation.run = None
+                return
+            try:
+                await execute(program.code[run.pc], program, turn)
+            except RunEnded:
+                turn.trace.append(f"end {run.workflow}")
+                if run.trigger == "conversation_closed" or not self._start(
+                    turn, "conversation_closed"
+                ):
+                    turn.conversation.run = None
+        log.error(
+            "run stopped after %d steps in one turn: conversation=%s",
+            MAX_INSTRUCTIONS,
+            turn.conversation.id,
+        )
+        turn.conversation.run = None
+
+    # saving -----------------------------------------------------------------------------
+
+    async def _save(self, turn: Turn) -> None:
+        tx = turn.tx
+        if turn.contact_changed:
+            await tx.save_contact(turn.contact)
+        turn.conversation.version += 1
+        await tx.save_conversation(turn.conversation)
+        if turn.transcript:
+            await tx.add_transcript(turn.transcript)
+        if turn.outbound:
+            await tx.enqueue(turn.outbound, turn.now)
+        for timer_id in turn.dropped_timers:
+            await tx.delete_timer(timer_id)
+        for timer in turn.timers:
+            await tx.schedule_timer(timer)
+
+    def _committed(self, turn: Turn) -> TurnReport:
+        report = TurnReport(turn.conversation.id, turn.trace, len(turn.outbound))
+        if self._on_commit is not None:
+            self._on_commit(report, turn.timers)
+        return report
+
+
+def _new(contact: Contact, now: datetime) -> Conversation:
+    return Conversation(
+        id=uuid.uuid4().hex,
+        contact_id=contact.id,
+        channel=contact.channel,
+        status=ConversationStatus.OPEN,
+        opened_at=now,
+    )
+
+
+def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
+    """Take what the platform says about the contact. Language only fills a gap: a workflow
+    may have set it on purpose."""
+    changed = False
+    for name in ("name", "username"):
+        value = getattr(profile, name)
+        if value and value != getattr(contact, name):
+            setattr(contact, name, value)
+            changed = True
+    for name in ("language", "email", "phone"):
+        value = getattr(profile, name)
+        if value and getattr(contact, name) is None:
+            setattr(contact, name, value)
+            changed = True
+    return changed

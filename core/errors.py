@@ -1,0 +1,54 @@
+"""The one small exception hierarchy of frontdesk.
+
+Adapters turn these into HTTP statuses with a reason; the CLI into exit codes and messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FrontdeskError(Exception):
+    """Base of every error frontdesk raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file: where, which field, and why."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ConfigError(FrontdeskError):
+    """A config or workflow file is wrong; carries every problem found, each with its place."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class BadInbound(FrontdeskError):
+    """An inbound request is malformed: the platform gets a 400 with this reason."""
+
+
+class Unauthorized(FrontdeskError):
+    """An inbound request failed its signature or secret check: 401."""
+
+
+class PayloadTooLarge(FrontdeskError):
+    """An inbound body is over the channel's limit: 413."""
+
+
+class StoreUnavailable(FrontdeskError):
+    """The store could not durably record something; the caller must not acknowledge it."""
+
+
+class ConcurrentUpdate(FrontdeskError):
+    """Another writer changed a conversation first; the step is run again on fresh state."""

@@ -1,0 +1,222 @@
+"""The domain: what flows between adapters, the engine and the stores.
+
+Everything here is a pydantic model so that it can cross a layer (and a process, through the
+store) without untyped dicts. Models that describe a fact are frozen; the few that the engine
+edits while it runs a step (contact, conversation, run) are not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AgentStatus(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Option(Frozen):
+    """One choice offered to the customer: a stable id and the label they see."""
+
+    id: str
+    label: str
+
+
+class ContactProfile(Frozen):
+    """What a channel knows about the sender of an inbound event."""
+
+    external_id: str = Field(min_length=1, max_length=256)
+    name: str | None = None
+    username: str | None = None
+    language: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Inbound(Frozen):
+    """A normalised event from a channel: a message, or the choice of an option.
+
+    `event_id` is the platform's identity of the event; (channel, event_id) is the
+    idempotency key. `raw` keeps the platform payload aside for the transcript and debugging.
+    """
+
+    channel: str
+    event_id: str = Field(min_length=1, max_length=256)
+    contact: ContactProfile
+    text: str | None = None
+    option_id: str | None = None
+    attachment: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def contact_key(self) -> str:
+        return conversation_key(self.channel, self.contact.external_id)
+
+
+def conversation_key(channel: str, external_id: str) -> str:
+    """The key under which one contact's events are processed one at a time."""
+    return f"{channel}:{external_id}"
+
+
+class StoredInbound(Frozen):
+    """An inbound event as the inbox holds it until the engine has processed it."""
+
+    id: int
+    received_at: datetime
+    event: Inbound
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    id: str
+    channel: str
+    external_id: str
+    name: str | None = None
+    username: str | None = None
+    language: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    created_at: datetime
+
+
+class Run(BaseModel):
+    """Where a conversation is in a workflow.
+
+    `pc` indexes the compiled program of the exact workflow version (`workflow_hash`) that the
+    run started on, so publishing a new version never moves a conversation mid-run.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    workflow: str
+    workflow_hash: str
+    trigger: str
+    pc: int = 0
+    vars: dict[str, Any] = Field(default_factory=dict)
+    jumps: dict[str, int] = Field(default_factory=dict)
+    waiting: Waiting | None = None
+    last_answer: Any = None
+
+
+class Waiting(BaseModel):
+    """What a paused run waits for: an answer to a question, or a timer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str  # "answer" | "timer"
+    step_id: str
+    attempts: int = 0
+    timer_id: str | None = None
+    options: list[Option] = Field(default_factory=list)
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    id: str
+    contact_id: str
+    channel: str
+    status: ConversationStatus = ConversationStatus.OPEN
+    team: str | None = None
+    assignee: str | None = None
+    opened_at: datetime
+    closed_at: datetime | None = None
+    assigned_at: datetime | None = None
+    run: Run | None = None
+    seq: int = 0
+    version: int = 0
+
+
+class TranscriptEntry(Frozen):
+    conversation_id: str
+    direction: Direction
+    text: str | None
+    options: list[Option] = Field(default_factory=list)
+    option_id: str | None = None
+    message_id: str
+    at: datetime
+    step_id: str | None = None
+
+
+class Outbound(Frozen):
+    """A message for a contact, delivered by the outbox through the conversation's channel.
+
+    `message_id` is stable across retries and restarts so the receiver can drop a repeat.
+    """
+
+    message_id: str
+    conversation_id: str
+    channel: str
+    recipient: str
+    text: str
+    options: list[Option] = Field(default_factory=list)
+    language: str | None = None
+
+
+class OutboxItem(Frozen):
+    """An outbound message as the outbox holds it, with its delivery bookkeeping."""
+
+    id: int
+    message: Outbound
+    attempts: int
+    created_at: datetime
+
+
+class Timer(Frozen):
+    id: str
+    conversation_id: str
+    key: str
+    due_at: datetime
+
+
+class Agent(Frozen):
+    id: str
+    name: str
+    status: AgentStatus
+    capacity: int | None = None
+    slack_user_id: str | None = None
+
+
+class TeamMembers(Frozen):
+    name: str
+    agents: list[str]
+
+
+class DeliveryOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class Delivery(Frozen):
+    """What a channel says about one attempt to send an Outbound."""
+
+    outcome: DeliveryOutcome
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when the platform said how long to wait
+
+
+Run.model_rebuild()

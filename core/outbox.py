@@ -1,0 +1,137 @@
+"""The outbox worker: delivers committed outbound messages through their channel.
+
+Delivery is at least once on the wire: a message is marked sent only after its channel said
+so, and every attempt carries the same message id so the receiver can drop a repeat. A
+conversation's messages go out in order; a failing one holds back only its own conversation.
+Failures are retried with exponential backoff and jitter, or after exactly the time a 429's
+Retry-After asked for, until `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from core.config import OutboxSettings
+from core.models import Delivery, DeliveryOutcome, OutboxItem
+from core.ports import Channel, Clock, Store
+from core.waiting import wake_or_deadline
+
+log = logging.getLogger("frontdesk.outbox")
+
+IDLE_POLL = timedelta(seconds=30)  # a safety net; commits wake the worker directly
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        settings: OutboxSettings,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._clock = clock
+        self._settings = settings
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self._active: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before attempt `attempts + 1`: exponential, capped, with jitter (50-100%)."""
+        s = self._settings
+        ceiling = min(s.max_delay_seconds, s.base_delay_seconds * 2 ** (attempts - 1))
+        return float(ceiling * (0.5 + 0.5 * self._jitter()))
+
+    async def run(self) -> None:
+        try:
+            while True:
+                self._wake.clear()
+                free = self._settings.concurrency - len(self._active)
+                if free > 0:
+                    items = await self._store.claim_due_outbound(
+                        self._clock.now(), free, self._settings.lease_seconds
+                    )
+                    for item in items:
+                        task = asyncio.create_task(self._deliver(item))
+                        self._active.add(task)
+                        task.add_done_callback(self._finished)
+                    if items:
+                        continue
+                due = await self._store.next_outbound_due()
+                now = self._clock.now()
+                deadline = now + IDLE_POLL if due is None else max(due, now)
+                if free <= 0 or (due is not None and due <= now):
+                    deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
+                await wake_or_deadline(self._wake, self._clock, deadline)
+        finally:
+            for task in list(self._active):
+                task.cancel()
+            await asyncio.gather(*self._active, return_exceptions=True)
+
+    async def flush(self) -> int:
+        """Deliver everything due now, one message at a time, without the background loop
+        (`frontdesk chat`); returns how many attempts were made."""
+        attempts = 0
+        while True:
+            items = await self._store.claim_due_outbound(
+                self._clock.now(), 100, self._settings.lease_seconds
+            )
+            if not items:
+                return attempts
+            for item in items:
+                await self._deliver(item)
+                attempts += 1
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._active.discard(task)
+        self._wake.set()
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        message = item.message
+        channel = self._channels.get(message.channel)
+        now = self._clock.now()
+        if channel is None:
+            error = f"no channel {message.channel!r} is configured"
+            log.error("undeliverable: conversation=%s %s", message.conversation_id, error)
+            await self._store.mark_failed(item.id, now, error)
+            return
+        try:
+            result = await channel.send(message)
+        except Exception as exc:  # a channel bug must not stop the worker
+            log.exception("channel raised: conversation=%s", message.conversation_id)
+            result = Delivery(outcome=DeliveryOutcome.RETRY, error=f"channel raised {exc!r}")
+        now = self._clock.now()
+        attempts = item.attempts + 1
+        if result.outcome == DeliveryOutcome.SENT:
+            await self._store.mark_sent(item.id, now)
+            return
+        error = result.error or result.outcome.value
+        if result.outcome == DeliveryOutcome.FAILED or attempts >= self._settings.max_attempts:
+            log.warning(
+                "delivery failed for good: conversation=%s message=%s attempts=%d error=%s",
+                message.conversation_id,
+                message.message_id,
+                attempts,
+                error,
+            )
+            await self._store.mark_failed(item.id, now, error)
+            return
+        delay = result.retry_after if result.retry_after is not None else self.backoff(attempts)
+        log.info(
+            "delivery retry: conversation=%s message=%s attempt=%d in=%.1fs error=%s",
+            message.conversation_id,
+            message.message_id,
+            attempts,
+            delay,
+            error,
+        )
+        await self._store.mark_retry(item.id, now + timedelta(seconds=delay), error)

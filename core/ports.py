@@ -1,0 +1,221 @@
+"""The ports: what the core asks of a clock, a store and a channel.
+
+Adapters and stores implement these Protocols; the core never imports them. They are found
+by name through the `frontdesk.channels` and `frontdesk.stores` entry points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    Conversation,
+    Delivery,
+    Inbound,
+    Outbound,
+    OutboxItem,
+    StoredInbound,
+    Timer,
+    TranscriptEntry,
+)
+
+
+class Clock(Protocol):
+    """Wall-clock time, injected so that tests and replays control it."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+    async def sleep_until(self, when: datetime) -> None:
+        """Return once `now() >= when` (or immediately if it already is)."""
+        ...
+
+
+class Inbox(Protocol):
+    """Where a channel hands a normalised inbound event.
+
+    `accept` returns only once the event is durably stored, so the channel may answer the
+    platform with a 2xx; it returns False when the event was seen before. It raises
+    `StoreUnavailable` when the event could not be stored, and the channel must then answer
+    with an error status so that the platform delivers again.
+    """
+
+    async def accept(self, event: Inbound) -> bool: ...
+
+
+class Channel(Protocol):
+    """One configured channel: inbound HTTP routes plus a sender."""
+
+    slug: str
+
+    def routes(self) -> Iterable[web.RouteDef]:
+        """The aiohttp routes this channel serves, all under `/<slug>/`."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def send(self, message: Outbound) -> Delivery:
+        """Deliver one message; never raises for a platform failure, says it in `Delivery`."""
+        ...
+
+
+class ChannelType(Protocol):
+    """A channel class as found through the `frontdesk.channels` entry point."""
+
+    settings_model: ClassVar[type[BaseModel]]
+
+    def __call__(self, slug: str, settings: Any, inbox: Inbox, clock: Clock) -> Channel: ...
+
+
+class Transaction(Protocol):
+    """One write transaction of the store.
+
+    The engine loads what a step needs, decides, and saves every effect (state, transcript,
+    outbox, timers, inbox bookkeeping) through one Transaction, so they commit together or not
+    at all.
+    """
+
+    async def load_contact(self, channel: str, external_id: str) -> Contact | None: ...
+
+    async def load_open_conversation(self, contact_id: str) -> Conversation | None: ...
+
+    async def load_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def load_contact_by_id(self, contact_id: str) -> Contact | None: ...
+
+    async def get_agent(self, agent_id: str) -> Agent | None: ...
+
+    async def count_open_assigned(self, agent_id: str) -> int: ...
+
+    async def pick_round_robin(self, team: str, *, only_online: bool) -> Agent | None:
+        """The team's next agent after the last one picked, skipping those not eligible
+        (not online when `only_online`, or at capacity), and advance the team's cursor."""
+        ...
+
+    async def save_contact(self, contact: Contact) -> None: ...
+
+    async def save_conversation(self, conversation: Conversation) -> None:
+        """Insert, or update when `conversation.version` is the stored version plus one.
+
+        Raises `ConcurrentUpdate` when another writer has moved the conversation on.
+        """
+        ...
+
+    async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None: ...
+
+    async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
+        """Put messages in the outbox, due now; a message id already there is ignored."""
+        ...
+
+    async def schedule_timer(self, timer: Timer) -> None: ...
+
+    async def delete_timer(self, timer_id: str) -> None: ...
+
+    async def mark_processed(self, inbound_id: int, at: datetime) -> None: ...
+
+    async def save_workflow_version(self, workflow_hash: str, name: str, body: str) -> None:
+        """Keep the exact definition a run started on; a known hash is left as it is."""
+        ...
+
+    async def load_workflow_version(self, workflow_hash: str) -> str | None: ...
+
+
+class Store(Protocol):
+    """Durable state: inbox, contacts, conversations, transcript, outbox, timers, agents."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # inbox
+    async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
+        """Store an inbound event; None when (channel, event_id) is stored already."""
+        ...
+
+    async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
+        """Unprocessed events with id > after_id, oldest first."""
+        ...
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write transaction: committed when the block exits, rolled back if it raises."""
+        ...
+
+    # outbox
+    async def claim_due_outbound(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        """Due pending messages, at most one per conversation and only the oldest pending one
+        of each (so a conversation's messages arrive in order), leased for a while so that a
+        second worker does not take them too."""
+        ...
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+
+    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None: ...
+
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None: ...
+
+    async def next_outbound_due(self) -> datetime | None: ...
+
+    # timers
+    async def due_timers(self, now: datetime, limit: int) -> list[Timer]: ...
+
+    async def next_timer_due(self) -> datetime | None: ...
+
+    # agents and teams
+    async def sync_directory(
+        self, agents: Sequence[Agent], teams: dict[str, list[str]]
+    ) -> None:
+        """Make the stored agents and teams those of the config. An agent already stored keeps
+        the status it was last set to; a new one starts with the configured status."""
+        ...
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None: ...
+
+    async def list_agents(self) -> list[Agent]: ...
+
+    # reading, for the API, the CLI and tests
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]: ...
+
+    async def get_contact(self, channel: str, external_id: str) -> Contact | None: ...
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]: ...
+
+
+class OutboxRecord(BaseModel):
+    """An outbox row as reported to operators and tests."""
+
+    message_id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None
+
+
+class StoreType(Protocol):
+    """A store class as found through the `frontdesk.stores` entry point."""
+
+    settings_model: ClassVar[type[BaseModel]]
+
+    def __call__(self, settings: Any, base_dir: Path) -> Store:
+        """`base_dir` is the config file's folder, against which relative paths resolve."""
+        ...

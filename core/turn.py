@@ -1,0 +1,88 @@
+"""A turn: everything one event does to one conversation, gathered before it is committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.models import (
+    Agent,
+    Contact,
+    Conversation,
+    Direction,
+    Option,
+    Outbound,
+    Timer,
+    TranscriptEntry,
+)
+from core.ports import Transaction
+
+
+@dataclass
+class Turn:
+    tx: Transaction
+    now: datetime
+    contact: Contact
+    conversation: Conversation
+    agent: Agent | None = None
+    contact_changed: bool = False
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    dropped_timers: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+
+    def next_id(self) -> str:
+        """A message id that is stable for this conversation: the same turn, replayed after a
+        crash before its commit, hands out the same ids."""
+        self.conversation.seq += 1
+        return f"{self.conversation.id}.{self.conversation.seq}"
+
+    def record_in(self, text: str | None, option_id: str | None) -> None:
+        self.transcript.append(
+            TranscriptEntry(
+                conversation_id=self.conversation.id,
+                direction=Direction.IN,
+                text=text,
+                option_id=option_id,
+                message_id=self.next_id(),
+                at=self.now,
+            )
+        )
+
+    def say(self, text: str, options: list[Option], step_id: str | None) -> None:
+        message_id = self.next_id()
+        self.outbound.append(
+            Outbound(
+                message_id=message_id,
+                conversation_id=self.conversation.id,
+                channel=self.conversation.channel,
+                recipient=self.contact.external_id,
+                text=text,
+                options=options,
+                language=self.contact.language,
+            )
+        )
+        self.transcript.append(
+            TranscriptEntry(
+                conversation_id=self.conversation.id,
+                direction=Direction.OUT,
+                text=text,
+                options=options,
+                message_id=message_id,
+                at=self.now,
+                step_id=step_id,
+            )
+        )
+
+    def template_context(self) -> dict[str, Any]:
+        run = self.conversation.run
+        return {
+            "contact": self.contact.model_dump(mode="json"),
+            "conversation": self.conversation.model_dump(
+                mode="json", include={"id", "channel", "status", "team", "assignee"}
+            ),
+            "vars": dict(run.vars) if run else {},
+            "agent": self.agent.model_dump(mode="json", exclude={"capacity"}) if self.agent else {},
+        }

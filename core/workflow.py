@@ -1,0 +1,296 @@
+"""Workflow definitions: data, not code.
+
+A workflow is a YAML file validated into a trigger and a list of steps. Steps form a
+discriminated union on `type`; branch, ask_question and assign hold nested step lists. Every
+error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.errors import ConfigError, Problem
+from core.sources import Loc, Source, load_yaml, parse_yaml
+from core.templating import TemplateSyntaxProblem, check_template
+
+STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+MAX_OPTIONS = 10
+MAX_BRANCHES = 9
+CONTACT_FIELDS = ("name", "username", "language", "email", "phone", "country")
+CONVERSATION_FIELDS = ("team", "assignee", "channel")
+
+
+class Definition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OptionDef(Definition):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    label: str = Field(min_length=1, max_length=20)
+
+
+class Condition(Definition):
+    """One test on a field: `vars.team equals sales`, `contact.email exists`."""
+
+    field: str
+    op: Literal["equals", "not_equals", "exists", "not_exists"]
+    value: str | int | float | bool | None = None
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, value: str) -> str:
+        check_field_path(value, for_saving=False)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.op in ("equals", "not_equals") and self.value is None:
+            raise ValueError(f"'{self.op}' needs a value")
+        return self
+
+
+class StepBase(Definition):
+    id: str = Field(pattern=STEP_ID)
+
+
+class SendMessageStep(StepBase):
+    type: Literal["send_message"]
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class AskQuestionStep(StepBase):
+    type: Literal["ask_question"]
+    text: str = Field(min_length=1, max_length=4096)
+    answer: Literal["text", "multiple_choice"] = "text"
+    options: list[OptionDef] = Field(default_factory=list)
+    save_to: str | None = None
+    retry_message: str = Field(
+        default="Sorry, I didn't understand that. Please choose one of the options.",
+        min_length=1,
+    )
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    on_failure: list[Step] = Field(default_factory=list)
+
+    @field_validator("options")
+    @classmethod
+    def _at_most(cls, value: list[OptionDef]) -> list[OptionDef]:
+        if len(value) > MAX_OPTIONS:
+            raise ValueError(f"at most {MAX_OPTIONS} options")
+        ids = [o.id for o in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique")
+        return value
+
+    @field_validator("save_to")
+    @classmethod
+    def _save_path(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_field_path(value, for_saving=True)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.answer == "multiple_choice" and len(self.options) < 2:
+            raise ValueError("a multiple_choice question needs at least 2 options")
+        if self.answer != "multiple_choice" and self.options:
+            raise ValueError("options are only for answer: multiple_choice")
+        return self
+
+
+class BranchCase(Definition):
+    name: str | None = None
+    match: Literal["all", "any"] = "all"
+    conditions: list[Condition] = Field(min_length=1)
+    steps: list[Step] = Field(default_factory=list)
+
+
+class BranchStep(StepBase):
+    type: Literal["branch"]
+    branches: list[BranchCase] = Field(min_length=1)
+    otherwise: list[Step] = Field(default_factory=list, alias="else")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @field_validator("branches")
+    @classmethod
+    def _at_most(cls, value: list[BranchCase]) -> list[BranchCase]:
+        if len(value) > MAX_BRANCHES:
+            raise ValueError(f"at most {MAX_BRANCHES} branches (plus else)")
+        return value
+
+
+class AssignStep(StepBase):
+    """Assign to a named agent, or to a team's next online agent by round robin."""
+
+    type: Literal["assign"]
+    team: str | None = None
+    agent: str | None = None
+    strategy: Literal["round_robin"] = "round_robin"
+    only_online: bool = True
+    when_unavailable: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.team is None) == (self.agent is None):
+            raise ValueError("give exactly one of team or agent")
+        return self
+
+
+class JumpStep(StepBase):
+    type: Literal["jump"]
+    to: str = Field(pattern=STEP_ID)
+    max: int = Field(default=3, ge=1, le=100)
+
+
+class CloseConversationStep(StepBase):
+    type: Literal["close_conversation"]
+
+
+class WaitStep(StepBase):
+    type: Literal["wait"]
+    seconds: int = Field(ge=1, le=90 * 24 * 3600)
+
+
+Step = Annotated[
+    SendMessageStep
+    | AskQuestionStep
+    | BranchStep
+    | AssignStep
+    | JumpStep
+    | CloseConversationStep
+    | WaitStep,
+    Field(discriminator="type"),
+]
+
+Trigger = Literal["conversation_opened", "conversation_closed"]
+
+
+class Workflow(Definition):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    description: str = ""
+    trigger: Trigger
+    channels: list[str] | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+
+AskQuestionStep.model_rebuild()
+BranchCase.model_rebuild()
+BranchStep.model_rebuild()
+AssignStep.model_rebuild()
+Workflow.model_rebuild()
+
+
+def check_field_path(path: str, *, for_saving: bool) -> None:
+    """Raise ValueError naming the problem if `path` is not a field a workflow may use."""
+    parts = path.split(".")
+    head = parts[0]
+    if head == "vars" and len(parts) == 2 and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[1]):
+        return
+    if head == "contact":
+        if len(parts) == 2 and parts[1] in CONTACT_FIELDS:
+            return
+        if len(parts) == 3 and parts[1] == "fields" and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2]):
+            return
+        if not for_saving and path == "contact.tags":
+            return
+        raise ValueError(
+            f"unknown contact field '{path}' (known: "
+            + ", ".join(f"contact.{f}" for f in CONTACT_FIELDS)
+            + ", contact.tags; custom fields are contact.fields.<name>)"
+        )
+    if not for_saving:
+        if path in ("answer", "channel"):
+            return
+        if head == "conversation" and len(parts) == 2 and parts[1] in CONVERSATION_FIELDS:
+            return
+    where = "vars.<name>, contact.<field> or contact.fields.<name>"
+    if not for_saving:
+        where += ", answer, channel or conversation.<team|assignee|channel>"
+    raise ValueError(f"unknown field '{path}' (use {where})")
+
+
+def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
+    """Every step, nested ones included, with its location in the file."""
+    for i, step in enumerate(steps):
+        here = (*loc, i)
+        yield step, here
+        if isinstance(step, BranchStep):
+            for j, case in enumerate(step.branches):
+                yield from walk(case.steps, (*here, "branches", j, "steps"))
+            yield from walk(step.otherwise, (*here, "else"))
+        elif isinstance(step, AskQuestionStep):
+            yield from walk(step.on_failure, (*here, "on_failure"))
+        elif isinstance(step, AssignStep):
+            yield from walk(step.when_unavailable, (*here, "when_unavailable"))
+
+
+def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, Loc] = {}
+    steps = list(walk(workflow.steps, ("steps",)))
+    for step, loc in steps:
+        if step.id in seen:
+            problems.append(source.problem((*loc, "id"), f"duplicate step id '{step.id}'"))
+        seen.setdefault(step.id, loc)
+        for name in ("text", "retry_message"):
+            text = getattr(step, name, None)
+            if isinstance(text, str):
+                try:
+                    check_template(text)
+                except TemplateSyntaxProblem as exc:
+                    problems.append(source.problem((*loc, name), str(exc)))
+    for step, loc in steps:
+        if isinstance(step, JumpStep) and step.to not in seen:
+            problems.append(source.problem((*loc, "to"), f"no step with id '{step.to}'"))
+    return problems
+
+
+def parse_workflow(source: Source) -> Workflow:
+    try:
+        workflow = Workflow.model_validate(source.data)
+    except ValidationError as exc:
+        raise ConfigError(source.problems(exc)) from exc
+    problems = _cross_check(workflow, source)
+    if problems:
+        raise ConfigError(problems)
+    return workflow
+
+
+def load_workflow(path: Path, display: str | None = None) -> Workflow:
+    return parse_workflow(load_yaml(path, display))
+
+
+def workflow_from_snapshot(body: str) -> Workflow:
+    """Rebuild a stored version (JSON written by `snapshot`)."""
+    return parse_workflow(parse_yaml(body, "<stored workflow>"))
+
+
+def snapshot(workflow: Workflow) -> str:
+    return workflow.model_dump_json(by_alias=True)
+
+
+def teams_and_agents(workflow: Workflow) -> Iterator[tuple[str, str, Loc]]:
+    """("team" | "agent", name, location) for each assign step, to check against the config."""
+    for step, loc in walk(workflow.steps, ("steps",)):
+        if isinstance(step, AssignStep):
+            if step.team is not None:
+                yield "team", step.team, (*loc, "team")
+            if step.agent is not None:
+                yield "agent", step.agent, (*loc, "agent")

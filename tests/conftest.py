@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.harness import SECRET
+from tests.support.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "deploy" / "demo"
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver(SECRET)
+    await r.start()
+    yield r
+    await r.close()
+
+
+@pytest.fixture
+def route_by_team() -> str:
+    """The demo's workflow, exactly as shipped."""
+    return (DEMO / "workflows" / "route-by-team.yaml").read_text()

@@ -1,0 +1,128 @@
+"""Run a real frontdesk (aiohttp on 127.0.0.1, SQLite file) inside a test."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from core.app import Frontdesk, build
+from core.clock import ManualClock
+from core.config import load_config
+
+SECRET = "test-webhook-secret-0123456789"
+API_TOKEN = "test-api-token-0123456789"
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+DIRECTORY = """
+agents:
+  alice: {name: Alice, status: online}
+  bob: {name: Bob, status: online}
+  carol: {name: Carol, status: online}
+  dave: {name: Dave, status: away}
+teams:
+  sales: {agents: [alice, bob]}
+  support: {agents: [carol, dave]}
+"""
+
+
+def write_config(
+    folder: Path,
+    callback_url: str,
+    workflows: dict[str, str],
+    directory: str = DIRECTORY,
+    extra: str = "",
+) -> Path:
+    """A config with one webhook channel called `webhook`, and the given workflow files."""
+    (folder / "workflows").mkdir(exist_ok=True)
+    for name, body in workflows.items():
+        (folder / "workflows" / f"{name}.yaml").write_text(textwrap.dedent(body))
+    listed = "\n".join(f"  - workflows/{name}.yaml" for name in workflows)
+    config = folder / "frontdesk.yaml"
+    config.write_text(
+        f"""
+server: {{host: 127.0.0.1, port: 0}}
+store: {{type: sqlite, path: frontdesk.db}}
+api: {{token: {API_TOKEN}}}
+outbox: {{base_delay_seconds: 1, max_delay_seconds: 60, max_attempts: 5}}
+channels:
+  webhook:
+    type: webhook
+    secret: {SECRET}
+    callback_url: {callback_url}
+{textwrap.dedent(directory)}
+workflows:
+{listed}
+{textwrap.dedent(extra)}
+"""
+    )
+    return config
+
+
+def event(
+    contact: str, text: str | None = None, option: str | None = None, **profile: Any
+) -> dict[str, Any]:
+    message: dict[str, Any] = {}
+    if text is not None:
+        message["text"] = text
+    if option is not None:
+        message["option_id"] = option
+    return {
+        "event_id": uuid.uuid4().hex,
+        "contact": {"id": contact, **profile},
+        "message": message,
+    }
+
+
+@dataclass
+class Running:
+    frontdesk: Frontdesk
+    clock: ManualClock
+    url: str
+    session: aiohttp.ClientSession
+
+    async def post(
+        self, body: dict[str, Any] | bytes, secret: str = SECRET
+    ) -> tuple[int, dict[str, Any]]:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {SIGNATURE_HEADER: sign(secret, raw), "Content-Type": "application/json"}
+        async with self.session.post(f"{self.url}/webhook/events", data=raw, headers=headers) as r:
+            return r.status, await r.json()
+
+    async def say(self, contact: str, text: str | None = None, option: str | None = None,
+                  **profile: Any) -> None:
+        status, body = await self.post(event(contact, text, option, **profile))
+        assert (status, body) == (200, {"status": "accepted"})
+        await self.frontdesk.runtime.idle()
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on and let the timers and the outbox catch up with it."""
+        self.clock.advance(seconds)
+        await self.frontdesk.runtime.fire_due_timers()
+        self.frontdesk.runtime.outbox.wake()
+
+
+@asynccontextmanager
+async def running(config_path: Path, start: datetime = START) -> AsyncIterator[Running]:
+    clock = ManualClock(start)
+    frontdesk = build(load_config(config_path), clock)
+    runner = web.AppRunner(frontdesk.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Running(frontdesk, clock, f"http://{host}:{port}", session)
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,82 @@
+"""A stand-in for the system behind a webhook channel's callback URL, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from adapters.webhook.signing import SIGNATURE_HEADER, verify
+
+
+class Receiver:
+    """Records every POST; answers from `script` (status codes, or (status, headers)) first,
+    then 200. Only 2xx answers count as received messages; repeats of a message id are kept
+    in `attempts` but not again in `messages`."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.attempts: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.repeats = 0
+        self.bad_signatures = 0
+        self.script: list[int | tuple[int, dict[str, str]]] = []
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/callback", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}/callback"
+        return self.url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
+            self.bad_signatures += 1
+            return web.Response(status=401)
+        message = json.loads(body)
+        async with self._changed:
+            self.attempts.append(message)
+            status, headers = 200, {}
+            if self.script:
+                step = self.script.pop(0)
+                status, headers = step if isinstance(step, tuple) else (step, {})
+            if 200 <= status < 300:
+                if any(m["message_id"] == message["message_id"] for m in self.messages):
+                    self.repeats += 1
+                else:
+                    self.messages.append(message)
+            self._changed.notify_all()
+        return web.Response(status=status, headers=headers)
+
+    def texts(self, contact_id: str) -> list[str]:
+        return [m["text"] for m in self.messages if m["contact_id"] == contact_id]
+
+    async def wait_until(
+        self, predicate: Callable[[Receiver], bool], timeout: float = 10.0
+    ) -> None:
+        """Wait for a condition on what arrived; the timeout only bounds a broken test."""
+
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: predicate(self))
+
+        await asyncio.wait_for(waiting(), timeout)
+
+    async def wait_for_texts(self, contact_id: str, count: int, timeout: float = 10.0) -> list[str]:
+        await self.wait_until(lambda r: len(r.texts(contact_id)) >= count, timeout)
+        return self.texts(contact_id)
