@@ -111,12 +111,14 @@ def load_config(path: Path) -> Config:
     source = load_yaml(path)
     problems: list[Problem] = []
     source.data = _interpolate(source, source.data, (), problems)
+    if problems:  # an unset variable would only cause confusing follow-up errors
+        raise ConfigError(problems)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the config must be a mapping")])
     try:
         raw = ConfigFile.model_validate(source.data)
     except ValidationError as exc:
-        raise ConfigError(problems + source.problems(exc)) from exc
+        raise ConfigError(source.problems(exc)) from exc
     base_dir = path.parent
     store = _store(source, raw, problems)
     channels = _channels(source, raw, problems)

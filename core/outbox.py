@@ -41,6 +41,7 @@ class OutboxWorker:
         self._jitter = jitter
         self._wake = asyncio.Event()
         self._active: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -51,15 +52,32 @@ class OutboxWorker:
         ceiling = min(s.max_delay_seconds, s.base_delay_seconds * 2 ** (attempts - 1))
         return float(ceiling * (0.5 + 0.5 * self._jitter()))
 
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, and give the deliveries under way `grace` seconds to finish, so that
+        a clean shutdown does not leave sent messages looking unsent until their lease ends."""
+        self._stopping = True
+        self._wake.set()
+        if self._active:
+            await asyncio.wait(set(self._active), timeout=grace)
+        await self._cancel_active()
+
+    async def _cancel_active(self) -> None:
+        for task in list(self._active):
+            task.cancel()
+        await asyncio.gather(*self._active, return_exceptions=True)
+
     async def run(self) -> None:
+        self._stopping = False
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 free = self._settings.concurrency - len(self._active)
                 if free > 0:
                     items = await self._store.claim_due_outbound(
                         self._clock.now(), free, self._settings.lease_seconds
                     )
+                    if self._stopping:
+                        break
                     for item in items:
                         task = asyncio.create_task(self._deliver(item))
                         self._active.add(task)
@@ -72,10 +90,9 @@ class OutboxWorker:
                 if free <= 0 or (due is not None and due <= now):
                     deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
                 await wake_or_deadline(self._wake, self._clock, deadline)
-        finally:
-            for task in list(self._active):
-                task.cancel()
-            await asyncio.gather(*self._active, return_exceptions=True)
+        except asyncio.CancelledError:
+            await self._cancel_active()
+            raise
 
     async def flush(self) -> int:
         """Deliver everything due now, one message at a time, without the background loop

@@ -76,7 +76,14 @@ class Runtime:
         self._spawn("timers", self._timers)
         self._spawn("sweep", self._sweep)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the turns and deliveries under way (for at most `grace` seconds each), then
+        stop; whatever is cut short stays in the store and is picked up at the next start."""
+        try:
+            await asyncio.wait_for(self._dispatcher.join(), grace)
+        except TimeoutError:
+            log.warning("stopping with %d conversations still busy", self._dispatcher.busy)
+        await self.outbox.stop(grace)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

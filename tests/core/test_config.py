@@ -1,0 +1,122 @@
+"""The config file: what loads, how each mistake is named, secrets from the environment."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.errors import ConfigError
+
+WORKFLOW = """
+name: w
+trigger: conversation_opened
+steps:
+  - {id: hi, type: send_message, text: hi}
+  - {id: give, type: assign, team: nope}
+  - {id: give2, type: assign, agent: zed}
+"""
+
+
+def write(folder: Path, text: str, workflow: str = WORKFLOW) -> Path:
+    (folder / "workflows").mkdir(exist_ok=True)
+    (folder / "workflows" / "w.yaml").write_text(textwrap.dedent(workflow))
+    path = folder / "frontdesk.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_demo_config_loads() -> None:
+    config = load_config(Path(__file__).parents[2] / "deploy" / "demo" / "frontdesk.yaml")
+    assert set(config.channels) == {"webhook"}
+    assert config.teams == {"sales": ["alice", "bob"], "support": ["carol", "dave"]}
+    assert [w.name for w in config.workflows] == ["route-by-team"]
+    assert config.store.type == "sqlite"
+
+
+def test_every_problem_is_reported_with_its_place(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        server: {port: 99999}
+        channels:
+          webhook:
+            type: webhook
+            secret: short
+            callback_url: not a url
+          Bad Name: {type: webhook}
+          fax: {type: fax}
+        agents:
+          alice: {status: sleeping}
+        teams:
+          sales: {agents: [alice, ghost]}
+        workflows: [workflows/w.yaml]
+        colour: red
+        """,
+    )
+    found = problems(path)
+    assert f"{path}:1: server.port: Input should be less than or equal to 65535" in found
+    assert f"{path}:14: colour: unknown field" in found
+    assert f"{path}:10: agents.alice.status: Input should be 'online', 'away' or 'offline'" in found
+
+
+def test_channel_settings_are_checked_by_the_channel(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        channels:
+          webhook:
+            type: webhook
+            secret: short
+            callback_url: not a url
+          fax: {type: fax}
+        agents:
+          alice: {}
+        teams:
+          sales: {agents: [alice, ghost]}
+        workflows: [workflows/w.yaml]
+        """,
+    )
+    found = problems(path)
+    assert any(p.startswith(f"{path}:4: channels.webhook.secret:") for p in found), found
+    assert any(p.startswith(f"{path}:5: channels.webhook.callback_url:") for p in found), found
+    assert any(
+        p.startswith(f"{path}:6: channels.fax.type: unknown channel type 'fax'") for p in found
+    ), found
+    assert f"{path}:10: teams.sales.agents[1]: no agent 'ghost' under agents" in found
+    workflow = tmp_path / "workflows" / "w.yaml"
+    assert f"{workflow}:6: steps[1].team: no team 'nope' in frontdesk.yaml" in found
+    assert f"{workflow}:7: steps[2].agent: no agent 'zed' in frontdesk.yaml" in found
+
+
+def test_secrets_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = """\
+    api: {token: "${FD_TEST_TOKEN}"}
+    channels:
+      webhook:
+        secret: "${FD_TEST_SECRET:-fallback-secret-0123456789}"
+        callback_url: http://127.0.0.1:9/cb
+    """
+    path = write(tmp_path, text)
+    assert problems(path) == [f"{path}:1: api.token: environment variable FD_TEST_TOKEN is not set"]
+    monkeypatch.setenv("FD_TEST_TOKEN", "token-from-the-environment")
+    config = load_config(path)
+    assert config.api.token is not None
+    assert config.api.token.get_secret_value() == "token-from-the-environment"
+    settings = config.channels["webhook"].settings
+    assert "fallback-secret" not in repr(settings)  # secrets never show in reprs or logs
+
+
+def test_missing_files_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "workflows: [workflows/missing.yaml]\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{tmp_path / 'workflows' / 'missing.yaml'}: cannot read file")
+    assert problems(tmp_path / "nope.yaml")[0].startswith(f"{tmp_path / 'nope.yaml'}: cannot read")

@@ -1,0 +1,99 @@
+"""A real `frontdesk serve` process killed with SIGKILL mid-journey, then restarted: the
+journey resumes, nothing accepted is lost, and no message reaches the receiver twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from tests.support.harness import SECRET, event, write_config
+from tests.support.receiver import Receiver
+
+FRONTDESK = Path(sys.executable).parent / "frontdesk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serving(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            str(FRONTDESK), "serve", "--config", str(config), stdout=out, stderr=out
+        )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def until_healthy(session: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(500):
+        try:
+            async with session.get(f"{url}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.02)
+    raise AssertionError("frontdesk did not come up")
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: dict[str, object]) -> int:
+    raw = json.dumps(body).encode()
+    async with session.post(
+        f"{url}/webhook/events", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
+    ) as response:
+        return response.status
+
+
+async def test_kill_and_restart_mid_journey(
+    tmp_path: Path, receiver: Receiver, route_by_team: str
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path, receiver.url, {"route-by-team": route_by_team})
+    config.write_text(config.read_text().replace("port: 0", f"port: {port}"))
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "frontdesk.log"
+    async with aiohttp.ClientSession() as session:
+        async with serving(config, log) as process:
+            await until_healthy(session, url)
+            assert await post(session, url, event("c-1", "Hello", name="Ana")) == 200
+            await receiver.wait_for_texts("c-1", 2)
+            # The receiver goes down: the next replies stay in the outbox...
+            receiver.script = [503] * 1000
+            assert await post(session, url, event("c-1", "support")) == 200
+            await receiver.wait_until(lambda r: len(r.attempts) >= 3)
+            # ...and another customer's first message is accepted just before the crash.
+            assert await post(session, url, event("c-2", "Hi")) == 200
+            os.kill(process.pid, signal.SIGKILL)
+            await process.wait()
+        receiver.script = []
+        async with serving(config, log):
+            await until_healthy(session, url)
+            texts = await receiver.wait_for_texts("c-1", 3)
+            assert texts[2] == "Thanks! Carol from Support will help you shortly."
+            await receiver.wait_for_texts("c-2", 2)
+            assert await post(session, url, event("c-2", "sales")) == 200
+            texts = await receiver.wait_for_texts("c-2", 3)
+            assert texts[2] == "Thanks! Alice from Sales will help you shortly."
+    assert receiver.repeats == 0
+    ids = [m["message_id"] for m in receiver.messages]
+    assert len(ids) == len(set(ids)) == 6
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,139 @@
+"""Steps beyond the demo, end to end: jump bounds, wait timers, closing, conditions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.harness import running, write_config
+from tests.support.receiver import Receiver
+
+LOOP = """
+name: loop
+trigger: conversation_opened
+steps:
+  - {id: ask, type: ask_question, text: "Name?", save_to: contact.name}
+  - {id: hello, type: send_message, text: "Hello {{ contact.name }}"}
+  - {id: again, type: jump, to: ask, max: 2}
+  - {id: done, type: send_message, text: "That is enough names."}
+"""
+
+
+async def test_jump_runs_at_most_max_times_then_continues(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"loop": LOOP})
+    async with running(config) as fd:
+        await fd.say("j", "hi")
+        for name in ("Ana", "Bea", "Cai"):
+            await fd.say("j", name)
+        texts = await receiver.wait_for_texts("j", 7)
+        assert texts == [
+            "Name?", "Hello Ana", "Name?", "Hello Bea", "Name?", "Hello Cai",
+            "That is enough names.",
+        ]
+        contact = await fd.frontdesk.store.get_contact("webhook", "j")
+        assert contact is not None and contact.name == "Cai"
+
+
+WAIT_AND_CLOSE = """
+name: waiter
+trigger: conversation_opened
+steps:
+  - {id: hold, type: send_message, text: "One moment..."}
+  - {id: pause, type: wait, seconds: 600}
+  - {id: back, type: send_message, text: "Thanks for waiting."}
+  - {id: bye, type: close_conversation}
+  - {id: never, type: send_message, text: "not sent: the run ended"}
+"""
+
+CLOSED = """
+name: after-close
+trigger: conversation_closed
+steps:
+  - {id: survey, type: send_message, text: "How did we do, {{ contact.name }}?"}
+"""
+
+
+async def test_wait_is_a_durable_timer_and_close_triggers_the_closed_workflow(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"waiter": WAIT_AND_CLOSE, "closed": CLOSED})
+    async with running(config) as fd:
+        await fd.say("w", "hi", name="Ana")
+        assert await receiver.wait_for_texts("w", 1) == ["One moment..."]
+        due = await fd.frontdesk.store.next_timer_due()
+        assert due is not None and (due - fd.clock.now()).total_seconds() == 600
+        await fd.say("w", "are you there?")  # recorded; the run keeps waiting for the timer
+        await fd.advance(599)
+        assert receiver.texts("w") == ["One moment..."]
+        await fd.advance(1)
+        texts = await receiver.wait_for_texts("w", 3)
+        assert texts == ["One moment...", "Thanks for waiting.", "How did we do, Ana?"]
+        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "w")
+        assert conversation.status == "closed"
+        assert await fd.frontdesk.store.next_timer_due() is None
+        # The next message opens a new conversation, which runs the opened workflow again.
+        await fd.say("w", "hello again")
+        assert len(await fd.frontdesk.store.conversations_of("webhook", "w")) == 2
+
+
+BRANCHES = """
+name: branches
+trigger: conversation_opened
+steps:
+  - id: route
+    type: branch
+    branches:
+      - name: spanish
+        conditions: [{field: contact.language, op: equals, value: ES}]
+        steps: [{id: es, type: send_message, text: "Hola"}]
+      - name: gold
+        match: any
+        conditions:
+          - {field: contact.fields.plan, op: equals, value: gold}
+          - {field: contact.email, op: exists}
+        steps: [{id: gold, type: send_message, text: "Welcome back"}]
+    else:
+      - {id: other, type: send_message, text: "Hello"}
+"""
+
+
+async def test_branch_conditions_first_match_wins_and_unset_fields(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"branches": BRANCHES})
+    async with running(config) as fd:
+        await fd.say("es", "hola", language="es", email="a@example.com")
+        await fd.say("mail", "hi", email="b@example.com")
+        await fd.say("none", "hi")  # contact.fields.plan was never set: no match, no error
+        assert await receiver.wait_for_texts("es", 1) == ["Hola"]
+        assert await receiver.wait_for_texts("mail", 1) == ["Welcome back"]
+        assert await receiver.wait_for_texts("none", 1) == ["Hello"]
+
+
+async def test_a_new_workflow_version_leaves_running_conversations_on_theirs(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    v1 = """
+    name: flow
+    trigger: conversation_opened
+    steps:
+      - {id: ask, type: ask_question, text: "v1 question"}
+      - {id: end, type: send_message, text: "v1 end"}
+    """
+    config = write_config(tmp_path, receiver.url, {"flow": v1})
+    async with running(config) as fd:
+        await fd.say("v", "hi")
+        assert await receiver.wait_for_texts("v", 1) == ["v1 question"]
+    v2 = v1.replace("v1", "v2").replace(
+        '- {id: ask, type: ask_question, text: "v2 question"}',
+        '- {id: intro, type: send_message, text: "v2 intro"}\n'
+        '      - {id: ask, type: ask_question, text: "v2 question"}',
+    )
+    config = write_config(tmp_path, receiver.url, {"flow": v2})
+    async with running(config) as fd:
+        await fd.say("v", "my answer")
+        await fd.frontdesk.runtime.idle()
+        assert await receiver.wait_for_texts("v", 2) == ["v1 question", "v1 end"]
+        await fd.say("new", "hi")
+        assert await receiver.wait_for_texts("new", 2) == ["v2 intro", "v2 question"]
