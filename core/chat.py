@@ -90,7 +90,9 @@ async def chat(
         store_type = plugins.store_type("sqlite")
         if store_type is None:
             raise RuntimeError("the sqlite store is not installed")
-        store = store_type(store_type.settings_model.model_validate({"path": "chat.db"}), Path(folder))
+        store = store_type(
+            store_type.settings_model.model_validate({"path": "chat.db"}), Path(folder)
+        )
         console = ConsoleChannel(write)
         # Only this one workflow runs, on the console channel whatever channels it names.
         workflow = workflow.model_copy(update={"channels": None})
@@ -99,7 +101,9 @@ async def chat(
             for line in report.trace:
                 write(f"  ▸ {line}")
 
-        runtime = Runtime(store, clock, [workflow], {CHANNEL: console}, OutboxSettings(), on_turn=trace)
+        runtime = Runtime(
+            store, clock, [workflow], {CHANNEL: console}, OutboxSettings(), on_turn=trace
+        )
         await store.open()
         try:
             agents, teams = directory_for(workflow, config)

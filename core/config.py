@@ -262,11 +262,17 @@ def _workflows(
             problems.extend(exc.problems)
             continue
         if workflow.name in names:
-            problems.append(source.problem(("workflows", i), f"two workflows named {workflow.name!r}"))
+            problems.append(
+                source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
+            )
         names.add(workflow.name)
         for kind, name, loc in teams_and_agents(workflow):
-            if (kind == "team" and name not in teams) or (kind == "agent" and name not in agent_ids):
-                problems.append(workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}"))
+            if (kind == "team" and name not in teams) or (
+                kind == "agent" and name not in agent_ids
+            ):
+                problems.append(
+                    workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
+                )
         for j, channel in enumerate(workflow.channels or []):
             if channel not in channels:
                 problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))

@@ -19,9 +19,9 @@ from datetime import datetime
 from core.errors import ConcurrentUpdate
 from core.models import (
     Contact,
+    ContactProfile,
     Conversation,
     ConversationStatus,
-    ContactProfile,
     Run,
     StoredInbound,
     Timer,
@@ -71,7 +71,9 @@ class Engine:
         finish after the file changes and the process restarts."""
         async with self._store.transaction() as tx:
             for workflow in self._workflows:
-                await tx.save_workflow_version(workflow.content_hash, workflow.name, snapshot(workflow))
+                await tx.save_workflow_version(
+                    workflow.content_hash, workflow.name, snapshot(workflow)
+                )
 
     # events -----------------------------------------------------------------------------
 
@@ -113,11 +115,16 @@ class Engine:
         changed = contact is None
         if contact is None:
             contact = Contact(
-                id=uuid.uuid4().hex, channel=channel, external_id=profile.external_id, created_at=now
+                id=uuid.uuid4().hex,
+                channel=channel,
+                external_id=profile.external_id,
+                created_at=now,
             )
         changed = _merge_profile(contact, profile) or changed
         conversation = await tx.load_open_conversation(contact.id)
-        turn = Turn(tx=tx, now=now, contact=contact, conversation=conversation or _new(contact, now))
+        turn = Turn(
+            tx=tx, now=now, contact=contact, conversation=conversation or _new(contact, now)
+        )
         turn.contact_changed = changed
         if conversation is None:
             self._start(turn, "conversation_opened")

@@ -178,9 +178,7 @@ class Store(Protocol):
     async def next_timer_due(self) -> datetime | None: ...
 
     # agents and teams
-    async def sync_directory(
-        self, agents: Sequence[Agent], teams: dict[str, list[str]]
-    ) -> None:
+    async def sync_directory(self, agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
         """Make the stored agents and teams those of the config. An agent already stored keeps
         the status it was last set to; a new one starts with the configured status."""
         ...

@@ -49,10 +49,14 @@ class Source:
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
                 node = node[part]
                 path.append(part)
-            elif isinstance(node, dict) and isinstance(part, str) and _is_field_name(part):
-                if node.get("type") != part:  # not the union's tag: a missing field
-                    path.append(part)
-                    node = None
+            elif (
+                isinstance(node, dict)
+                and isinstance(part, str)
+                and _is_field_name(part)
+                and node.get("type") != part  # the union's tag is not a field
+            ):
+                path.append(part)  # a field that is missing from the file
+                node = None
         return tuple(path)
 
     def problem(self, loc: Sequence[str | int], message: str) -> Problem:
@@ -137,7 +141,9 @@ def _build(
             key = _scalar(key_node)
             if key in result:
                 problems.append(
-                    Problem(name, key_node.start_mark.line + 1, dotted((*loc, key)), "duplicate key")
+                    Problem(
+                        name, key_node.start_mark.line + 1, dotted((*loc, key)), "duplicate key"
+                    )
                 )
             child = (*loc, key)
             result[key] = _build(value_node, child, lines, problems, name)

@@ -159,11 +159,16 @@ def close(turn: Turn) -> None:
 
 
 def answer(
-    step: AskQuestionStep, instruction: Instruction, turn: Turn, text: str | None, option_id: str | None
+    step: AskQuestionStep,
+    instruction: Instruction,
+    turn: Turn,
+    text: str | None,
+    option_id: str | None,
 ) -> None:
     """Take the customer's reply to the question the run waits on."""
     run = turn.conversation.run
-    assert run is not None and run.waiting is not None
+    assert run is not None
+    assert run.waiting is not None
     value: Any
     if step.answer == "multiple_choice":
         chosen = choose(run.waiting.options, text, option_id)

@@ -206,7 +206,11 @@ def check_field_path(path: str, *, for_saving: bool) -> None:
     if head == "contact":
         if len(parts) == 2 and parts[1] in CONTACT_FIELDS:
             return
-        if len(parts) == 3 and parts[1] == "fields" and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2]):
+        if (
+            len(parts) == 3
+            and parts[1] == "fields"
+            and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2])
+        ):
             return
         if not for_saving and path == "contact.tags":
             return

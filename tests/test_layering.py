@@ -25,7 +25,7 @@ FORBIDDEN_IN_CORE = {
 
 def imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
@@ -46,7 +46,9 @@ def test_core_imports_nothing_outward(path: Path) -> None:
 
 
 def test_adapters_do_not_import_each_other() -> None:
-    for package in (p for p in (ROOT / "adapters").iterdir() if p.is_dir() and p.name != "__pycache__"):
+    for package in (
+        p for p in (ROOT / "adapters").iterdir() if p.is_dir() and p.name != "__pycache__"
+    ):
         for path in package.rglob("*.py"):
             others = {
                 name

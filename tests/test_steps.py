@@ -28,11 +28,17 @@ async def test_jump_runs_at_most_max_times_then_continues(
             await fd.say("j", name)
         texts = await receiver.wait_for_texts("j", 7)
         assert texts == [
-            "Name?", "Hello Ana", "Name?", "Hello Bea", "Name?", "Hello Cai",
+            "Name?",
+            "Hello Ana",
+            "Name?",
+            "Hello Bea",
+            "Name?",
+            "Hello Cai",
             "That is enough names.",
         ]
         contact = await fd.frontdesk.store.get_contact("webhook", "j")
-        assert contact is not None and contact.name == "Cai"
+        assert contact is not None
+        assert contact.name == "Cai"
 
 
 WAIT_AND_CLOSE = """
@@ -62,7 +68,8 @@ async def test_wait_is_a_durable_timer_and_close_triggers_the_closed_workflow(
         await fd.say("w", "hi", name="Ana")
         assert await receiver.wait_for_texts("w", 1) == ["One moment..."]
         due = await fd.frontdesk.store.next_timer_due()
-        assert due is not None and (due - fd.clock.now()).total_seconds() == 600
+        assert due is not None
+        assert (due - fd.clock.now()).total_seconds() == 600
         await fd.say("w", "are you there?")  # recorded; the run keeps waiting for the timer
         await fd.advance(599)
         assert receiver.texts("w") == ["One moment..."]

@@ -17,7 +17,9 @@ def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_validate_accepts_the_demo() -> None:
-    result = run("validate", str(DEMO / "frontdesk.yaml"), str(DEMO / "workflows" / "route-by-team.yaml"))
+    result = run(
+        "validate", str(DEMO / "frontdesk.yaml"), str(DEMO / "workflows" / "route-by-team.yaml")
+    )
     assert result.returncode == 0, result.stderr
     assert "frontdesk.yaml: ok (config)" in result.stdout
     assert "route-by-team.yaml: ok (workflow)" in result.stdout

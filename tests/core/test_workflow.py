@@ -36,18 +36,23 @@ def test_the_demo_workflow_loads(route_by_team: str) -> None:
 
 def test_too_many_options_names_line_and_field() -> None:
     options = "\n".join(f"      - {{id: o{i}, label: L{i}}}" for i in range(11))
-    text = HEAD + textwrap.indent(
-        textwrap.dedent(
-            """\
+    text = (
+        HEAD
+        + textwrap.indent(
+            textwrap.dedent(
+                """\
             - id: ask
               type: ask_question
               text: Pick
               answer: multiple_choice
               options:
             """
-        ),
-        "  ",
-    ) + options + "\n"
+            ),
+            "  ",
+        )
+        + options
+        + "\n"
+    )
     assert problems(text) == ["workflows/team.yaml:9: steps[0].options: at most 10 options"]
 
 
@@ -103,8 +108,7 @@ def test_cross_checks_after_the_shape_is_right() -> None:
 """
     )
     assert found == [
-        "workflows/team.yaml:6: steps[0].text: template error on its line 1: "
-        "unexpected '}'",
+        "workflows/team.yaml:6: steps[0].text: template error on its line 1: unexpected '}'",
         "workflows/team.yaml:8: steps[2].id: duplicate step id 'hello'",
         "workflows/team.yaml:7: steps[1].to: no step with id 'nowhere'",
     ]
@@ -114,17 +118,25 @@ def test_cross_checks_after_the_shape_is_right() -> None:
     ("body", "expected"),
     [
         ("name: x\nsteps: []\n", "workflows/team.yaml:1: trigger: Field required"),
-        ("name: x\ntrigger: sometimes\nsteps: [{id: a, type: close_conversation}]\n",
-         "workflows/team.yaml:2: trigger: Input should be 'conversation_opened' or "
-         "'conversation_closed'"),
-        ("name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: wait}\n",
-         "workflows/team.yaml:4: steps[0].seconds: Field required"),
-        ("name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: send_message, "
-         "text: hi, colour: red}\n",
-         "workflows/team.yaml:4: steps[0].colour: unknown field"),
-        ("name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: ask_question, "
-         "text: q, save_to: contact.shoe_size}\n",
-         "workflows/team.yaml:4: steps[0].save_to: unknown contact field 'contact.shoe_size'"),
+        (
+            "name: x\ntrigger: sometimes\nsteps: [{id: a, type: close_conversation}]\n",
+            "workflows/team.yaml:2: trigger: Input should be 'conversation_opened' or "
+            "'conversation_closed'",
+        ),
+        (
+            "name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: wait}\n",
+            "workflows/team.yaml:4: steps[0].seconds: Field required",
+        ),
+        (
+            "name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: send_message, "
+            "text: hi, colour: red}\n",
+            "workflows/team.yaml:4: steps[0].colour: unknown field",
+        ),
+        (
+            "name: x\ntrigger: conversation_opened\nsteps:\n  - {id: a, type: ask_question, "
+            "text: q, save_to: contact.shoe_size}\n",
+            "workflows/team.yaml:4: steps[0].save_to: unknown contact field 'contact.shoe_size'",
+        ),
         ("a: [1\n", "workflows/team.yaml:2: invalid YAML"),
         ("a: 1\na: 2\n", "workflows/team.yaml:2: a: duplicate key"),
     ],

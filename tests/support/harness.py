@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.app import Frontdesk, build
 from core.clock import ManualClock
 from core.config import load_config
+from core.ports import OutboxRecord
 
 SECRET = "test-webhook-secret-0123456789"
 API_TOKEN = "test-api-token-0123456789"
@@ -99,11 +101,25 @@ class Running:
         async with self.session.post(f"{self.url}/webhook/events", data=raw, headers=headers) as r:
             return r.status, await r.json()
 
-    async def say(self, contact: str, text: str | None = None, option: str | None = None,
-                  **profile: Any) -> None:
+    async def say(
+        self, contact: str, text: str | None = None, option: str | None = None, **profile: Any
+    ) -> None:
         status, body = await self.post(event(contact, text, option, **profile))
         assert (status, body) == (200, {"status": "accepted"})
         await self.frontdesk.runtime.idle()
+
+    async def outbox_when(
+        self, contact: str, ready: Callable[[list[OutboxRecord]], bool]
+    ) -> list[OutboxRecord]:
+        """The contact's outbox rows once `ready` holds (bounded, so a broken test fails)."""
+        for _ in range(1000):
+            conversations = await self.frontdesk.store.conversations_of("webhook", contact)
+            if conversations:
+                rows = await self.frontdesk.store.outbox(conversations[0].id)
+                if ready(rows):
+                    return rows
+            await asyncio.sleep(0.01)
+        raise AssertionError("the outbox never got there")
 
     async def advance(self, seconds: float) -> None:
         """Move the clock on and let the timers and the outbox catch up with it."""

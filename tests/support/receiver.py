@@ -51,7 +51,7 @@ class Receiver:
         message = json.loads(body)
         async with self._changed:
             self.attempts.append(message)
-            status, headers = 200, {}
+            status, headers = 200, dict[str, str]()
             if self.script:
                 step = self.script.pop(0)
                 status, headers = step if isinstance(step, tuple) else (step, {})
@@ -66,17 +66,15 @@ class Receiver:
     def texts(self, contact_id: str) -> list[str]:
         return [m["text"] for m in self.messages if m["contact_id"] == contact_id]
 
-    async def wait_until(
-        self, predicate: Callable[[Receiver], bool], timeout: float = 10.0
-    ) -> None:
+    async def wait_until(self, predicate: Callable[[Receiver], bool], limit: float = 10.0) -> None:
         """Wait for a condition on what arrived; the timeout only bounds a broken test."""
 
         async def waiting() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: predicate(self))
 
-        await asyncio.wait_for(waiting(), timeout)
+        await asyncio.wait_for(waiting(), limit)
 
-    async def wait_for_texts(self, contact_id: str, count: int, timeout: float = 10.0) -> list[str]:
-        await self.wait_until(lambda r: len(r.texts(contact_id)) >= count, timeout)
+    async def wait_for_texts(self, contact_id: str, count: int, limit: float = 10.0) -> list[str]:
+        await self.wait_until(lambda r: len(r.texts(contact_id)) >= count, limit)
         return self.texts(contact_id)
