@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -75,7 +75,10 @@ class Channel(Protocol):
 class ChannelType(Protocol):
     """A channel class as found through the `frontdesk.channels` entry point."""
 
-    settings_model: ClassVar[type[BaseModel]]
+    @property
+    def settings_model(self) -> type[BaseModel]:
+        """The pydantic model of this channel's config section."""
+        ...
 
     def __call__(self, slug: str, settings: Any, inbox: Inbox, clock: Clock) -> Channel: ...
 
@@ -212,7 +215,10 @@ class OutboxRecord(BaseModel):
 class StoreType(Protocol):
     """A store class as found through the `frontdesk.stores` entry point."""
 
-    settings_model: ClassVar[type[BaseModel]]
+    @property
+    def settings_model(self) -> type[BaseModel]:
+        """The pydantic model of this store's config section."""
+        ...
 
     def __call__(self, settings: Any, base_dir: Path) -> Store:
         """`base_dir` is the config file's folder, against which relative paths resolve."""

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import test_utils, web
+
+from adapters.webhook import WebhookChannel
+from core.clock import ManualClock
+from tests.adapters.webhook.fakes import NOW, SLUG, FakeInbox, Receiver, make_settings
+
+
+@pytest.fixture
+def inbox() -> FakeInbox:
+    return FakeInbox()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A callback receiver on 127.0.0.1, answering 200 until a test says otherwise."""
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/callback", receiver.handle)
+    async with test_utils.TestServer(app, host="127.0.0.1") as server:
+        receiver.url = str(server.make_url("/callback"))
+        yield receiver
+
+
+@pytest.fixture
+async def channel(
+    inbox: FakeInbox, clock: ManualClock, receiver: Receiver
+) -> AsyncIterator[WebhookChannel]:
+    channel = WebhookChannel(SLUG, make_settings(receiver.url), inbox, clock)
+    await channel.start()
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture
+async def events_url(channel: WebhookChannel) -> AsyncIterator[str]:
+    """The channel's inbound endpoint, served on 127.0.0.1."""
+    app = web.Application()
+    app.add_routes(channel.routes())
+    async with test_utils.TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url(f"/{SLUG}/events"))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -1,0 +1,75 @@
+"""Fakes and helpers for the webhook channel's tests."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from adapters.webhook import WebhookSettings
+from core.errors import StoreUnavailable
+from core.models import Inbound
+
+SECRET = "s3cret-s3cret-s3cret"
+SLUG = "hooks"
+NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
+MAX_BODY = 1024
+
+
+class FakeInbox:
+    """Records accepted events; a repeated event id is a duplicate, as in the real inbox."""
+
+    def __init__(self) -> None:
+        self.events: list[Inbound] = []
+        self.unavailable = False
+
+    async def accept(self, event: Inbound) -> bool:
+        if self.unavailable:
+            raise StoreUnavailable("the fake store is down")
+        if any(seen.event_id == event.event_id for seen in self.events):
+            return False
+        self.events.append(event)
+        return True
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def answer_ok(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"ok": True})
+
+
+@dataclass
+class Receiver:
+    """A callback URL: records every POST and answers it with `answer`."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    answer: Answer = answer_ok
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(Received(dict(request.headers), await request.read()))
+        return await self.answer(request)
+
+
+def make_settings(callback_url: str, **overrides: object) -> WebhookSettings:
+    return WebhookSettings.model_validate(
+        {"secret": SECRET, "callback_url": callback_url, "max_body_bytes": MAX_BODY, **overrides}
+    )
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound, noted and released again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
