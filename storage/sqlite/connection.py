@@ -1,0 +1,76 @@
+"""Opening connections to the database file, and small helpers for running statements."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from core.errors import StoreUnavailable
+from storage.sqlite.settings import SqliteSettings
+
+Params = Iterable[Any]
+
+# The constraint failures that mean "another writer got there first", as opposed to a
+# NOT NULL, CHECK or foreign key failure, which are bugs and must not be retried.
+_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+async def connect(path: Path, settings: SqliteSettings, *, writer: bool) -> aiosqlite.Connection:
+    """A connection with the store's pragmas; the writer also switches the file to WAL.
+
+    `isolation_level=None` stops Python's sqlite3 from opening transactions on its own: the
+    store says BEGIN IMMEDIATE / COMMIT / ROLLBACK itself. sqlite3's `timeout` is SQLite's
+    busy timeout, so a second process holding the write lock is waited for, not failed.
+    """
+    try:
+        # Open the file once with plain sqlite3 first. When aiosqlite (0.22) fails to connect,
+        # its worker thread reports to the event loop afterwards, unawaited, and errors if the
+        # loop has closed by then; failing here instead gives a clean error.
+        await asyncio.to_thread(_probe, path)
+        conn = await aiosqlite.connect(
+            path, isolation_level=None, timeout=settings.busy_timeout_ms / 1000
+        )
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from exc
+    try:
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys = ON")
+        if writer:
+            await conn.execute(f"PRAGMA synchronous = {settings.synchronous.upper()}")
+            mode = await fetch_one(conn, "PRAGMA journal_mode = WAL")
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StoreUnavailable(
+                    f"SQLite database {path} cannot use WAL journaling (got {mode and mode[0]!r})"
+                )
+        else:
+            # The reader is for reads only; make a slip into writing fail loudly.
+            await conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+def _probe(path: Path) -> None:
+    sqlite3.connect(path).close()
+
+
+async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    return list(await conn.execute_fetchall(sql, params))
+
+
+async def fetch_one(
+    conn: aiosqlite.Connection, sql: str, params: Params = ()
+) -> sqlite3.Row | None:
+    rows = await fetch_all(conn, sql, params)
+    return rows[0] if rows else None
+
+
+def is_conflict(exc: sqlite3.IntegrityError) -> bool:
+    """Whether a failed insert or update collided with a row another writer stored."""
+    return getattr(exc, "sqlite_errorname", "") in _CONFLICTS

@@ -1,0 +1,295 @@
+"""Contacts, conversations and their transcripts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import aiosqlite
+
+from core.errors import ConcurrentUpdate
+from core.models import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Run,
+    TranscriptEntry,
+)
+from storage.sqlite.codec import (
+    FIELDS,
+    OPTIONS,
+    TAGS,
+    dump_json,
+    from_micros,
+    from_micros_or_none,
+    to_micros,
+    to_micros_or_none,
+)
+from storage.sqlite.connection import fetch_all, fetch_one, is_conflict
+
+# contacts ---------------------------------------------------------------------------------
+
+_CONTACT = (
+    "id, channel, external_id, name, username, language, email, phone, country, "
+    "fields, tags, created_at"
+)
+
+
+async def load_contact(
+    conn: aiosqlite.Connection, channel: str, external_id: str
+) -> Contact | None:
+    row = await fetch_one(
+        conn,
+        f"SELECT {_CONTACT} FROM contacts WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    )
+    return None if row is None else _contact(row)
+
+
+async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
+    row = await fetch_one(conn, f"SELECT {_CONTACT} FROM contacts WHERE id = ?", (contact_id,))
+    return None if row is None else _contact(row)
+
+
+async def save_contact(conn: aiosqlite.Connection, contact: Contact) -> None:
+    """Insert or overwrite the contact with this id.
+
+    Raises `ConcurrentUpdate` when another contact (another id) already holds the same
+    (channel, external_id): a concurrent writer created this person first.
+    """
+    try:
+        await conn.execute(
+            f"""
+            INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                channel = excluded.channel, external_id = excluded.external_id,
+                name = excluded.name, username = excluded.username,
+                language = excluded.language, email = excluded.email,
+                phone = excluded.phone, country = excluded.country,
+                fields = excluded.fields, tags = excluded.tags,
+                created_at = excluded.created_at
+            """,
+            (
+                contact.id,
+                contact.channel,
+                contact.external_id,
+                contact.name,
+                contact.username,
+                contact.language,
+                contact.email,
+                contact.phone,
+                contact.country,
+                dump_json(FIELDS, contact.fields),
+                dump_json(TAGS, contact.tags),
+                to_micros(contact.created_at),
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        if is_conflict(exc):
+            raise ConcurrentUpdate(
+                f"contact {contact.channel}:{contact.external_id} was created by another writer"
+            ) from exc
+        raise
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    return Contact(
+        id=row["id"],
+        channel=row["channel"],
+        external_id=row["external_id"],
+        name=row["name"],
+        username=row["username"],
+        language=row["language"],
+        email=row["email"],
+        phone=row["phone"],
+        country=row["country"],
+        fields=FIELDS.validate_json(row["fields"]),
+        tags=TAGS.validate_json(row["tags"]),
+        created_at=from_micros(row["created_at"]),
+    )
+
+
+# conversations ----------------------------------------------------------------------------
+
+_CONVERSATION = (
+    "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
+    "run, seq, version"
+)
+
+
+async def load_conversation(
+    conn: aiosqlite.Connection, conversation_id: str
+) -> Conversation | None:
+    row = await fetch_one(
+        conn, f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,)
+    )
+    return None if row is None else _conversation(row)
+
+
+async def load_open_conversation(
+    conn: aiosqlite.Connection, contact_id: str
+) -> Conversation | None:
+    row = await fetch_one(
+        conn,
+        f"SELECT {_CONVERSATION} FROM conversations WHERE contact_id = ? AND status = 'open'",
+        (contact_id,),
+    )
+    return None if row is None else _conversation(row)
+
+
+async def conversations_of(
+    conn: aiosqlite.Connection, channel: str, external_id: str
+) -> list[Conversation]:
+    """Every conversation of the contact, oldest first."""
+    rows = await fetch_all(
+        conn,
+        f"""
+        SELECT {_CONVERSATION} FROM conversations
+        WHERE contact_id = (SELECT id FROM contacts WHERE channel = ? AND external_id = ?)
+        ORDER BY opened_at, rowid
+        """,
+        (channel, external_id),
+    )
+    return [_conversation(row) for row in rows]
+
+
+async def save_conversation(conn: aiosqlite.Connection, conversation: Conversation) -> None:
+    """Optimistic concurrency on `version`, which the caller has already incremented.
+
+    Version 1 inserts; any later version updates the row stored at version - 1. Raises
+    `ConcurrentUpdate` when that row is not there (another writer moved the conversation on,
+    or created it first) and when the save would give the contact a second open
+    conversation.
+    """
+    if conversation.version < 1:
+        raise ValueError(
+            f"conversation {conversation.id}: increment version before saving "
+            f"(got {conversation.version})"
+        )
+    values = {
+        "id": conversation.id,
+        "contact_id": conversation.contact_id,
+        "channel": conversation.channel,
+        "status": conversation.status.value,
+        "team": conversation.team,
+        "assignee": conversation.assignee,
+        "opened_at": to_micros(conversation.opened_at),
+        "closed_at": to_micros_or_none(conversation.closed_at),
+        "assigned_at": to_micros_or_none(conversation.assigned_at),
+        "run": None if conversation.run is None else conversation.run.model_dump_json(),
+        "seq": conversation.seq,
+        "version": conversation.version,
+    }
+    try:
+        if conversation.version == 1:
+            await conn.execute(
+                f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
+                "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
+                ":closed_at, :assigned_at, :run, :seq, :version)",
+                values,
+            )
+            return
+        updated = await fetch_all(
+            conn,
+            """
+            UPDATE conversations SET
+                contact_id = :contact_id, channel = :channel, status = :status,
+                team = :team, assignee = :assignee, opened_at = :opened_at,
+                closed_at = :closed_at, assigned_at = :assigned_at, run = :run,
+                seq = :seq, version = :version
+            WHERE id = :id AND version = :version - 1
+            RETURNING id
+            """,
+            values,
+        )
+    except sqlite3.IntegrityError as exc:
+        if is_conflict(exc):
+            raise ConcurrentUpdate(_conflict(conversation)) from exc
+        raise
+    if not updated:
+        raise ConcurrentUpdate(_conflict(conversation))
+
+
+def _conflict(conversation: Conversation) -> str:
+    return (
+        f"conversation {conversation.id} (contact {conversation.contact_id}) changed "
+        f"before version {conversation.version} could be saved"
+    )
+
+
+async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
+    row = await fetch_one(
+        conn,
+        "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee = ?",
+        (agent_id,),
+    )
+    return 0 if row is None else int(row[0])
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        contact_id=row["contact_id"],
+        channel=row["channel"],
+        status=ConversationStatus(row["status"]),
+        team=row["team"],
+        assignee=row["assignee"],
+        opened_at=from_micros(row["opened_at"]),
+        closed_at=from_micros_or_none(row["closed_at"]),
+        assigned_at=from_micros_or_none(row["assigned_at"]),
+        run=None if row["run"] is None else Run.model_validate_json(row["run"]),
+        seq=row["seq"],
+        version=row["version"],
+    )
+
+
+# transcript -------------------------------------------------------------------------------
+
+
+async def add_transcript(conn: aiosqlite.Connection, entries: Sequence[TranscriptEntry]) -> None:
+    await conn.executemany(
+        """
+        INSERT INTO transcript
+            (conversation_id, direction, text, options, option_id, message_id, at, step_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            (
+                entry.conversation_id,
+                entry.direction.value,
+                entry.text,
+                dump_json(OPTIONS, entry.options),
+                entry.option_id,
+                entry.message_id,
+                to_micros(entry.at),
+                entry.step_id,
+            )
+            for entry in entries
+        ],
+    )
+
+
+async def transcript(conn: aiosqlite.Connection, conversation_id: str) -> list[TranscriptEntry]:
+    """The conversation's entries in the order they were added."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT conversation_id, direction, text, options, option_id, message_id, at, step_id
+        FROM transcript WHERE conversation_id = ? ORDER BY id
+        """,
+        (conversation_id,),
+    )
+    return [
+        TranscriptEntry(
+            conversation_id=row["conversation_id"],
+            direction=Direction(row["direction"]),
+            text=row["text"],
+            options=OPTIONS.validate_json(row["options"]),
+            option_id=row["option_id"],
+            message_id=row["message_id"],
+            at=from_micros(row["at"]),
+            step_id=row["step_id"],
+        )
+        for row in rows
+    ]

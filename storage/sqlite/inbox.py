@@ -1,0 +1,151 @@
+"""The inbox: inbound events stored once each, and group commit for storing them.
+
+Every platform delivery waits for `record_inbound` before it is acknowledged, so that call
+must be durable and cheap under load. Callers arriving while a commit is in progress wait in
+a queue; the next commit takes all of them (up to `MAX_BATCH`) in one transaction, so a burst
+of N events costs a few fsyncs instead of N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from core.errors import StoreUnavailable
+from core.models import Inbound, StoredInbound
+from storage.sqlite.codec import from_micros, to_micros
+from storage.sqlite.connection import fetch_all, fetch_one
+from storage.sqlite.writer import Writer
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256  # bounds how long one group commit holds the writer
+
+_INSERT = """
+    INSERT INTO inbox (channel, event_id, contact_key, event, received_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (channel, event_id) DO NOTHING
+    RETURNING id
+"""
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    row: tuple[str, str, str, str, int]
+    result: asyncio.Future[int | None]
+
+
+class InboxWriter:
+    """Group commit for `record_inbound`: one writer task drains the queue of callers."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self._queue: list[_Waiting] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, event: Inbound, at: datetime) -> int | None:
+        row = (
+            event.channel,
+            event.event_id,
+            event.contact_key,
+            event.model_dump_json(),
+            to_micros(at),
+        )
+        waiting = _Waiting(row, asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._flusher is None:
+            # A task of its own, not the first caller's coroutine: a caller that is cancelled
+            # (its HTTP request dropped) must not strand the others queued behind it.
+            self._flusher = asyncio.create_task(self._flush(), name="sqlite-inbox-commit")
+        return await waiting.result
+
+    async def drain(self) -> None:
+        """Wait until every queued event is committed (or has failed); used on close."""
+        if self._flusher is not None:
+            # wait() rather than await: a flusher cancelled by loop shutdown is not our error.
+            await asyncio.wait({self._flusher})
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+                await self._commit(batch)
+        finally:
+            self._flusher = None
+            # Only non-empty when this task was cancelled: nobody will commit these now.
+            stranded, self._queue = self._queue, []
+            for waiting in stranded:
+                _fail(waiting, StoreUnavailable("the store closed before the event was stored"))
+
+    async def _commit(self, batch: list[_Waiting]) -> None:
+        # Callers that gave up are left out; the platform delivers their event again.
+        live = [waiting for waiting in batch if not waiting.result.done()]
+        if not live:
+            return
+        try:
+            async with self._writer.transaction() as conn:
+                ids = [await _insert(conn, waiting.row) for waiting in live]
+        except BaseException as exc:
+            log.warning("could not store %d inbound events: %r", len(live), exc)
+            for waiting in live:
+                failure = StoreUnavailable(f"could not store the inbound event: {exc}")
+                failure.__cause__ = exc
+                _fail(waiting, failure)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for waiting, inbox_id in zip(live, ids, strict=True):
+            if not waiting.result.done():
+                waiting.result.set_result(inbox_id)
+
+
+def _fail(waiting: _Waiting, error: StoreUnavailable) -> None:
+    if not waiting.result.done():
+        waiting.result.set_exception(error)
+
+
+async def _insert(conn: aiosqlite.Connection, row: tuple[str, str, str, str, int]) -> int | None:
+    inserted = await fetch_one(conn, _INSERT, row)
+    return None if inserted is None else int(inserted["id"])
+
+
+async def pending(conn: aiosqlite.Connection, limit: int, after_id: int) -> list[StoredInbound]:
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT id, received_at, event FROM inbox
+        WHERE processed_at IS NULL AND id > ?
+        ORDER BY id LIMIT ?
+        """,
+        (after_id, limit),
+    )
+    return [_stored(row) for row in rows]
+
+
+async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
+    row = await fetch_one(
+        conn, "SELECT id, received_at, event FROM inbox WHERE id = ?", (inbound_id,)
+    )
+    return None if row is None else _stored(row)
+
+
+async def mark_processed(conn: aiosqlite.Connection, inbound_id: int, at: datetime) -> None:
+    # The first processing time is kept: a replayed mark does not rewrite history.
+    await conn.execute(
+        "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL",
+        (to_micros(at), inbound_id),
+    )
+
+
+def _stored(row: sqlite3.Row) -> StoredInbound:
+    return StoredInbound(
+        id=row["id"],
+        received_at=from_micros(row["received_at"]),
+        event=Inbound.model_validate_json(row["event"]),
+    )

@@ -1,0 +1,191 @@
+"""The database schema, as numbered migrations recorded in `PRAGMA user_version`.
+
+A later change appends a migration; `migrate` applies the ones a database has not seen yet,
+each in the same transaction as the version bump. Statements say IF NOT EXISTS so that a
+half-known state (an old build that created tables but crashed) is still repaired.
+
+Times are integer microseconds since the epoch, UTC (see `codec`). Foreign keys that point
+at conversations are DEFERRABLE INITIALLY DEFERRED: they are checked at COMMIT, so a
+transaction may save a conversation's transcript, outbox and timers in any order.
+"""
+
+from __future__ import annotations
+
+from core.errors import StoreUnavailable
+from storage.sqlite.connection import fetch_one
+from storage.sqlite.writer import Writer
+
+_V1 = (
+    # The inbox. AUTOINCREMENT so that an id is never handed out twice, even after old rows
+    # are pruned: readers page through it with `id > after_id`.
+    """
+    CREATE TABLE IF NOT EXISTS inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        contact_key TEXT NOT NULL,
+        event TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        processed_at INTEGER,
+        UNIQUE (channel, event_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS inbox_unprocessed ON inbox (id) WHERE processed_at IS NULL",
+    """
+    CREATE TABLE IF NOT EXISTS contacts (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        name TEXT,
+        username TEXT,
+        language TEXT,
+        email TEXT,
+        phone TEXT,
+        country TEXT,
+        fields TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (channel, external_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS conversations (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL REFERENCES contacts (id) DEFERRABLE INITIALLY DEFERRED,
+        channel TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        team TEXT,
+        assignee TEXT,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        assigned_at INTEGER,
+        run TEXT,
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    )
+    """,
+    # At most one open conversation per contact, enforced by the database itself.
+    """
+    CREATE UNIQUE INDEX IF NOT EXISTS conversations_open_per_contact
+        ON conversations (contact_id) WHERE status = 'open'
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_contact
+        ON conversations (contact_id, opened_at)
+    """,
+    # Capacity checks count an agent's open conversations on every assignment.
+    """
+    CREATE INDEX IF NOT EXISTS conversations_open_by_assignee
+        ON conversations (assignee) WHERE status = 'open'
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS transcript (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        text TEXT,
+        options TEXT NOT NULL,
+        option_id TEXT,
+        message_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        step_id TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS transcript_by_conversation ON transcript (conversation_id, id)",
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        message TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        leased_until INTEGER,
+        last_error TEXT,
+        sent_at INTEGER,
+        failed_at INTEGER
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_by_conversation ON outbox (conversation_id, id)",
+    # The head of each conversation's queue (its oldest pending message), found per
+    # conversation without stepping over the messages already sent.
+    """
+    CREATE INDEX IF NOT EXISTS outbox_pending_by_conversation
+        ON outbox (conversation_id, id) WHERE status = 'pending'
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS outbox_pending_due
+        ON outbox (next_attempt_at) WHERE status = 'pending'
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS timers (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        key TEXT NOT NULL,
+        due_at INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at, id)",
+    """
+    CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('online', 'away', 'offline')),
+        capacity INTEGER,
+        slack_user_id TEXT
+    )
+    """,
+    # `last_picked` is the round-robin cursor: the agent id picked last for the team. It is
+    # an id, not a position, so that it survives members being added or reordered.
+    """
+    CREATE TABLE IF NOT EXISTS teams (
+        name TEXT PRIMARY KEY,
+        last_picked TEXT
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS team_members (
+        team TEXT NOT NULL REFERENCES teams (name) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+        PRIMARY KEY (team, position),
+        UNIQUE (team, agent_id)
+    )
+    """,
+    # Deleting an agent cascades to its memberships; without this index that is a full scan.
+    "CREATE INDEX IF NOT EXISTS team_members_by_agent ON team_members (agent_id)",
+    """
+    CREATE TABLE IF NOT EXISTS workflow_versions (
+        hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        body TEXT NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def migrate(writer: Writer) -> None:
+    """Bring the database up to `SCHEMA_VERSION`; refuse one written by a newer frontdesk."""
+    async with writer.transaction() as conn:
+        # Read inside the write transaction, so two processes starting at once do not both
+        # apply the same migration.
+        row = await fetch_one(conn, "PRAGMA user_version")
+        current = int(row[0]) if row is not None else 0
+        if current > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"the database has schema version {current}, newer than the {SCHEMA_VERSION} "
+                "this frontdesk knows; upgrade frontdesk or use another database file"
+            )
+        for number in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                await conn.execute(statement)
+            # PRAGMA takes no bound parameters; `number` is our own integer.
+            await conn.execute(f"PRAGMA user_version = {number}")

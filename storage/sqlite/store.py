@@ -1,0 +1,199 @@
+"""SqliteStore: the default Store, one database file in WAL mode.
+
+One writer connection does every write, one transaction at a time (see `Writer`); a second
+connection serves the read-only methods, which WAL lets run beside a write. Inbound events are
+stored by group commit (see `inbox`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+import aiosqlite
+from pydantic import BaseModel
+
+from core.errors import StoreUnavailable
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    Conversation,
+    Inbound,
+    OutboxItem,
+    StoredInbound,
+    Timer,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord
+from storage.sqlite import conversations, directory, inbox, outbox, timers
+from storage.sqlite.connection import connect
+from storage.sqlite.schema import migrate
+from storage.sqlite.settings import SqliteSettings
+from storage.sqlite.transaction import SqliteTransaction
+from storage.sqlite.writer import Writer
+
+
+class SqliteStore:
+    """The Store port on SQLite (entry point `frontdesk.stores: sqlite`).
+
+    Times go in timezone-aware and come out in UTC, equal to what went in. Ids of inbox rows
+    grow in commit order (there is one writer), so paging with `after_id` never skips a row.
+    """
+
+    settings_model: ClassVar[type[BaseModel]] = SqliteSettings
+
+    def __init__(self, settings: SqliteSettings, base_dir: Path) -> None:
+        self._settings = settings
+        self.path = settings.database_file(base_dir)
+        self._writer: Writer | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._inbox: inbox.InboxWriter | None = None
+
+    async def open(self) -> None:
+        """Connect, switch to WAL and bring the schema up to date (idempotent)."""
+        if self._writer is not None:
+            raise RuntimeError(f"the store on {self.path} is already open")
+        writer = Writer(await connect(self.path, self._settings, writer=True))
+        try:
+            await migrate(writer)
+            reader = await connect(self.path, self._settings, writer=False)
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer, self._reader = writer, reader
+        self._inbox = inbox.InboxWriter(writer)
+
+    async def close(self) -> None:
+        """Let queued inbound events commit, then close both connections."""
+        pending_inbox, writer, reader = self._inbox, self._writer, self._reader
+        self._inbox, self._writer, self._reader = None, None, None
+        try:
+            if pending_inbox is not None:
+                await pending_inbox.drain()
+        finally:
+            try:
+                if writer is not None:
+                    await writer.close()
+            finally:
+                if reader is not None:
+                    await reader.close()
+
+    # inbox --------------------------------------------------------------------------------
+
+    async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
+        """The new inbox id, or None when (channel, event_id) is stored already.
+
+        Durable when it returns (to the level `synchronous` promises). Concurrent calls share
+        one commit. Any failure to store raises `StoreUnavailable`.
+        """
+        if self._inbox is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return await self._inbox.record(event, at)
+
+    async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
+        return await inbox.pending(self._read(), limit, after_id)
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await inbox.load(self._read(), inbound_id)
+
+    def transaction(self) -> AbstractAsyncContextManager[SqliteTransaction]:
+        """A write transaction: committed when the block exits, rolled back (and the error
+        re-raised) when it raises. Transactions run one at a time."""
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
+        async with self._write() as conn:
+            tx = SqliteTransaction(conn)
+            try:
+                yield tx
+            finally:
+                tx.end()
+
+    # outbox -------------------------------------------------------------------------------
+
+    async def claim_due_outbound(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        """Due heads of conversation queues, oldest first, leased for `lease_seconds`."""
+        async with self._write() as conn:
+            return await outbox.claim_due(conn, now, limit, lease_seconds)
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        async with self._write() as conn:
+            await outbox.mark_sent(conn, item_id, at)
+
+    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
+        """Still pending, due again at `next_attempt_at`; its conversation waits for it."""
+        async with self._write() as conn:
+            await outbox.mark_retry(conn, item_id, next_attempt_at, error)
+
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
+        """Given up; the conversation's next message may go."""
+        async with self._write() as conn:
+            await outbox.mark_failed(conn, item_id, at, error)
+
+    async def next_outbound_due(self) -> datetime | None:
+        """When a claim could next return something (None: nothing pending)."""
+        return await outbox.next_due(self._read())
+
+    # timers -------------------------------------------------------------------------------
+
+    async def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        return await timers.due(self._read(), now, limit)
+
+    async def next_timer_due(self) -> datetime | None:
+        return await timers.next_due(self._read())
+
+    # agents and teams ---------------------------------------------------------------------
+
+    async def sync_directory(self, agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
+        """Upsert the listed agents (a stored agent keeps its status), delete the others,
+        and set each team's members in list order, which round robin follows. A team that
+        stays keeps its round-robin cursor. Raises ValueError for a team naming an unknown
+        agent or an agent listed twice."""
+        async with self._write() as conn:
+            await directory.sync(conn, agents, teams)
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
+        async with self._write() as conn:
+            return await directory.set_status(conn, agent_id, status)
+
+    async def list_agents(self) -> list[Agent]:
+        """Every agent, by id."""
+        return await directory.list_all(self._read())
+
+    # reading ------------------------------------------------------------------------------
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return await conversations.load_conversation(self._read(), conversation_id)
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        """The contact's conversations, oldest first."""
+        return await conversations.conversations_of(self._read(), channel, external_id)
+
+    async def get_contact(self, channel: str, external_id: str) -> Contact | None:
+        return await conversations.load_contact(self._read(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await conversations.transcript(self._read(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        """The conversation's outbox rows in the order they were enqueued."""
+        return await outbox.records(self._read(), conversation_id)
+
+    # connections --------------------------------------------------------------------------
+
+    def _read(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._reader
+
+    def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        if self._writer is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._writer.transaction()

@@ -1,0 +1,54 @@
+"""Durable timers: question timeouts, waits, assignment timeouts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from core.models import Timer
+from storage.sqlite.codec import from_micros, from_micros_or_none, to_micros
+from storage.sqlite.connection import fetch_all, fetch_one
+
+
+async def schedule(conn: aiosqlite.Connection, timer: Timer) -> None:
+    """Store the timer; scheduling an id that exists again replaces it (moves its time)."""
+    await conn.execute(
+        """
+        INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            conversation_id = excluded.conversation_id, key = excluded.key,
+            due_at = excluded.due_at
+        """,
+        (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at)),
+    )
+
+
+async def delete(conn: aiosqlite.Connection, timer_id: str) -> None:
+    await conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+
+
+async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:
+    """Timers due at `now`, earliest first. They stay stored until the engine deletes them."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT id, conversation_id, key, due_at FROM timers
+        WHERE due_at <= ? ORDER BY due_at, id LIMIT ?
+        """,
+        (to_micros(now), limit),
+    )
+    return [
+        Timer(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            key=row["key"],
+            due_at=from_micros(row["due_at"]),
+        )
+        for row in rows
+    ]
+
+
+async def next_due(conn: aiosqlite.Connection) -> datetime | None:
+    row = await fetch_one(conn, "SELECT MIN(due_at) FROM timers")
+    return None if row is None else from_micros_or_none(row[0])

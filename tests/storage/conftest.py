@@ -1,0 +1,58 @@
+"""The backends that the store contract suite runs on.
+
+A backend registers a setup under its name with `@backend(name)`. The setup receives the
+test's `tmp_path` and yields a maker: a function that returns a new, unopened Store on the
+same data each time it is called, so that a test can close one store and open another on what
+it left behind. A backend that needs a server (PostgreSQL) skips in its setup when none is
+configured, and drops what it created when the setup exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from core.ports import Store
+from storage.sqlite import SqliteSettings, SqliteStore
+
+StoreMaker = Callable[[], Store]
+BackendSetup = Callable[[Path], AbstractAsyncContextManager[StoreMaker]]
+
+BACKENDS: dict[str, BackendSetup] = {}
+
+
+def backend(name: str) -> Callable[[BackendSetup], BackendSetup]:
+    def register(setup: BackendSetup) -> BackendSetup:
+        BACKENDS[name] = setup
+        return setup
+
+    return register
+
+
+@backend("sqlite")
+@asynccontextmanager
+async def sqlite_backend(tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    def make() -> Store:
+        return SqliteStore(SqliteSettings(path="frontdesk.db"), tmp_path)
+
+    yield make
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    setup = BACKENDS[request.param]
+    async with setup(tmp_path) as make:
+        yield make
+
+
+@pytest.fixture
+async def store(store_maker: StoreMaker) -> AsyncIterator[Store]:
+    opened = store_maker()
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -1,0 +1,698 @@
+"""The contract of the Store port, run on every backend registered in conftest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from core.errors import ConcurrentUpdate
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    ContactProfile,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Inbound,
+    Option,
+    Outbound,
+    OutboxItem,
+    Run,
+    Timer,
+    TranscriptEntry,
+    Waiting,
+)
+from core.ports import Store
+from tests.storage.conftest import StoreMaker
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+
+def seconds(n: float) -> datetime:
+    return T0 + timedelta(seconds=n)
+
+
+# building blocks ------------------------------------------------------------------------------
+
+
+def event(n: int, *, channel: str = "webhook", user: str = "u1") -> Inbound:
+    return Inbound(
+        channel=channel,
+        event_id=f"e{n}",
+        contact=ContactProfile(external_id=user, name="Ada"),
+        text=f"message {n}",
+        raw={"n": n},
+    )
+
+
+def contact(contact_id: str = "c1", external_id: str = "u1") -> Contact:
+    return Contact(id=contact_id, channel="webhook", external_id=external_id, created_at=T0)
+
+
+def conversation(
+    conversation_id: str = "v1",
+    contact_id: str = "c1",
+    *,
+    opened_at: datetime = T0,
+    assignee: str | None = None,
+) -> Conversation:
+    return Conversation(
+        id=conversation_id,
+        contact_id=contact_id,
+        channel="webhook",
+        opened_at=opened_at,
+        assignee=assignee,
+        version=1,
+    )
+
+
+def message(message_id: str, conversation_id: str, text: str = "hello") -> Outbound:
+    return Outbound(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        channel="webhook",
+        recipient="u1",
+        text=text,
+    )
+
+
+def entry(conversation_id: str, text: str, at: datetime) -> TranscriptEntry:
+    return TranscriptEntry(
+        conversation_id=conversation_id,
+        direction=Direction.OUT,
+        text=text,
+        message_id=f"m-{text}",
+        at=at,
+    )
+
+
+def agent(
+    agent_id: str, status: AgentStatus = AgentStatus.ONLINE, *, capacity: int | None = None
+) -> Agent:
+    return Agent(id=agent_id, name=agent_id.title(), status=status, capacity=capacity)
+
+
+def names(items: Sequence[OutboxItem]) -> list[str]:
+    return [item.message.message_id for item in items]
+
+
+async def seed(store: Store, *conversations: Conversation) -> None:
+    """Commit the conversations, each with its contact (whose external id is its id)."""
+    async with store.transaction() as tx:
+        for conv in conversations:
+            if await tx.load_contact_by_id(conv.contact_id) is None:
+                await tx.save_contact(contact(conv.contact_id, external_id=conv.contact_id))
+            await tx.save_conversation(conv)
+
+
+async def save(store: Store, conv: Conversation) -> None:
+    async with store.transaction() as tx:
+        await tx.save_conversation(conv)
+
+
+async def enqueue(store: Store, *messages: Outbound, at: datetime = T0) -> None:
+    async with store.transaction() as tx:
+        await tx.enqueue(messages, at)
+
+
+async def pick(store: Store, team: str, *, only_online: bool = True) -> str | None:
+    async with store.transaction() as tx:
+        chosen = await tx.pick_round_robin(team, only_online=only_online)
+    return None if chosen is None else chosen.id
+
+
+# inbox ------------------------------------------------------------------------------------
+
+
+async def test_record_inbound_stores_an_event_once(store: Store) -> None:
+    first = await store.record_inbound(event(1), T0)
+
+    assert first is not None
+    assert await store.record_inbound(event(1), seconds(5)) is None
+    [stored] = await store.pending_inbound(10)
+    assert (stored.id, stored.event, stored.received_at) == (first, event(1), T0)
+    assert await store.load_inbound(first) == stored
+
+
+async def test_same_event_id_on_another_channel_is_another_event(store: Store) -> None:
+    first = await store.record_inbound(event(1, channel="webhook"), T0)
+    second = await store.record_inbound(event(1, channel="telegram"), T0)
+
+    assert first is not None
+    assert second is not None
+    assert first != second
+
+
+async def test_concurrent_record_inbound_stores_every_event(store: Store) -> None:
+    events = [event(n, user=f"u{n % 7}") for n in range(200)]
+
+    ids = await asyncio.gather(*(store.record_inbound(e, T0) for e in events))
+
+    assert all(isinstance(inbox_id, int) for inbox_id in ids)
+    assert len(set(ids)) == 200
+    pending = await store.pending_inbound(500)
+    assert [stored.id for stored in pending] == sorted(i for i in ids if i is not None)
+    assert {stored.id: stored.event for stored in pending} == dict(zip(ids, events, strict=True))
+
+
+async def test_concurrent_copies_of_one_event_store_it_once(store: Store) -> None:
+    results = await asyncio.gather(*(store.record_inbound(event(7), T0) for _ in range(10)))
+
+    assert sum(result is not None for result in results) == 1
+    assert len(await store.pending_inbound(10)) == 1
+
+
+async def test_pending_inbound_pages_and_leaves_out_processed(store: Store) -> None:
+    ids = [await store.record_inbound(event(n), T0) for n in range(5)]
+    assert all(isinstance(inbox_id, int) for inbox_id in ids)
+    first, processed, third, fourth, fifth = (i for i in ids if i is not None)
+
+    async with store.transaction() as tx:
+        await tx.mark_processed(processed, seconds(1))
+
+    assert [s.id for s in await store.pending_inbound(10)] == [first, third, fourth, fifth]
+    assert [s.id for s in await store.pending_inbound(2)] == [first, third]
+    assert [s.id for s in await store.pending_inbound(10, after_id=third)] == [fourth, fifth]
+    loaded = await store.load_inbound(processed)
+    assert loaded is not None
+    assert loaded.event == event(1)
+    assert await store.load_inbound(fifth + 1000) is None
+
+
+# transactions -----------------------------------------------------------------------------
+
+
+async def test_exception_rolls_back_every_change(store: Store) -> None:
+    inbound_id = await store.record_inbound(event(1), T0)
+    assert inbound_id is not None
+
+    class Boom(Exception):
+        pass
+
+    async def failing_turn() -> None:
+        async with store.transaction() as tx:
+            await tx.save_contact(contact())
+            await tx.save_conversation(conversation())
+            await tx.add_transcript([entry("v1", "hi", T0)])
+            await tx.enqueue([message("m1", "v1")], T0)
+            await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+            await tx.mark_processed(inbound_id, T0)
+            await tx.save_workflow_version("h1", "greet", "body")
+            raise Boom
+
+    with pytest.raises(Boom):
+        await failing_turn()
+
+    assert await store.get_contact("webhook", "u1") is None
+    assert await store.get_conversation("v1") is None
+    assert await store.transcript("v1") == []
+    assert await store.outbox("v1") == []
+    assert await store.due_timers(seconds(3600), 10) == []
+    assert [s.id for s in await store.pending_inbound(10)] == [inbound_id]
+    async with store.transaction() as tx:
+        assert await tx.load_workflow_version("h1") is None
+    # The store is usable afterwards: the failed transaction released the writer.
+    await seed(store, conversation())
+    assert await store.get_conversation("v1") == conversation()
+
+
+async def test_cancelled_transaction_rolls_back_and_frees_the_writer(store: Store) -> None:
+    inside = asyncio.Event()
+
+    async def stuck_turn() -> None:
+        async with store.transaction() as tx:
+            await tx.save_contact(contact())
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck_turn())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await store.get_contact("webhook", "u1") is None
+    async with store.transaction() as tx:
+        await tx.save_contact(contact())
+    assert await store.get_contact("webhook", "u1") == contact()
+
+
+async def test_a_write_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
+    await store.sync_directory([agent("ann")], {})
+    # Cancel after 0, 1, 2, ... turns of the event loop, so that the cancellation lands on
+    # each await of the write in turn (waiting for BEGIN, the statement, COMMIT, after it).
+    for turns in range(12):
+        write = asyncio.create_task(store.set_agent_status("ann", AgentStatus.AWAY))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        write.cancel()
+        await asyncio.gather(write, return_exceptions=True)
+
+        assert await store.set_agent_status("ann", AgentStatus.ONLINE) is not None
+        assert [a.status for a in await store.list_agents()] == [AgentStatus.ONLINE]
+
+
+async def test_committed_turn_is_visible_everywhere(store: Store) -> None:
+    inbound_id = await store.record_inbound(event(1), T0)
+    assert inbound_id is not None
+
+    async with store.transaction() as tx:
+        await tx.save_contact(contact())
+        await tx.save_conversation(conversation())
+        await tx.add_transcript([entry("v1", "hi", T0)])
+        await tx.enqueue([message("m1", "v1")], T0)
+        await tx.mark_processed(inbound_id, T0)
+
+    assert await store.pending_inbound(10) == []
+    assert await store.conversations_of("webhook", "u1") == [conversation()]
+    assert [e.text for e in await store.transcript("v1")] == ["hi"]
+    assert [r.message_id for r in await store.outbox("v1")] == ["m1"]
+    async with store.transaction() as tx:
+        assert await tx.load_open_conversation("c1") == conversation()
+        assert await tx.load_conversation("v1") == conversation()
+        assert await tx.load_contact("webhook", "u1") == contact()
+
+
+# contacts and conversations -------------------------------------------------------------
+
+
+async def test_contact_round_trips_fields_and_tags(store: Store) -> None:
+    ada = Contact(
+        id="c1",
+        channel="webhook",
+        external_id="u1",
+        name="Ada",
+        username="ada",
+        language="pt-BR",
+        email="ada@example.com",
+        phone="+15551234567",
+        country="BR",
+        fields={"plan": "gold", "seats": 3, "trial": False, "extra": {"ids": [1, 2]}},
+        tags=["vip", "beta"],
+        # A non-UTC offset goes in; the same instant, in UTC, comes out.
+        created_at=datetime(2024, 5, 6, 14, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    )
+
+    async with store.transaction() as tx:
+        await tx.save_contact(ada)
+    stored = await store.get_contact("webhook", "u1")
+
+    assert stored == ada
+    assert stored is not None
+    assert stored.created_at.utcoffset() == timedelta(0)
+    ada.tags = ["vip"]
+    ada.fields = {"plan": "silver"}
+    async with store.transaction() as tx:
+        await tx.save_contact(ada)
+        assert await tx.load_contact_by_id("c1") == ada
+    assert await store.get_contact("webhook", "u1") == ada
+
+
+async def test_a_second_contact_for_the_same_person_conflicts(store: Store) -> None:
+    async with store.transaction() as tx:
+        await tx.save_contact(contact("c1", "u1"))
+
+    async def save_twin() -> None:
+        async with store.transaction() as tx:
+            await tx.save_contact(contact("c2", "u1"))
+
+    with pytest.raises(ConcurrentUpdate):
+        await save_twin()
+    assert await store.get_contact("webhook", "u1") == contact("c1", "u1")
+
+
+async def test_conversation_round_trips_its_run(store: Store) -> None:
+    conv = conversation()
+    conv.team = "support"
+    conv.assignee = "ann"
+    conv.assigned_at = seconds(90)
+    conv.seq = 4
+    conv.run = Run(
+        workflow="greet",
+        workflow_hash="abc123",
+        trigger="conversation_opened",
+        pc=3,
+        vars={"name": "Ada", "count": 2, "answers": ["a", "b"]},
+        jumps={"loop": 1},
+        waiting=Waiting(
+            kind="answer",
+            step_id="ask_plan",
+            attempts=1,
+            timer_id="t-1",
+            options=[Option(id="gold", label="Gold"), Option(id="silver", label="Silver")],
+        ),
+        last_answer={"id": "gold"},
+    )
+
+    await seed(store, conv)
+
+    assert await store.get_conversation("v1") == conv
+
+
+async def test_stale_version_raises_concurrent_update(store: Store) -> None:
+    await seed(store, conversation())
+    first = await store.get_conversation("v1")
+    second = await store.get_conversation("v1")
+    assert first is not None
+    assert second is not None
+
+    first.version, first.team = 2, "sales"
+    await save(store, first)
+    second.version, second.team = 2, "support"
+    with pytest.raises(ConcurrentUpdate):
+        await save(store, second)
+    with pytest.raises(ConcurrentUpdate):
+        await save(store, conversation())  # version 1 again: a second insert of the id
+
+    assert await store.get_conversation("v1") == first
+
+
+async def test_second_open_conversation_of_a_contact_conflicts(store: Store) -> None:
+    earlier = conversation("v1")
+    later = conversation("v2", opened_at=seconds(3600))
+    await seed(store, earlier)
+
+    with pytest.raises(ConcurrentUpdate):
+        await save(store, later)
+
+    earlier.status, earlier.closed_at, earlier.version = ConversationStatus.CLOSED, seconds(60), 2
+    await save(store, earlier)
+    await save(store, later)
+    assert await store.conversations_of("webhook", "c1") == [earlier, later]
+    async with store.transaction() as tx:
+        assert await tx.load_open_conversation("c1") == later
+
+
+async def test_transcript_keeps_insertion_order(store: Store) -> None:
+    await seed(store, conversation())
+    async with store.transaction() as tx:
+        await tx.add_transcript([entry("v1", "first", seconds(20)), entry("v1", "second", T0)])
+    async with store.transaction() as tx:
+        await tx.add_transcript([entry("v1", "third", seconds(10))])
+
+    stored = await store.transcript("v1")
+
+    assert [e.text for e in stored] == ["first", "second", "third"]
+    assert stored[0] == entry("v1", "first", seconds(20))
+
+
+async def test_workflow_version_keeps_the_first_body(store: Store) -> None:
+    async with store.transaction() as tx:
+        await tx.save_workflow_version("h1", "greet", "steps: [a]")
+    async with store.transaction() as tx:
+        await tx.save_workflow_version("h1", "greet", "steps: [b]")
+        assert await tx.load_workflow_version("h1") == "steps: [a]"
+        assert await tx.load_workflow_version("h2") is None
+
+
+# outbox -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def two_conversations(store: Store) -> None:
+    await seed(store, conversation("a", "ca"), conversation("b", "cb"))
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_outbox_delivers_a_conversations_messages_in_order(store: Store) -> None:
+    await enqueue(store, message("a1", "a"), message("a2", "a"), message("b1", "b"))
+
+    first = await store.claim_due_outbound(T0, 10, 30)
+    assert names(first) == ["a1", "b1"]
+    # a1 is leased, not settled: a2 waits behind it.
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+
+    await store.mark_sent(first[0].id, seconds(1))
+    assert names(await store.claim_due_outbound(seconds(1), 10, 30)) == ["a2"]
+    records = await store.outbox("a")
+    assert [(r.message_id, r.status, r.attempts, r.sent_at) for r in records] == [
+        ("a1", "sent", 1, seconds(1)),
+        ("a2", "pending", 0, None),
+    ]
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_claim_takes_at_most_limit_oldest_first(store: Store) -> None:
+    await enqueue(store, message("b1", "b"))
+    await enqueue(store, message("a1", "a"))
+
+    assert names(await store.claim_due_outbound(T0, 1, 30)) == ["b1"]
+    assert names(await store.claim_due_outbound(T0, 1, 30)) == ["a1"]
+    assert await store.claim_due_outbound(T0, 0, 30) == []
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_lease_keeps_a_claimed_message_until_it_runs_out(store: Store) -> None:
+    await enqueue(store, message("a1", "a", text="hi there"), at=seconds(5))
+
+    assert await store.claim_due_outbound(T0, 10, 30) == []  # not due yet
+    [claimed] = await store.claim_due_outbound(seconds(5), 10, 30)
+    assert (claimed.message, claimed.attempts, claimed.created_at) == (
+        message("a1", "a", text="hi there"),
+        0,
+        seconds(5),
+    )
+    assert await store.claim_due_outbound(seconds(34), 10, 30) == []
+    [again] = await store.claim_due_outbound(seconds(35), 10, 30)
+    assert again.id == claimed.id
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_retry_holds_the_conversation_back_until_due(store: Store) -> None:
+    await enqueue(store, message("a1", "a"), message("a2", "a"), message("b1", "b"))
+    [a1, b1] = await store.claim_due_outbound(T0, 10, 30)
+    await store.mark_sent(b1.id, T0)
+
+    await store.mark_retry(a1.id, seconds(60), "429 too many requests")
+
+    assert await store.claim_due_outbound(seconds(59), 10, 30) == []
+    assert await store.next_outbound_due() == seconds(60)
+    [retried] = await store.claim_due_outbound(seconds(60), 10, 30)
+    assert (retried.id, retried.attempts) == (a1.id, 1)
+    [record, _] = await store.outbox("a")
+    assert (record.status, record.attempts, record.last_error) == (
+        "pending",
+        1,
+        "429 too many requests",
+    )
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_failed_message_lets_the_next_one_go(store: Store) -> None:
+    await enqueue(store, message("a1", "a"), message("a2", "a"))
+    [a1] = await store.claim_due_outbound(T0, 10, 30)
+
+    await store.mark_failed(a1.id, T0, "400 chat not found")
+
+    assert names(await store.claim_due_outbound(T0, 10, 30)) == ["a2"]
+    [record, _] = await store.outbox("a")
+    assert (record.status, record.attempts, record.last_error) == (
+        "failed",
+        1,
+        "400 chat not found",
+    )
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_enqueue_ignores_a_known_message_id(store: Store) -> None:
+    await enqueue(store, message("a1", "a", text="original"))
+    await enqueue(store, message("a1", "a", text="repeat"), message("a1", "a", text="again"))
+
+    assert [r.message_id for r in await store.outbox("a")] == ["a1"]
+    [claimed] = await store.claim_due_outbound(T0, 10, 30)
+    assert claimed.message.text == "original"
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_next_outbound_due_follows_the_heads(store: Store) -> None:
+    assert await store.next_outbound_due() is None
+
+    await enqueue(store, message("a1", "a"), message("a2", "a"), at=seconds(5))
+    assert await store.next_outbound_due() == seconds(5)
+
+    [a1] = await store.claim_due_outbound(seconds(5), 10, 30)
+    # a2 is due, but cannot go before a1: the next chance is when a1's lease runs out.
+    assert await store.next_outbound_due() == seconds(35)
+
+    await store.mark_sent(a1.id, seconds(6))
+    assert await store.next_outbound_due() == seconds(5)
+    [a2] = await store.claim_due_outbound(seconds(6), 10, 30)
+    await store.mark_sent(a2.id, seconds(7))
+    assert await store.next_outbound_due() is None
+
+
+# timers -----------------------------------------------------------------------------------
+
+
+async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None:
+    await seed(store, conversation())
+
+    def timer(timer_id: str, due_in: float) -> Timer:
+        return Timer(
+            id=timer_id, conversation_id="v1", key=f"key-{timer_id}", due_at=seconds(due_in)
+        )
+
+    async with store.transaction() as tx:
+        for scheduled in (timer("t1", 10), timer("t2", 5), timer("t3", 100)):
+            await tx.schedule_timer(scheduled)
+
+    assert await store.due_timers(seconds(4), 10) == []
+    assert await store.due_timers(seconds(10), 10) == [timer("t2", 5), timer("t1", 10)]
+    assert await store.due_timers(seconds(10), 1) == [timer("t2", 5)]
+    assert await store.next_timer_due() == seconds(5)
+
+    async with store.transaction() as tx:
+        await tx.delete_timer("t2")
+        await tx.delete_timer("never-scheduled")
+        await tx.schedule_timer(timer("t1", 200))  # the same id again moves the timer
+
+    assert await store.next_timer_due() == seconds(100)
+    assert await store.due_timers(seconds(150), 10) == [timer("t3", 100)]
+    async with store.transaction() as tx:
+        await tx.delete_timer("t1")
+        await tx.delete_timer("t3")
+    assert await store.next_timer_due() is None
+
+
+# agents and teams -------------------------------------------------------------------------
+
+
+async def test_sync_directory_keeps_status_and_drops_missing_agents(store: Store) -> None:
+    ann = Agent(id="ann", name="Ann", status=AgentStatus.ONLINE, capacity=2, slack_user_id="U1")
+    bob = agent("bob", AgentStatus.OFFLINE)
+    await store.sync_directory([ann, bob], {"support": ["ann", "bob"]})
+    assert await store.list_agents() == [ann, bob]
+
+    away = await store.set_agent_status("ann", AgentStatus.AWAY)
+    assert away == ann.model_copy(update={"status": AgentStatus.AWAY})
+
+    renamed = ann.model_copy(update={"name": "Ann B.", "capacity": 3})
+    await store.sync_directory([renamed], {"support": ["ann"]})
+
+    assert await store.list_agents() == [renamed.model_copy(update={"status": AgentStatus.AWAY})]
+    assert await store.set_agent_status("bob", AgentStatus.ONLINE) is None
+    async with store.transaction() as tx:
+        assert await tx.get_agent("bob") is None
+        away_ann = await tx.get_agent("ann")
+    assert away_ann is not None
+    assert away_ann.status == AgentStatus.AWAY
+
+
+async def test_sync_directory_refuses_a_team_with_an_unknown_agent(store: Store) -> None:
+    with pytest.raises(ValueError, match="zed"):
+        await store.sync_directory([agent("ann")], {"support": ["ann", "zed"]})
+
+
+async def test_round_robin_follows_member_order(store: Store) -> None:
+    order = ["eve", "cat", "ann", "dan", "bob"]
+    await store.sync_directory([agent(a) for a in sorted(order)], {"support": order})
+
+    picks = [await pick(store, "support") for _ in range(7)]
+
+    assert picks == [*order, "eve", "cat"]
+
+
+async def test_round_robin_is_fair_under_concurrency(store: Store) -> None:
+    team = ["ann", "bob", "cat", "dan", "eve"]
+    await store.sync_directory([agent(a) for a in team], {"support": team})
+
+    picks = await asyncio.gather(*(pick(store, "support") for _ in range(200)))
+
+    assert Counter(picks) == dict.fromkeys(team, 40)
+
+
+async def test_round_robin_skips_unavailable_and_full_agents(store: Store) -> None:
+    team = ["ann", "bob", "cat", "dan"]
+    await store.sync_directory(
+        [
+            agent("ann", capacity=1),
+            agent("bob", AgentStatus.AWAY),
+            agent("cat", AgentStatus.OFFLINE),
+            agent("dan"),
+        ],
+        {"support": team},
+    )
+    busy = conversation("v1", assignee="ann")
+    await seed(store, busy)
+    async with store.transaction() as tx:
+        assert await tx.count_open_assigned("ann") == 1
+        assert await tx.count_open_assigned("dan") == 0
+
+    assert [await pick(store, "support") for _ in range(2)] == ["dan", "dan"]
+    picks = [await pick(store, "support", only_online=False) for _ in range(4)]
+    assert picks == ["bob", "cat", "dan", "bob"]
+
+    busy.status, busy.version = ConversationStatus.CLOSED, 2
+    await save(store, busy)
+    assert await pick(store, "support") == "dan"
+    assert await pick(store, "support") == "ann"
+
+
+async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Store) -> None:
+    await store.sync_directory([agent("ann"), agent("bob")], {"support": ["ann", "bob"]})
+    assert await pick(store, "support") == "ann"
+    await store.set_agent_status("ann", AgentStatus.OFFLINE)
+    await store.set_agent_status("bob", AgentStatus.AWAY)
+
+    assert await pick(store, "support") is None
+
+    await store.set_agent_status("ann", AgentStatus.ONLINE)
+    await store.set_agent_status("bob", AgentStatus.ONLINE)
+    assert await pick(store, "support") == "bob"
+
+
+async def test_round_robin_of_an_empty_or_unknown_team_is_none(store: Store) -> None:
+    await store.sync_directory([agent("ann")], {"support": ["ann"], "night": []})
+
+    assert await pick(store, "night") is None
+    assert await pick(store, "nobody") is None
+    assert await pick(store, "night", only_online=False) is None
+
+
+async def test_sync_directory_keeps_the_round_robin_cursor(store: Store) -> None:
+    team = ["ann", "bob", "cat"]
+    await store.sync_directory([agent(a) for a in team], {"support": team})
+    assert await pick(store, "support") == "ann"
+
+    await store.sync_directory([agent(a) for a in [*team, "dan"]], {"support": [*team, "dan"]})
+
+    assert [await pick(store, "support") for _ in range(4)] == ["bob", "cat", "dan", "ann"]
+
+
+# durability -------------------------------------------------------------------------------
+
+
+async def test_a_reopened_store_sees_the_same_data(store: Store, store_maker: StoreMaker) -> None:
+    inbound_id = await store.record_inbound(event(1), T0)
+    await seed(store, conversation())
+    async with store.transaction() as tx:
+        await tx.add_transcript([entry("v1", "hi", T0)])
+        await tx.enqueue([message("m1", "v1")], T0)
+        await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+    await store.sync_directory([agent("ann"), agent("bob")], {"support": ["ann", "bob"]})
+    await store.set_agent_status("bob", AgentStatus.AWAY)
+    assert await pick(store, "support", only_online=False) == "ann"
+    await store.close()
+
+    reopened = store_maker()
+    await reopened.open()
+    try:
+        assert [s.id for s in await reopened.pending_inbound(10)] == [inbound_id]
+        assert await reopened.record_inbound(event(1), T0) is None
+        assert await reopened.get_contact("webhook", "c1") == contact("c1", "c1")
+        assert await reopened.get_conversation("v1") == conversation()
+        assert [e.text for e in await reopened.transcript("v1")] == ["hi"]
+        assert names(await reopened.claim_due_outbound(T0, 10, 30)) == ["m1"]
+        assert [t.id for t in await reopened.due_timers(T0, 10)] == ["t1"]
+        assert [a.status for a in await reopened.list_agents()] == [
+            AgentStatus.ONLINE,
+            AgentStatus.AWAY,
+        ]
+        assert await pick(reopened, "support", only_online=False) == "bob"
+    finally:
+        await reopened.close()

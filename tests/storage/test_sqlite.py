@@ -1,0 +1,196 @@
+"""What is particular to the SQLite store: settings, the file, schema versions, the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from pydantic import ValidationError
+
+from core.errors import StoreUnavailable
+from core.models import ContactProfile, Direction, Inbound, TranscriptEntry
+from core.ports import Store
+from storage.sqlite import SqliteSettings, SqliteStore
+from storage.sqlite.schema import SCHEMA_VERSION
+from storage.sqlite.writer import Writer
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+
+
+def event(n: int) -> Inbound:
+    return Inbound(channel="webhook", event_id=f"e{n}", contact=ContactProfile(external_id="u1"))
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(SqliteSettings(), tmp_path)
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def raw(path: Path) -> closing[sqlite3.Connection]:
+    """A plain sqlite3 connection to look at (or damage) the file behind the store's back."""
+    return closing(sqlite3.connect(path, isolation_level=None))
+
+
+def test_sqlite_store_fits_the_port(tmp_path: Path) -> None:
+    # Mostly for mypy, on an instance: mypy cannot match the class object to StoreType,
+    # a protocol with a ClassVar member (core/ports.py).
+    store: Store = SqliteStore(SqliteSettings(), tmp_path)
+
+    assert SqliteStore.settings_model is SqliteSettings
+    assert isinstance(store, SqliteStore)
+
+
+@pytest.mark.parametrize("path", [":memory:", "", "file:x.db?mode=memory"])
+def test_settings_refuse_databases_that_cannot_be_shared(path: str) -> None:
+    with pytest.raises(ValidationError, match="not supported"):
+        SqliteSettings(path=path)
+
+
+def test_settings_refuse_unknown_keys() -> None:
+    with pytest.raises(ValidationError, match="journal"):
+        SqliteSettings.model_validate({"path": "x.db", "journal": "wal"})
+
+
+def test_relative_path_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    relative = SqliteStore(SqliteSettings(path="data/fd.db"), tmp_path)
+    absolute = SqliteStore(SqliteSettings(path=str(tmp_path / "abs.db")), Path("/elsewhere"))
+
+    assert relative.path == tmp_path / "data" / "fd.db"
+    assert absolute.path == tmp_path / "abs.db"
+
+
+async def test_open_in_a_missing_folder_is_store_unavailable(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(path="missing/fd.db"), tmp_path)
+
+    with pytest.raises(StoreUnavailable, match="missing"):
+        await store.open()
+    await store.close()
+
+
+async def test_open_sets_wal_and_the_schema_version(store: SqliteStore) -> None:
+    with raw(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+async def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
+    with raw(tmp_path / "frontdesk.db") as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    store = SqliteStore(SqliteSettings(), tmp_path)
+
+    with pytest.raises(StoreUnavailable, match="newer"):
+        await store.open()
+    await store.close()
+
+
+async def test_record_inbound_turns_sqlite_errors_into_store_unavailable(
+    store: SqliteStore,
+) -> None:
+    with raw(store.path) as conn:
+        conn.execute("DROP TABLE inbox")
+
+    results = await asyncio.gather(
+        *(store.record_inbound(event(n), T0) for n in range(3)), return_exceptions=True
+    )
+
+    for result in results:
+        assert isinstance(result, StoreUnavailable)
+        assert isinstance(result.__cause__, sqlite3.OperationalError)
+
+
+async def test_record_inbound_on_a_closed_store_is_store_unavailable(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(), tmp_path)
+
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await store.record_inbound(event(1), T0)
+
+
+async def test_concurrent_record_inbound_share_one_commit(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[Writer] = []
+    begin = Writer.transaction
+
+    def counted(writer: Writer) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        transactions.append(writer)
+        return begin(writer)
+
+    monkeypatch.setattr(Writer, "transaction", counted)
+
+    ids = await asyncio.gather(*(store.record_inbound(event(n), T0) for n in range(50)))
+
+    assert len(set(ids)) == 50
+    assert len(transactions) == 1
+
+
+async def test_close_waits_for_queued_inbound_events(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    recording = [asyncio.create_task(store.record_inbound(event(n), T0)) for n in range(5)]
+    await asyncio.sleep(0)  # let each task queue its event
+
+    await store.close()
+
+    assert all(isinstance(task.result(), int) for task in recording)
+    reopened = SqliteStore(SqliteSettings(), tmp_path)
+    await reopened.open()
+    try:
+        assert len(await reopened.pending_inbound(10)) == 5
+    finally:
+        await reopened.close()
+
+
+async def test_a_transaction_cannot_be_used_after_its_block(store: SqliteStore) -> None:
+    async with store.transaction() as tx:
+        pass
+
+    with pytest.raises(RuntimeError, match="ended"):
+        await tx.get_agent("ann")
+
+
+async def test_failed_commit_rolls_back_and_frees_the_writer(store: SqliteStore) -> None:
+    orphan = TranscriptEntry(
+        conversation_id="nowhere", direction=Direction.IN, text="hi", message_id="m1", at=T0
+    )
+
+    async def commit_orphan() -> None:
+        async with store.transaction() as tx:
+            await tx.add_transcript([orphan])
+
+    # The foreign key is checked at COMMIT, which fails and must roll back.
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        await commit_orphan()
+
+    assert await store.transcript("nowhere") == []
+    async with store.transaction() as tx:
+        await tx.save_workflow_version("h", "greet", "body")
+        assert await tx.load_workflow_version("h") == "body"
+
+
+async def test_main_lookups_use_indexes(store: SqliteStore) -> None:
+    """Per-message paths must not scan a whole table."""
+    lookups = {
+        "SELECT id FROM inbox WHERE processed_at IS NULL AND id > 0 ORDER BY id LIMIT 5": "inbox",
+        "SELECT id FROM conversations WHERE contact_id = 'c' AND status = 'open'": "conversations",
+        "SELECT COUNT(*) FROM conversations WHERE status = 'open' AND assignee = 'a'": (
+            "conversations"
+        ),
+        "SELECT id FROM timers WHERE due_at <= 0 ORDER BY due_at, id LIMIT 5": "timers",
+        "SELECT MIN(id) FROM outbox WHERE conversation_id = 'c' AND status = 'pending'": "outbox",
+        "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= 0": "outbox",
+    }
+    with raw(store.path) as conn:
+        for query, table in lookups.items():
+            plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert f"SCAN {table}" not in plan, (query, plan)
