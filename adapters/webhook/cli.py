@@ -163,6 +163,7 @@ def listen(
             app,
             host=host,
             port=port,
+            access_log=None,  # the listener prints each message; access lines are noise here
             print=lambda _banner: click.echo(f"listening on {where}; Ctrl-C to stop", err=True),
         )
     except OSError as exc:
