@@ -111,7 +111,9 @@ class Engine:
 
     async def _inbound(self, tx: Transaction, channel: str, profile: ContactProfile) -> Turn:
         now = self._clock.now()
-        contact = await tx.load_contact(channel, profile.external_id)
+        contact, conversation = await tx.load_contact_and_open_conversation(
+            channel, profile.external_id
+        )
         changed = contact is None
         if contact is None:
             contact = Contact(
@@ -121,7 +123,6 @@ class Engine:
                 created_at=now,
             )
         changed = _merge_profile(contact, profile) or changed
-        conversation = await tx.load_open_conversation(contact.id)
         turn = Turn(
             tx=tx, now=now, contact=contact, conversation=conversation or _new(contact, now)
         )

@@ -82,7 +82,12 @@ class OutboxWorker:
                         task = asyncio.create_task(self._deliver(item))
                         self._active.add(task)
                         task.add_done_callback(self._finished)
+                    if len(items) == free:
+                        continue  # there may be more due right now
                     if items:
+                        # Everything due now is claimed; what comes next is woken for (a
+                        # commit, a finished delivery) or was counted by the next-due query.
+                        await wake_or_deadline(self._wake, self._clock, None)
                         continue
                 due = await self._store.next_outbound_due()
                 now = self._clock.now()

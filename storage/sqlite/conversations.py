@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aiosqlite
 
@@ -93,7 +94,7 @@ async def save_contact(conn: aiosqlite.Connection, contact: Contact) -> None:
         raise
 
 
-def _contact(row: sqlite3.Row) -> Contact:
+def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
     return Contact(
         id=row["id"],
         channel=row["channel"],
@@ -125,6 +126,36 @@ async def load_conversation(
         conn, f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,)
     )
     return None if row is None else _conversation(row)
+
+
+async def load_contact_and_open_conversation(
+    conn: aiosqlite.Connection, channel: str, external_id: str
+) -> tuple[Contact | None, Conversation | None]:
+    """Both in one query: the engine needs them for every event, and each query is a round
+    trip to the connection's thread."""
+    contact_columns = [c.strip() for c in _CONTACT.split(",")]
+    conversation_columns = [c.strip() for c in _CONVERSATION.split(",")]
+    row = await fetch_one(
+        conn,
+        "SELECT "
+        + ", ".join(f"c.{c}" for c in contact_columns)
+        + ", "
+        + ", ".join(f"v.{c}" for c in conversation_columns)
+        + """
+        FROM contacts AS c
+        LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
+        WHERE c.channel = ? AND c.external_id = ?
+        """,
+        (channel, external_id),
+    )
+    if row is None:
+        return None, None
+    values = tuple(row)
+    split = len(contact_columns)
+    contact = _contact(dict(zip(contact_columns, values[:split], strict=True)))
+    if values[split] is None:
+        return contact, None
+    return contact, _conversation(dict(zip(conversation_columns, values[split:], strict=True)))
 
 
 async def load_open_conversation(
@@ -227,7 +258,7 @@ async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-def _conversation(row: sqlite3.Row) -> Conversation:
+def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
     return Conversation(
         id=row["id"],
         contact_id=row["contact_id"],

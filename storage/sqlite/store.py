@@ -120,21 +120,21 @@ class SqliteStore:
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
         """Due heads of conversation queues, oldest first, leased for `lease_seconds`."""
-        async with self._write() as conn:
+        async with self._alone() as conn:  # one UPDATE ... RETURNING: atomic by itself
             return await outbox.claim_due(conn, now, limit, lease_seconds)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        async with self._write() as conn:
+        async with self._alone() as conn:
             await outbox.mark_sent(conn, item_id, at)
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
         """Still pending, due again at `next_attempt_at`; its conversation waits for it."""
-        async with self._write() as conn:
+        async with self._alone() as conn:
             await outbox.mark_retry(conn, item_id, next_attempt_at, error)
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         """Given up; the conversation's next message may go."""
-        async with self._write() as conn:
+        async with self._alone() as conn:
             await outbox.mark_failed(conn, item_id, at, error)
 
     async def next_outbound_due(self) -> datetime | None:
@@ -187,6 +187,11 @@ class SqliteStore:
         return await outbox.records(self._read(), conversation_id)
 
     # connections --------------------------------------------------------------------------
+
+    def _alone(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        if self._writer is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._writer.alone()
 
     def _read(self) -> aiosqlite.Connection:
         if self._reader is None:

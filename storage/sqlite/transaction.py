@@ -38,6 +38,13 @@ class SqliteTransaction:
     async def load_contact_by_id(self, contact_id: str) -> Contact | None:
         return await conversations.load_contact_by_id(self._conn, contact_id)
 
+    async def load_contact_and_open_conversation(
+        self, channel: str, external_id: str
+    ) -> tuple[Contact | None, Conversation | None]:
+        return await conversations.load_contact_and_open_conversation(
+            self._conn, channel, external_id
+        )
+
     async def load_open_conversation(self, contact_id: str) -> Conversation | None:
         return await conversations.load_open_conversation(self._conn, contact_id)
 

@@ -45,6 +45,16 @@ class Writer:
                 await _rollback(self._conn)
                 raise
 
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for ONE statement outside any explicit transaction.
+
+        SQLite makes a single statement atomic on its own (autocommit), so a one-statement
+        write needs no BEGIN and COMMIT: one round trip to the connection's thread, not three.
+        """
+        async with self._lock:
+            yield self._conn
+
     async def close(self) -> None:
         """Wait for the running transaction, then close the connection."""
         async with self._lock:

@@ -1,0 +1,110 @@
+"""Benchmark: inbound webhook events per second through a real `frontdesk serve` on SQLite.
+
+Starts frontdesk as its own process on 127.0.0.1 with the demo's route-by-team workflow, a
+callback receiver in this process, and posts signed events from many concurrent clients.
+Prints how fast events are accepted (stored durably, 200) and how fast they are processed
+end to end (every reply delivered to the receiver). Bounded in count and time; loopback only.
+
+    .venv/bin/python -m tests.bench.inbound --events 5000 --concurrency 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from tests.support.harness import SECRET, event, write_config
+from tests.support.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTDESK = Path(sys.executable).parent / "frontdesk"
+GREETER = """
+name: greeter
+trigger: conversation_opened
+steps:
+  - {id: ask, type: ask_question, text: "Sales or support?", answer: multiple_choice,
+     options: [{id: sales, label: Sales}, {id: support, label: Support}], save_to: vars.team}
+  - {id: give, type: assign, team: sales}
+  - {id: told, type: send_message, text: "You have {{ agent.name }}"}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def main(events: int, concurrency: int, limit: float) -> None:
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    port = free_port()
+    config = write_config(folder, receiver.url, {"greeter": GREETER})
+    config.write_text(config.read_text().replace("port: 0", f"port: {port}"))
+    url = f"http://127.0.0.1:{port}"
+    server = await asyncio.create_subprocess_exec(
+        str(FRONTDESK), "--log-level", "WARNING", "serve", "--config", str(config)
+    )
+    try:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency)
+        ) as session:
+            for _ in range(500):
+                try:
+                    async with session.get(f"{url}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.02)
+            # Half the events open conversations, the other half answer their question.
+            contacts = events // 2
+            bodies = [event(f"c{n}", "hi") for n in range(contacts)]
+            answers = [event(f"c{n}", "sales") for n in range(contacts)]
+            gate = asyncio.Semaphore(concurrency)
+
+            async def post(body: dict[str, object]) -> None:
+                raw = json.dumps(body).encode()
+                headers = {SIGNATURE_HEADER: sign(SECRET, raw)}
+                async with gate, session.post(
+                    f"{url}/webhook/events", data=raw, headers=headers
+                ) as response:
+                    assert response.status == 200, await response.text()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(post(b) for b in bodies))
+            await receiver.wait_until(lambda r: len(r.messages) >= contacts, limit)
+            await asyncio.gather(*(post(b) for b in answers))
+            accepted = time.perf_counter() - started
+            await receiver.wait_until(lambda r: len(r.messages) >= 2 * contacts, limit)
+            done = time.perf_counter() - started
+    finally:
+        server.terminate()
+        await server.wait()
+        await receiver.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    total = 2 * contacts
+    print(f"events: {total} from {contacts} contacts, {concurrency} concurrent clients")
+    print(f"accepted (HTTP 200, stored): {total / accepted:8.0f} events/s")
+    print(f"processed end to end       : {total / done:8.0f} events/s ({done:.2f} s)")
+    print(f"replies delivered          : {len(receiver.messages)} (repeats: {receiver.repeats})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--limit", type=float, default=120.0, help="seconds before giving up")
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.concurrency, args.limit))
