@@ -77,9 +77,10 @@ async def main(events: int, concurrency: int, limit: float) -> None:
             async def post(body: dict[str, object]) -> None:
                 raw = json.dumps(body).encode()
                 headers = {SIGNATURE_HEADER: sign(SECRET, raw)}
-                async with gate, session.post(
-                    f"{url}/webhook/events", data=raw, headers=headers
-                ) as response:
+                async with (
+                    gate,
+                    session.post(f"{url}/webhook/events", data=raw, headers=headers) as response,
+                ):
                     assert response.status == 200, await response.text()
 
             started = time.perf_counter()
