@@ -88,7 +88,9 @@ class Transaction(Protocol):
 
     The engine loads what a step needs, decides, and saves every effect (state, transcript,
     outbox, timers, inbox bookkeeping) through one Transaction, so they commit together or not
-    at all.
+    at all. A transaction reads first and saves last: its reads see the state from before its
+    own saves, which become visible once the `async with` block has exited (committed). A
+    conflict found at commit raises `ConcurrentUpdate` from the block's exit.
     """
 
     async def load_contact(self, channel: str, external_id: str) -> Contact | None: ...

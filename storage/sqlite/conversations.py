@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import aiosqlite
 
-from core.errors import ConcurrentUpdate
 from core.models import (
     Contact,
     Conversation,
@@ -27,7 +26,7 @@ from storage.sqlite.codec import (
     to_micros,
     to_micros_or_none,
 )
-from storage.sqlite.connection import fetch_all, fetch_one, is_conflict
+from storage.sqlite.connection import fetch_all, fetch_one
 
 # contacts ---------------------------------------------------------------------------------
 
@@ -53,45 +52,36 @@ async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Con
     return None if row is None else _contact(row)
 
 
-async def save_contact(conn: aiosqlite.Connection, contact: Contact) -> None:
-    """Insert or overwrite the contact with this id.
+SAVE_CONTACT = f"""
+    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        channel = excluded.channel, external_id = excluded.external_id,
+        name = excluded.name, username = excluded.username,
+        language = excluded.language, email = excluded.email,
+        phone = excluded.phone, country = excluded.country,
+        fields = excluded.fields, tags = excluded.tags,
+        created_at = excluded.created_at
+"""
 
-    Raises `ConcurrentUpdate` when another contact (another id) already holds the same
-    (channel, external_id): a concurrent writer created this person first.
-    """
-    try:
-        await conn.execute(
-            f"""
-            INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET
-                channel = excluded.channel, external_id = excluded.external_id,
-                name = excluded.name, username = excluded.username,
-                language = excluded.language, email = excluded.email,
-                phone = excluded.phone, country = excluded.country,
-                fields = excluded.fields, tags = excluded.tags,
-                created_at = excluded.created_at
-            """,
-            (
-                contact.id,
-                contact.channel,
-                contact.external_id,
-                contact.name,
-                contact.username,
-                contact.language,
-                contact.email,
-                contact.phone,
-                contact.country,
-                dump_json(FIELDS, contact.fields),
-                dump_json(TAGS, contact.tags),
-                to_micros(contact.created_at),
-            ),
-        )
-    except sqlite3.IntegrityError as exc:
-        if is_conflict(exc):
-            raise ConcurrentUpdate(
-                f"contact {contact.channel}:{contact.external_id} was created by another writer"
-            ) from exc
-        raise
+
+def contact_row(contact: Contact) -> tuple[Any, ...]:
+    """Parameters of SAVE_CONTACT: upsert by id. Another id already holding the same
+    (channel, external_id) fails the commit as a conflict: a concurrent writer created this
+    person first."""
+    return (
+        contact.id,
+        contact.channel,
+        contact.external_id,
+        contact.name,
+        contact.username,
+        contact.language,
+        contact.email,
+        contact.phone,
+        contact.country,
+        dump_json(FIELDS, contact.fields),
+        dump_json(TAGS, contact.tags),
+        to_micros(contact.created_at),
+    )
 
 
 def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
@@ -185,14 +175,26 @@ async def conversations_of(
     return [_conversation(row) for row in rows]
 
 
-async def save_conversation(conn: aiosqlite.Connection, conversation: Conversation) -> None:
-    """Optimistic concurrency on `version`, which the caller has already incremented.
+INSERT_CONVERSATION = (
+    f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
+    "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
+    ":closed_at, :assigned_at, :run, :seq, :version)"
+)
 
-    Version 1 inserts; any later version updates the row stored at version - 1. Raises
-    `ConcurrentUpdate` when that row is not there (another writer moved the conversation on,
-    or created it first) and when the save would give the contact a second open
-    conversation.
-    """
+# Optimistic concurrency: the row must still be at the version the caller loaded.
+UPDATE_CONVERSATION = """
+    UPDATE conversations SET
+        contact_id = :contact_id, channel = :channel, status = :status,
+        team = :team, assignee = :assignee, opened_at = :opened_at,
+        closed_at = :closed_at, assigned_at = :assigned_at, run = :run,
+        seq = :seq, version = :version
+    WHERE id = :id AND version = :version - 1
+"""
+
+
+def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]:
+    """The statement saving a conversation whose `version` the caller has incremented:
+    version 1 inserts, a later one updates the row stored at version - 1."""
     if conversation.version < 1:
         raise ValueError(
             f"conversation {conversation.id}: increment version before saving "
@@ -212,41 +214,7 @@ async def save_conversation(conn: aiosqlite.Connection, conversation: Conversati
         "seq": conversation.seq,
         "version": conversation.version,
     }
-    try:
-        if conversation.version == 1:
-            await conn.execute(
-                f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
-                "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-                ":closed_at, :assigned_at, :run, :seq, :version)",
-                values,
-            )
-            return
-        updated = await fetch_all(
-            conn,
-            """
-            UPDATE conversations SET
-                contact_id = :contact_id, channel = :channel, status = :status,
-                team = :team, assignee = :assignee, opened_at = :opened_at,
-                closed_at = :closed_at, assigned_at = :assigned_at, run = :run,
-                seq = :seq, version = :version
-            WHERE id = :id AND version = :version - 1
-            RETURNING id
-            """,
-            values,
-        )
-    except sqlite3.IntegrityError as exc:
-        if is_conflict(exc):
-            raise ConcurrentUpdate(_conflict(conversation)) from exc
-        raise
-    if not updated:
-        raise ConcurrentUpdate(_conflict(conversation))
-
-
-def _conflict(conversation: Conversation) -> str:
-    return (
-        f"conversation {conversation.id} (contact {conversation.contact_id}) changed "
-        f"before version {conversation.version} could be saved"
-    )
+    return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
 
 async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
@@ -278,26 +246,23 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
 # transcript -------------------------------------------------------------------------------
 
 
-async def add_transcript(conn: aiosqlite.Connection, entries: Sequence[TranscriptEntry]) -> None:
-    await conn.executemany(
-        """
-        INSERT INTO transcript
-            (conversation_id, direction, text, options, option_id, message_id, at, step_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [
-            (
-                entry.conversation_id,
-                entry.direction.value,
-                entry.text,
-                dump_json(OPTIONS, entry.options),
-                entry.option_id,
-                entry.message_id,
-                to_micros(entry.at),
-                entry.step_id,
-            )
-            for entry in entries
-        ],
+ADD_TRANSCRIPT = """
+    INSERT INTO transcript
+        (conversation_id, direction, text, options, option_id, message_id, at, step_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
+    return (
+        entry.conversation_id,
+        entry.direction.value,
+        entry.text,
+        dump_json(OPTIONS, entry.options),
+        entry.option_id,
+        entry.message_id,
+        to_micros(entry.at),
+        entry.step_id,
     )
 
 

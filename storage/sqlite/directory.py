@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
@@ -94,16 +94,26 @@ async def list_all(conn: aiosqlite.Connection) -> list[Agent]:
     return [_agent(row) for row in rows]
 
 
+SET_CURSOR = "UPDATE teams SET last_picked = ? WHERE name = ?"
+
+
 async def pick_round_robin(
-    conn: aiosqlite.Connection, team: str, *, only_online: bool
+    conn: aiosqlite.Connection,
+    team: str,
+    *,
+    only_online: bool,
+    cursor: str | None,
+    open_delta: Mapping[str, int],
 ) -> Agent | None:
     """The first eligible member after the one picked last, cyclically in member order.
 
     Eligible: online (or any status when not `only_online`) and below capacity, counted as
-    open conversations assigned to the agent (no capacity means no limit). The pick becomes
-    the team's cursor; when nobody is eligible, or the team is unknown, the cursor stays and
-    the answer is None. Run inside the write transaction, the read and the cursor move are
-    one atomic step, so concurrent picks share the team out fairly.
+    open conversations assigned to the agent (no capacity means no limit). `cursor` and
+    `open_delta` carry what the write group has decided but not yet stored: the agent this
+    team picked last, and assignments per agent. The caller stores the pick as the cursor
+    (SET_CURSOR); with one writer at a time the read and the move are one atomic step, so
+    concurrent picks share the team out fairly. None when nobody is eligible or the team is
+    unknown.
     """
     members = await fetch_all(
         conn,
@@ -122,15 +132,15 @@ async def pick_round_robin(
     if not members:
         return None
     ids = [row["id"] for row in members]
-    last = members[0]["last_picked"]
+    last = cursor if cursor is not None else members[0]["last_picked"]
     # A cursor on an agent who has left the team starts the round again from the top.
     start = ids.index(last) + 1 if last in ids else 0
     for row in members[start:] + members[:start]:
         if only_online and row["status"] != AgentStatus.ONLINE.value:
             continue
-        if row["capacity"] is not None and row["open_count"] >= row["capacity"]:
+        open_count = row["open_count"] + open_delta.get(row["id"], 0)
+        if row["capacity"] is not None and open_count >= row["capacity"]:
             continue
-        await conn.execute("UPDATE teams SET last_picked = ? WHERE name = ?", (row["id"], team))
         return _agent(row)
     return None
 

@@ -135,12 +135,8 @@ async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | N
     return None if row is None else _stored(row)
 
 
-async def mark_processed(conn: aiosqlite.Connection, inbound_id: int, at: datetime) -> None:
-    # The first processing time is kept: a replayed mark does not rewrite history.
-    await conn.execute(
-        "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL",
-        (to_micros(at), inbound_id),
-    )
+# The first processing time is kept: a replayed mark does not rewrite history.
+MARK_PROCESSED = "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL"
 
 
 def _stored(row: sqlite3.Row) -> StoredInbound:

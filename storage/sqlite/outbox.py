@@ -9,8 +9,8 @@ messages of its own conversation and of no other. A claim leases the row until
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -31,21 +31,19 @@ _IS_HEAD = """
 """
 
 
-async def enqueue(conn: aiosqlite.Connection, messages: Sequence[Outbound], at: datetime) -> None:
-    """Due at `at`; a message id that is already in the outbox is ignored."""
+# A message id already in the outbox is ignored: enqueueing is idempotent.
+ENQUEUE = """
+    INSERT INTO outbox
+        (message_id, conversation_id, message, status, attempts, created_at, next_attempt_at)
+    VALUES (?, ?, ?, 'pending', 0, ?, ?)
+    ON CONFLICT (message_id) DO NOTHING
+"""
+
+
+def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
+    """Parameters of ENQUEUE: due at `at`."""
     due = to_micros(at)
-    await conn.executemany(
-        """
-        INSERT INTO outbox
-            (message_id, conversation_id, message, status, attempts, created_at, next_attempt_at)
-        VALUES (?, ?, ?, 'pending', 0, ?, ?)
-        ON CONFLICT (message_id) DO NOTHING
-        """,
-        [
-            (message.message_id, message.conversation_id, message.model_dump_json(), due, due)
-            for message in messages
-        ],
-    )
+    return (message.message_id, message.conversation_id, message.model_dump_json(), due, due)
 
 
 async def claim_due(
@@ -83,41 +81,24 @@ async def claim_due(
     ]
 
 
-async def mark_sent(conn: aiosqlite.Connection, item_id: int, at: datetime) -> None:
-    await conn.execute(
-        """
-        UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,
-            leased_until = NULL
-        WHERE id = ?
-        """,
-        (to_micros(at), item_id),
-    )
+MARK_SENT = """
+    UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, leased_until = NULL
+    WHERE id = ?
+"""
 
+# Retry and fail touch only a pending row: a row settled meanwhile stays settled.
+MARK_RETRY = """
+    UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1,
+        leased_until = NULL
+    WHERE id = ? AND status = 'pending'
+"""
 
-async def mark_retry(
-    conn: aiosqlite.Connection, item_id: int, next_attempt_at: datetime, error: str
-) -> None:
-    # Only a pending row: a row another worker has settled meanwhile stays settled.
-    await conn.execute(
-        """
-        UPDATE outbox SET next_attempt_at = ?, last_error = ?, attempts = attempts + 1,
-            leased_until = NULL
-        WHERE id = ? AND status = 'pending'
-        """,
-        (to_micros(next_attempt_at), error, item_id),
-    )
-
-
-async def mark_failed(conn: aiosqlite.Connection, item_id: int, at: datetime, error: str) -> None:
-    """Give up on the row; the next message of its conversation becomes the head."""
-    await conn.execute(
-        """
-        UPDATE outbox SET status = 'failed', failed_at = ?, last_error = ?,
-            attempts = attempts + 1, leased_until = NULL
-        WHERE id = ? AND status = 'pending'
-        """,
-        (to_micros(at), error, item_id),
-    )
+# Giving up makes the conversation's next message the head of its queue.
+MARK_FAILED = """
+    UPDATE outbox SET status = 'failed', failed_at = ?, last_error = ?,
+        attempts = attempts + 1, leased_until = NULL
+    WHERE id = ? AND status = 'pending'
+"""
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:

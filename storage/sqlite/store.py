@@ -30,6 +30,7 @@ from core.models import (
 )
 from core.ports import OutboxRecord
 from storage.sqlite import conversations, directory, inbox, outbox, timers
+from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect
 from storage.sqlite.schema import migrate
 from storage.sqlite.settings import SqliteSettings
@@ -107,8 +108,9 @@ class SqliteStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
-        async with self._write() as conn:
-            tx = SqliteTransaction(conn)
+        writer = self._writer_or_fail()
+        async with writer.buffered() as (conn, queued):
+            tx = SqliteTransaction(conn, queued, writer.pending)
             try:
                 yield tx
             finally:
@@ -120,22 +122,21 @@ class SqliteStore:
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
         """Due heads of conversation queues, oldest first, leased for `lease_seconds`."""
-        async with self._alone() as conn:  # one UPDATE ... RETURNING: atomic by itself
+        async with self._write() as conn:
             return await outbox.claim_due(conn, now, limit, lease_seconds)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        async with self._alone() as conn:
-            await outbox.mark_sent(conn, item_id, at)
+        await self._writer_or_fail().later(outbox.MARK_SENT, (to_micros(at), item_id))
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
         """Still pending, due again at `next_attempt_at`; its conversation waits for it."""
-        async with self._alone() as conn:
-            await outbox.mark_retry(conn, item_id, next_attempt_at, error)
+        await self._writer_or_fail().later(
+            outbox.MARK_RETRY, (to_micros(next_attempt_at), error, item_id)
+        )
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         """Given up; the conversation's next message may go."""
-        async with self._alone() as conn:
-            await outbox.mark_failed(conn, item_id, at, error)
+        await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))
 
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending)."""
@@ -188,17 +189,15 @@ class SqliteStore:
 
     # connections --------------------------------------------------------------------------
 
-    def _alone(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+    def _writer_or_fail(self) -> Writer:
         if self._writer is None:
             raise StoreUnavailable("the SQLite store is not open")
-        return self._writer.alone()
+        return self._writer
+
+    def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return self._writer_or_fail().transaction()
 
     def _read(self) -> aiosqlite.Connection:
         if self._reader is None:
             raise StoreUnavailable("the SQLite store is not open")
         return self._reader
-
-    def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        if self._writer is None:
-            raise StoreUnavailable("the SQLite store is not open")
-        return self._writer.transaction()

@@ -10,22 +10,18 @@ from core.models import Timer
 from storage.sqlite.codec import from_micros, from_micros_or_none, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
 
+# Scheduling an id that exists again replaces it (moves its time).
+SCHEDULE = """
+    INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        conversation_id = excluded.conversation_id, key = excluded.key, due_at = excluded.due_at
+"""
 
-async def schedule(conn: aiosqlite.Connection, timer: Timer) -> None:
-    """Store the timer; scheduling an id that exists again replaces it (moves its time)."""
-    await conn.execute(
-        """
-        INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET
-            conversation_id = excluded.conversation_id, key = excluded.key,
-            due_at = excluded.due_at
-        """,
-        (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at)),
-    )
+DELETE = "DELETE FROM timers WHERE id = ?"
 
 
-async def delete(conn: aiosqlite.Connection, timer_id: str) -> None:
-    await conn.execute("DELETE FROM timers WHERE id = ?", (timer_id,))
+def timer_row(timer: Timer) -> tuple[str, str, str, int]:
+    return (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at))
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:

@@ -1,4 +1,11 @@
-"""The store's Transaction port over the writer connection."""
+"""The store's Transaction port: reads at once, writes queued for the group commit.
+
+The engine reads what a turn needs, decides, and saves. Reads go to the writer connection
+straight away (inside the group's transaction, so they see what earlier members wrote at
+once); saves are queued in a `Batch` and run, with the rest of the group's, as one
+`executemany` per statement at commit. Two things a later member must see before they are
+stored, round-robin cursors and new assignments, are kept beside the queue and read from it.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,30 @@ from datetime import datetime
 
 import aiosqlite
 
-from core.models import Agent, Contact, Conversation, Outbound, Timer, TranscriptEntry
+from core.models import (
+    Agent,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Outbound,
+    Timer,
+    TranscriptEntry,
+)
 from storage.sqlite import conversations, directory, inbox, outbox, timers, workflows
+from storage.sqlite.codec import to_micros
+from storage.sqlite.writer import Batch
 
 
 class SqliteTransaction:
-    """One BEGIN IMMEDIATE ... COMMIT on the writer, usable only inside its `async with`.
+    """Usable only inside its `async with`: once the block has exited the connection belongs
+    to the next member, so a kept reference fails loudly instead of writing elsewhere."""
 
-    Once the block has exited the connection belongs to the next transaction, so a kept
-    reference fails loudly instead of writing into someone else's transaction.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, queued: Batch, group: Batch) -> None:
         self._open_conn: aiosqlite.Connection | None = conn
+        self._queued = queued  # this transaction's writes
+        self._group = group  # the group's writes so far, which this one joins on success
+        # Who each loaded conversation was assigned to, to count assignments it changes.
+        self._loaded: dict[str, str | None] = {}
 
     def end(self) -> None:
         self._open_conn = None
@@ -41,18 +59,24 @@ class SqliteTransaction:
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:
-        return await conversations.load_contact_and_open_conversation(
+        contact, conversation = await conversations.load_contact_and_open_conversation(
             self._conn, channel, external_id
         )
+        return contact, self._remember(conversation)
 
     async def load_open_conversation(self, contact_id: str) -> Conversation | None:
-        return await conversations.load_open_conversation(self._conn, contact_id)
+        return self._remember(await conversations.load_open_conversation(self._conn, contact_id))
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
-        return await conversations.load_conversation(self._conn, conversation_id)
+        return self._remember(await conversations.load_conversation(self._conn, conversation_id))
 
     async def load_workflow_version(self, workflow_hash: str) -> str | None:
         return await workflows.load_version(self._conn, workflow_hash)
+
+    def _remember(self, conversation: Conversation | None) -> Conversation | None:
+        if conversation is not None:
+            self._loaded[conversation.id] = _holder(conversation)
+        return conversation
 
     # assignment ---------------------------------------------------------------------------
 
@@ -60,39 +84,68 @@ class SqliteTransaction:
         return await directory.get(self._conn, agent_id)
 
     async def count_open_assigned(self, agent_id: str) -> int:
-        return await conversations.count_open_assigned(self._conn, agent_id)
+        stored = await conversations.count_open_assigned(self._conn, agent_id)
+        return stored + self._group.open_delta[agent_id] + self._queued.open_delta[agent_id]
 
     async def pick_round_robin(self, team: str, *, only_online: bool) -> Agent | None:
         """See `directory.pick_round_robin`: fair, capacity-aware, cursor kept per team."""
-        return await directory.pick_round_robin(self._conn, team, only_online=only_online)
+        cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
+        delta = self._group.open_delta + self._queued.open_delta
+        agent = await directory.pick_round_robin(
+            self._conn, team, only_online=only_online, cursor=cursor, open_delta=delta
+        )
+        if agent is not None:
+            self._queued.cursors[team] = agent.id
+            self._queued.add(directory.SET_CURSOR, (agent.id, team))
+        return agent
 
     # saving -------------------------------------------------------------------------------
 
     async def save_contact(self, contact: Contact) -> None:
-        """Upsert by id; `ConcurrentUpdate` if another id holds (channel, external_id)."""
-        await conversations.save_contact(self._conn, contact)
+        """Upsert by id; the commit fails with `ConcurrentUpdate` if another id holds the
+        same (channel, external_id)."""
+        self._queued.add(conversations.SAVE_CONTACT, conversations.contact_row(contact))
 
     async def save_conversation(self, conversation: Conversation) -> None:
-        """Insert at version 1, else update the row at version - 1; `ConcurrentUpdate` if
-        that row is gone or the contact would get a second open conversation."""
-        await conversations.save_conversation(self._conn, conversation)
+        """Insert at version 1, else update the row at version - 1; the commit fails with
+        `ConcurrentUpdate` if that row has moved on or the contact would get a second open
+        conversation."""
+        sql, values = conversations.conversation_write(conversation)
+        self._queued.add(sql, values, exact=conversation.version > 1)
+        before = self._loaded.get(conversation.id)
+        after = _holder(conversation)
+        if before != after:
+            if before is not None:
+                self._queued.open_delta[before] -= 1
+            if after is not None:
+                self._queued.open_delta[after] += 1
+        self._loaded[conversation.id] = after
 
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
-        await conversations.add_transcript(self._conn, entries)
+        for entry in entries:
+            self._queued.add(conversations.ADD_TRANSCRIPT, conversations.transcript_row(entry))
 
     async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
-        await outbox.enqueue(self._conn, messages, at)
+        for message in messages:
+            self._queued.add(outbox.ENQUEUE, outbox.enqueue_row(message, at))
 
     async def schedule_timer(self, timer: Timer) -> None:
         """Store the timer; an id scheduled again is moved to the new time."""
-        await timers.schedule(self._conn, timer)
+        self._queued.add(timers.SCHEDULE, timers.timer_row(timer))
 
     async def delete_timer(self, timer_id: str) -> None:
         """Remove the timer; an unknown id is not an error."""
-        await timers.delete(self._conn, timer_id)
+        self._queued.add(timers.DELETE, (timer_id,))
 
     async def mark_processed(self, inbound_id: int, at: datetime) -> None:
-        await inbox.mark_processed(self._conn, inbound_id, at)
+        self._queued.add(inbox.MARK_PROCESSED, (to_micros(at), inbound_id))
 
     async def save_workflow_version(self, workflow_hash: str, name: str, body: str) -> None:
-        await workflows.save_version(self._conn, workflow_hash, name, body)
+        self._queued.add(workflows.SAVE_VERSION, (workflow_hash, name, body))
+
+
+def _holder(conversation: Conversation) -> str | None:
+    """The agent an open conversation counts against, if any."""
+    if conversation.status == ConversationStatus.OPEN:
+        return conversation.assignee
+    return None

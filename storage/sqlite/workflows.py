@@ -6,16 +6,11 @@ import aiosqlite
 
 from storage.sqlite.connection import fetch_one
 
-
-async def save_version(
-    conn: aiosqlite.Connection, workflow_hash: str, name: str, body: str
-) -> None:
-    """A hash names its content, so a known hash is left as it is."""
-    await conn.execute(
-        "INSERT INTO workflow_versions (hash, name, body) VALUES (?, ?, ?) "
-        "ON CONFLICT (hash) DO NOTHING",
-        (workflow_hash, name, body),
-    )
+# A hash names its content, so a known hash is left as it is.
+SAVE_VERSION = (
+    "INSERT INTO workflow_versions (hash, name, body) VALUES (?, ?, ?) "
+    "ON CONFLICT (hash) DO NOTHING"
+)
 
 
 async def load_version(conn: aiosqlite.Connection, workflow_hash: str) -> str | None:

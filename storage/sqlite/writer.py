@@ -1,69 +1,271 @@
-"""The one connection that writes, handed to one transaction at a time."""
+"""The one connection that writes, shared by group commit.
+
+Every round trip to aiosqlite's thread costs tens of microseconds and every COMMIT more, so
+writers that arrive while another one works share its transaction: the connection stays in
+one `BEGIN IMMEDIATE` while members queue up, and the last member of the group (the one who
+finds nobody waiting behind it) commits for all. A member's context returns only once its
+group has committed, so "returned" still means "durable".
+
+Three kinds of member:
+- `transaction()`: runs its statements at once, inside a SAVEPOINT, so a failing member is
+  undone alone and the rest of the group goes on;
+- `buffered()`: reads at once, and queues its writes in a `Batch` that the commit runs as one
+  `executemany` per statement for the whole group (the engine's turns);
+- `later()`: one write that needs no answer, queued for the next commit (outbox marks).
+
+If the commit fails (a conflict found while flushing, a full disk) the whole group is rolled
+back and every member gets the error: `ConcurrentUpdate` for a conflict, which the engine
+answers by running the turn again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiosqlite
 
+from core.errors import ConcurrentUpdate, StoreUnavailable
+from storage.sqlite.connection import is_conflict
+
 log = logging.getLogger(__name__)
+
+MAX_GROUP = 128  # members per commit: bounds how long a group keeps others waiting
+
+Params = tuple[Any, ...] | dict[str, Any]
+
+
+class Batch:
+    """Writes queued for a commit, and what they will change that reads must already see."""
+
+    def __init__(self) -> None:
+        self.statements: dict[str, list[Params]] = {}  # in the order first queued
+        self.exact: set[str] = set()  # statements each of whose rows must change one row
+        self.cursors: dict[str, str] = {}  # team → agent picked last, not yet stored
+        self.open_delta: Counter[str] = Counter()  # agent → open conversations not yet stored
+        self.members: list[asyncio.Future[None]] = []
+
+    def add(self, sql: str, params: Params, *, exact: bool = False) -> None:
+        self.statements.setdefault(sql, []).append(params)
+        if exact:
+            self.exact.add(sql)
+
+    def absorb(self, other: Batch) -> None:
+        for sql, rows in other.statements.items():
+            self.statements.setdefault(sql, []).extend(rows)
+        self.exact |= other.exact
+        self.cursors.update(other.cursors)
+        self.open_delta.update(other.open_delta)
+
+    def join(self) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # A member whose caller has gone (cancelled) never reads its outcome; say it is
+        # read so that asyncio does not log "exception was never retrieved".
+        done.add_done_callback(_retrieved)
+        self.members.append(done)
+        return done
+
+    @property
+    def empty(self) -> bool:
+        return not self.members and not self.statements
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Writer:
-    """The writer connection and the lock that makes each write transaction own it.
-
-    aiosqlite runs a connection's statements on one thread in the order they are queued, but
-    two coroutines could still queue statements of two transactions in between each other;
-    the lock keeps one transaction on the connection from BEGIN to COMMIT or ROLLBACK.
-
-    `BEGIN IMMEDIATE` takes SQLite's write lock up front, so a transaction never fails half
-    way with SQLITE_BUSY when it first writes; another process is waited for (busy timeout).
-    """
-
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._queued = 0  # members waiting for the lock
+        self._in_transaction = False
+        self._batch = Batch()
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> Batch:
+        """The group's queued writes, for reads that must see them (round robin)."""
+        return self._batch
+
+    # members ----------------------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Committed when the block exits, rolled back (and re-raised) when it raises."""
-        async with self._lock:
+        """Statements run at once; undone alone (and the error re-raised) if the block raises."""
+        await self._enter()
+        done: asyncio.Future[None] | None = None
+        try:
+            await self._begin()
+            await self._conn.execute("SAVEPOINT member")
             try:
-                # BEGIN is inside the try: a task cancelled while waiting for it has still
-                # queued it, and must undo it like any other statement it queued.
-                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
-                await self._conn.execute("COMMIT")
             except BaseException:
-                # Even when this task is being cancelled, the ROLLBACK is queued on the
-                # connection's thread before the lock is released, so the next transaction's
-                # BEGIN always runs after it.
-                await _rollback(self._conn)
+                await self._undo_member()
                 raise
+            await self._conn.execute("RELEASE member")
+            done = self._batch.join()
+        finally:
+            await self._leave()
+        assert done is not None
+        await done
 
     @asynccontextmanager
-    async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection for ONE statement outside any explicit transaction.
+    async def buffered(self) -> AsyncIterator[tuple[aiosqlite.Connection, Batch]]:
+        """Reads on the connection run at once; writes go in the yielded Batch and are
+        committed with the group. Nothing is written if the block raises."""
+        await self._enter()
+        done: asyncio.Future[None] | None = None
+        try:
+            await self._begin()
+            local = Batch()
+            yield self._conn, local
+            self._batch.absorb(local)
+            done = self._batch.join()
+        finally:
+            await self._leave()
+        assert done is not None
+        await done
 
-        SQLite makes a single statement atomic on its own (autocommit), so a one-statement
-        write needs no BEGIN and COMMIT: one round trip to the connection's thread, not three.
-        """
-        async with self._lock:
-            yield self._conn
+    async def later(self, sql: str, params: Params) -> None:
+        """Queue one write for the next commit and return once it is committed."""
+        self._batch.add(sql, params)
+        done = self._batch.join()
+        self._flush_soon()
+        await done
+
+    # the group --------------------------------------------------------------------------
+
+    async def _enter(self) -> None:
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        except BaseException:
+            # The member before us may have left the group open for us to commit.
+            self._flush_soon()
+            raise
+        finally:
+            self._queued -= 1
+
+    async def _begin(self) -> None:
+        if not self._in_transaction:
+            # Marked first: aiosqlite has queued the statement even if this task is
+            # cancelled while awaiting it, and it runs before anything queued later.
+            self._in_transaction = True
+            try:
+                # BEGIN IMMEDIATE takes SQLite's write lock now, so no statement of the group
+                # fails half way with SQLITE_BUSY; another process is waited for.
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:
+                self._in_transaction = False
+                raise
+
+    async def _leave(self) -> None:
+        if self._batch.empty or (self._queued > 0 and len(self._batch.members) < MAX_GROUP):
+            self._lock.release()
+            return
+        # The commit runs in a task of its own that releases the lock when it is done: a
+        # member cancelled now must neither cut the commit short (the others wait for it)
+        # nor let the next member's statements in before it ends.
+        commit = asyncio.get_running_loop().create_task(self._commit_and_release())
+        await asyncio.shield(commit)
+
+    async def _commit_and_release(self) -> None:
+        try:
+            await self._commit()
+        finally:
+            self._lock.release()
+            if not self._batch.empty and self._queued == 0:
+                self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush(), name="sqlite-group-commit"
+            )
+
+    async def _flush(self) -> None:
+        try:
+            # Writes queued while this task was finishing are this task's to commit too.
+            while not self._batch.empty:
+                await self._enter()
+                await self._leave()
+        finally:
+            self._flusher = None
+
+    async def _commit(self) -> None:
+        batch, self._batch = self._batch, Batch()
+        try:
+            await self._begin()
+            for sql, rows in batch.statements.items():
+                cursor = await self._conn.executemany(sql, rows)
+                if sql in batch.exact and cursor.rowcount != len(rows):
+                    raise ConcurrentUpdate("a conversation changed before it could be saved")
+            self._in_transaction = False
+            await self._conn.execute("COMMIT")
+        except BaseException as exc:
+            await _rollback(self._conn)
+            self._in_transaction = False
+            error = _as_store_error(exc)
+            log.warning("group commit of %d members failed: %r", len(batch.members), exc)
+            for done in batch.members:
+                if not done.done():
+                    done.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for done in batch.members:
+            if not done.done():
+                done.set_result(None)
+
+    async def _undo_member(self) -> None:
+        try:
+            await self._conn.execute("ROLLBACK TO member")
+            await self._conn.execute("RELEASE member")
+        except sqlite3.OperationalError:
+            # SQLite rolls the whole transaction back by itself after some errors (a full
+            # disk, an I/O error): then the group is gone and its members must hear so.
+            self._in_transaction = self._conn.in_transaction
+            if not self._in_transaction:
+                self._fail_group(StoreUnavailable("the write transaction was rolled back"))
+
+    def _fail_group(self, error: Exception) -> None:
+        batch, self._batch = self._batch, Batch()
+        for done in batch.members:
+            if not done.done():
+                done.set_exception(error)
 
     async def close(self) -> None:
-        """Wait for the running transaction, then close the connection."""
-        async with self._lock:
+        """Commit what is queued, then close the connection."""
+        await self._enter()
+        try:
+            if not self._batch.empty or self._in_transaction:
+                await self._commit()
             try:
                 # SQLite's advice for long-lived connections: refresh planner statistics.
                 await self._conn.execute("PRAGMA optimize")
             except sqlite3.Error:
                 log.warning("PRAGMA optimize failed while closing", exc_info=True)
             await self._conn.close()
+        finally:
+            self._lock.release()
+
+
+def _as_store_error(exc: BaseException) -> Exception:
+    if isinstance(exc, ConcurrentUpdate):
+        return exc
+    if isinstance(exc, sqlite3.IntegrityError) and is_conflict(exc):
+        error: Exception = ConcurrentUpdate(f"a concurrent writer got there first: {exc}")
+    else:
+        error = StoreUnavailable(f"the write could not be committed: {exc!r}")
+    error.__cause__ = exc
+    return error
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -309,6 +309,7 @@ async def test_contact_round_trips_fields_and_tags(store: Store) -> None:
     ada.fields = {"plan": "silver"}
     async with store.transaction() as tx:
         await tx.save_contact(ada)
+    async with store.transaction() as tx:
         assert await tx.load_contact_by_id("c1") == ada
     assert await store.get_contact("webhook", "u1") == ada
 

@@ -169,12 +169,13 @@ async def test_failed_commit_rolls_back_and_frees_the_writer(store: SqliteStore)
             await tx.add_transcript([orphan])
 
     # The foreign key is checked at COMMIT, which fails and must roll back.
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises(StoreUnavailable, match="FOREIGN KEY"):
         await commit_orphan()
 
     assert await store.transcript("nowhere") == []
     async with store.transaction() as tx:
         await tx.save_workflow_version("h", "greet", "body")
+    async with store.transaction() as tx:
         assert await tx.load_workflow_version("h") == "body"
 
 
