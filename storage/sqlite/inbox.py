@@ -26,13 +26,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256  # bounds how long one group commit holds the writer
 
-_INSERT = """
-    INSERT INTO inbox (channel, event_id, contact_key, event, received_at)
-    VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (channel, event_id) DO NOTHING
-    RETURNING id
-"""
-
 
 @dataclass(frozen=True)
 class _Waiting:
@@ -90,7 +83,7 @@ class InboxWriter:
             return
         try:
             async with self._writer.transaction() as conn:
-                ids = [await _insert(conn, waiting.row) for waiting in live]
+                ids = await _insert_all(conn, [waiting.row for waiting in live])
         except BaseException as exc:
             log.warning("could not store %d inbound events: %r", len(live), exc)
             for waiting in live:
@@ -110,9 +103,33 @@ def _fail(waiting: _Waiting, error: StoreUnavailable) -> None:
         waiting.result.set_exception(error)
 
 
-async def _insert(conn: aiosqlite.Connection, row: tuple[str, str, str, str, int]) -> int | None:
-    inserted = await fetch_one(conn, _INSERT, row)
-    return None if inserted is None else int(inserted["id"])
+# Rows per INSERT: 5 parameters each stays far below SQLite's oldest variable limit (999).
+_ROWS_PER_INSERT = 150
+
+
+async def _insert_all(
+    conn: aiosqlite.Connection, rows: list[tuple[str, str, str, str, int]]
+) -> list[int | None]:
+    """Insert many events with one statement per chunk; each row's new id, or None for an
+    event already stored (or repeated earlier in the same batch)."""
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+        inserted = await fetch_all(
+            conn,
+            "INSERT INTO inbox (channel, event_id, contact_key, event, received_at) "
+            f"VALUES {values} ON CONFLICT (channel, event_id) DO NOTHING "
+            "RETURNING id, channel, event_id",
+            [value for row in chunk for value in row],
+        )
+        for row in inserted:
+            ids[(row["channel"], row["event_id"])] = int(row["id"])
+    answers: list[int | None] = []
+    for channel, event_id, *_ in rows:
+        # The first caller with a key gets its id; a repeat in the same batch is a duplicate.
+        answers.append(ids.pop((channel, event_id), None))
+    return answers
 
 
 async def pending(conn: aiosqlite.Connection, limit: int, after_id: int) -> list[StoredInbound]:

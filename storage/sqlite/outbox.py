@@ -49,7 +49,7 @@ def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
 async def claim_due(
     conn: aiosqlite.Connection, now: datetime, limit: int, lease_seconds: float
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due heads (so at most one row per conversation), oldest first."""
+    """Lease up to `limit` due heads (at most one row per conversation), longest due first."""
     if limit <= 0:
         return []
     at = to_micros(now)
@@ -62,7 +62,8 @@ async def claim_due(
             WHERE o.status = 'pending' AND o.next_attempt_at <= :now
               AND (o.leased_until IS NULL OR o.leased_until <= :now)
               AND {_IS_HEAD}
-            ORDER BY o.id LIMIT :limit
+            -- The order of the due-time index: the scan stops after `limit` rows.
+            ORDER BY o.next_attempt_at, o.id LIMIT :limit
         )
         RETURNING id, message, attempts, created_at
         """,
@@ -105,14 +106,23 @@ async def next_due(conn: aiosqlite.Connection) -> datetime | None:
     """When a head next becomes claimable: its next attempt, or its lease's end if later.
 
     Rows behind a head are left out: they wait for the head, not for a time, and counting
-    them would have the delivery loop wake up to find nothing to claim.
+    them would have the delivery loop wake up to find nothing to claim. Two cheap lookups
+    instead of one over every pending row: the first unleased head in due-time order (the
+    index scan stops there), and the earliest lease to run out (few rows: those in flight).
     """
     row = await fetch_one(
         conn,
         f"""
-        SELECT MIN(MAX(o.next_attempt_at, COALESCE(o.leased_until, o.next_attempt_at)))
-        FROM outbox AS o
-        WHERE o.status = 'pending' AND {_IS_HEAD}
+        SELECT MIN(t) FROM (
+            SELECT * FROM (
+                SELECT o.next_attempt_at AS t FROM outbox AS o
+                WHERE o.status = 'pending' AND o.leased_until IS NULL AND {_IS_HEAD}
+                ORDER BY o.next_attempt_at LIMIT 1
+            )
+            UNION ALL
+            SELECT MAX(o.next_attempt_at, o.leased_until) FROM outbox AS o
+            WHERE o.status = 'pending' AND o.leased_until IS NOT NULL AND {_IS_HEAD}
+        )
         """,
     )
     return None if row is None else from_micros_or_none(row[0])

@@ -121,6 +121,11 @@ _V1 = (
     CREATE INDEX IF NOT EXISTS outbox_pending_due
         ON outbox (next_attempt_at) WHERE status = 'pending'
     """,
+    # Messages in flight (leased), for the earliest lease to run out.
+    """
+    CREATE INDEX IF NOT EXISTS outbox_pending_leased
+        ON outbox (leased_until) WHERE status = 'pending' AND leased_until IS NOT NULL
+    """,
     """
     CREATE TABLE IF NOT EXISTS timers (
         id TEXT PRIMARY KEY,
