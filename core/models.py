@@ -86,7 +86,7 @@ class StoredInbound(Frozen):
 
 
 class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid")
 
     id: str
     channel: str
@@ -134,7 +134,7 @@ class Waiting(BaseModel):
 
 
 class Conversation(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid")
 
     id: str
     contact_id: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -185,8 +186,9 @@ class Workflow(Definition):
     channels: list[str] | None = None
     steps: list[Step] = Field(min_length=1)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
+        """Names this exact version; computed once, as the model is frozen."""
         return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
 
 
