@@ -3,56 +3,17 @@ journey resumes, nothing accepted is lost, and no message reaches the receiver t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import socket
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from tests.support.harness import SECRET, event, write_config
+from tests.support.process import free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
-
-FRONTDESK = Path(sys.executable).parent / "frontdesk"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def serving(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            str(FRONTDESK), "serve", "--config", str(config), stdout=out, stderr=out
-        )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def until_healthy(session: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(500):
-        try:
-            async with session.get(f"{url}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.02)
-    raise AssertionError("frontdesk did not come up")
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: dict[str, object]) -> int:
@@ -66,10 +27,8 @@ async def post(session: aiohttp.ClientSession, url: str, body: dict[str, object]
 async def test_kill_and_restart_mid_journey(
     tmp_path: Path, receiver: Receiver, route_by_team: str
 ) -> None:
-    port = free_port()
     config = write_config(tmp_path, receiver.url, {"route-by-team": route_by_team})
-    config.write_text(config.read_text().replace("port: 0", f"port: {port}"))
-    url = f"http://127.0.0.1:{port}"
+    url = listen_on(config, free_port())
     log = tmp_path / "frontdesk.log"
     async with aiohttp.ClientSession() as session:
         async with serving(config, log) as process:

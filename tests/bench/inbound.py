@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,10 +22,9 @@ import aiohttp
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from tests.support.harness import SECRET, event, write_config
+from tests.support.process import free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
-ROOT = Path(__file__).resolve().parents[2]
-FRONTDESK = Path(sys.executable).parent / "frontdesk"
 GREETER = """
 name: greeter
 trigger: conversation_opened
@@ -39,35 +36,18 @@ steps:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def main(events: int, concurrency: int, limit: float) -> None:
     receiver = Receiver(SECRET)
     await receiver.start()
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
-    port = free_port()
     config = write_config(folder, receiver.url, {"greeter": GREETER})
-    config.write_text(config.read_text().replace("port: 0", f"port: {port}"))
-    url = f"http://127.0.0.1:{port}"
-    server = await asyncio.create_subprocess_exec(
-        str(FRONTDESK), "--log-level", "WARNING", "serve", "--config", str(config)
-    )
+    url = listen_on(config, free_port())
     try:
-        async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency)
-        ) as session:
-            for _ in range(500):
-                try:
-                    async with session.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.02)
+        async with (
+            serving(config, None, "--log-level", "WARNING"),
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session,
+        ):
+            await until_healthy(session, url)
             # Half the events open conversations, the other half answer their question.
             contacts = events // 2
             bodies = [event(f"c{n}", "hi") for n in range(contacts)]
@@ -91,8 +71,6 @@ async def main(events: int, concurrency: int, limit: float) -> None:
             await receiver.wait_until(lambda r: len(r.messages) >= 2 * contacts, limit)
             done = time.perf_counter() - started
     finally:
-        server.terminate()
-        await server.wait()
         await receiver.close()
         shutil.rmtree(folder, ignore_errors=True)
     total = 2 * contacts

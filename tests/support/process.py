@@ -1,0 +1,66 @@
+"""A real `frontdesk serve` process on 127.0.0.1, for crash tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+FRONTDESK = Path(sys.executable).parent / "frontdesk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def listen_on(config: Path, port: int) -> str:
+    """Point a config written by `write_config` at `port`; returns the base URL."""
+    config.write_text(config.read_text().replace("port: 0", f"port: {port}"))
+    return f"http://127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def serving(
+    config: Path, log: Path | None = None, *options: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`frontdesk serve` as a child process, stopped on exit if it is still running (SIGTERM,
+    then SIGKILL if it has not stopped within ten seconds)."""
+    out = log.open("ab") if log is not None else None
+    try:
+        process = await asyncio.create_subprocess_exec(
+            str(FRONTDESK), *options, "serve", "--config", str(config), stdout=out, stderr=out
+        )
+    finally:
+        if out is not None:
+            out.close()
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def until_healthy(session: aiohttp.ClientSession, url: str) -> None:
+    """Wait for /healthz to answer (bounded: a server that never starts fails the caller)."""
+    for _ in range(500):
+        try:
+            async with session.get(f"{url}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.02)
+    raise AssertionError("frontdesk did not come up")
