@@ -51,18 +51,59 @@ def _equal(actual: Any, expected: Any) -> bool:
     return fold(str(actual)) == fold(str(expected))
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _texts(value: Any) -> list[str]:
+    """Tags are tested one by one; anything else as its text."""
+    return [fold(str(v)) for v in value] if isinstance(value, list) else [fold(str(value))]
+
+
+def _language(actual: Any, expected: Any) -> Any:
+    """`es` names Spanish in any region: compare `es-MX` to it by its primary subtag."""
+    if isinstance(actual, str) and isinstance(expected, str) and "-" not in expected:
+        return actual.split("-")[0]
+    return actual
+
+
+def _equal_language(actual: Any, expected: Any) -> bool:
+    return _equal(_language(actual, expected), expected)
+
+
 def holds(condition: Condition, facts: Facts) -> bool:
     value = facts.lookup(condition.field)
     present = value is not _MISSING
+    equal = _equal_language if condition.field == "contact.language" else _equal
+    expected = condition.value
     match condition.op:
         case "exists":
             return present
         case "not_exists":
             return not present
         case "equals":
-            return present and _equal(value, condition.value)
+            return present and equal(value, expected)
         case "not_equals":
-            return not (present and _equal(value, condition.value))
+            return not (present and equal(value, expected))
+        case "is_one_of":
+            assert isinstance(expected, list)
+            return present and any(equal(value, item) for item in expected)
+        case "contains":
+            return present and any(fold(str(expected)) in text for text in _texts(value))
+        case "starts_with":
+            return present and any(text.startswith(fold(str(expected))) for text in _texts(value))
+        case "greater_than" | "less_than":
+            actual, bound = _number(value) if present else None, _number(expected)
+            if actual is None or bound is None:
+                return False  # not a number: neither greater nor less
+            return actual > bound if condition.op == "greater_than" else actual < bound
     raise AssertionError(condition.op)  # pragma: no cover - Literal covers every op
 
 

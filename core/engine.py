@@ -28,7 +28,7 @@ from core.models import (
 )
 from core.ports import Clock, Store, Transaction
 from core.program import Program, compile_workflow
-from core.steps import RunEnded, answer, execute
+from core.steps import RunEnded, answer, execute, timed_out
 from core.turn import Turn
 from core.workflow import AskQuestionStep, Workflow, snapshot, workflow_from_snapshot
 
@@ -145,8 +145,14 @@ class Engine:
         turn = Turn(tx=tx, now=self._clock.now(), contact=contact, conversation=conversation)
         if conversation.assignee is not None:
             turn.agent = await tx.get_agent(conversation.assignee)
-        run.waiting = None
-        run.pc += 1
+        if run.waiting.kind == "answer":
+            program = await self._program(tx, run)
+            instruction = program.code[run.pc]
+            assert isinstance(instruction.step, AskQuestionStep)
+            timed_out(instruction.step, instruction, turn)
+        else:
+            run.waiting = None
+            run.pc += 1
         await self._run(turn)
         return turn
 

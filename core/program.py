@@ -1,13 +1,13 @@
 """A workflow compiled to a flat list of instructions.
 
-Nested step lists (branch cases, else, a question's failure steps, an assignment's
-"nobody available" steps) are laid out inline with gotos, so a run's position is one integer
-that stays valid for as long as the workflow version it started on exists.
+Nested step lists (branch cases and else, a question's failure and timeout steps, an
+assignment's "nobody available" steps) are laid out inline with gotos, so a run's position
+is one integer that stays valid for as long as the workflow version it started on exists.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.workflow import AskQuestionStep, AssignStep, BranchStep, Step, Workflow
@@ -17,7 +17,7 @@ from core.workflow import AskQuestionStep, AssignStep, BranchStep, Step, Workflo
 class Instruction:
     step: Step | None  # None: a plain goto
     goto: int | None = None
-    alt: int | None = None  # start of the nested block (failure, nobody available)
+    blocks: dict[str, int] = field(default_factory=dict)  # nested list name → its start
     cases: tuple[int, ...] = ()  # start of each branch case
     otherwise: int | None = None  # start of the else block (or the end of the branch)
 
@@ -35,6 +35,14 @@ def compile_workflow(workflow: Workflow) -> Program:
     index: dict[str, int] = {}
     _emit(workflow.steps, code, index)
     return Program(workflow, workflow.content_hash, tuple(code), index)
+
+
+def _nested(step: Step) -> dict[str, list[Step]]:
+    if isinstance(step, AskQuestionStep):
+        return {"on_failure": step.on_failure, "on_timeout": step.on_timeout}
+    if isinstance(step, AssignStep):
+        return {"when_unavailable": step.when_unavailable}
+    return {}
 
 
 def _emit(steps: list[Step], code: list[Any], index: dict[str, int]) -> None:
@@ -56,19 +64,21 @@ def _emit(steps: list[Step], code: list[Any], index: dict[str, int]) -> None:
                 code[place] = Instruction(None, goto=end)
             code[at] = Instruction(step, cases=tuple(starts), otherwise=otherwise)
             continue
-        nested = (
-            step.on_failure
-            if isinstance(step, AskQuestionStep)
-            else step.when_unavailable
-            if isinstance(step, AssignStep)
-            else []
-        )
+        nested = {name: block for name, block in _nested(step).items() if block}
         if not nested:
             code[at] = Instruction(step)
             continue
-        skip = len(code)
+        # [step] [goto end] [block 1] [goto end] [block 2] ... end: the step's normal way
+        # on is the goto right after it; each block ends by jumping past the others.
+        exits = [len(code)]
         code.append(None)
-        alt = len(code)
-        _emit(nested, code, index)
-        code[skip] = Instruction(None, goto=len(code))
-        code[at] = Instruction(step, alt=alt)
+        blocks = {}
+        for name, block in nested.items():
+            blocks[name] = len(code)
+            _emit(block, code, index)
+            exits.append(len(code))
+            code.append(None)
+        end = len(code)
+        for place in exits:
+            code[place] = Instruction(None, goto=end)
+        code[at] = Instruction(step, blocks=blocks)

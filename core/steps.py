@@ -11,7 +11,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from core.answers import choose
+from core.answers import (
+    Parsed,
+    choose,
+    parse_date,
+    parse_email,
+    parse_number,
+    parse_phone,
+)
 from core.conditions import Facts, case_matches
 from core.models import (
     AgentStatus,
@@ -31,6 +38,7 @@ from core.workflow import (
     CloseConversationStep,
     JumpStep,
     SendMessageStep,
+    UpdateContactStep,
     WaitStep,
 )
 
@@ -70,12 +78,20 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
     turn.trace.append(f"{step.id} ({step.type})")
     match step:
         case SendMessageStep():
-            _say(turn, step.text, [], step.id)
+            _say(turn, _in_language(step, turn.contact.language), [], step.id)
             run.pc += 1
         case AskQuestionStep():
             options = _options(step)
             _say(turn, step.text, options, step.id)
-            run.waiting = Waiting(kind="answer", step_id=step.id, options=options)
+            timer_id = None
+            if step.timeout_seconds is not None:
+                timer_id = _schedule(turn, step.timeout_seconds)
+            run.waiting = Waiting(
+                kind="answer", step_id=step.id, options=options, timer_id=timer_id
+            )
+        case UpdateContactStep():
+            _update_contact(step, turn)
+            run.pc += 1
         case BranchStep():
             facts = Facts(turn.contact, turn.conversation, run.vars, run.last_answer)
             run.pc = next(
@@ -99,18 +115,50 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             close(turn)
             raise RunEnded
         case WaitStep():
-            timer = Timer(
-                id=turn.next_id(),
-                conversation_id=turn.conversation.id,
-                key=_key(turn),
-                due_at=turn.now + timedelta(seconds=step.seconds),
+            timer_id = _schedule(turn, step.seconds)
+            run.waiting = Waiting(kind="timer", step_id=step.id, timer_id=timer_id)
+
+
+def _schedule(turn: Turn, seconds: int) -> str:
+    timer = Timer(
+        id=turn.next_id(),
+        conversation_id=turn.conversation.id,
+        key=conversation_key(turn.conversation.channel, turn.contact.external_id),
+        due_at=turn.now + timedelta(seconds=seconds),
+    )
+    turn.timers.append(timer)
+    return timer.id
+
+
+def _in_language(step: SendMessageStep, language: str | None) -> str:
+    """The variant for the contact's language: exact tag first, then its primary language."""
+    if not language or not step.translations:
+        return step.text
+    wanted = language.lower()
+    variants = {tag.lower(): text for tag, text in step.translations.items()}
+    return variants.get(wanted) or variants.get(wanted.split("-")[0]) or step.text
+
+
+def _update_contact(step: UpdateContactStep, turn: Turn) -> None:
+    for path, template in step.set.items():
+        try:
+            value = render(template, turn.template_context())
+        except TemplateRenderError as exc:
+            log.error(
+                "template failed: conversation=%s step=%s error=%s",
+                turn.conversation.id,
+                step.id,
+                exc,
             )
-            turn.timers.append(timer)
-            run.waiting = Waiting(kind="timer", step_id=step.id, timer_id=timer.id)
-
-
-def _key(turn: Turn) -> str:
-    return conversation_key(turn.conversation.channel, turn.contact.external_id)
+            continue
+        save(turn, path, value if value != "" else None)
+    for path in step.clear:
+        save(turn, path, None)
+    tags = [t for t in turn.contact.tags if t not in step.remove_tags]
+    tags += [t for t in step.add_tags if t not in tags]
+    if tags != turn.contact.tags:
+        turn.contact.tags = tags
+        turn.contact_changed = True
 
 
 async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> None:
@@ -139,7 +187,7 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
             step.team,
             step.agent,
         )
-        run.pc = instruction.alt if instruction.alt is not None else run.pc + 1
+        run.pc = instruction.blocks.get("when_unavailable", run.pc + 1)
         return
     turn.conversation.assignee = agent.id
     turn.conversation.assigned_at = turn.now
@@ -169,27 +217,62 @@ def answer(
     run = turn.conversation.run
     assert run is not None
     assert run.waiting is not None
-    value: Any
-    if step.answer == "multiple_choice":
-        chosen = choose(run.waiting.options, text, option_id)
-        value = chosen.id if chosen is not None else None
-    else:
-        value = text.strip() if text is not None and text.strip() else None
-    if value is None:
+    parsed = _parse(step, run.waiting.options, text, option_id)
+    if parsed is None:
         attempts = run.waiting.attempts + 1
         if attempts >= step.max_attempts:
-            run.waiting = None
+            _stop_waiting(turn)
             turn.trace.append(f"{step.id} (no valid answer after {attempts} attempts)")
-            run.pc = instruction.alt if instruction.alt is not None else run.pc + 1
+            run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
-        _say(turn, step.retry_message, run.waiting.options, step.id)
+        _say(turn, step.retry_text, run.waiting.options, step.id)
         return
-    run.waiting = None
-    run.last_answer = value
+    _stop_waiting(turn)
+    run.last_answer = parsed.value
+    for name, value in parsed.contact.items():
+        save(turn, f"contact.{name}", value)
     if step.save_to is not None:
-        save(turn, step.save_to, value)
+        save(turn, step.save_to, parsed.value)
     run.pc += 1
+
+
+def timed_out(step: AskQuestionStep, instruction: Instruction, turn: Turn) -> None:
+    """Nobody answered in time: take the timeout steps (or carry on)."""
+    run = turn.conversation.run
+    assert run is not None
+    run.waiting = None
+    turn.trace.append(f"{step.id} (no answer within {step.timeout_seconds}s)")
+    run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
+
+
+def _stop_waiting(turn: Turn) -> None:
+    run = turn.conversation.run
+    assert run is not None
+    assert run.waiting is not None
+    if run.waiting.timer_id is not None:
+        turn.dropped_timers.append(run.waiting.timer_id)
+    run.waiting = None
+
+
+def _parse(
+    step: AskQuestionStep, options: list[Option], text: str | None, option_id: str | None
+) -> Parsed | None:
+    if step.answer == "multiple_choice":
+        chosen = choose(options, text, option_id)
+        return Parsed(chosen.id) if chosen is not None else None
+    if text is None or not text.strip():
+        return None  # a photo or a sticker is not an answer
+    match step.answer:
+        case "email":
+            return parse_email(text)
+        case "phone":
+            return parse_phone(text, step.default_region)
+        case "number":
+            return parse_number(text, step.min, step.max)
+        case "date":
+            return parse_date(text, step.date_format)
+    return Parsed(text.strip())
 
 
 def save(turn: Turn, path: str, value: Any) -> None:
@@ -200,8 +283,16 @@ def save(turn: Turn, path: str, value: Any) -> None:
         run.vars[parts[1]] = value
         return
     contact = turn.contact
-    if parts[1] == "fields":
-        contact.fields = {**contact.fields, parts[2]: value}
+    if parts[1] == "tags":
+        if value is not None and str(value) not in contact.tags:
+            contact.tags = [*contact.tags, str(value)]
+    elif parts[1] == "fields":
+        fields = dict(contact.fields)
+        if value is None:
+            fields.pop(parts[2], None)
+        else:
+            fields[parts[2]] = value
+        contact.fields = fields
     else:
         setattr(contact, parts[1], None if value is None else str(value))
     turn.contact_changed = True

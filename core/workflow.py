@@ -43,12 +43,28 @@ class OptionDef(Definition):
     label: str = Field(min_length=1, max_length=20)
 
 
+Scalar = str | int | float | bool
+
+Operator = Literal[
+    "equals",
+    "not_equals",
+    "contains",
+    "starts_with",
+    "greater_than",
+    "less_than",
+    "is_one_of",
+    "exists",
+    "not_exists",
+]
+
+
 class Condition(Definition):
-    """One test on a field: `vars.team equals sales`, `contact.email exists`."""
+    """One test on a field: `vars.team equals sales`, `contact.email exists`,
+    `vars.seats greater_than 10`, `contact.country is_one_of [ES, MX]`."""
 
     field: str
-    op: Literal["equals", "not_equals", "exists", "not_exists"]
-    value: str | int | float | bool | None = None
+    op: Operator
+    value: Scalar | list[Scalar] | None = None
 
     @field_validator("field")
     @classmethod
@@ -58,8 +74,20 @@ class Condition(Definition):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.op in ("equals", "not_equals") and self.value is None:
+        if self.op in ("exists", "not_exists"):
+            if self.value is not None:
+                raise ValueError(f"'{self.op}' takes no value")
+        elif self.value is None:
             raise ValueError(f"'{self.op}' needs a value")
+        elif self.op == "is_one_of":
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError("'is_one_of' needs a list of values")
+        elif isinstance(self.value, list):
+            raise ValueError(f"'{self.op}' compares with one value, not a list")
+        elif self.op in ("greater_than", "less_than") and (
+            isinstance(self.value, bool) or not isinstance(self.value, int | float)
+        ):
+            raise ValueError(f"'{self.op}' needs a number")
         return self
 
 
@@ -68,22 +96,62 @@ class StepBase(Definition):
 
 
 class SendMessageStep(StepBase):
+    """`text` for everyone, or the variant in `translations` for the contact's language
+    (`es` serves `es-MX` too)."""
+
     type: Literal["send_message"]
     text: str = Field(min_length=1, max_length=4096)
+    translations: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("translations")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, text in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+                raise ValueError(f"{language!r} is not a language tag like 'es' or 'pt-BR'")
+            if not text or len(text) > 4096:
+                raise ValueError(f"the {language!r} text must have 1 to 4096 characters")
+        return value
+
+
+AnswerType = Literal["text", "multiple_choice", "email", "phone", "number", "date"]
+
+_RETRY = {
+    "multiple_choice": "Sorry, I didn't understand that. Please choose one of the options.",
+    "email": "That doesn't look like an email address. Please try again.",
+    "phone": "That doesn't look like a phone number. Please include the country code.",
+    "number": "Please answer with a number.",
+    "date": "Please answer with a date.",
+    "text": "Please answer with some text.",
+}
 
 
 class AskQuestionStep(StepBase):
+    """Ask, wait for the answer, check it, save it.
+
+    An invalid answer gets `retry_message` and the question again, up to `max_attempts`
+    answers in all; then the run takes `on_failure`. No answer within `timeout_seconds`
+    (a durable timer) takes `on_timeout`. Either way, without those steps it carries on.
+    """
+
     type: Literal["ask_question"]
     text: str = Field(min_length=1, max_length=4096)
-    answer: Literal["text", "multiple_choice"] = "text"
+    answer: AnswerType = "text"
     options: list[OptionDef] = Field(default_factory=list)
+    min: float | None = None  # number answers
+    max: float | None = None
+    date_format: str = "%Y-%m-%d"  # date answers, as strptime reads them
+    default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # phone answers
     save_to: str | None = None
-    retry_message: str = Field(
-        default="Sorry, I didn't understand that. Please choose one of the options.",
-        min_length=1,
-    )
+    retry_message: str | None = Field(default=None, min_length=1)
     max_attempts: int = Field(default=3, ge=1, le=10)
     on_failure: list[Step] = Field(default_factory=list)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=90 * 24 * 3600)
+    on_timeout: list[Step] = Field(default_factory=list)
+
+    @property
+    def retry_text(self) -> str:
+        return self.retry_message or _RETRY[self.answer]
 
     @field_validator("options")
     @classmethod
@@ -108,6 +176,14 @@ class AskQuestionStep(StepBase):
             raise ValueError("a multiple_choice question needs at least 2 options")
         if self.answer != "multiple_choice" and self.options:
             raise ValueError("options are only for answer: multiple_choice")
+        if self.answer != "number" and (self.min is not None or self.max is not None):
+            raise ValueError("min and max are only for answer: number")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        if self.on_timeout and self.timeout_seconds is None:
+            raise ValueError("on_timeout needs timeout_seconds")
+        if self.save_to == "contact.tags" and self.answer not in ("text", "multiple_choice"):
+            raise ValueError("only text and multiple_choice answers can be saved as a tag")
         return self
 
 
@@ -156,6 +232,45 @@ class JumpStep(StepBase):
     max: int = Field(default=3, ge=1, le=100)
 
 
+class UpdateContactStep(StepBase):
+    """Set fields (values are templates), clear fields, add and remove tags."""
+
+    type: Literal["update_contact"]
+    set: dict[str, str] = Field(default_factory=dict)
+    clear: list[str] = Field(default_factory=list)
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list)
+
+    @field_validator("set", "clear")
+    @classmethod
+    def _fields(cls, value: dict[str, str] | list[str]) -> dict[str, str] | list[str]:
+        for path in value:
+            if not path.startswith("contact."):
+                raise ValueError(f"{path!r}: update_contact changes contact.<field> only")
+            check_field_path(path, for_saving=True)
+        return value
+
+    @field_validator("add_tags", "remove_tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.fullmatch(r"[\w.:-]{1,64}", tag):
+                raise ValueError(f"{tag!r} is not a tag (letters, digits, _ . : -)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not (self.set or self.clear or self.add_tags or self.remove_tags):
+            raise ValueError("give at least one of set, clear, add_tags, remove_tags")
+        both = set(self.add_tags) & set(self.remove_tags)
+        if both:
+            raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
+        twice = set(self.set) & set(self.clear)
+        if twice:
+            raise ValueError(f"fields both set and cleared: {', '.join(sorted(twice))}")
+        return self
+
+
 class CloseConversationStep(StepBase):
     type: Literal["close_conversation"]
 
@@ -171,6 +286,7 @@ Step = Annotated[
     | BranchStep
     | AssignStep
     | JumpStep
+    | UpdateContactStep
     | CloseConversationStep
     | WaitStep,
     Field(discriminator="type"),
@@ -193,6 +309,7 @@ class Workflow(Definition):
 
 
 AskQuestionStep.model_rebuild()
+UpdateContactStep.model_rebuild()
 BranchCase.model_rebuild()
 BranchStep.model_rebuild()
 AssignStep.model_rebuild()
@@ -214,7 +331,7 @@ def check_field_path(path: str, *, for_saving: bool) -> None:
             and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2])
         ):
             return
-        if not for_saving and path == "contact.tags":
+        if path == "contact.tags":  # reading: the tags; saving: add the answer as a tag
             return
         raise ValueError(
             f"unknown contact field '{path}' (known: "
@@ -243,6 +360,7 @@ def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
             yield from walk(step.otherwise, (*here, "else"))
         elif isinstance(step, AskQuestionStep):
             yield from walk(step.on_failure, (*here, "on_failure"))
+            yield from walk(step.on_timeout, (*here, "on_timeout"))
         elif isinstance(step, AssignStep):
             yield from walk(step.when_unavailable, (*here, "when_unavailable"))
 
@@ -255,17 +373,29 @@ def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
         if step.id in seen:
             problems.append(source.problem((*loc, "id"), f"duplicate step id '{step.id}'"))
         seen.setdefault(step.id, loc)
-        for name in ("text", "retry_message"):
-            text = getattr(step, name, None)
-            if isinstance(text, str):
-                try:
-                    check_template(text)
-                except TemplateSyntaxProblem as exc:
-                    problems.append(source.problem((*loc, name), str(exc)))
+        for where, text in _templates(step, loc):
+            try:
+                check_template(text)
+            except TemplateSyntaxProblem as exc:
+                problems.append(source.problem(where, str(exc)))
     for step, loc in steps:
         if isinstance(step, JumpStep) and step.to not in seen:
             problems.append(source.problem((*loc, "to"), f"no step with id '{step.to}'"))
     return problems
+
+
+def _templates(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    """Every template text of a step, with where it stands."""
+    for name in ("text", "retry_message"):
+        text = getattr(step, name, None)
+        if isinstance(text, str):
+            yield (*loc, name), text
+    if isinstance(step, SendMessageStep):
+        for language, text in step.translations.items():
+            yield (*loc, "translations", language), text
+    if isinstance(step, UpdateContactStep):
+        for path, text in step.set.items():
+            yield (*loc, "set", path), text
 
 
 def parse_workflow(source: Source) -> Workflow:

@@ -168,3 +168,58 @@ def test_custom_fields_and_tags_are_allowed(tmp_path: Path) -> None:
         )
     )
     assert workflow.steps[0].id == "route"
+
+
+STEP = "name: x\ntrigger: conversation_opened\nsteps:\n  - "
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        (
+            "{id: b, type: branch, branches: [{conditions: "
+            "[{field: vars.x, op: is_one_of, value: a}]}]}",
+            "steps[0].branches[0].conditions[0]: 'is_one_of' needs a list of values",
+        ),
+        (
+            "{id: b, type: branch, branches: [{conditions: "
+            "[{field: vars.x, op: greater_than, value: ten}]}]}",
+            "steps[0].branches[0].conditions[0]: 'greater_than' needs a number",
+        ),
+        (
+            "{id: b, type: branch, branches: [{conditions: "
+            "[{field: vars.x, op: exists, value: 1}]}]}",
+            "steps[0].branches[0].conditions[0]: 'exists' takes no value",
+        ),
+        (
+            "{id: q, type: ask_question, text: q, min: 1}",
+            "steps[0]: min and max are only for answer: number",
+        ),
+        (
+            "{id: q, type: ask_question, text: q, on_timeout: [{id: t, type: close_conversation}]}",
+            "steps[0]: on_timeout needs timeout_seconds",
+        ),
+        (
+            "{id: q, type: ask_question, text: q, answer: email, save_to: contact.tags}",
+            "steps[0]: only text and multiple_choice answers can be saved as a tag",
+        ),
+        (
+            "{id: m, type: send_message, text: hi, translations: {Spanish: hola}}",
+            "steps[0].translations: Value error, 'Spanish' is not a language tag",
+        ),
+        ("{id: u, type: update_contact}", "steps[0]: give at least one of set, clear"),
+        (
+            "{id: u, type: update_contact, add_tags: [a], remove_tags: [a]}",
+            "steps[0]: tags both added and removed: a",
+        ),
+        (
+            "{id: u, type: update_contact, set: {vars.x: '1'}}",
+            "steps[0].set: 'vars.x': update_contact changes contact.<field> only",
+        ),
+    ],
+)
+def test_step_option_mistakes(step: str, expected: str) -> None:
+    found = problems(STEP + step + "\n")
+    assert any(
+        p.split(": ", 1)[1].startswith(expected.replace("Value error, ", "")) for p in found
+    ), found
