@@ -41,7 +41,13 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     # is fine; the runtime is the Inbox every channel hands its events to.
     channels: dict[str, Channel] = {}
     runtime = Runtime(
-        store, clock, config.workflows, channels, config.outbox, config.server.concurrency
+        store,
+        clock,
+        config.workflows,
+        channels,
+        config.outbox,
+        config.server.concurrency,
+        schedules=config.schedules,
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)

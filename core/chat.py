@@ -31,7 +31,7 @@ from core.models import (
     Outbound,
 )
 from core.runtime import Runtime
-from core.workflow import Workflow, teams_and_agents
+from core.workflow import Workflow, references
 
 CHANNEL = "chat"
 HELP = "type a reply; a number or a label picks an option; /skip passes a wait; /quit leaves"
@@ -70,7 +70,9 @@ def directory_for(
         return config.agents, config.teams
     agents: dict[str, Agent] = {}
     teams: dict[str, list[str]] = {}
-    for kind, name, _ in teams_and_agents(workflow):
+    for kind, name, _ in references(workflow):
+        if kind == "schedule":
+            continue
         agent_id = name if kind == "agent" else f"{name}-agent"
         agents[agent_id] = Agent(id=agent_id, name=agent_id, status=AgentStatus.ONLINE)
         if kind == "team":
@@ -102,7 +104,13 @@ async def chat(
                 write(f"  ▸ {line}")
 
         runtime = Runtime(
-            store, clock, [workflow], {CHANNEL: console}, OutboxSettings(), on_turn=trace
+            store,
+            clock,
+            [workflow],
+            {CHANNEL: console},
+            OutboxSettings(),
+            on_turn=trace,
+            schedules=config.schedules if config is not None else {},
         )
         await store.open()
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.answers import fold
 from core.models import Contact, Conversation
+from core.schedules import Schedule
 from core.workflow import BranchCase, Condition
 
 _MISSING = object()
@@ -18,6 +21,8 @@ class Facts:
     conversation: Conversation
     vars: dict[str, Any]
     answer: Any
+    now: datetime
+    schedules: Mapping[str, Schedule]
 
     def lookup(self, path: str) -> Any:
         """The value at a field path, or _MISSING when it is not set."""
@@ -36,6 +41,12 @@ class Facts:
             value = self.conversation.channel
         elif path == "answer":
             value = self.answer
+        elif head == "schedule":
+            schedule = self.schedules.get(parts[1])
+            if schedule is None:
+                value = _MISSING
+            else:
+                value = "open" if schedule.is_open(self.now) else "closed"
         else:  # paths are checked when the workflow loads; an unknown one is simply unset
             value = _MISSING
         return _MISSING if value is None or value == "" or value == [] else value

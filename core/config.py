@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from core import plugins
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
+from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, load_workflow, parse_workflow, teams_and_agents
+from core.workflow import Workflow, load_workflow, parse_workflow, references
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
@@ -77,6 +78,7 @@ class ConfigFile(Section):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
     workflows: list[str] = Field(default_factory=list)
 
 
@@ -105,6 +107,7 @@ class Config:
     agents: list[Agent]
     teams: dict[str, list[str]]
     workflows: list[Workflow] = field(default_factory=list)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
 
 
 def load_config(path: Path) -> Config:
@@ -124,6 +127,9 @@ def load_config(path: Path) -> Config:
     channels = _channels(source, raw, problems)
     agents, teams = _directory(source, raw, problems)
     workflows = _workflows(source, raw, base_dir, path, channels, agents, teams, problems)
+    for name in raw.schedules:
+        if not re.fullmatch(SLUG, name):
+            problems.append(source.problem(("schedules", name), "a schedule is a lowercase slug"))
     if problems:
         raise ConfigError(problems)
     assert store is not None
@@ -138,6 +144,7 @@ def load_config(path: Path) -> Config:
         agents=agents,
         teams=teams,
         workflows=workflows,
+        schedules=raw.schedules,
     )
 
 
@@ -266,10 +273,9 @@ def _workflows(
                 source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
             )
         names.add(workflow.name)
-        for kind, name, loc in teams_and_agents(workflow):
-            if (kind == "team" and name not in teams) or (
-                kind == "agent" and name not in agent_ids
-            ):
+        known = {"team": set(teams), "agent": agent_ids, "schedule": set(raw.schedules)}
+        for kind, name, loc in references(workflow):
+            if name not in known[kind]:
                 problems.append(
                     workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
                 )

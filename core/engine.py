@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,7 @@ from core.models import (
 )
 from core.ports import Clock, Store, Transaction
 from core.program import Program, compile_workflow
+from core.schedules import Schedule
 from core.steps import RunEnded, answer, execute, timed_out
 from core.turn import Turn
 from core.workflow import AskQuestionStep, Workflow, snapshot, workflow_from_snapshot
@@ -56,8 +57,10 @@ class Engine:
         clock: Clock,
         workflows: Sequence[Workflow],
         on_commit: Callable[[TurnReport, list[Timer]], None] | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
     ) -> None:
         self._store = store
+        self._schedules = dict(schedules or {})
         self._clock = clock
         self._workflows = list(workflows)
         self._programs: dict[str, Program] = {}
@@ -124,7 +127,11 @@ class Engine:
             )
         changed = _merge_profile(contact, profile) or changed
         turn = Turn(
-            tx=tx, now=now, contact=contact, conversation=conversation or _new(contact, now)
+            tx=tx,
+            now=now,
+            contact=contact,
+            conversation=conversation or _new(contact, now),
+            schedules=self._schedules,
         )
         turn.contact_changed = changed
         if conversation is None:
@@ -142,7 +149,13 @@ class Engine:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         contact = await tx.load_contact_by_id(conversation.contact_id)
         assert contact is not None
-        turn = Turn(tx=tx, now=self._clock.now(), contact=contact, conversation=conversation)
+        turn = Turn(
+            tx=tx,
+            now=self._clock.now(),
+            contact=contact,
+            conversation=conversation,
+            schedules=self._schedules,
+        )
         if conversation.assignee is not None:
             turn.agent = await tx.get_agent(conversation.assignee)
         if run.waiting.kind == "answer":

@@ -19,6 +19,7 @@ from core.errors import StoreUnavailable
 from core.models import Inbound, StoredInbound, Timer
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
+from core.schedules import Schedule
 from core.waiting import wake_or_deadline
 from core.workflow import Workflow
 
@@ -39,10 +40,13 @@ class Runtime:
         outbox: OutboxSettings,
         concurrency: int = 64,
         on_turn: Callable[[TurnReport], None] | None = None,
+        schedules: Mapping[str, Schedule] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
-        self.engine = Engine(store, clock, workflows, on_commit=self._committed)
+        self.engine = Engine(
+            store, clock, workflows, on_commit=self._committed, schedules=schedules
+        )
         self.outbox = OutboxWorker(store, channels, clock, outbox)
         self._dispatcher: Dispatcher[StoredInbound | Timer] = Dispatcher(self._handle, concurrency)
         self._inbound_in_flight: set[int] = set()

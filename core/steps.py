@@ -93,7 +93,14 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             _update_contact(step, turn)
             run.pc += 1
         case BranchStep():
-            facts = Facts(turn.contact, turn.conversation, run.vars, run.last_answer)
+            facts = Facts(
+                turn.contact,
+                turn.conversation,
+                run.vars,
+                run.last_answer,
+                turn.now,
+                turn.schedules,
+            )
             run.pc = next(
                 (
                     start

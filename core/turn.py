@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import Transaction
+from core.schedules import Schedule
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Turn:
     timers: list[Timer] = field(default_factory=list)
     dropped_timers: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     def next_id(self) -> str:
         """A message id that is stable for this conversation: the same turn, replayed after a

@@ -341,11 +341,13 @@ def check_field_path(path: str, *, for_saving: bool) -> None:
     if not for_saving:
         if path in ("answer", "channel"):
             return
+        if head == "schedule" and len(parts) == 2 and parts[1]:
+            return  # "open" or "closed" now; the config must define the schedule
         if head == "conversation" and len(parts) == 2 and parts[1] in CONVERSATION_FIELDS:
             return
     where = "vars.<name>, contact.<field> or contact.fields.<name>"
     if not for_saving:
-        where += ", answer, channel or conversation.<team|assignee|channel>"
+        where += ", answer, channel, schedule.<name> or conversation.<team|assignee|channel>"
     raise ValueError(f"unknown field '{path}' (use {where})")
 
 
@@ -422,11 +424,18 @@ def snapshot(workflow: Workflow) -> str:
     return workflow.model_dump_json(by_alias=True)
 
 
-def teams_and_agents(workflow: Workflow) -> Iterator[tuple[str, str, Loc]]:
-    """("team" | "agent", name, location) for each assign step, to check against the config."""
+def references(workflow: Workflow) -> Iterator[tuple[str, str, Loc]]:
+    """("team" | "agent" | "schedule", name, location) for every name the workflow uses
+    that the config must define."""
     for step, loc in walk(workflow.steps, ("steps",)):
         if isinstance(step, AssignStep):
             if step.team is not None:
                 yield "team", step.team, (*loc, "team")
             if step.agent is not None:
                 yield "agent", step.agent, (*loc, "agent")
+        elif isinstance(step, BranchStep):
+            for i, case in enumerate(step.branches):
+                for j, condition in enumerate(case.conditions):
+                    if condition.field.startswith("schedule."):
+                        where = (*loc, "branches", i, "conditions", j, "field")
+                        yield "schedule", condition.field.split(".", 1)[1], where
