@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from core.models import AgentStatus
+from core.models import Agent, AgentStatus
 from core.ports import Store
 
 
@@ -21,9 +22,15 @@ def _error(status: int, reason: str) -> web.Response:
 
 
 class AgentApi:
-    def __init__(self, store: Store, token: SecretStr | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        token: SecretStr | None,
+        on_status: Callable[[Agent], None] | None = None,
+    ) -> None:
         self._store = store
         self._token = token
+        self._on_status = on_status
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -65,4 +72,6 @@ class AgentApi:
         agent = await self._store.set_agent_status(request.match_info["agent_id"], status)
         if agent is None:
             return _error(404, "no such agent")
+        if self._on_status is not None:
+            self._on_status(agent)  # coming online takes the team's queue
         return web.json_response(agent.model_dump(mode="json"))

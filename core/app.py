@@ -57,7 +57,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app = web.Application(client_max_size=MAX_BODY)
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
-    app.add_routes(AgentApi(store, config.api.token).routes())
+    app.add_routes(AgentApi(store, config.api.token, runtime.agent_status_changed).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 
     async def startup(_: web.Application) -> None:

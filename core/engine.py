@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from core.errors import ConcurrentUpdate
 from core.models import (
@@ -29,9 +30,23 @@ from core.models import (
 from core.ports import Clock, Store, Transaction
 from core.program import Program, compile_workflow
 from core.schedules import Schedule
-from core.steps import RunEnded, answer, execute, timed_out
+from core.steps import (
+    RunEnded,
+    answer,
+    assign,
+    assignment_timed_out,
+    available,
+    execute,
+    timed_out,
+)
 from core.turn import Turn
-from core.workflow import AskQuestionStep, Workflow, snapshot, workflow_from_snapshot
+from core.workflow import (
+    AskQuestionStep,
+    AssignStep,
+    Workflow,
+    snapshot,
+    workflow_from_snapshot,
+)
 
 log = logging.getLogger("frontdesk.engine")
 
@@ -48,6 +63,15 @@ class TurnReport:
     conversation_id: str
     trace: list[str]
     sent: int
+    freed: list[str] = field(default_factory=list)  # agents with a slot free again
+
+
+class Offer(StrEnum):
+    """What became of offering a queued conversation to an agent."""
+
+    ASSIGNED = "assigned"
+    NOT_WAITING = "not_waiting"  # assigned or closed meanwhile: try the next one
+    AGENT_UNAVAILABLE = "agent_unavailable"  # the agent is full or gone: stop offering
 
 
 class Engine:
@@ -110,6 +134,56 @@ class Engine:
                 log.info("conflict, running again: timer=%s", timer.id)
         raise ConcurrentUpdate(f"timer {timer.id} kept conflicting")
 
+    async def offer(self, conversation_id: str, agent_id: str) -> Offer:
+        """Give a queued conversation to an agent who has a free slot, and let a run that
+        waits for the assignment carry on."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    outcome, turn = await self._offer(tx, conversation_id, agent_id)
+                    if turn is not None:
+                        await self._save(turn)
+                if turn is not None:
+                    self._committed(turn)
+                return outcome
+            except ConcurrentUpdate:
+                log.info("conflict, offering again: conversation=%s", conversation_id)
+        raise ConcurrentUpdate(f"offer of {conversation_id} kept conflicting")
+
+    async def _offer(
+        self, tx: Transaction, conversation_id: str, agent_id: str
+    ) -> tuple[Offer, Turn | None]:
+        conversation = await tx.load_conversation(conversation_id)
+        if (
+            conversation is None
+            or conversation.status != ConversationStatus.OPEN
+            or conversation.assignee is not None
+            or conversation.queued_at is None
+        ):
+            return Offer.NOT_WAITING, None
+        agent = await tx.get_agent(agent_id)
+        contact = await tx.load_contact_by_id(conversation.contact_id)
+        assert contact is not None
+        turn = Turn(
+            tx=tx,
+            now=self._clock.now(),
+            contact=contact,
+            conversation=conversation,
+            schedules=self._schedules,
+        )
+        if agent is None or not await available(turn, agent, only_online=True, max_open=None):
+            return Offer.AGENT_UNAVAILABLE, None
+        assign(turn, agent)
+        turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
+        run = conversation.run
+        if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
+            if run.waiting.timer_id is not None:
+                turn.dropped_timers.append(run.waiting.timer_id)
+            run.waiting = None
+            run.pc += 1
+            await self._run(turn)
+        return Offer.ASSIGNED, turn
+
     # loading ----------------------------------------------------------------------------
 
     async def _inbound(self, tx: Transaction, channel: str, profile: ContactProfile) -> Turn:
@@ -163,6 +237,11 @@ class Engine:
             instruction = program.code[run.pc]
             assert isinstance(instruction.step, AskQuestionStep)
             timed_out(instruction.step, instruction, turn)
+        elif run.waiting.kind == "assignment":
+            program = await self._program(tx, run)
+            instruction = program.code[run.pc]
+            assert isinstance(instruction.step, AssignStep)
+            assignment_timed_out(instruction.step, instruction, turn)
         else:
             run.waiting = None
             run.pc += 1
@@ -251,7 +330,7 @@ class Engine:
             await tx.schedule_timer(timer)
 
     def _committed(self, turn: Turn) -> TurnReport:
-        report = TurnReport(turn.conversation.id, turn.trace, len(turn.outbound))
+        report = TurnReport(turn.conversation.id, turn.trace, len(turn.outbound), turn.freed)
         if self._on_commit is not None:
             self._on_commit(report, turn.timers)
         return report

@@ -145,6 +145,7 @@ class Conversation(BaseModel):
     opened_at: datetime
     closed_at: datetime | None = None
     assigned_at: datetime | None = None
+    queued_at: datetime | None = None  # waiting for an agent of `team` since
     run: Run | None = None
     seq: int = 0
     version: int = 0

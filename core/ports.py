@@ -111,9 +111,16 @@ class Transaction(Protocol):
 
     async def count_open_assigned(self, agent_id: str) -> int: ...
 
-    async def pick_round_robin(self, team: str, *, only_online: bool) -> Agent | None:
-        """The team's next agent after the last one picked, skipping those not eligible
-        (not online when `only_online`, or at capacity), and advance the team's cursor."""
+    async def pick_agent(
+        self, team: str, *, strategy: str, only_online: bool, max_open: int | None
+    ) -> Agent | None:
+        """The agent a new conversation of `team` goes to, and advance the team's cursor.
+
+        Eligible: online (any status when not `only_online`), below their capacity and below
+        `max_open` open conversations. "round_robin": the first eligible member after the
+        one picked last, in member order. "least_open": the eligible member with the fewest
+        open conversations, ties in round-robin order. None when nobody is eligible.
+        """
         ...
 
     async def save_contact(self, contact: Contact) -> None: ...
@@ -198,12 +205,21 @@ class Store(Protocol):
 
     async def list_agents(self) -> list[Agent]: ...
 
+    async def teams_of(self, agent_id: str) -> list[str]: ...
+
+    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
+        """Open, unassigned conversations waiting for any of `teams` (their `queued_at` set),
+        longest waiting first."""
+        ...
+
     # reading, for the API, the CLI and tests
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
 
     async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]: ...
 
     async def get_contact(self, channel: str, external_id: str) -> Contact | None: ...
+
+    async def get_contact_by_id(self, contact_id: str) -> Contact | None: ...
 
     async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
 

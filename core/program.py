@@ -41,7 +41,7 @@ def _nested(step: Step) -> dict[str, list[Step]]:
     if isinstance(step, AskQuestionStep):
         return {"on_failure": step.on_failure, "on_timeout": step.on_timeout}
     if isinstance(step, AssignStep):
-        return {"when_unavailable": step.when_unavailable}
+        return {"when_unavailable": step.when_unavailable, "on_timeout": step.on_timeout}
     return {}
 
 

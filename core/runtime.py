@@ -10,13 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from core.config import OutboxSettings
 from core.dispatch import Dispatcher
-from core.engine import Engine, TurnReport
+from core.engine import Engine, Offer, TurnReport
 from core.errors import StoreUnavailable
-from core.models import Inbound, StoredInbound, Timer
+from core.models import (
+    Agent,
+    AgentStatus,
+    Inbound,
+    StoredInbound,
+    Timer,
+    conversation_key,
+)
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
 from core.schedules import Schedule
@@ -26,6 +34,20 @@ from core.workflow import Workflow
 log = logging.getLogger("frontdesk.runtime")
 
 SWEEP_INTERVAL = timedelta(seconds=30)
+QUEUE_PAGE = 50
+
+
+@dataclass(frozen=True)
+class OfferJob:
+    """Offer one queued conversation to an agent, run in the conversation's turn order."""
+
+    conversation_id: str
+    key: str
+    agent_id: str
+    outcome: asyncio.Future[Offer]
+
+
+Job = StoredInbound | Timer | OfferJob
 TIMER_BATCH = 200
 RESTART_DELAY = 1.0
 
@@ -48,7 +70,8 @@ class Runtime:
             store, clock, workflows, on_commit=self._committed, schedules=schedules
         )
         self.outbox = OutboxWorker(store, channels, clock, outbox)
-        self._dispatcher: Dispatcher[StoredInbound | Timer] = Dispatcher(self._handle, concurrency)
+        self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
+        self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
         self._timers_in_flight: set[str] = set()
         self._timer_wake = asyncio.Event()
@@ -123,8 +146,10 @@ class Runtime:
 
     # work -------------------------------------------------------------------------------
 
-    def _submit(self, job: StoredInbound | Timer) -> None:
-        if isinstance(job, StoredInbound):
+    def _submit(self, job: Job) -> None:
+        if isinstance(job, OfferJob):
+            self._dispatcher.submit(job.key, job)
+        elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
                 return
             self._inbound_in_flight.add(job.id)
@@ -135,7 +160,17 @@ class Runtime:
             self._timers_in_flight.add(job.id)
             self._dispatcher.submit(job.key, job)
 
-    async def _handle(self, job: StoredInbound | Timer) -> None:
+    async def _handle(self, job: Job) -> None:
+        if isinstance(job, OfferJob):
+            try:
+                outcome = await self.engine.offer(job.conversation_id, job.agent_id)
+            except BaseException as exc:
+                if not job.outcome.done():
+                    job.outcome.set_exception(exc)
+                raise
+            if not job.outcome.done():
+                job.outcome.set_result(outcome)
+            return
         try:
             if isinstance(job, StoredInbound):
                 report = await self.engine.process_inbound(job)
@@ -155,6 +190,66 @@ class Runtime:
             self.outbox.wake()
         if timers:
             self._timer_wake.set()
+        for agent_id in report.freed:
+            self.agent_available(agent_id)
+
+    # the team queues --------------------------------------------------------------------
+
+    def agent_available(self, agent_id: str) -> None:
+        """The agent may take more conversations (came online, closed or handed one on):
+        offer them their teams' queued conversations, longest waiting first."""
+        if agent_id in self._offering:
+            self._offering[agent_id] = True  # the round under way goes once more
+            return
+        self._offering[agent_id] = False
+        task = asyncio.create_task(self._offer_round(agent_id), name=f"offer:{agent_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _offer_round(self, agent_id: str) -> None:
+        try:
+            again = True
+            while again:
+                self._offering[agent_id] = False
+                await self._offer_queue(agent_id)
+                again = self._offering[agent_id]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("offering queued conversations failed: agent=%s", agent_id)
+        finally:
+            del self._offering[agent_id]
+
+    async def _offer_queue(self, agent_id: str) -> None:
+        teams = await self.store.teams_of(agent_id)
+        if not teams:
+            return
+        tried: set[str] = set()
+        while True:
+            queued = [
+                c
+                for c in await self.store.queued_conversations(teams, QUEUE_PAGE)
+                if c.id not in tried
+            ]
+            if not queued:
+                return
+            for conversation in queued:
+                tried.add(conversation.id)
+                contact_key = await self._key_of(conversation.contact_id, conversation.channel)
+                if contact_key is None:
+                    continue
+                outcome: asyncio.Future[Offer] = asyncio.get_running_loop().create_future()
+                self._submit(OfferJob(conversation.id, contact_key, agent_id, outcome))
+                if await outcome == Offer.AGENT_UNAVAILABLE:
+                    return
+
+    async def _key_of(self, contact_id: str, channel: str) -> str | None:
+        contact = await self.store.get_contact_by_id(contact_id)
+        return None if contact is None else conversation_key(channel, contact.external_id)
+
+    def agent_status_changed(self, agent: Agent) -> None:
+        if agent.status == AgentStatus.ONLINE:
+            self.agent_available(agent.id)
 
     async def recover(self) -> int:
         """Hand over every stored event not yet processed; returns how many."""
@@ -173,6 +268,10 @@ class Runtime:
         if recovered:
             log.info("recovered %d stored events", recovered)
         while True:
+            # Online agents take their teams' queues now and then too, in case a wake-up was
+            # lost (a crash between a commit and the offers it called for).
+            for agent in await self.store.list_agents():
+                self.agent_status_changed(agent)
             self._sweep_wake.clear()
             await wake_or_deadline(self._sweep_wake, self.clock, self.clock.now() + SWEEP_INTERVAL)
             await self.recover()

@@ -91,6 +91,9 @@ def _message(item: Any) -> str:
         message = message.removeprefix(prefix)
     if item["type"] == "extra_forbidden":
         return "unknown field"
+    if item["type"] == "string_type" and isinstance(item.get("input"), bool):
+        # YAML 1.1 reads bare yes/no/on/off as booleans.
+        return f"{message} (YAML read a bare yes/no/on/off as {item['input']}: quote it)"
     if item["type"] == "union_tag_invalid":
         ctx = item.get("ctx", {})
         return f"unknown type {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"

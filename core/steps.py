@@ -21,6 +21,7 @@ from core.answers import (
 )
 from core.conditions import Facts, case_matches
 from core.models import (
+    Agent,
     AgentStatus,
     ConversationStatus,
     Option,
@@ -38,6 +39,7 @@ from core.workflow import (
     CloseConversationStep,
     JumpStep,
     SendMessageStep,
+    UnassignStep,
     UpdateContactStep,
     WaitStep,
 )
@@ -91,6 +93,9 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             )
         case UpdateContactStep():
             _update_contact(step, turn)
+            run.pc += 1
+        case UnassignStep():
+            unassign(turn)
             run.pc += 1
         case BranchStep():
             facts = Facts(
@@ -174,32 +179,77 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     agent = None
     if step.agent is not None:
         candidate = await turn.tx.get_agent(step.agent)
-        if candidate is not None and (
-            not step.only_online or candidate.status == AgentStatus.ONLINE
+        if candidate is not None and await available(
+            turn, candidate, only_online=step.only_online, max_open=step.max_open
         ):
-            full = candidate.capacity is not None and (
-                await turn.tx.count_open_assigned(candidate.id) >= candidate.capacity
-            )
-            agent = None if full else candidate
+            agent = candidate
     else:
         assert step.team is not None
-        agent = await turn.tx.pick_round_robin(step.team, only_online=step.only_online)
-    if step.team is not None:
-        turn.conversation.team = step.team
-    if agent is None:
-        log.info(
-            "nobody available: conversation=%s step=%s team=%s agent=%s",
-            turn.conversation.id,
-            step.id,
+        agent = await turn.tx.pick_agent(
             step.team,
-            step.agent,
+            strategy=step.strategy,
+            only_online=step.only_online,
+            max_open=step.max_open,
         )
-        run.pc = instruction.blocks.get("when_unavailable", run.pc + 1)
+    conversation = turn.conversation
+    if step.team is not None:
+        conversation.team = step.team
+    if agent is not None:
+        assign(turn, agent)
+        run.pc += 1
         return
-    turn.conversation.assignee = agent.id
-    turn.conversation.assigned_at = turn.now
+    log.info(
+        "nobody available: conversation=%s step=%s team=%s agent=%s",
+        conversation.id,
+        step.id,
+        step.team,
+        step.agent,
+    )
+    if step.team is not None and conversation.queued_at is None:
+        conversation.queued_at = turn.now  # joins the team's queue
+    if step.timeout_seconds is not None:
+        timer_id = _schedule(turn, step.timeout_seconds)
+        run.waiting = Waiting(kind="assignment", step_id=step.id, timer_id=timer_id)
+        return
+    run.pc = instruction.blocks.get("when_unavailable", run.pc + 1)
+
+
+async def available(turn: Turn, agent: Agent, *, only_online: bool, max_open: int | None) -> bool:
+    """Whether `agent` can take one more conversation."""
+    if only_online and agent.status != AgentStatus.ONLINE:
+        return False
+    limits = [n for n in (agent.capacity, max_open) if n is not None]
+    if not limits:
+        return True
+    return await turn.tx.count_open_assigned(agent.id) < min(limits)
+
+
+def assign(turn: Turn, agent: Agent) -> None:
+    conversation = turn.conversation
+    if conversation.assignee is not None and conversation.assignee != agent.id:
+        turn.freed.append(conversation.assignee)
+    conversation.assignee = agent.id
+    conversation.assigned_at = turn.now
+    conversation.queued_at = None
     turn.agent = agent
-    run.pc += 1
+
+
+def unassign(turn: Turn) -> None:
+    conversation = turn.conversation
+    if conversation.assignee is not None:
+        turn.freed.append(conversation.assignee)
+    conversation.assignee = None
+    conversation.assigned_at = None
+    turn.agent = None
+
+
+def assignment_timed_out(step: AssignStep, instruction: Instruction, turn: Turn) -> None:
+    """Still unassigned after the step's timeout: take the timeout steps (or carry on)."""
+    run = turn.conversation.run
+    assert run is not None
+    run.waiting = None
+    turn.trace.append(f"{step.id} (unassigned after {step.timeout_seconds}s)")
+    run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
 
 
 def close(turn: Turn) -> None:
@@ -208,6 +258,9 @@ def close(turn: Turn) -> None:
         return
     conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = turn.now
+    conversation.queued_at = None
+    if conversation.assignee is not None:
+        turn.freed.append(conversation.assignee)  # a slot opens for the team's queue
     run = conversation.run
     if run is not None and run.waiting is not None and run.waiting.timer_id is not None:
         turn.dropped_timers.append(run.waiting.timer_id)

@@ -34,6 +34,7 @@ class Turn:
     timers: list[Timer] = field(default_factory=list)
     dropped_timers: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
+    freed: list[str] = field(default_factory=list)  # agents this turn gave a slot back to
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     def next_id(self) -> str:

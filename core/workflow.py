@@ -210,20 +210,44 @@ class BranchStep(StepBase):
 
 
 class AssignStep(StepBase):
-    """Assign to a named agent, or to a team's next online agent by round robin."""
+    """Assign to a named agent, or to one of a team's agents by round robin or by fewest
+    open conversations.
+
+    Nobody eligible: the conversation waits in the team's queue (agents who come online or
+    free a slot take the queue in arrival order) and the run takes `when_unavailable`, or,
+    with `timeout_seconds`, waits at this step until an agent takes it (then carries on) or
+    the time is up (then takes `on_timeout`).
+    """
 
     type: Literal["assign"]
     team: str | None = None
     agent: str | None = None
-    strategy: Literal["round_robin"] = "round_robin"
+    strategy: Literal["round_robin", "least_open"] = "round_robin"
     only_online: bool = True
+    max_open: int | None = Field(default=None, ge=1)  # only agents with fewer open than this
     when_unavailable: list[Step] = Field(default_factory=list)
+    timeout_seconds: int | None = Field(default=None, ge=1, le=90 * 24 * 3600)
+    on_timeout: list[Step] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if (self.team is None) == (self.agent is None):
             raise ValueError("give exactly one of team or agent")
+        if self.timeout_seconds is not None and self.when_unavailable:
+            raise ValueError(
+                "when_unavailable runs at once, timeout_seconds waits first: give one of them"
+            )
+        if self.on_timeout and self.timeout_seconds is None:
+            raise ValueError("on_timeout needs timeout_seconds")
+        if self.timeout_seconds is not None and self.team is None:
+            raise ValueError("timeout_seconds waits in a team's queue: give a team")
         return self
+
+
+class UnassignStep(StepBase):
+    """Take the conversation away from its agent (the team stays)."""
+
+    type: Literal["unassign"]
 
 
 class JumpStep(StepBase):
@@ -285,6 +309,7 @@ Step = Annotated[
     | AskQuestionStep
     | BranchStep
     | AssignStep
+    | UnassignStep
     | JumpStep
     | UpdateContactStep
     | CloseConversationStep
@@ -365,6 +390,7 @@ def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
             yield from walk(step.on_timeout, (*here, "on_timeout"))
         elif isinstance(step, AssignStep):
             yield from walk(step.when_unavailable, (*here, "when_unavailable"))
+            yield from walk(step.on_timeout, (*here, "on_timeout"))
 
 
 def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -105,7 +106,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "run, seq, version"
+    "queued_at, run, seq, version"
 )
 
 
@@ -178,7 +179,7 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :run, :seq, :version)"
+    ":closed_at, :assigned_at, :queued_at, :run, :seq, :version)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -186,7 +187,7 @@ UPDATE_CONVERSATION = """
     UPDATE conversations SET
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
-        closed_at = :closed_at, assigned_at = :assigned_at, run = :run,
+        closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at, run = :run,
         seq = :seq, version = :version
     WHERE id = :id AND version = :version - 1
 """
@@ -210,11 +211,29 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "opened_at": to_micros(conversation.opened_at),
         "closed_at": to_micros_or_none(conversation.closed_at),
         "assigned_at": to_micros_or_none(conversation.assigned_at),
+        "queued_at": to_micros_or_none(conversation.queued_at),
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
         "version": conversation.version,
     }
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
+
+
+async def queued(
+    conn: aiosqlite.Connection, teams: Sequence[str], limit: int
+) -> list[Conversation]:
+    """Open, unassigned conversations waiting for any of `teams`, longest waiting first."""
+    rows = await fetch_all(
+        conn,
+        f"""
+        SELECT {_CONVERSATION} FROM conversations
+        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+          AND team IN (SELECT value FROM json_each(?))
+        ORDER BY queued_at, rowid LIMIT ?
+        """,
+        (json.dumps(list(teams)), limit),
+    )
+    return [_conversation(row) for row in rows]
 
 
 async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
@@ -237,6 +256,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         opened_at=from_micros(row["opened_at"]),
         closed_at=from_micros_or_none(row["closed_at"]),
         assigned_at=from_micros_or_none(row["assigned_at"]),
+        queued_at=from_micros_or_none(row["queued_at"]),
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],
         version=row["version"],

@@ -97,23 +97,27 @@ async def list_all(conn: aiosqlite.Connection) -> list[Agent]:
 SET_CURSOR = "UPDATE teams SET last_picked = ? WHERE name = ?"
 
 
-async def pick_round_robin(
+async def pick_agent(
     conn: aiosqlite.Connection,
     team: str,
     *,
+    strategy: str,
     only_online: bool,
+    max_open: int | None,
     cursor: str | None,
     open_delta: Mapping[str, int],
 ) -> Agent | None:
-    """The first eligible member after the one picked last, cyclically in member order.
+    """The member a new conversation of `team` goes to, or None when nobody is eligible (or
+    the team is unknown).
 
-    Eligible: online (or any status when not `only_online`) and below capacity, counted as
-    open conversations assigned to the agent (no capacity means no limit). `cursor` and
-    `open_delta` carry what the write group has decided but not yet stored: the agent this
-    team picked last, and assignments per agent. The caller stores the pick as the cursor
-    (SET_CURSOR); with one writer at a time the read and the move are one atomic step, so
-    concurrent picks share the team out fairly. None when nobody is eligible or the team is
-    unknown.
+    Eligible: online (or any status when not `only_online`), below their own capacity and
+    below `max_open`, counting the open conversations assigned to them. "round_robin" takes
+    the first eligible member after the one picked last, cyclically in member order;
+    "least_open" the eligible member with the fewest open conversations, ties going round
+    robin. `cursor` and `open_delta` carry what the write group has decided but not yet
+    stored: the agent this team picked last, and assignments per agent. The caller stores
+    the pick as the cursor (SET_CURSOR); with one writer at a time the read and the move are
+    one atomic step, so concurrent picks share the team out fairly.
     """
     members = await fetch_all(
         conn,
@@ -135,14 +139,29 @@ async def pick_round_robin(
     last = cursor if cursor is not None else members[0]["last_picked"]
     # A cursor on an agent who has left the team starts the round again from the top.
     start = ids.index(last) + 1 if last in ids else 0
+    eligible: list[tuple[int, sqlite3.Row]] = []
     for row in members[start:] + members[:start]:
         if only_online and row["status"] != AgentStatus.ONLINE.value:
             continue
         open_count = row["open_count"] + open_delta.get(row["id"], 0)
         if row["capacity"] is not None and open_count >= row["capacity"]:
             continue
-        return _agent(row)
-    return None
+        if max_open is not None and open_count >= max_open:
+            continue
+        eligible.append((open_count, row))
+    if not eligible:
+        return None
+    if strategy == "least_open":
+        # min() keeps the first of equals: the next in turn among the least busy.
+        return _agent(min(eligible, key=lambda pair: pair[0])[1])
+    return _agent(eligible[0][1])
+
+
+async def teams_of(conn: aiosqlite.Connection, agent_id: str) -> list[str]:
+    rows = await fetch_all(
+        conn, "SELECT team FROM team_members WHERE agent_id = ? ORDER BY team", (agent_id,)
+    )
+    return [str(row["team"]) for row in rows]
 
 
 def _agent(row: sqlite3.Row) -> Agent:

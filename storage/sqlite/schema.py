@@ -59,10 +59,16 @@ _V1 = (
         opened_at INTEGER NOT NULL,
         closed_at INTEGER,
         assigned_at INTEGER,
+        queued_at INTEGER,
         run TEXT,
         seq INTEGER NOT NULL,
         version INTEGER NOT NULL
     )
+    """,
+    # A team's queue: its open, unassigned conversations in the order they started waiting.
+    """
+    CREATE INDEX IF NOT EXISTS conversations_queued
+        ON conversations (team, queued_at) WHERE status = 'open' AND assignee IS NULL
     """,
     # At most one open conversation per contact, enforced by the database itself.
     """

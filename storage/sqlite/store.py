@@ -164,6 +164,13 @@ class SqliteStore:
         async with self._write() as conn:
             return await directory.set_status(conn, agent_id, status)
 
+    async def teams_of(self, agent_id: str) -> list[str]:
+        return await directory.teams_of(self._read(), agent_id)
+
+    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
+        """Open, unassigned conversations waiting for these teams, longest waiting first."""
+        return await conversations.queued(self._read(), teams, limit)
+
     async def list_agents(self) -> list[Agent]:
         """Every agent, by id."""
         return await directory.list_all(self._read())
@@ -176,6 +183,9 @@ class SqliteStore:
     async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
         """The contact's conversations, oldest first."""
         return await conversations.conversations_of(self._read(), channel, external_id)
+
+    async def get_contact_by_id(self, contact_id: str) -> Contact | None:
+        return await conversations.load_contact_by_id(self._read(), contact_id)
 
     async def get_contact(self, channel: str, external_id: str) -> Contact | None:
         return await conversations.load_contact(self._read(), channel, external_id)

@@ -87,12 +87,20 @@ class SqliteTransaction:
         stored = await conversations.count_open_assigned(self._conn, agent_id)
         return stored + self._group.open_delta[agent_id] + self._queued.open_delta[agent_id]
 
-    async def pick_round_robin(self, team: str, *, only_online: bool) -> Agent | None:
-        """See `directory.pick_round_robin`: fair, capacity-aware, cursor kept per team."""
+    async def pick_agent(
+        self, team: str, *, strategy: str, only_online: bool, max_open: int | None
+    ) -> Agent | None:
+        """See `directory.pick_agent`: fair, capacity-aware, cursor kept per team."""
         cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
         delta = self._group.open_delta + self._queued.open_delta
-        agent = await directory.pick_round_robin(
-            self._conn, team, only_online=only_online, cursor=cursor, open_delta=delta
+        agent = await directory.pick_agent(
+            self._conn,
+            team,
+            strategy=strategy,
+            only_online=only_online,
+            max_open=max_open,
+            cursor=cursor,
+            open_delta=delta,
         )
         if agent is not None:
             self._queued.cursors[team] = agent.id

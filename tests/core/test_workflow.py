@@ -223,3 +223,8 @@ def test_step_option_mistakes(step: str, expected: str) -> None:
     assert any(
         p.split(": ", 1)[1].startswith(expected.replace("Value error, ", "")) for p in found
     ), found
+
+
+def test_a_bare_yaml_boolean_gets_a_hint() -> None:
+    [problem] = problems(STEP + "{id: off, type: unassign}\n")
+    assert problem.endswith("(YAML read a bare yes/no/on/off as False: quote it)")

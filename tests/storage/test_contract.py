@@ -122,7 +122,9 @@ async def enqueue(store: Store, *messages: Outbound, at: datetime = T0) -> None:
 
 async def pick(store: Store, team: str, *, only_online: bool = True) -> str | None:
     async with store.transaction() as tx:
-        chosen = await tx.pick_round_robin(team, only_online=only_online)
+        chosen = await tx.pick_agent(
+            team, strategy="round_robin", only_online=only_online, max_open=None
+        )
     return None if chosen is None else chosen.id
 
 

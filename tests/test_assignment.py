@@ -1,0 +1,163 @@
+"""Assignment beyond round robin: least open, limits, the team queue, timeouts, unassign."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+from tests.support.harness import API_TOKEN, Running, event, running, write_config
+from tests.support.receiver import Receiver
+
+CREW = """
+agents:
+  a1: {status: online, capacity: 10}
+  a2: {status: online, capacity: 10}
+  a3: {status: online, capacity: 10}
+  a4: {status: online, capacity: 10}
+  a5: {status: online, capacity: 10}
+  late: {status: offline}
+teams:
+  crew: {agents: [a1, a2, a3, a4, a5]}
+  night: {agents: [late]}
+"""
+
+LEAST_OPEN = """
+name: least-open
+trigger: conversation_opened
+steps:
+  - {id: give, type: assign, team: crew, strategy: least_open}
+  - {id: told, type: send_message, text: "You have {{ agent.id }}"}
+"""
+
+
+async def assignees(fd: Running, contacts: list[str]) -> Counter[str | None]:
+    counted: Counter[str | None] = Counter()
+    for contact in contacts:
+        [conversation] = await fd.frontdesk.store.conversations_of("webhook", contact)
+        counted[conversation.assignee] += 1
+    return counted
+
+
+async def test_least_open_never_exceeds_capacity_under_load(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"least-open": LEAST_OPEN}, CREW)
+    async with running(config) as fd:
+        contacts = [f"c{n}" for n in range(200)]
+        results = await asyncio.gather(*(fd.post(event(c, "hi")) for c in contacts))
+        assert {status for status, _ in results} == {200}
+        await fd.frontdesk.runtime.idle()
+        counted = await assignees(fd, contacts)
+        assert counted == {"a1": 10, "a2": 10, "a3": 10, "a4": 10, "a5": 10, None: 150}
+        queued = await fd.frontdesk.store.queued_conversations(["crew"], 500)
+        assert len(queued) == 150
+
+
+async def test_least_open_prefers_the_least_busy(tmp_path: Path, receiver: Receiver) -> None:
+    workflow = """
+    name: least-open
+    trigger: conversation_opened
+    steps:
+      - {id: give, type: assign, team: crew, strategy: least_open}
+      - {id: ask, type: ask_question, text: "Done?"}
+      - {id: bye, type: close_conversation}
+    """
+    directory = """
+    agents:
+      busy: {status: online}
+      idle: {status: online}
+    teams:
+      crew: {agents: [busy, idle]}
+    """
+    config = write_config(tmp_path, receiver.url, {"least-open": workflow}, directory)
+    async with running(config) as fd:
+        await fd.say("x0", "hi")  # busy (a tie, so the first in turn)
+        await fd.say("x1", "hi")  # idle (fewer open)
+        await fd.say("x1", "yes")  # closes: busy 1 open, idle 0
+        await fd.say("x2", "hi")  # round robin would say busy; least open says idle
+        counted = await assignees(fd, ["x0", "x2"])
+        assert counted == {"busy": 1, "idle": 1}
+        [x2] = await fd.frontdesk.store.conversations_of("webhook", "x2")
+        assert x2.assignee == "idle"
+
+
+QUEUE = """
+name: queue
+trigger: conversation_opened
+steps:
+  - id: give
+    type: assign
+    team: night
+    timeout_seconds: 600
+    on_timeout:
+      - {id: sorry, type: send_message, text: "Nobody could take this; we'll email you."}
+      - {id: done, type: close_conversation}
+  - {id: told, type: send_message, text: "{{ agent.id }} is here."}
+"""
+
+
+async def test_the_queue_goes_to_an_agent_who_comes_online_in_arrival_order(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    directory = CREW.replace("late: {status: offline}", "late: {status: offline, capacity: 2}")
+    config = write_config(tmp_path, receiver.url, {"queue": QUEUE}, directory)
+    async with running(config) as fd:
+        for contact in ("q1", "q2", "q3"):
+            await fd.say(contact, "hi")
+            fd.clock.advance(1)
+        assert receiver.texts("q1") == []
+        async with fd.session.put(
+            f"{fd.url}/api/agents/late/status",
+            json={"status": "online"},
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as response:
+            assert response.status == 200
+        assert await receiver.wait_for_texts("q1", 1) == ["late is here."]
+        assert await receiver.wait_for_texts("q2", 1) == ["late is here."]
+        # late is full (capacity 2): q3 keeps waiting, then times out.
+        await fd.frontdesk.runtime.idle()
+        assert receiver.texts("q3") == []
+        await fd.advance(600)
+        assert await receiver.wait_for_texts("q3", 1) == [
+            "Nobody could take this; we'll email you."
+        ]
+        [q3] = await fd.frontdesk.store.conversations_of("webhook", "q3")
+        assert (q3.status, q3.assignee) == ("closed", None)
+        # q1's timer was dropped when late took it: nothing more arrives for it.
+        assert receiver.texts("q1") == ["late is here."]
+
+
+RELEASE = """
+name: release
+trigger: conversation_opened
+steps:
+  - {id: give, type: assign, team: night, only_online: false, max_open: 1,
+     when_unavailable: [{id: wait, type: send_message, text: "Please wait."}]}
+  - {id: ask, type: ask_question, text: "Done?"}
+  - {id: release, type: unassign}
+  - {id: bye, type: send_message, text: "Bye."}
+"""
+
+
+async def test_unassign_frees_a_slot_for_the_next_in_the_queue(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    directory = CREW.replace("late: {status: offline}", "late: {status: online}")
+    config = write_config(tmp_path, receiver.url, {"release": RELEASE}, directory)
+    async with running(config) as fd:
+        await fd.say("first", "hi")
+        await fd.say("second", "hi")
+        assert await receiver.wait_for_texts("second", 2) == ["Please wait.", "Done?"]
+        [second] = await fd.frontdesk.store.conversations_of("webhook", "second")
+        assert (second.team, second.assignee) == ("night", None)
+        await fd.say("first", "yes")
+        await receiver.wait_for_texts("first", 2)
+        [first] = await fd.frontdesk.store.conversations_of("webhook", "first")
+        assert first.assignee is None
+        for _ in range(200):  # the offer round runs after the commit that freed the slot
+            [second] = await fd.frontdesk.store.conversations_of("webhook", "second")
+            if second.assignee is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert second.assignee == "late"
