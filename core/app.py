@@ -48,6 +48,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         config.outbox,
         config.server.concurrency,
         schedules=config.schedules,
+        settings=config.settings,
+        secrets=config.secret_values(),
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)

@@ -111,6 +111,8 @@ async def chat(
             OutboxSettings(),
             on_turn=trace,
             schedules=config.schedules if config is not None else {},
+            settings=config.settings if config is not None else {},
+            secrets=config.secret_values() if config is not None else {},
         )
         await store.open()
         try:

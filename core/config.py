@@ -79,6 +79,10 @@ class ConfigFile(Section):
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
+    # Values every template can read as `settings.<name>` (a CRM's base URL, say).
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # Values only HTTP request headers can read, as `secrets.<name>`; from the environment.
+    secrets: dict[str, SecretStr] = Field(default_factory=dict)
     workflows: list[str] = Field(default_factory=list)
 
 
@@ -108,6 +112,11 @@ class Config:
     teams: dict[str, list[str]]
     workflows: list[Workflow] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    settings: dict[str, str | int | float | bool] = field(default_factory=dict)
+    secrets: dict[str, SecretStr] = field(default_factory=dict)
+
+    def secret_values(self) -> dict[str, str]:
+        return {name: value.get_secret_value() for name, value in self.secrets.items()}
 
 
 def load_config(path: Path) -> Config:
@@ -145,6 +154,8 @@ def load_config(path: Path) -> Config:
         teams=teams,
         workflows=workflows,
         schedules=raw.schedules,
+        settings=raw.settings,
+        secrets=raw.secrets,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from core.errors import ConcurrentUpdate
 from core.models import (
@@ -23,6 +24,8 @@ from core.models import (
     ContactProfile,
     Conversation,
     ConversationStatus,
+    HttpCall,
+    HttpResult,
     Run,
     StoredInbound,
     Timer,
@@ -37,12 +40,15 @@ from core.steps import (
     assignment_timed_out,
     available,
     execute,
+    request_done,
+    request_lost,
     timed_out,
 )
 from core.turn import Turn
 from core.workflow import (
     AskQuestionStep,
     AssignStep,
+    HttpRequestStep,
     Workflow,
     snapshot,
     workflow_from_snapshot,
@@ -64,6 +70,7 @@ class TurnReport:
     trace: list[str]
     sent: int
     freed: list[str] = field(default_factory=list)  # agents with a slot free again
+    calls: list[HttpCall] = field(default_factory=list)  # requests to make now
 
 
 class Offer(StrEnum):
@@ -82,9 +89,13 @@ class Engine:
         workflows: Sequence[Workflow],
         on_commit: Callable[[TurnReport, list[Timer]], None] | None = None,
         schedules: Mapping[str, Schedule] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self._store = store
         self._schedules = dict(schedules or {})
+        self._settings = dict(settings or {})
+        self._secrets = dict(secrets or {})
         self._clock = clock
         self._workflows = list(workflows)
         self._programs: dict[str, Program] = {}
@@ -134,6 +145,53 @@ class Engine:
                 log.info("conflict, running again: timer=%s", timer.id)
         raise ConcurrentUpdate(f"timer {timer.id} kept conflicting")
 
+    async def process_http_result(self, result: HttpResult) -> TurnReport | None:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    turn = await self._http_result(tx, result)
+                    if turn is not None:
+                        await self._save(turn)
+                return None if turn is None else self._committed(turn)
+            except ConcurrentUpdate:
+                log.info("conflict, running again: request=%s", result.request_id)
+        raise ConcurrentUpdate(f"result of {result.request_id} kept conflicting")
+
+    async def _http_result(self, tx: Transaction, result: HttpResult) -> Turn | None:
+        conversation = await tx.load_conversation(result.conversation_id)
+        run = conversation.run if conversation else None
+        waiting = run.waiting if run else None
+        if (
+            conversation is None
+            or run is None
+            or waiting is None
+            or waiting.request is None
+            or waiting.request.request_id != result.request_id
+        ):
+            return None  # a result nobody waits for now (asked again, or closed)
+        contact = await tx.load_contact_by_id(conversation.contact_id)
+        assert contact is not None
+        turn = self._turn(tx, contact, conversation)
+        if conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        program = await self._program(tx, run)
+        instruction = program.code[run.pc]
+        assert isinstance(instruction.step, HttpRequestStep)
+        request_done(instruction.step, instruction, turn, result)
+        await self._run(turn)
+        return turn
+
+    def _turn(self, tx: Transaction, contact: Contact, conversation: Conversation) -> Turn:
+        return Turn(
+            tx=tx,
+            now=self._clock.now(),
+            contact=contact,
+            conversation=conversation,
+            schedules=self._schedules,
+            settings=self._settings,
+            secrets=self._secrets,
+        )
+
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that
         waits for the assignment carry on."""
@@ -164,13 +222,7 @@ class Engine:
         agent = await tx.get_agent(agent_id)
         contact = await tx.load_contact_by_id(conversation.contact_id)
         assert contact is not None
-        turn = Turn(
-            tx=tx,
-            now=self._clock.now(),
-            contact=contact,
-            conversation=conversation,
-            schedules=self._schedules,
-        )
+        turn = self._turn(tx, contact, conversation)
         if agent is None or not await available(turn, agent, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
         assign(turn, agent)
@@ -206,6 +258,8 @@ class Engine:
             contact=contact,
             conversation=conversation or _new(contact, now),
             schedules=self._schedules,
+            settings=self._settings,
+            secrets=self._secrets,
         )
         turn.contact_changed = changed
         if conversation is None:
@@ -223,13 +277,7 @@ class Engine:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         contact = await tx.load_contact_by_id(conversation.contact_id)
         assert contact is not None
-        turn = Turn(
-            tx=tx,
-            now=self._clock.now(),
-            contact=contact,
-            conversation=conversation,
-            schedules=self._schedules,
-        )
+        turn = self._turn(tx, contact, conversation)
         if conversation.assignee is not None:
             turn.agent = await tx.get_agent(conversation.assignee)
         if run.waiting.kind == "answer":
@@ -242,6 +290,11 @@ class Engine:
             instruction = program.code[run.pc]
             assert isinstance(instruction.step, AssignStep)
             assignment_timed_out(instruction.step, instruction, turn)
+        elif run.waiting.kind == "http":
+            program = await self._program(tx, run)
+            instruction = program.code[run.pc]
+            assert isinstance(instruction.step, HttpRequestStep)
+            request_lost(instruction.step, instruction, turn)
         else:
             run.waiting = None
             run.pc += 1
@@ -330,7 +383,9 @@ class Engine:
             await tx.schedule_timer(timer)
 
     def _committed(self, turn: Turn) -> TurnReport:
-        report = TurnReport(turn.conversation.id, turn.trace, len(turn.outbound), turn.freed)
+        report = TurnReport(
+            turn.conversation.id, turn.trace, len(turn.outbound), turn.freed, turn.calls
+        )
         if self._on_commit is not None:
             self._on_commit(report, turn.timers)
         return report

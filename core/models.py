@@ -121,16 +121,40 @@ class Run(BaseModel):
     last_answer: Any = None
 
 
+class HttpCall(Frozen):
+    """An HTTP request a run has decided to make, made after the decision is committed."""
+
+    request_id: str
+    conversation_id: str
+    key: str
+    method: str
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None  # JSON text
+    timeout_seconds: float
+    max_response_bytes: int
+
+
+class HttpResult(Frozen):
+    request_id: str
+    conversation_id: str
+    key: str
+    status: int | None = None  # None: no answer (timeout, connection refused)
+    body: str | None = None  # the response text, when it fit the size limit
+    error: str | None = None
+
+
 class Waiting(BaseModel):
-    """What a paused run waits for: an answer to a question, or a timer."""
+    """What a paused run waits for: an answer, a timer, an agent, or an HTTP response."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str  # "answer" | "timer"
+    kind: str  # "answer" | "timer" | "assignment" | "http"
     step_id: str
     attempts: int = 0
     timer_id: str | None = None
     options: list[Option] = Field(default_factory=list)
+    request: HttpCall | None = None
 
 
 class Conversation(BaseModel):

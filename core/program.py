@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.workflow import AskQuestionStep, AssignStep, BranchStep, Step, Workflow
+from core.workflow import (
+    AskQuestionStep,
+    AssignStep,
+    BranchStep,
+    HttpRequestStep,
+    Step,
+    Workflow,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,8 @@ def _nested(step: Step) -> dict[str, list[Step]]:
         return {"on_failure": step.on_failure, "on_timeout": step.on_timeout}
     if isinstance(step, AssignStep):
         return {"when_unavailable": step.when_unavailable, "on_timeout": step.on_timeout}
+    if isinstance(step, HttpRequestStep):
+        return {"on_success": step.on_success, "on_failure": step.on_failure}
     return {}
 
 

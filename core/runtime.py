@@ -12,7 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import aiohttp
+
+from core.callouts import perform
 from core.config import OutboxSettings
 from core.dispatch import Dispatcher
 from core.engine import Engine, Offer, TurnReport
@@ -20,6 +24,8 @@ from core.errors import StoreUnavailable
 from core.models import (
     Agent,
     AgentStatus,
+    HttpCall,
+    HttpResult,
     Inbound,
     StoredInbound,
     Timer,
@@ -47,7 +53,7 @@ class OfferJob:
     outcome: asyncio.Future[Offer]
 
 
-Job = StoredInbound | Timer | OfferJob
+Job = StoredInbound | Timer | OfferJob | HttpResult
 TIMER_BATCH = 200
 RESTART_DELAY = 1.0
 
@@ -63,12 +69,23 @@ class Runtime:
         concurrency: int = 64,
         on_turn: Callable[[TurnReport], None] | None = None,
         schedules: Mapping[str, Schedule] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.engine = Engine(
-            store, clock, workflows, on_commit=self._committed, schedules=schedules
+            store,
+            clock,
+            workflows,
+            on_commit=self._committed,
+            schedules=schedules,
+            settings=settings,
+            secrets=secrets,
         )
+        self._http: aiohttp.ClientSession | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self.outbox = OutboxWorker(store, channels, clock, outbox)
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
@@ -106,19 +123,30 @@ class Runtime:
     async def stop(self, grace: float = 10.0) -> None:
         """Finish the turns and deliveries under way (for at most `grace` seconds each), then
         stop; whatever is cut short stays in the store and is picked up at the next start."""
+        self._stopping = True
         try:
             await asyncio.wait_for(self._dispatcher.join(), grace)
         except TimeoutError:
             log.warning("stopping with %d conversations still busy", self._dispatcher.busy)
         await self.outbox.stop(grace)
+        for call in list(self._calls):
+            call.cancel()  # the run's safety-net timer makes the request again after a restart
+        await asyncio.gather(*self._calls, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._dispatcher.close()
 
     async def idle(self) -> None:
-        """Wait until every event handed over so far has been processed (tests, `chat`)."""
-        await self._dispatcher.join()
+        """Wait until every event handed over so far has been processed, with the HTTP
+        requests it made and their results (tests, `chat`)."""
+        while True:
+            await self._dispatcher.join()
+            if not self._calls:
+                return
+            await asyncio.gather(*self._calls, return_exceptions=True)
 
     async def fire_due_timers(self) -> int:
         """Hand over every due timer and wait for them (`frontdesk chat`, tests)."""
@@ -147,7 +175,7 @@ class Runtime:
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
-        if isinstance(job, OfferJob):
+        if isinstance(job, OfferJob | HttpResult):
             self._dispatcher.submit(job.key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
@@ -171,6 +199,11 @@ class Runtime:
             if not job.outcome.done():
                 job.outcome.set_result(outcome)
             return
+        if isinstance(job, HttpResult):
+            report = await self.engine.process_http_result(job)
+            if report is not None and self._on_turn is not None:
+                self._on_turn(report)
+            return
         try:
             if isinstance(job, StoredInbound):
                 report = await self.engine.process_inbound(job)
@@ -192,6 +225,17 @@ class Runtime:
             self._timer_wake.set()
         for agent_id in report.freed:
             self.agent_available(agent_id)
+        for call in report.calls:
+            task = asyncio.create_task(self._call(call), name=f"http:{call.request_id}")
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+
+    async def _call(self, call: HttpCall) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        result = await perform(self._http, call)
+        if not self._stopping:  # else the run's timer asks again after the restart
+            self._submit(result)
 
     # the team queues --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -18,6 +19,28 @@ _ENV = ImmutableSandboxedEnvironment(
     autoescape=False,  # plain text; each channel escapes for its own markup
     undefined=jinja2.ChainableUndefined,  # `{{ contact.fields.plan }}` is empty when unset
     keep_trailing_newline=False,
+)
+
+
+class Verbatim(str):
+    """A trusted value (from the config, like a CRM's base URL) that a URL template puts in
+    as it is; every other value is URL-encoded."""
+
+    __slots__ = ()
+
+
+def _url_part(value: object) -> object:
+    if isinstance(value, Verbatim) or value is None:
+        return value
+    if isinstance(value, jinja2.Undefined):
+        return ""
+    return quote(str(value), safe="")
+
+
+# For URLs: each interpolated value is URL-encoded, so `?email={{ contact.email }}` cannot
+# add a parameter or change the path whatever the customer typed.
+_URL_ENV = ImmutableSandboxedEnvironment(
+    autoescape=False, undefined=jinja2.ChainableUndefined, finalize=_url_part
 )
 
 
@@ -48,5 +71,17 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         return text  # most texts are plain; skip the template machinery for them
     try:
         return _compile(text).render(context)
+    except jinja2.TemplateError as exc:
+        raise TemplateRenderError(str(exc)) from exc
+
+
+@lru_cache(maxsize=256)
+def _compile_url(text: str) -> jinja2.Template:
+    return _URL_ENV.from_string(text)
+
+
+def render_url(text: str, context: Mapping[str, Any]) -> str:
+    try:
+        return _compile_url(text).render(context)
     except jinja2.TemplateError as exc:
         raise TemplateRenderError(str(exc)) from exc

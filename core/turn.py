@@ -12,6 +12,7 @@ from core.models import (
     Contact,
     Conversation,
     Direction,
+    HttpCall,
     Option,
     Outbound,
     Timer,
@@ -35,6 +36,9 @@ class Turn:
     dropped_timers: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     freed: list[str] = field(default_factory=list)  # agents this turn gave a slot back to
+    calls: list[HttpCall] = field(default_factory=list)  # to make once this turn commits
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)  # for HTTP headers only
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     def next_id(self) -> str:
@@ -89,4 +93,5 @@ class Turn:
             ),
             "vars": dict(run.vars) if run else {},
             "agent": self.agent.model_dump(mode="json", exclude={"capacity"}) if self.agent else {},
+            "settings": dict(self.settings),
         }

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
+import jsonpath
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -250,6 +251,51 @@ class UnassignStep(StepBase):
     type: Literal["unassign"]
 
 
+class HttpRequestStep(StepBase):
+    """Call an HTTP API (a CRM) and map its JSON answer into variables.
+
+    `url`, `headers` and the string values inside `body` are templates. Values put into the
+    URL are URL-encoded (config `settings` go in as they are); `body` is sent as JSON, so
+    values in it are JSON-encoded. Header templates may use `secrets.<name>` from the
+    config, which reads them from the environment; nothing else can. `save` maps variable
+    names to JSONPath expressions (`$.customerType`). A 2xx JSON answer with every path
+    found takes `on_success`; anything else (another status, a timeout, invalid JSON, a
+    missing path) takes `on_failure`; either way the run then carries on after the step.
+    """
+
+    type: Literal["http_request"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str = Field(min_length=1, max_length=2048)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    max_response_bytes: int = Field(default=65536, ge=1, le=10 * 1024 * 1024)
+    save: dict[str, str] = Field(default_factory=dict)
+    max_attempts: int = Field(default=2, ge=1, le=5)  # when a result is lost (a restart)
+    on_success: list[Step] = Field(default_factory=list)
+    on_failure: list[Step] = Field(default_factory=list)
+
+    @field_validator("save")
+    @classmethod
+    def _paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, path in value.items():
+            if not re.fullmatch(r"[A-Za-z_]\w{0,63}", name):
+                raise ValueError(f"{name!r} is not a variable name")
+            try:
+                jsonpath.compile(path)
+            except jsonpath.JSONPathError as exc:
+                raise ValueError(f"{path!r} is not a JSONPath: {exc}") from exc
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", name):
+                raise ValueError(f"{name!r} is not a header name")
+        return value
+
+
 class JumpStep(StepBase):
     type: Literal["jump"]
     to: str = Field(pattern=STEP_ID)
@@ -310,6 +356,7 @@ Step = Annotated[
     | BranchStep
     | AssignStep
     | UnassignStep
+    | HttpRequestStep
     | JumpStep
     | UpdateContactStep
     | CloseConversationStep
@@ -335,6 +382,7 @@ class Workflow(Definition):
 
 AskQuestionStep.model_rebuild()
 UpdateContactStep.model_rebuild()
+HttpRequestStep.model_rebuild()
 BranchCase.model_rebuild()
 BranchStep.model_rebuild()
 AssignStep.model_rebuild()
@@ -391,6 +439,9 @@ def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
         elif isinstance(step, AssignStep):
             yield from walk(step.when_unavailable, (*here, "when_unavailable"))
             yield from walk(step.on_timeout, (*here, "on_timeout"))
+        elif isinstance(step, HttpRequestStep):
+            yield from walk(step.on_success, (*here, "on_success"))
+            yield from walk(step.on_failure, (*here, "on_failure"))
 
 
 def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
@@ -424,6 +475,22 @@ def _templates(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
     if isinstance(step, UpdateContactStep):
         for path, text in step.set.items():
             yield (*loc, "set", path), text
+    if isinstance(step, HttpRequestStep):
+        yield (*loc, "url"), step.url
+        for name, text in step.headers.items():
+            yield (*loc, "headers", name), text
+        yield from _leaves(step.body, (*loc, "body"))
+
+
+def _leaves(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, (*loc, i))
 
 
 def parse_workflow(source: Source) -> Workflow:

@@ -1,0 +1,66 @@
+"""A test CRM on 127.0.0.1 that answers customer lookups the way the VIP workflow expects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+
+class Crm:
+    """`GET /customers?email=...` → `{"customerType": ...}`; `POST /notes` records bodies.
+
+    `types` maps emails to customer types (unknown: 404); `mode` can make every answer
+    "slow" (held until `release` is set), "garbage" (not JSON), "big" or "down" (500).
+    """
+
+    def __init__(self) -> None:
+        self.types: dict[str, str] = {}
+        self.mode = "normal"
+        self.requests: list[dict[str, Any]] = []
+        self.release = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/customers", self._lookup)
+        app.router.add_post("/notes", self._note)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        self.release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _lookup(self, request: web.Request) -> web.Response:
+        self.requests.append(
+            {
+                "query": dict(request.query),
+                "authorization": request.headers.get("Authorization"),
+                "raw_query": request.raw_path,
+            }
+        )
+        if self.mode == "slow":
+            await self.release.wait()
+        if self.mode == "down":
+            return web.json_response({"error": "down"}, status=500)
+        if self.mode == "garbage":
+            return web.Response(text="<html>oops</html>")
+        if self.mode == "big":
+            return web.json_response({"customerType": "VIP", "padding": "x" * 100_000})
+        email = request.query.get("email", "")
+        if email not in self.types:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response({"customerType": self.types[email], "id": 7})
+
+    async def _note(self, request: web.Request) -> web.Response:
+        self.requests.append({"body": json.loads(await request.read())})
+        return web.json_response({"ok": True})
