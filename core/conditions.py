@@ -10,7 +10,7 @@ from typing import Any
 from core.answers import fold
 from core.models import Contact, Conversation
 from core.schedules import Schedule
-from core.workflow import BranchCase, Condition
+from core.step_types import BranchCase, Condition
 
 _MISSING = object()
 

@@ -33,6 +33,7 @@ from core.models import (
 from core.ports import Clock, Store, Transaction
 from core.program import Program, compile_workflow
 from core.schedules import Schedule
+from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
     RunEnded,
     answer,
@@ -45,14 +46,7 @@ from core.steps import (
     timed_out,
 )
 from core.turn import Turn
-from core.workflow import (
-    AskQuestionStep,
-    AssignStep,
-    HttpRequestStep,
-    Workflow,
-    snapshot,
-    workflow_from_snapshot,
-)
+from core.workflow import Workflow, snapshot, workflow_from_snapshot
 
 log = logging.getLogger("frontdesk.engine")
 

@@ -42,6 +42,8 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._active: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._running: asyncio.Event | None = None  # set while run() goes, fired as it ends
+        self._grace = 10.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -56,7 +58,14 @@ class OutboxWorker:
         """Stop claiming, and give the deliveries under way `grace` seconds to finish, so that
         a clean shutdown does not leave sent messages looking unsent until their lease ends."""
         self._stopping = True
+        self._grace = grace
         self._wake.set()
+        if self._running is not None:
+            await self._running.wait()  # run() drains its deliveries as it ends
+        else:
+            await self._drain(grace)
+
+    async def _drain(self, grace: float) -> None:
         if self._active:
             await asyncio.wait(set(self._active), timeout=grace)
         await self._cancel_active()
@@ -68,6 +77,7 @@ class OutboxWorker:
 
     async def run(self) -> None:
         self._stopping = False
+        self._running = asyncio.Event()
         try:
             while not self._stopping:
                 self._wake.clear()
@@ -76,8 +86,6 @@ class OutboxWorker:
                     items = await self._store.claim_due_outbound(
                         self._clock.now(), free, self._settings.lease_seconds
                     )
-                    if self._stopping:
-                        break
                     for item in items:
                         task = asyncio.create_task(self._deliver(item))
                         self._active.add(task)
@@ -95,9 +103,15 @@ class OutboxWorker:
                 if free <= 0 or (due is not None and due <= now):
                     deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
                 await wake_or_deadline(self._wake, self._clock, deadline)
+            # Claims made while stop() was called are delivered too: left leased, they would
+            # wait for their lease to run out after the restart.
+            await self._drain(self._grace)
         except asyncio.CancelledError:
             await self._cancel_active()
             raise
+        finally:
+            self._running.set()
+            self._running = None
 
     async def flush(self) -> int:
         """Deliver everything due now, one message at a time, without the background loop

@@ -10,14 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.workflow import (
-    AskQuestionStep,
-    AssignStep,
-    BranchStep,
-    HttpRequestStep,
-    Step,
-    Workflow,
-)
+from core.step_types import AskQuestionStep, AssignStep, BranchStep, HttpRequestStep, Step
+from core.workflow import Workflow
 
 
 @dataclass(frozen=True)

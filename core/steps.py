@@ -36,9 +36,7 @@ from core.models import (
     conversation_key,
 )
 from core.program import Instruction, Program
-from core.templating import TemplateRenderError, Verbatim, render, render_url
-from core.turn import Turn
-from core.workflow import (
+from core.step_types import (
     AskQuestionStep,
     AssignStep,
     BranchStep,
@@ -50,6 +48,8 @@ from core.workflow import (
     UpdateContactStep,
     WaitStep,
 )
+from core.templating import TemplateRenderError, Verbatim, render, render_url
+from core.turn import Turn
 
 log = logging.getLogger("frontdesk.engine")
 

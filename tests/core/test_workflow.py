@@ -10,7 +10,8 @@ import pytest
 from core.errors import ConfigError
 from core.program import compile_workflow
 from core.sources import parse_yaml
-from core.workflow import BranchStep, parse_workflow
+from core.step_types import BranchStep
+from core.workflow import parse_workflow
 
 
 def problems(text: str) -> list[str]:
