@@ -8,11 +8,19 @@ the process dies in between, a durable timer set beside the request makes it aga
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
+import jsonpath
 
-from core.models import HttpCall, HttpResult
+from core.models import HttpCall, HttpResult, Waiting, conversation_key
+from core.program import Instruction
+from core.step_types import HttpRequestStep
+from core.templating import TemplateRenderError, Verbatim, render, render_url
+from core.turn import Turn
 
 log = logging.getLogger("frontdesk.http")
 
@@ -52,3 +60,117 @@ async def perform(session: aiohttp.ClientSession, call: HttpCall) -> HttpResult:
     except Exception as exc:  # a bad URL and the like: the run's failure branch, not a crash
         log.warning("http request failed: conversation=%s error=%r", call.conversation_id, exc)
         return HttpResult(**base, error=f"request failed: {exc!r}")
+
+
+# After the request's own timeout, how long a lost result (a restart) is waited for before
+# the request is made again.
+LOST_RESULT_GRACE = 60
+
+
+def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, attempt: int) -> None:
+    """Decide the request now; the runtime makes it once this turn has committed."""
+    run = turn.conversation.run
+    assert run is not None
+    context = turn.template_context()
+    try:
+        url = render_url(
+            step.url,
+            {**context, "settings": {k: Verbatim(str(v)) for k, v in turn.settings.items()}},
+        )
+        headers = {
+            name: render(text, {**context, "secrets": dict(turn.secrets)})
+            for name, text in step.headers.items()
+        }
+        body = None if step.body is None else json.dumps(_render_body(step.body, context))
+    except TemplateRenderError as exc:
+        log.error(
+            "request not made: conversation=%s step=%s error=%s", turn.conversation.id, step.id, exc
+        )
+        turn.trace.append(f"{step.id} (request not made: {exc})")
+        run.pc = instruction.blocks.get("on_failure", run.pc + 1)
+        return
+    request_id = turn.next_id()
+    call = HttpCall(
+        request_id=request_id,
+        conversation_id=turn.conversation.id,
+        key=conversation_key(turn.conversation.channel, turn.contact.external_id),
+        method=step.method,
+        url=url,
+        headers=headers,
+        body=body,
+        timeout_seconds=step.timeout_seconds,
+        max_response_bytes=step.max_response_bytes,
+    )
+    timer_id = turn.schedule(int(step.timeout_seconds) + LOST_RESULT_GRACE)
+    run.waiting = Waiting(
+        kind="http", step_id=step.id, timer_id=timer_id, request=call, attempts=attempt
+    )
+    turn.calls.append(call)
+
+
+def _render_body(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render every string in the body; json.dumps then encodes the values it produced."""
+    if isinstance(value, str):
+        return render(value, context)
+    if isinstance(value, dict):
+        return {key: _render_body(item, context) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render_body(item, context) for item in value]
+    return value
+
+
+def request_lost(step: HttpRequestStep, instruction: Instruction, turn: Turn) -> None:
+    """No result came back in time (the process restarted): make the request again, or give
+    up after `max_attempts` and take the failure steps."""
+    run = turn.conversation.run
+    assert run is not None
+    assert run.waiting is not None
+    attempts = run.waiting.attempts
+    run.waiting = None
+    if attempts < step.max_attempts:
+        turn.trace.append(f"{step.id} (no result; asking again)")
+        request(step, instruction, turn, attempt=attempts + 1)
+        return
+    turn.trace.append(f"{step.id} (no result after {attempts} attempts)")
+    run.pc = instruction.blocks.get("on_failure", run.pc + 1)
+
+
+def request_done(
+    step: HttpRequestStep, instruction: Instruction, turn: Turn, result: HttpResult
+) -> None:
+    """Map the answer into variables and take the success or the failure steps."""
+    run = turn.conversation.run
+    assert run is not None
+    assert run.waiting is not None
+    if run.waiting.timer_id is not None:
+        turn.dropped_timers.append(run.waiting.timer_id)
+    run.waiting = None
+    values, problem = _interpret(step, result)
+    if problem is None:
+        run.vars.update(values)
+        turn.trace.append(f"{step.id} (HTTP {result.status})")
+        run.pc = instruction.blocks.get("on_success", run.pc + 1)
+        return
+    log.info("request failed: conversation=%s step=%s %s", turn.conversation.id, step.id, problem)
+    turn.trace.append(f"{step.id} (failed: {problem})")
+    run.pc = instruction.blocks.get("on_failure", run.pc + 1)
+
+
+def _interpret(step: HttpRequestStep, result: HttpResult) -> tuple[dict[str, Any], str | None]:
+    if result.error is not None:
+        return {}, result.error
+    if result.status is None or not 200 <= result.status < 300:
+        return {}, f"HTTP {result.status}"
+    if not step.save:
+        return {}, None
+    try:
+        data = json.loads(result.body or "")
+    except ValueError:
+        return {}, "the answer is not JSON"
+    values: dict[str, Any] = {}
+    for name, path in step.save.items():
+        found = jsonpath.findall(path, data)
+        if not found:
+            return {}, f"nothing at {path}"
+        values[name] = found[0]
+    return values, None

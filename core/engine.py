@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.callouts import request_done, request_lost
 from core.errors import ConcurrentUpdate
 from core.models import (
     Contact,
@@ -41,8 +42,6 @@ from core.steps import (
     assignment_timed_out,
     available,
     execute,
-    request_done,
-    request_lost,
     timed_out,
 )
 from core.turn import Turn

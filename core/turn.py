@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.models import (
@@ -17,6 +17,7 @@ from core.models import (
     Outbound,
     Timer,
     TranscriptEntry,
+    conversation_key,
 )
 from core.ports import Transaction
 from core.schedules import Schedule
@@ -46,6 +47,17 @@ class Turn:
         crash before its commit, hands out the same ids."""
         self.conversation.seq += 1
         return f"{self.conversation.id}.{self.conversation.seq}"
+
+    def schedule(self, seconds: int) -> str:
+        """A durable timer for this conversation, due in `seconds`; its id."""
+        timer = Timer(
+            id=self.next_id(),
+            conversation_id=self.conversation.id,
+            key=conversation_key(self.conversation.channel, self.contact.external_id),
+            due_at=self.now + timedelta(seconds=seconds),
+        )
+        self.timers.append(timer)
+        return timer.id
 
     def record_in(self, text: str | None, option_id: str | None) -> None:
         self.transcript.append(
