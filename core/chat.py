@@ -11,7 +11,8 @@ import asyncio
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -80,12 +81,48 @@ def directory_for(
     return list(agents.values()), teams
 
 
+@asynccontextmanager
+async def stub_crm(answer: str) -> AsyncIterator[str]:
+    """A local HTTP server that answers every request with `answer` (JSON); its base URL."""
+
+    async def respond(request: web.Request) -> web.Response:
+        return web.Response(text=answer, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", respond)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
 async def chat(
     workflow: Workflow,
     config: Config | None,
     at: datetime,
     read: Callable[[], str | None],
     write: Callable[[str], None],
+    crm_answer: str | None = None,
+) -> None:
+    if crm_answer is None:
+        await _chat(workflow, config, at, read, write, {})
+        return
+    async with stub_crm(crm_answer) as url:
+        write(f"(a stub CRM at {url} answers every request with {crm_answer})")
+        await _chat(workflow, config, at, read, write, {"crm_url": url})
+
+
+async def _chat(
+    workflow: Workflow,
+    config: Config | None,
+    at: datetime,
+    read: Callable[[], str | None],
+    write: Callable[[str], None],
+    overrides: dict[str, str],
 ) -> None:
     clock = ManualClock(at)
     with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as folder:
@@ -111,7 +148,7 @@ async def chat(
             OutboxSettings(),
             on_turn=trace,
             schedules=config.schedules if config is not None else {},
-            settings=config.settings if config is not None else {},
+            settings={**(config.settings if config is not None else {}), **overrides},
             secrets=config.secret_values() if config is not None else {},
         )
         await store.open()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from core import plugins
+from core import plugins, template_library
 from core.chat import chat as run_chat
 from core.chat import read_stdin
 from core.config import Config, load_config
@@ -89,7 +89,14 @@ def _parse_at(text: str | None) -> datetime:
 @click.argument("workflow_path", type=click.Path(path_type=Path))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="agents and teams")
 @click.option("--at", "at", help="the time to start at, e.g. '2026-11-23 16:30 Europe/Madrid'")
-def chat(workflow_path: Path, config_path: Path | None, at: str | None) -> None:
+@click.option(
+    "--crm-answer",
+    help="JSON a stub CRM answers every request with (sets settings.crm_url), "
+    'e.g. \'{"customerType": "VIP"}\'',
+)
+def chat(
+    workflow_path: Path, config_path: Path | None, at: str | None, crm_answer: str | None
+) -> None:
     """Talk to a workflow in the terminal as a customer would."""
     logging.getLogger().setLevel(logging.WARNING)
     config: Config | None = None
@@ -99,7 +106,30 @@ def chat(workflow_path: Path, config_path: Path | None, at: str | None) -> None:
             config = load_config(config_path)
     except ConfigError as exc:
         _fail(exc)
-    asyncio.run(run_chat(workflow, config, _parse_at(at), read_stdin, click.echo))
+    asyncio.run(run_chat(workflow, config, _parse_at(at), read_stdin, click.echo, crm_answer))
+
+
+@main.command()
+def templates() -> None:
+    """List the routing templates that `frontdesk init` can write."""
+    for name, description in template_library.available():
+        click.echo(f"{name:16} {description}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--template", "name", required=True, help="one of `frontdesk templates`")
+def init(directory: Path, name: str) -> None:
+    """Write a working config and its workflows from a template into DIRECTORY."""
+    try:
+        written = template_library.copy_to(name, directory)
+    except (LookupError, FileExistsError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    for path in written:
+        click.echo(f"wrote {path}")
+    config = directory / "frontdesk.yaml"
+    click.echo(f"next: frontdesk validate {config} && frontdesk serve --config {config}")
 
 
 for _name, _group in plugins.cli_groups().items():

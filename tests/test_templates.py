@@ -1,0 +1,272 @@
+"""Each shipped routing template, written by `frontdesk init` and run end to end over the
+webhook channel with an injected clock (and a local CRM for the VIP template)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core import template_library
+from core.models import Contact
+from tests.support.crm import Crm
+from tests.support.harness import API_TOKEN, SECRET, Running, running
+from tests.support.receiver import Receiver
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+@pytest.fixture
+async def crm() -> AsyncIterator[Crm]:
+    server = Crm()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    monkeypatch.setenv("FRONTDESK_CALLBACK_URL", receiver.url)
+    monkeypatch.setenv("FRONTDESK_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("FRONTDESK_API_TOKEN", API_TOKEN)
+
+
+def template(tmp_path: Path, name: str, workflows: list[str] | None = None) -> Path:
+    template_library.copy_to(name, tmp_path)
+    config = tmp_path / "frontdesk.yaml"
+    if workflows is not None:
+        text = config.read_text()
+        head = text[: text.index("workflows:\n")]
+        config.write_text(head + "workflows:\n" + "".join(f"  - {w}\n" for w in workflows))
+    return config
+
+
+def madrid(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=MADRID)
+
+
+async def set_status(fd: Running, agent: str, status: str) -> None:
+    async with fd.session.put(
+        f"{fd.url}/api/agents/{agent}/status",
+        json={"status": status},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    ) as response:
+        assert response.status == 200
+
+
+async def placement(fd: Running, contact: str) -> tuple[str | None, str | None]:
+    [conversation] = await fd.frontdesk.store.conversations_of("webhook", contact)
+    return conversation.team, conversation.assignee
+
+
+def test_every_template_is_listed_and_valid(tmp_path: Path) -> None:
+    from core.config import load_config
+
+    names = [name for name, _ in template_library.available()]
+    assert names == ["least-open", "round-robin", "route-by-team", "shift-routing", "vip-routing"]
+    for name in names:
+        config = load_config(template(tmp_path / name, name))
+        assert config.workflows
+
+
+# 1. shift routing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "team", "agent"),
+    [
+        ("2026-11-23 16:30", "afternoon", "Tomás"),
+        ("2026-11-23 09:00", "morning", "Maria"),
+        ("2026-11-24 03:00", "night", "Akira"),  # Monday's night shift, after midnight
+    ],
+)
+async def test_shift_routing_weekdays(
+    tmp_path: Path, receiver: Receiver, when: str, team: str, agent: str
+) -> None:
+    async with running(template(tmp_path, "shift-routing"), start=madrid(when)) as fd:
+        await fd.say("c", "hi")
+        texts = await receiver.wait_for_texts("c", 2)
+        assert texts == ["Hi! Thanks for contacting us.", f"{agent} will help you."]
+        assert (await placement(fd, "c"))[0] == team
+
+
+async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with running(template(tmp_path, "shift-routing"), start=madrid("2026-11-28 11:00")) as fd:
+        await set_status(fd, "maria", "offline")
+        await fd.say("s", "hi")
+        texts = await receiver.wait_for_texts("s", 2)
+        assert texts[1] == "We're away for the weekend; your message is with our morning team."
+        assert await placement(fd, "s") == ("morning", None)
+        # Monday: Maria comes online and takes the weekend's queue.
+        fd.clock.set(madrid("2026-11-30 06:00"))
+        await set_status(fd, "maria", "online")
+        await fd.frontdesk.runtime.idle()
+        for _ in range(200):
+            if (await placement(fd, "s"))[1] is not None:
+                break
+            await fd.frontdesk.runtime.idle()
+        assert await placement(fd, "s") == ("morning", "maria")
+
+
+async def test_shift_routing_nobody_on_shift(tmp_path: Path, receiver: Receiver) -> None:
+    async with running(template(tmp_path, "shift-routing"), start=madrid("2026-11-23 16:30")) as fd:
+        await set_status(fd, "tomas", "away")
+        await fd.say("b", "hi")
+        assert (await receiver.wait_for_texts("b", 2))[1] == "You're next in line."
+        assert await placement(fd, "b") == ("afternoon", None)
+
+
+# 2 and 3. round robin and least open ---------------------------------------------------------
+
+
+async def test_round_robin_skips_agents_not_online(tmp_path: Path, receiver: Receiver) -> None:
+    async with running(template(tmp_path, "round-robin")) as fd:
+        for n in range(4):
+            await fd.say(f"r{n}", "hi")
+        assignees = [(await placement(fd, f"r{n}"))[1] for n in range(4)]
+        assert assignees == ["ana", "ben", "ana", "ben"]  # cai is away
+        assert (await receiver.wait_for_texts("r0", 2))[1] == "Ana will help you."
+        for agent in ("ana", "ben"):
+            await set_status(fd, agent, "away")
+        await fd.say("r9", "hi")
+        assert (await receiver.wait_for_texts("r9", 2))[1].startswith("Everyone is busy")
+        assert await placement(fd, "r9") == ("support", None)
+
+
+async def test_least_open_fills_to_capacity_then_queues(tmp_path: Path, receiver: Receiver) -> None:
+    async with running(template(tmp_path, "least-open")) as fd:
+        for n in range(12):
+            await fd.say(f"l{n}", "hi")
+        assignees = [(await placement(fd, f"l{n}"))[1] for n in range(12)]
+        assert assignees.count("ana") == 5
+        assert assignees.count("ben") == 5
+        assert assignees.count(None) == 2
+        assert (await receiver.wait_for_texts("l11", 2))[1].startswith("Everyone is busy")
+
+
+# 4. route by team function, or by language ---------------------------------------------------
+
+
+async def test_route_by_team(tmp_path: Path, receiver: Receiver) -> None:
+    async with running(template(tmp_path, "route-by-team")) as fd:
+        await fd.say("t", "hi", name="Ana")
+        await fd.say("t", "Support")
+        texts = await receiver.wait_for_texts("t", 3)
+        assert texts[2] == "Thanks! Carol from Support will help you shortly."
+        assert await placement(fd, "t") == ("support", "carol")
+
+
+async def test_route_by_language(tmp_path: Path, receiver: Receiver) -> None:
+    config = template(tmp_path, "route-by-team", ["workflows/route-by-language.yaml"])
+    async with running(config) as fd:
+        await fd.say("es", "hola", language="es-ES")
+        await fd.say("en", "hello", language="en")
+        assert await receiver.wait_for_texts("es", 2) == [
+            "¡Hola! Gracias por escribirnos.",
+            "Diego te atenderá.",
+        ]
+        assert await receiver.wait_for_texts("en", 2) == [
+            "Hi! Thanks for writing.",
+            "Carol will help you.",
+        ]
+
+
+# 5. VIP routing --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vip(tmp_path: Path, crm: Crm, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FRONTDESK_CRM_URL", crm.url)
+    monkeypatch.setenv("FRONTDESK_CRM_TOKEN", "crm-token")
+    crm.types.update({"vip@example.com": "VIP", "reg@example.com": "regular"})
+    return template(tmp_path, "vip-routing")
+
+
+async def test_vip_with_email_goes_to_the_vip_team(vip: Path, receiver: Receiver, crm: Crm) -> None:
+    async with running(vip) as fd:
+        await fd.say("v", "hi", email="vip@example.com")
+        assert (await receiver.wait_for_texts("v", 2))[1] == "Victoria will help you."
+        assert await placement(fd, "v") == ("vip", "victoria")
+    assert crm.requests[0]["authorization"] == "Bearer crm-token"
+
+
+async def test_vip_with_a_dedicated_agent(vip: Path, receiver: Receiver) -> None:
+    async with running(vip) as fd:
+        # Tagged earlier (by an agent, or an earlier conversation) with their manager.
+        async with fd.frontdesk.store.transaction() as tx:
+            for n, external_id in enumerate(("d1", "d2")):
+                await tx.save_contact(
+                    Contact(
+                        id=f"k{n}",
+                        channel="webhook",
+                        external_id=external_id,
+                        email="vip@example.com",
+                        tags=["manager-victoria"],
+                        created_at=fd.clock.now(),
+                    )
+                )
+        await fd.say("warmup", "hi", email="vip@example.com")  # the VIP team's turn: victoria
+        await fd.say("d1", "hi")  # the team's turn would be vince; the manager is victoria
+        assert await placement(fd, "d1") == (None, "victoria")
+        await set_status(fd, "victoria", "away")
+        await fd.say("d2", "hi")  # the manager is away: the VIP team instead
+        assert await placement(fd, "d2") == ("vip", "vince")
+
+
+@pytest.mark.parametrize(
+    ("email", "mode"),
+    [("reg@example.com", "normal"), ("who@example.com", "normal"), ("vip@example.com", "down")],
+    ids=["regular", "unknown-to-crm", "crm-down"],
+)
+async def test_everyone_else_goes_to_the_regular_team(
+    vip: Path, receiver: Receiver, crm: Crm, email: str, mode: str
+) -> None:
+    crm.mode = mode
+    async with running(vip) as fd:
+        await fd.say("r", "hi", email=email)
+        assert (await receiver.wait_for_texts("r", 2))[1] == "Rita will help you."
+        assert await placement(fd, "r") == ("regular", "rita")
+
+
+async def test_no_customer_type_in_the_answer_goes_regular(
+    vip: Path, receiver: Receiver, crm: Crm
+) -> None:
+    crm.mode = "garbage"
+    async with running(vip) as fd:
+        await fd.say("g", "hi", email="vip@example.com")
+        assert await placement(fd, "g") == ("regular", "rita")
+
+
+async def test_no_email_asks_for_it_then_looks_up(vip: Path, receiver: Receiver) -> None:
+    async with running(vip) as fd:
+        await fd.say("a", "hi")
+        await fd.say("a", "not an email")
+        await fd.say("a", "vip@example.com")
+        texts = await receiver.wait_for_texts("a", 5)
+        assert texts == [
+            "Hi! One moment while we look you up.",
+            "What's the email address on your account?",
+            "That doesn't look like an email address. Could you check it?",
+            "Thanks, vip@example.com it is.",
+            "Victoria will help you.",
+        ]
+
+
+async def test_three_bad_emails_go_to_a_manager(vip: Path, receiver: Receiver) -> None:
+    async with running(vip) as fd:
+        await fd.say("m", "hi")
+        for answer in ("nope", "still nope", "no"):
+            await fd.say("m", answer)
+        texts = await receiver.wait_for_texts("m", 5)
+        assert texts[-1] == "A manager will contact you."
+        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "m")
+        assert (conversation.team, conversation.assignee, conversation.status) == (
+            "managers",
+            "mona",
+            "closed",
+        )
