@@ -1,4 +1,4 @@
-"""The small REST API: health, and agents setting their status.
+"""The small REST API: health, agents setting their status, and closing conversations.
 
 Every /api/ route needs `Authorization: Bearer <api.token>`; without a configured token the
 API answers 403 so that a deployment never runs it open by accident.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -27,16 +27,19 @@ class AgentApi:
         store: Store,
         token: SecretStr | None,
         on_status: Callable[[Agent], None] | None = None,
+        close: Callable[[str], Awaitable[bool | None]] | None = None,
     ) -> None:
         self._store = store
         self._token = token
         self._on_status = on_status
+        self._close = close
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/healthz", self.health),
             web.get("/api/agents", self.list_agents),
             web.put("/api/agents/{agent_id}/status", self.set_status),
+            web.post("/api/conversations/{conversation_id}/close", self.close_conversation),
         ]
 
     async def health(self, request: web.Request) -> web.Response:
@@ -75,3 +78,15 @@ class AgentApi:
         if self._on_status is not None:
             self._on_status(agent)  # coming online takes the team's queue
         return web.json_response(agent.model_dump(mode="json"))
+
+    async def close_conversation(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        if self._close is None:
+            return _error(503, "closing is not available")
+        closed = await self._close(request.match_info["conversation_id"])
+        if closed is None:
+            return _error(404, "no such conversation")
+        if not closed:
+            return _error(409, "the conversation is closed already")
+        return web.json_response({"status": "closed"})

@@ -59,7 +59,10 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app = web.Application(client_max_size=MAX_BODY)
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
-    app.add_routes(AgentApi(store, config.api.token, runtime.agent_status_changed).routes())
+    api = AgentApi(
+        store, config.api.token, runtime.agent_status_changed, runtime.close_conversation
+    )
+    app.add_routes(api.routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 
     async def startup(_: web.Application) -> None:

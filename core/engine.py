@@ -41,6 +41,7 @@ from core.steps import (
     assign,
     assignment_timed_out,
     available,
+    close,
     execute,
     timed_out,
 )
@@ -184,6 +185,35 @@ class Engine:
             settings=self._settings,
             secrets=self._secrets,
         )
+
+    async def close(self, conversation_id: str) -> bool | None:
+        """Close an open conversation (an agent is done with it): its agent's slot goes to
+        the team's queue and a conversation_closed workflow runs. None: no such conversation;
+        False: it was closed already."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    conversation = await tx.load_conversation(conversation_id)
+                    if conversation is None:
+                        return None
+                    if conversation.status != ConversationStatus.OPEN:
+                        return False
+                    contact = await tx.load_contact_by_id(conversation.contact_id)
+                    assert contact is not None
+                    turn = self._turn(tx, contact, conversation)
+                    if conversation.assignee is not None:
+                        turn.agent = await tx.get_agent(conversation.assignee)
+                    close(turn)
+                    turn.trace.append("closed by an agent")
+                    if not self._start(turn, "conversation_closed"):
+                        conversation.run = None
+                    await self._run(turn)
+                    await self._save(turn)
+                self._committed(turn)
+                return True
+            except ConcurrentUpdate:
+                log.info("conflict, closing again: conversation=%s", conversation_id)
+        raise ConcurrentUpdate(f"closing {conversation_id} kept conflicting")
 
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that

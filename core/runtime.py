@@ -44,6 +44,15 @@ QUEUE_PAGE = 50
 
 
 @dataclass(frozen=True)
+class CloseJob:
+    """Close a conversation, in its turn order."""
+
+    conversation_id: str
+    key: str
+    outcome: asyncio.Future[bool | None]
+
+
+@dataclass(frozen=True)
 class OfferJob:
     """Offer one queued conversation to an agent, run in the conversation's turn order."""
 
@@ -53,7 +62,7 @@ class OfferJob:
     outcome: asyncio.Future[Offer]
 
 
-Job = StoredInbound | Timer | OfferJob | HttpResult
+Job = StoredInbound | Timer | OfferJob | CloseJob | HttpResult
 TIMER_BATCH = 200
 RESTART_DELAY = 1.0
 
@@ -175,7 +184,7 @@ class Runtime:
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
-        if isinstance(job, OfferJob | HttpResult):
+        if isinstance(job, OfferJob | CloseJob | HttpResult):
             self._dispatcher.submit(job.key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
@@ -198,6 +207,16 @@ class Runtime:
                 raise
             if not job.outcome.done():
                 job.outcome.set_result(outcome)
+            return
+        if isinstance(job, CloseJob):
+            try:
+                closed = await self.engine.close(job.conversation_id)
+            except BaseException as exc:
+                if not job.outcome.done():
+                    job.outcome.set_exception(exc)
+                raise
+            if not job.outcome.done():
+                job.outcome.set_result(closed)
             return
         if isinstance(job, HttpResult):
             report = await self.engine.process_http_result(job)
@@ -290,6 +309,19 @@ class Runtime:
     async def _key_of(self, contact_id: str, channel: str) -> str | None:
         contact = await self.store.get_contact_by_id(contact_id)
         return None if contact is None else conversation_key(channel, contact.external_id)
+
+    async def close_conversation(self, conversation_id: str) -> bool | None:
+        """Close it (in its turn order); None when there is no such conversation, False when
+        it was closed already."""
+        conversation = await self.store.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        key = await self._key_of(conversation.contact_id, conversation.channel)
+        if key is None:
+            return None
+        outcome: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self._submit(CloseJob(conversation_id, key, outcome))
+        return await outcome
 
     def agent_status_changed(self, agent: Agent) -> None:
         if agent.status == AgentStatus.ONLINE:

@@ -91,3 +91,19 @@ async def test_status_api_rejects_bad_requests(tmp_path: Path, receiver: Receive
         assert a1.status == "online"
         async with fd.session.get(f"{fd.url}/healthz") as response:
             assert response.status == 200
+
+
+async def test_two_hundred_at_once_share_five_agents_evenly(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    crew = CREW.replace("a5: {status: online, capacity: 3}", "a5: {status: online}")
+    config = write_config(tmp_path, receiver.url, {"assign-now": ASSIGN_NOW}, crew)
+    async with running(config) as fd:
+        results = await asyncio.gather(*(fd.post(event(f"c{n}", "hi")) for n in range(200)))
+        assert all(status == 200 for status, _ in results)
+        await fd.frontdesk.runtime.idle()
+        assignees: Counter[str | None] = Counter()
+        for n in range(200):
+            [conversation] = await fd.frontdesk.store.conversations_of("webhook", f"c{n}")
+            assignees[conversation.assignee] += 1
+        assert assignees == {"a1": 40, "a2": 40, "a3": 40, "a4": 40, "a5": 40}

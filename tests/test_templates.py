@@ -3,6 +3,7 @@ webhook channel with an injected clock (and a local CRM for the VIP template).""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -109,7 +110,7 @@ async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team
         for _ in range(200):
             if (await placement(fd, "s"))[1] is not None:
                 break
-            await fd.frontdesk.runtime.idle()
+            await asyncio.sleep(0.01)  # the offer round runs beside the request
         assert await placement(fd, "s") == ("morning", "maria")
 
 
@@ -270,3 +271,37 @@ async def test_three_bad_emails_go_to_a_manager(vip: Path, receiver: Receiver) -
             "mona",
             "closed",
         )
+
+
+async def test_closing_frees_a_slot_for_the_queue(tmp_path: Path, receiver: Receiver) -> None:
+    async with running(template(tmp_path, "least-open")) as fd:
+        for n in range(12):
+            await fd.say(f"l{n}", "hi")
+            fd.clock.advance(1)
+        [done] = await fd.frontdesk.store.conversations_of("webhook", "l0")
+        waiting = [c.id for c in await fd.frontdesk.store.queued_conversations(["support"], 9)]
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        url = f"{fd.url}/api/conversations/{done.id}/close"
+        async with fd.session.post(url, headers=headers) as response:
+            assert response.status == 200
+        # The conversation_closed workflow unassigned it and said goodbye...
+        assert (await receiver.wait_for_texts("l0", 3))[2] == "Thanks for talking to us!"
+        [closed] = await fd.frontdesk.store.conversations_of("webhook", "l0")
+        assert (closed.status, closed.assignee) == ("closed", None)
+        # ...and the agent's free slot went to the longest-waiting conversation.
+        for _ in range(200):
+            queue = await fd.frontdesk.store.queued_conversations(["support"], 9)
+            if [c.id for c in queue] != waiting:
+                break
+            await asyncio.sleep(0.01)  # the offer round runs after the close commits
+        assert [c.id for c in await fd.frontdesk.store.queued_conversations(["support"], 9)] == [
+            waiting[1]
+        ]
+        async with fd.session.post(url, headers=headers) as response:
+            assert response.status == 409
+        async with fd.session.post(
+            f"{fd.url}/api/conversations/nope/close", headers=headers
+        ) as response:
+            assert response.status == 404
+        async with fd.session.post(url) as response:
+            assert response.status == 401
