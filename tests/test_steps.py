@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from tests.support.harness import running, write_config
@@ -144,3 +145,32 @@ async def test_a_new_workflow_version_leaves_running_conversations_on_theirs(
         assert await receiver.wait_for_texts("v", 2) == ["v1 question", "v1 end"]
         await fd.say("new", "hi")
         assert await receiver.wait_for_texts("new", 2) == ["v2 intro", "v2 question"]
+
+
+async def test_workflows_restricted_to_channels(tmp_path: Path, receiver: Receiver) -> None:
+    for_partner = """
+    name: partner-only
+    trigger: conversation_opened
+    channels: [partner]
+    steps: [{id: p, type: send_message, text: "partner flow"}]
+    """
+    for_everyone = """
+    name: everyone
+    trigger: conversation_opened
+    steps: [{id: e, type: send_message, text: "general flow"}]
+    """
+    extra = """
+    channels:
+      webhook: {type: webhook, secret: test-webhook-secret-0123456789, callback_url: CB}
+      partner: {type: webhook, secret: other-webhook-secret-0123456789, callback_url: CB}
+    """.replace("CB", receiver.url)
+    config = write_config(
+        tmp_path, receiver.url, {"partner-only": for_partner, "everyone": for_everyone}
+    )
+    text = config.read_text()
+    head, tail = text.split("channels:\n", 1)
+    tail = tail[tail.index("\nagents:") :]
+    config.write_text(head + textwrap.dedent(extra).strip() + "\n" + tail)
+    async with running(config) as fd:
+        await fd.say("w", "hi")  # on the webhook channel: the partner-only flow is skipped
+        assert await receiver.wait_for_texts("w", 1) == ["general flow"]

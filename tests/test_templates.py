@@ -234,10 +234,11 @@ async def test_everyone_else_goes_to_the_regular_team(
         assert await placement(fd, "r") == ("regular", "rita")
 
 
+@pytest.mark.parametrize("mode", ["empty", "garbage"], ids=["no-customer-type", "not-json"])
 async def test_no_customer_type_in_the_answer_goes_regular(
-    vip: Path, receiver: Receiver, crm: Crm
+    vip: Path, receiver: Receiver, crm: Crm, mode: str
 ) -> None:
-    crm.mode = "garbage"
+    crm.mode = mode
     async with running(vip) as fd:
         await fd.say("g", "hi", email="vip@example.com")
         assert await placement(fd, "g") == ("regular", "rita")

@@ -13,7 +13,8 @@ class Crm:
     """`GET /customers?email=...` → `{"customerType": ...}`; `POST /notes` records bodies.
 
     `types` maps emails to customer types (unknown: 404); `mode` can make every answer
-    "slow" (held until `release` is set), "garbage" (not JSON), "big" or "down" (500).
+    "slow" (held until `release` is set), "garbage" (not JSON), "empty" (JSON without a
+    customerType), "big" or "down" (500).
     """
 
     def __init__(self) -> None:
@@ -54,6 +55,8 @@ class Crm:
             return web.json_response({"error": "down"}, status=500)
         if self.mode == "garbage":
             return web.Response(text="<html>oops</html>")
+        if self.mode == "empty":
+            return web.json_response({"id": 7})  # found, but says nothing of the type
         if self.mode == "big":
             return web.json_response({"customerType": "VIP", "padding": "x" * 100_000})
         email = request.query.get("email", "")
