@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -38,6 +38,8 @@ from core.waiting import wake_or_deadline
 from core.workflow import Workflow
 
 log = logging.getLogger("frontdesk.runtime")
+
+T = TypeVar("T")
 
 SWEEP_INTERVAL = timedelta(seconds=30)
 QUEUE_PAGE = 50
@@ -199,24 +201,10 @@ class Runtime:
 
     async def _handle(self, job: Job) -> None:
         if isinstance(job, OfferJob):
-            try:
-                outcome = await self.engine.offer(job.conversation_id, job.agent_id)
-            except BaseException as exc:
-                if not job.outcome.done():
-                    job.outcome.set_exception(exc)
-                raise
-            if not job.outcome.done():
-                job.outcome.set_result(outcome)
+            await _settle(job.outcome, self.engine.offer(job.conversation_id, job.agent_id))
             return
         if isinstance(job, CloseJob):
-            try:
-                closed = await self.engine.close(job.conversation_id)
-            except BaseException as exc:
-                if not job.outcome.done():
-                    job.outcome.set_exception(exc)
-                raise
-            if not job.outcome.done():
-                job.outcome.set_result(closed)
+            await _settle(job.outcome, self.engine.close(job.conversation_id))
             return
         if isinstance(job, HttpResult):
             report = await self.engine.process_http_result(job)
@@ -368,3 +356,15 @@ class Runtime:
             if deadline is None and not due:
                 deadline = now + SWEEP_INTERVAL
             await wake_or_deadline(self._timer_wake, self.clock, deadline)
+
+
+async def _settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
+    """Run a job whose caller awaits `outcome`, and hand it the result or the error."""
+    try:
+        result = await work
+    except BaseException as exc:
+        if not outcome.done():
+            outcome.set_exception(exc)
+        raise
+    if not outcome.done():
+        outcome.set_result(result)

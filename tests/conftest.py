@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.crm import Crm
 from tests.support.harness import SECRET
 from tests.support.receiver import Receiver
 
@@ -18,6 +19,15 @@ async def receiver() -> AsyncIterator[Receiver]:
     await r.start()
     yield r
     await r.close()
+
+
+@pytest.fixture
+async def crm() -> AsyncIterator[Crm]:
+    """A test CRM on 127.0.0.1 for workflows that look customers up."""
+    server = Crm()
+    await server.start()
+    yield server
+    await server.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ and a request lost to a restart being made again."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,14 +31,6 @@ steps:
       - {id: lost, type: send_message, text: "Lookup failed"}
   - {id: after, type: send_message, text: "after"}
 """
-
-
-@pytest.fixture
-async def crm() -> AsyncIterator[Crm]:
-    server = Crm()
-    await server.start()
-    yield server
-    await server.close()
 
 
 def config_for(tmp_path: Path, receiver: Receiver, crm: Crm, workflow: str = LOOKUP) -> Path:

@@ -4,7 +4,6 @@ webhook channel with an injected clock (and a local CRM for the VIP template).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,14 +17,6 @@ from tests.support.harness import API_TOKEN, SECRET, Running, running
 from tests.support.receiver import Receiver
 
 MADRID = ZoneInfo("Europe/Madrid")
-
-
-@pytest.fixture
-async def crm() -> AsyncIterator[Crm]:
-    server = Crm()
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture(autouse=True)
