@@ -25,7 +25,21 @@ def _fail(error: ConfigError) -> None:
     sys.exit(1)
 
 
-@click.group()
+class _Commands(click.Group):
+    """Built-in commands, plus those that channel packages add through entry points."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *plugins.available(plugins.CLI)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            found = plugins.cli_group(cmd_name)
+            command = found if isinstance(found, click.Command) else None
+        return command
+
+
+@click.group(cls=_Commands)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
 def main(log_level: str) -> None:
     """frontdesk: route customer conversations from Telegram, Slack and webhooks."""
@@ -130,7 +144,3 @@ def init(directory: Path, name: str) -> None:
         click.echo(f"wrote {path}")
     config = directory / "frontdesk.yaml"
     click.echo(f"next: frontdesk validate {config} && frontdesk serve --config {config}")
-
-
-for _name, _group in plugins.cli_groups().items():
-    main.add_command(_group, _name)

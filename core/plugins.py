@@ -34,5 +34,8 @@ def store_type(name: str) -> StoreType | None:
     return cast(StoreType, ep.load()) if ep is not None else None
 
 
-def cli_groups() -> dict[str, Any]:
-    return {name: ep.load() for name, ep in _named(CLI).items()}
+def cli_group(name: str) -> Any:
+    """A plug-in's click group, imported only when that command runs (an SDK can take
+    seconds to import; `frontdesk validate` should not wait for it)."""
+    ep = _named(CLI).get(name)
+    return ep.load() if ep is not None else None

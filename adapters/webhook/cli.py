@@ -17,9 +17,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from adapters.webhook.listener import listener_app
-from adapters.webhook.payload import EventBody, describe
+from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from core.bodies import describe
 from core.config import Config, load_config
 from core.errors import ConfigError
 

@@ -6,17 +6,15 @@ body parsed, so an unsigned sender cannot make frontdesk parse anything.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from adapters.webhook.payload import EventBody, describe
+from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
-from adapters.webhook.streams import read_at_most
+from core.bodies import describe, json_object, read_limited
 from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
 from core.models import Inbound
 from core.ports import Inbox
@@ -55,26 +53,13 @@ class EventEndpoint:
         return web.json_response({"status": "accepted" if accepted else "duplicate"})
 
     async def _read_event(self, request: web.Request) -> Inbound:
-        limit = self._settings.max_body_bytes
-        too_large = PayloadTooLarge(f"body is over {limit} bytes")
-        # The header is checked first so an honest oversized request is refused unread; a
-        # chunked or lying body is cut at limit + 1 bytes, just enough to know it is over.
-        if request.content_length is not None and request.content_length > limit:
-            raise too_large
-        body = await read_at_most(request.content, limit + 1)
-        if len(body) > limit:
-            raise too_large
+        body = await read_limited(request, self._settings.max_body_bytes)
 
         secret = self._settings.secret.get_secret_value()
         if not verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
             raise Unauthorized(f"missing or wrong {SIGNATURE_HEADER}")
 
-        try:
-            data: Any = json.loads(body)
-        except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
-            raise BadInbound("body is not valid JSON") from exc
-        if not isinstance(data, dict):
-            raise BadInbound("body: must be a JSON object")
+        data = json_object(body)
         try:
             parsed = EventBody.model_validate(data)
         except ValidationError as exc:

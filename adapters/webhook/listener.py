@@ -8,8 +8,9 @@ from collections.abc import Callable
 from aiohttp import web
 from pydantic import ValidationError
 
-from adapters.webhook.payload import CallbackMessage, describe
+from adapters.webhook.payload import CallbackMessage
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
+from core.bodies import describe
 
 Echo = Callable[[str], None]
 

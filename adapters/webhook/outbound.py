@@ -14,7 +14,7 @@ import aiohttp
 from adapters.webhook.payload import CallbackMessage
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
-from adapters.webhook.streams import read_at_most
+from core.bodies import read_at_most
 from core.models import Delivery, DeliveryOutcome, Outbound
 from core.ports import Clock
 

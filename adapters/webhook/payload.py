@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.models import ContactProfile, Inbound, Outbound
@@ -108,15 +108,3 @@ class CallbackMessage(_Body):
             options=[CallbackOption(id=o.id, label=o.label) for o in message.options],
             language=message.language,
         )
-
-
-def describe(error: ValidationError) -> str:
-    """A one-line reason naming each wrong field, e.g. `contact.id: Field required`.
-
-    Only pydantic's message is used, never the input, so a reason does not echo the body back.
-    """
-    parts = []
-    for detail in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in detail["loc"]) or "body"
-        parts.append(f"{where}: {detail['msg']}")
-    return "; ".join(parts)

@@ -8,7 +8,8 @@ from aiohttp import test_utils, web
 
 from adapters.webhook import WebhookChannel
 from core.clock import ManualClock
-from tests.adapters.webhook.fakes import NOW, SLUG, FakeInbox, Receiver, make_settings
+from tests.adapters.webhook.fakes import NOW, SLUG, Receiver, make_settings
+from tests.support.inbox import FakeInbox
 
 
 @pytest.fixture

@@ -10,29 +10,11 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from adapters.webhook import WebhookSettings
-from core.errors import StoreUnavailable
-from core.models import Inbound
 
 SECRET = "s3cret-s3cret-s3cret"
 SLUG = "hooks"
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
 MAX_BODY = 1024
-
-
-class FakeInbox:
-    """Records accepted events; a repeated event id is a duplicate, as in the real inbox."""
-
-    def __init__(self) -> None:
-        self.events: list[Inbound] = []
-        self.unavailable = False
-
-    async def accept(self, event: Inbound) -> bool:
-        if self.unavailable:
-            raise StoreUnavailable("the fake store is down")
-        if any(seen.event_id == event.event_id for seen in self.events):
-            return False
-        self.events.append(event)
-        return True
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from adapters.webhook.listener import listener_app
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.clock import ManualClock
 from core.models import ContactProfile, Option, Outbound
-from tests.adapters.webhook.fakes import SECRET, SLUG, FakeInbox, closed_port, make_settings
+from tests.adapters.webhook.fakes import SECRET, SLUG, closed_port, make_settings
+from tests.support.inbox import FakeInbox
 
 
 async def run(*args: str) -> Result:

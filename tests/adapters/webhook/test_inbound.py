@@ -14,7 +14,8 @@ from yarl import URL
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.models import ContactProfile, Inbound
-from tests.adapters.webhook.fakes import MAX_BODY, SECRET, SLUG, FakeInbox
+from tests.adapters.webhook.fakes import MAX_BODY, SECRET, SLUG
+from tests.support.inbox import FakeInbox
 
 EVENT: dict[str, Any] = {
     "event_id": "evt-123",

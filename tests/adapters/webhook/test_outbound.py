@@ -21,11 +21,11 @@ from tests.adapters.webhook.fakes import (
     SECRET,
     SLUG,
     Answer,
-    FakeInbox,
     Receiver,
     closed_port,
     make_settings,
 )
+from tests.support.inbox import FakeInbox
 
 MESSAGE = Outbound(
     message_id="m-1",

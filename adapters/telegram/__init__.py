@@ -1,0 +1,6 @@
+"""The Telegram channel: Bot API updates in through a webhook, messages out through aiogram."""
+
+from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.settings import TelegramSettings
+
+__all__ = ["TelegramChannel", "TelegramSettings"]

@@ -1,0 +1,136 @@
+"""`frontdesk telegram ...`: point a bot's webhook at frontdesk, take it off, and look at it.
+
+Each command calls the Bot API (through aiogram) at the channel's `base_url`, with the token
+and secret_token of the channel's block in the config.
+https://core.telegram.org/bots/api#getting-updates
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import AiogramError
+
+from adapters.telegram.settings import TelegramSettings
+from core.config import load_config
+from core.errors import ConfigError
+
+T = TypeVar("T")
+REQUEST_TIMEOUT_SECONDS = 15
+# Only what the channel reads; the rest would be refused as "ignored" anyway.
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The frontdesk config file with the channel's token and secret_token.",
+)
+channel_option = click.option(
+    "--channel",
+    "slug",
+    default="telegram",
+    show_default=True,
+    help="The telegram channel's name in the config.",
+)
+
+
+@click.group()
+def telegram() -> None:
+    """Manage the webhook of a telegram channel's bot."""
+
+
+@telegram.command("set-webhook")
+@config_option
+@channel_option
+@click.option(
+    "--url",
+    required=True,
+    help="The public HTTPS URL of the channel's endpoint, e.g. https://fd.example.com/telegram/updates.",
+)
+@click.option("--drop-pending-updates", is_flag=True, help="Discard updates Telegram is holding.")
+def set_webhook(config_path: Path, slug: str, url: str, drop_pending_updates: bool) -> None:
+    """Tell Telegram to deliver the bot's updates to URL, with the channel's secret_token."""
+    settings = _settings(config_path, slug)
+    if not url.rstrip("/").endswith(f"/{slug}/updates"):
+        click.echo(f"note: the channel's endpoint path is /{slug}/updates", err=True)
+    _call(
+        settings,
+        lambda bot: bot.set_webhook(
+            url=url,
+            secret_token=settings.secret_token.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=drop_pending_updates,
+        ),
+    )
+    click.echo(f"webhook set to {url}")
+
+
+@telegram.command("delete-webhook")
+@config_option
+@channel_option
+@click.option("--drop-pending-updates", is_flag=True, help="Discard updates Telegram is holding.")
+def delete_webhook(config_path: Path, slug: str, drop_pending_updates: bool) -> None:
+    """Stop Telegram delivering the bot's updates to any webhook."""
+    settings = _settings(config_path, slug)
+    _call(settings, lambda bot: bot.delete_webhook(drop_pending_updates=drop_pending_updates))
+    click.echo("webhook deleted")
+
+
+@telegram.command()
+@config_option
+@channel_option
+def info(config_path: Path, slug: str) -> None:
+    """Show the bot and where Telegram delivers its updates."""
+    settings = _settings(config_path, slug)
+
+    async def both(bot: Bot) -> tuple[str, list[str]]:
+        me = await bot.get_me()
+        hook = await bot.get_webhook_info()
+        lines = [
+            f"url: {hook.url or '(none: updates are not pushed)'}",
+            f"pending updates: {hook.pending_update_count}",
+        ]
+        if hook.last_error_message:
+            lines.append(f"last error: {hook.last_error_message}")
+        return f"bot: @{me.username} ({me.id})", lines
+
+    bot_line, lines = _call(settings, both)
+    click.echo(bot_line)
+    for line in lines:
+        click.echo(line)
+
+
+def _settings(config_path: Path, slug: str) -> TelegramSettings:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(f"the config is wrong:\n{exc}") from exc
+    channel = config.channels.get(slug)
+    if channel is None:
+        raise click.UsageError(f"{config_path} has no channel '{slug}'; pick one with --channel")
+    if not isinstance(channel.settings, TelegramSettings):
+        raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a telegram one")
+    return channel.settings
+
+
+def _call(settings: TelegramSettings, call: Callable[[Bot], Awaitable[T]]) -> T:
+    async def run() -> T:
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.base_url), timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        async with Bot(settings.token.get_secret_value(), session=session) as bot:
+            return await call(bot)
+
+    try:
+        return asyncio.run(run())
+    except AiogramError as exc:  # the token is never part of aiogram's messages
+        raise click.ClickException(f"the Bot API said no: {exc}") from exc

@@ -1,0 +1,133 @@
+"""The sender: one aiogram `Bot` that delivers each outbound message and says how it went.
+
+Every platform failure becomes a `Delivery`, never an exception, so that the outbox decides
+what to do: SENT, RETRY (with Telegram's own retry_after on a 429) or FAILED.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.texts import MESSAGE_LIMIT, split_text
+from adapters.telegram.updates import callback_data
+from core.models import Delivery, DeliveryOutcome, Option, Outbound
+
+log = logging.getLogger(__name__)
+
+# Total time for one Bot API call; well under the outbox lease, so a hung call is retried.
+REQUEST_TIMEOUT_SECONDS = 15
+
+
+class BotSender:
+    def __init__(self, slug: str, settings: TelegramSettings) -> None:
+        self._slug = slug
+        self._settings = settings
+        self._bot: Bot | None = None
+        # Parts of a split message already delivered, by message id, so that a retry after a
+        # failure half way does not send the first parts again. Only in this process: after a
+        # restart a half-sent long message is sent whole again (at least once on the wire).
+        self._parts_sent: dict[str, int] = {}
+
+    @property
+    def bot(self) -> Bot | None:
+        return self._bot
+
+    async def start(self) -> None:
+        if self._bot is None:
+            session = AiohttpSession(
+                api=TelegramAPIServer.from_base(self._settings.base_url),
+                timeout=REQUEST_TIMEOUT_SECONDS,
+            )
+            self._bot = Bot(self._settings.token.get_secret_value(), session=session)
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            await self._bot.session.close()
+            self._bot = None
+
+    async def send(self, message: Outbound) -> Delivery:
+        if self._bot is None:
+            raise RuntimeError("the telegram sender was not started")
+        parts = split_text(message.text, MESSAGE_LIMIT)
+        done = self._parts_sent.get(message.message_id, 0)
+        try:
+            for index in range(done, len(parts)):
+                last = index == len(parts) - 1
+                # No parse_mode: the text goes as plain text, so nothing in it is markup and
+                # nothing needs escaping.
+                await self._bot.send_message(
+                    chat_id=message.recipient,
+                    text=parts[index],
+                    reply_markup=keyboard(message.options) if last else None,
+                )
+                self._parts_sent[message.message_id] = index + 1
+        except Exception as exc:
+            delivery = self._unsent(message, exc)
+            if delivery.outcome != DeliveryOutcome.RETRY:
+                self._parts_sent.pop(message.message_id, None)
+            return delivery
+        self._parts_sent.pop(message.message_id, None)
+        return Delivery(outcome=DeliveryOutcome.SENT)
+
+    def _unsent(self, message: Outbound, exc: Exception) -> Delivery:
+        if isinstance(exc, TelegramRetryAfter):
+            return _retry(_reason(exc), float(exc.retry_after))
+        if isinstance(exc, TelegramForbiddenError):  # blocked by the user, kicked, deactivated
+            return _failed(_reason(exc))
+        if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
+            return _failed(_reason(exc))
+        if isinstance(exc, TelegramServerError | TelegramNetworkError | TimeoutError):
+            # aiogram turns timeouts and connection errors into TelegramNetworkError.
+            return _retry(_reason(exc))
+        if isinstance(exc, ClientDecodeError):  # e.g. a proxy's HTML error page
+            return _retry(f"ClientDecodeError: {exc.message}")
+        if isinstance(exc, TelegramAPIError):  # 401 (token revoked), 404, 409, migrated chat
+            return _failed(_reason(exc))
+        log.exception(
+            "telegram %s: unexpected error sending message %s of conversation %s",
+            self._slug,
+            message.message_id,
+            message.conversation_id,
+        )
+        return _retry(f"{type(exc).__name__}: {exc}")
+
+
+def keyboard(options: list[Option]) -> InlineKeyboardMarkup | None:
+    """One button per row, so that long labels are never cut; None without options."""
+    if not options:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=o.label, callback_data=callback_data(o.id))] for o in options
+        ]
+    )
+
+
+def _reason(exc: TelegramAPIError | TimeoutError) -> str:
+    if isinstance(exc, TelegramAPIError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return f"{type(exc).__name__}: no answer in time"
+
+
+def _retry(error: str, retry_after: float | None = None) -> Delivery:
+    return Delivery(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
+
+
+def _failed(error: str) -> Delivery:
+    return Delivery(outcome=DeliveryOutcome.FAILED, error=error)

@@ -1,0 +1,54 @@
+"""The settings of one Telegram channel, as its block in the frontdesk config gives them."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from aiogram.utils.token import TokenValidationError, validate_token
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic_core import PydanticCustomError
+
+# What Telegram allows in setWebhook's secret_token, and so in the header it sends back.
+# https://core.telegram.org/bots/api#setwebhook
+SECRET_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,256}$"
+
+
+def _bot_token(token: SecretStr) -> SecretStr:
+    # Checked here so that a mistyped token is a config error at start, not a crash when the
+    # channel first builds its Bot. The message never includes the token.
+    try:
+        validate_token(token.get_secret_value())
+    except TokenValidationError:
+        raise PydanticCustomError(
+            "bot_token", "must be a bot token as @BotFather gives it, like 123456:ABC-DEF..."
+        ) from None
+    return token
+
+
+def _secret_token(secret: SecretStr) -> SecretStr:
+    if re.fullmatch(SECRET_TOKEN_PATTERN, secret.get_secret_value()) is None:
+        raise PydanticCustomError(
+            "secret_token", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    return secret
+
+
+class TelegramSettings(BaseModel):
+    # hide_input_in_errors: a rejected token must not be echoed into a config error message.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    token: Annotated[SecretStr, AfterValidator(_bot_token)]
+    """The bot's token from @BotFather."""
+
+    secret_token: Annotated[SecretStr, AfterValidator(_secret_token)]
+    """Given to setWebhook; Telegram sends it back in `X-Telegram-Bot-Api-Secret-Token`."""
+
+    base_url: str = "https://api.telegram.org"
+    """The Bot API server: Telegram's, or a self-hosted local Bot API server."""
+
+    private_chats_only: bool = True
+    """Ignore updates from groups, supergroups and channels."""
+
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    """Inbound updates larger than this are refused with 413."""

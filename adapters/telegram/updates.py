@@ -1,0 +1,136 @@
+"""From a Bot API `Update` to our `Inbound`, or to nothing when frontdesk has no use for it.
+
+Parsing is aiogram's (its types are the Bot API's, kept up to date); this module only decides
+what an update means to a conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery, Message, Update, User
+from aiogram.types.update import UpdateTypeLookupError
+
+from core.models import ContactProfile, Inbound
+
+# callback_data is ours: `fd:` + the option id. Option ids are at most 32 characters of
+# [A-Za-z0-9_.-] (core/step_types.py), so it stays well inside Telegram's 1-64 bytes.
+# https://core.telegram.org/bots/api#inlinekeyboardbutton
+CALLBACK_PREFIX = "fd:"
+CALLBACK_DATA_MAX_BYTES = 64
+
+# Message contents passed on as an attachment of that kind (the caption, if any, as text).
+ATTACHMENT_KINDS = (
+    "photo",
+    "document",
+    "sticker",
+    "voice",
+    "location",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "venue",
+)
+
+
+def callback_data(option_id: str) -> str:
+    data = CALLBACK_PREFIX + option_id
+    if len(data.encode("utf-8")) > CALLBACK_DATA_MAX_BYTES:
+        raise ValueError(f"option id {option_id!r} is too long for Telegram's callback_data")
+    return data
+
+
+def option_of(data: str | None) -> str | None:
+    """The option id in one of our callback_data strings; None for anything else."""
+    if data is None or not data.startswith(CALLBACK_PREFIX):
+        return None
+    return data.removeprefix(CALLBACK_PREFIX) or None
+
+
+def to_inbound(
+    update: Update, channel: str, raw: dict[str, Any], private_chats_only: bool
+) -> Inbound | None:
+    """The event an update is to frontdesk, or None when it is to be ignored.
+
+    Ignored: edited messages (the original was answered already), chats other than private
+    ones when `private_chats_only`, messages with nothing we read (service messages, polls,
+    ...), button presses that are not ours, and every other update type.
+    """
+    try:
+        kind = update.event_type
+    except UpdateTypeLookupError:  # an update type newer than our aiogram, or none at all
+        return None
+    if kind == "message" and update.message is not None:
+        return _from_message(update, update.message, channel, raw, private_chats_only)
+    if kind == "callback_query" and update.callback_query is not None:
+        return _from_callback(update, update.callback_query, channel, raw, private_chats_only)
+    return None
+
+
+def _from_message(
+    update: Update, message: Message, channel: str, raw: dict[str, Any], private_only: bool
+) -> Inbound | None:
+    if private_only and message.chat.type != "private":
+        return None
+    text: str | None = message.text
+    attachment: str | None = None
+    phone: str | None = None
+    shared = message.contact
+    if text is not None:
+        pass
+    elif shared is not None:
+        # Only the sender's own number is theirs (a "share my contact" button sends it with
+        # their user_id); a contact card of someone else is just an attachment.
+        sender_id = message.from_user.id if message.from_user is not None else None
+        if shared.user_id is not None and shared.user_id == sender_id:
+            phone = shared.phone_number
+        else:
+            attachment = "contact"
+    else:
+        attachment = next((k for k in ATTACHMENT_KINDS if getattr(message, k) is not None), None)
+        if attachment is None:
+            return None
+        text = message.caption or None
+    return Inbound(
+        channel=channel,
+        event_id=str(update.update_id),
+        contact=_profile(message.chat.id, message.from_user, phone),
+        text=text,
+        attachment=attachment,
+        raw=raw,
+    )
+
+
+def _from_callback(
+    update: Update, query: CallbackQuery, channel: str, raw: dict[str, Any], private_only: bool
+) -> Inbound | None:
+    option_id = option_of(query.data)
+    if option_id is None:  # a button some other code put there, or a game
+        return None
+    chat = query.message.chat if query.message is not None else None
+    if chat is not None and private_only and chat.type != "private":
+        return None
+    return Inbound(
+        channel=channel,
+        event_id=str(update.update_id),
+        # Without the message (too old), the user's id is the private chat's id.
+        contact=_profile(
+            chat.id if chat is not None else query.from_user.id, query.from_user, None
+        ),
+        option_id=option_id,
+        raw=raw,
+    )
+
+
+def _profile(chat_id: int, user: User | None, phone: str | None) -> ContactProfile:
+    name = None
+    if user is not None:
+        name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
+    return ContactProfile(
+        external_id=str(chat_id),
+        name=name,
+        username=user.username if user is not None else None,
+        language=user.language_code if user is not None else None,
+        phone=phone,
+    )

@@ -1,0 +1,179 @@
+"""A fake Telegram Bot API server on 127.0.0.1, speaking what aiogram's client expects.
+
+aiogram calls `POST {base}/bot{token}/{method}` with the parameters as form fields (nested
+values, such as reply_markup, JSON-encoded), and reads `{"ok": true, "result": ...}` or
+`{"ok": false, "error_code": ..., "description": ..., "parameters": {...}}` with the HTTP
+status equal to error_code (aiogram/client/session/base.py: check_response).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-token_for-the-fake-bot-api"
+BOT_ID = 123456
+# Parameters that aiogram sends JSON-encoded; every other form field is kept as text.
+JSON_PARAMS = frozenset({"reply_markup", "allowed_updates", "entities", "link_preview_options"})
+DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.monotonic() when it arrived
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeBotApi:
+    """Answers the Bot API methods frontdesk uses; records every call; can be told to fail."""
+
+    token: str = TOKEN
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    webhook_url: str = ""
+    webhook_secret: str | None = None
+    _failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def fail_next(
+        self, method: str, status: int, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` with an error `status` (429 with a
+        `retry_after`, as Telegram does when flooded)."""
+        self._failures.setdefault(method, []).extend([Failure(status, retry_after)] * times)
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, within: float = 5.0) -> list[Call]:
+        """The calls of `method` once there are at least `count` of them."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+        return self.of(method)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        async with self._changed:
+            self.calls.append(Call(method, params, time.monotonic()))
+            self._changed.notify_all()
+        script = self._failures.get(method)
+        if script:
+            failure = script.pop(0)
+            return _error(failure.status, retry_after=failure.retry_after)
+        answer = getattr(self, f"_{method}", None)
+        if answer is None:
+            return _error(404, "Not Found: method not found")
+        result: Any = answer(params)
+        return web.json_response({"ok": True, "result": result})
+
+    # The methods, named as Telegram names them.
+
+    def _getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Frontdesk", "username": "fd_bot"}
+
+    def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Frontdesk"},
+            "text": params["text"],
+        }
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _editMessageReplyMarkup(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url = params["url"]
+        self.webhook_secret = params.get("secret_token")
+        return True
+
+    def _deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook_url = ""
+        self.webhook_secret = None
+        return True
+
+    def _getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+
+    def _getUpdates(self, params: dict[str, Any]) -> list[Any]:
+        return []
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":  # what other clients (and curl) send
+        body: dict[str, Any] = await request.json()
+        return body
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        text = value if isinstance(value, str) else repr(value)
+        params[key] = json.loads(text) if key in JSON_PARAMS else text
+    return params
+
+
+def _error(
+    status: int, description: str | None = None, retry_after: int | None = None
+) -> web.Response:
+    body: dict[str, Any] = {
+        "ok": False,
+        "error_code": status,
+        "description": description
+        or DESCRIPTIONS.get(status, "Error").format(retry_after=retry_after),
+    }
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
+
+
+@asynccontextmanager
+async def serving(api: FakeBotApi | None = None) -> AsyncIterator[FakeBotApi]:
+    """A fake Bot API listening on 127.0.0.1 on a free port; `api.url` is its base URL."""
+    api = api or FakeBotApi()
+    runner = web.AppRunner(api.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    api.url = f"http://{host}:{port}"
+    try:
+        yield api
+    finally:
+        await runner.cleanup()

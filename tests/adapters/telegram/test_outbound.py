@@ -1,0 +1,218 @@
+"""`TelegramChannel.send` against the fake Bot API: what is sent, and what each answer means."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from adapters.telegram import TelegramChannel, TelegramSettings
+from adapters.telegram.texts import split_text, utf16_length
+from core.clock import ManualClock
+from core.models import Delivery, DeliveryOutcome, Option, Outbound
+from core.ports import Channel
+from tests.adapters.telegram.fake_bot_api import FakeBotApi
+from tests.adapters.telegram.fakes import CHAT_ID, SLUG, make_settings
+from tests.support.inbox import FakeInbox
+
+MESSAGE = Outbound(
+    message_id="m-1",
+    conversation_id="conv-9",
+    channel=SLUG,
+    recipient=str(CHAT_ID),
+    text="Which team? <b>not bold</b> *nor this*",
+    options=[Option(id="sales", label="Sales"), Option(id="support", label="Support")],
+    language="es",
+)
+
+
+def test_the_channel_fits_the_port(inbox: FakeInbox, clock: ManualClock) -> None:
+    channel: Channel = TelegramChannel(SLUG, make_settings("http://127.0.0.1/"), inbox, clock)
+
+    assert TelegramChannel.settings_model is TelegramSettings
+    assert channel.slug == SLUG
+
+
+async def test_a_message_goes_as_plain_text_with_one_button_per_row(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    assert await channel.send(MESSAGE) == Delivery(outcome=DeliveryOutcome.SENT)
+
+    [call] = bot_api.calls
+    assert call.method == "sendMessage"
+    assert call.params == {
+        "chat_id": str(CHAT_ID),
+        "text": "Which team? <b>not bold</b> *nor this*",
+        "reply_markup": {
+            "inline_keyboard": [
+                [{"text": "Sales", "callback_data": "fd:sales"}],
+                [{"text": "Support", "callback_data": "fd:support"}],
+            ]
+        },
+    }  # no parse_mode: Telegram shows the text exactly as written
+
+
+async def test_a_message_without_options_has_no_keyboard(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    plain = MESSAGE.model_copy(update={"options": []})
+
+    assert (await channel.send(plain)).outcome == DeliveryOutcome.SENT
+    assert "reply_markup" not in bot_api.calls[0].params
+
+
+async def test_callback_data_of_the_longest_option_id_fits_telegrams_limit(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    longest = "a.b-c_" + "x" * 26  # 32 characters, the most a workflow allows
+    message = MESSAGE.model_copy(update={"options": [Option(id=longest, label="L")]})
+
+    await channel.send(message)
+
+    [[button]] = bot_api.calls[0].params["reply_markup"]["inline_keyboard"]
+    assert button["callback_data"] == "fd:" + longest
+    assert len(button["callback_data"].encode()) <= 64
+
+
+async def test_a_long_text_is_split_with_the_keyboard_on_the_last_part(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    paragraph = "word " * 999 + "end."  # 4999 characters
+    long = MESSAGE.model_copy(update={"text": paragraph + "\n" + paragraph})
+
+    assert (await channel.send(long)).outcome == DeliveryOutcome.SENT
+
+    sent = [c.params for c in bot_api.of("sendMessage")]
+    assert len(sent) == 3
+    assert all(len(p["text"]) <= 4096 for p in sent)
+    assert " ".join(p["text"] for p in sent).split() == long.text.split()
+    assert [("reply_markup" in p) for p in sent] == [False, False, True]
+
+
+async def test_a_retry_after_a_half_sent_long_text_sends_only_the_rest(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    long = MESSAGE.model_copy(update={"text": "a" * 4096 + " " + "b" * 10})
+
+    first = await _send_failing_second_part(channel, bot_api, long)
+    again = await channel.send(long)
+
+    assert (first.outcome, again.outcome) == (DeliveryOutcome.RETRY, DeliveryOutcome.SENT)
+    assert [c.params["text"][0] for c in bot_api.of("sendMessage")] == ["a", "b", "b"]
+
+
+async def _send_failing_second_part(
+    channel: TelegramChannel, bot_api: FakeBotApi, message: Outbound
+) -> Delivery:
+    # The first part goes through, and its arrival scripts a 500 for the second.
+    original = bot_api._sendMessage
+    count = 0
+
+    def flaky(params: dict[str, object]) -> dict[str, object]:
+        nonlocal count
+        count += 1
+        if count == 1:
+            bot_api.fail_next("sendMessage", 500)
+        return original(params)
+
+    bot_api._sendMessage = flaky  # type: ignore[method-assign]
+    try:
+        return await channel.send(message)
+    finally:
+        bot_api._sendMessage = original  # type: ignore[method-assign]
+
+
+async def test_429_is_a_retry_after_telegrams_delay(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    bot_api.fail_next("sendMessage", 429, retry_after=3)
+
+    delivery = await channel.send(MESSAGE)
+
+    assert delivery.outcome == DeliveryOutcome.RETRY
+    assert delivery.retry_after == 3
+    assert delivery.error is not None
+    assert "Too Many Requests" in delivery.error
+
+
+async def test_a_blocked_bot_is_a_failure_with_the_reason(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    bot_api.fail_next("sendMessage", 403)
+
+    delivery = await channel.send(MESSAGE)
+
+    assert delivery == Delivery(
+        outcome=DeliveryOutcome.FAILED,
+        error="TelegramForbiddenError: Forbidden: bot was blocked by the user",
+    )
+
+
+async def test_a_bad_request_is_a_failure_with_the_reason(
+    channel: TelegramChannel, bot_api: FakeBotApi
+) -> None:
+    bot_api.fail_next("sendMessage", 400)
+
+    delivery = await channel.send(MESSAGE)
+
+    assert delivery == Delivery(
+        outcome=DeliveryOutcome.FAILED, error="TelegramBadRequest: Bad Request: chat not found"
+    )
+
+
+async def test_a_server_error_is_a_retry(channel: TelegramChannel, bot_api: FakeBotApi) -> None:
+    bot_api.fail_next("sendMessage", 500)
+
+    delivery = await channel.send(MESSAGE)
+
+    assert delivery.outcome == DeliveryOutcome.RETRY
+    assert delivery.retry_after is None
+    assert delivery.error == "TelegramServerError: Internal Server Error"
+
+
+async def test_an_unreachable_api_is_a_retry(inbox: FakeInbox, clock: ManualClock) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    channel = TelegramChannel(SLUG, make_settings(f"http://127.0.0.1:{port}"), inbox, clock)
+    await channel.start()
+    try:
+        delivery = await channel.send(MESSAGE)
+    finally:
+        await channel.close()
+
+    assert delivery.outcome == DeliveryOutcome.RETRY
+    assert delivery.error is not None
+    assert delivery.error.startswith("TelegramNetworkError")
+
+
+async def test_a_wrong_token_is_a_failure(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+) -> None:
+    settings = make_settings(bot_api.url, token="999:another-token")
+    channel = TelegramChannel(SLUG, settings, inbox, clock)
+    await channel.start()
+    try:
+        delivery = await channel.send(MESSAGE)
+    finally:
+        await channel.close()
+
+    assert delivery == Delivery(
+        outcome=DeliveryOutcome.FAILED, error="TelegramUnauthorizedError: Unauthorized"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("short", 10, ["short"]),
+        ("aaaa bbbb cccc", 10, ["aaaa bbbb", "cccc"]),
+        ("aaaa\nbbbb cc", 10, ["aaaa\nbbbb", "cc"]),
+        ("aaaaaaaaaaaaaaa", 10, ["aaaaaaaaaa", "aaaaa"]),
+        ("aaaaaaaa 😀😀", 10, ["aaaaaaaa", "😀😀"]),
+        ("😀" * 6, 10, ["😀" * 5, "😀"]),
+    ],
+)
+def test_split_text(text: str, limit: int, parts: list[str]) -> None:
+    assert split_text(text, limit) == parts
+    assert all(utf16_length(p) <= limit for p in split_text(text, limit))

@@ -1,0 +1,213 @@
+"""End to end over real HTTP: a Telegram customer's journey through the route-by-team workflow,
+with Telegram played by a fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import textwrap
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.telegram import TelegramChannel
+from adapters.telegram.inbound import SECRET_HEADER
+from core.ports import OutboxRecord
+from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi, serving
+from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
+from tests.support.harness import API_TOKEN, DIRECTORY, START, Running, running
+
+QUESTION = "Which team would you like to talk to?"
+CHAT = str(CHAT_ID)
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    async with serving() as api:
+        yield api
+
+
+def write_telegram_config(folder: Path, base_url: str, workflow: str) -> Path:
+    """Like `harness.write_config`, with one telegram channel called `telegram`."""
+    (folder / "workflows").mkdir(exist_ok=True)
+    (folder / "workflows" / "route-by-team.yaml").write_text(workflow)
+    config = folder / "frontdesk.yaml"
+    config.write_text(
+        f"""
+server: {{host: 127.0.0.1, port: 0}}
+store: {{type: sqlite, path: frontdesk.db}}
+api: {{token: {API_TOKEN}}}
+outbox: {{base_delay_seconds: 1, max_delay_seconds: 60, max_attempts: 5}}
+channels:
+  telegram:
+    type: telegram
+    token: "{TOKEN}"
+    secret_token: {SECRET_TOKEN}
+    base_url: {base_url}
+{textwrap.dedent(DIRECTORY)}
+workflows:
+  - workflows/route-by-team.yaml
+"""
+    )
+    return config
+
+
+async def post_update(
+    fd: Running, update: dict[str, Any], secret: str = SECRET_TOKEN
+) -> tuple[int, dict[str, Any]]:
+    headers = {SECRET_HEADER: secret, "Content-Type": "application/json"}
+    async with fd.session.post(
+        f"{fd.url}/telegram/updates", data=json.dumps(update), headers=headers
+    ) as response:
+        return response.status, await response.json()
+
+
+async def deliver(fd: Running, update: dict[str, Any]) -> None:
+    """Telegram delivers an update; frontdesk stores it and processes it."""
+    assert await post_update(fd, update) == (200, {"status": "accepted"})
+    await fd.frontdesk.runtime.idle()
+
+
+async def outbox_when(
+    fd: Running, ready: Callable[[list[OutboxRecord]], bool]
+) -> list[OutboxRecord]:
+    """The chat's outbox rows once `ready` holds (bounded, so a broken test fails)."""
+    for _ in range(500):
+        conversations = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        if conversations:
+            rows = await fd.frontdesk.store.outbox(conversations[0].id)
+            if ready(rows):
+                return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError("the outbox never got there")
+
+
+def texts(api: FakeBotApi) -> list[str]:
+    return [c.params["text"] for c in api.of("sendMessage")]
+
+
+async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        await deliver(fd, message_update(1, text="hi"))
+
+        sent = await bot_api.wait_for("sendMessage", 2)
+        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co.", QUESTION]
+        assert {c.params["chat_id"] for c in sent} == {CHAT}
+        assert "reply_markup" not in sent[0].params
+        assert sent[1].params["reply_markup"] == {
+            "inline_keyboard": [
+                [{"text": "Sales", "callback_data": "fd:sales"}],
+                [{"text": "Support", "callback_data": "fd:support"}],
+            ]
+        }
+
+        question_id = 2  # the fake numbers the messages it is sent
+        await deliver(fd, button_update(2, "fd:sales", message_id=question_id))
+
+        await bot_api.wait_for("sendMessage", 3)
+        assert texts(bot_api)[2] == "Thanks! Alice from Sales will help you shortly."
+        channel = fd.frontdesk.channels["telegram"]
+        assert isinstance(channel, TelegramChannel)
+        await channel.idle()
+        [answered] = bot_api.of("answerCallbackQuery")
+        assert answered.params == {"callback_query_id": "cb-2"}
+        [edited] = bot_api.of("editMessageReplyMarkup")
+        assert edited.params == {"chat_id": CHAT, "message_id": str(question_id)}
+
+        store = fd.frontdesk.store
+        [conversation] = await store.conversations_of("telegram", CHAT)
+        assert (conversation.team, conversation.assignee) == ("sales", "alice")
+        transcript = await store.transcript(conversation.id)
+        assert [(e.direction, e.text or e.option_id) for e in transcript] == [
+            ("in", "hi"),
+            ("out", "Hi Ana García! Welcome to Example Co."),
+            ("out", QUESTION),
+            ("in", "sales"),
+            ("out", "Thanks! Alice from Sales will help you shortly."),
+        ]
+        rows = await outbox_when(fd, lambda rows: len(rows) == 3 and rows[2].status == "sent")
+        assert [r.status for r in rows] == ["sent"] * 3
+
+
+async def test_the_same_update_twice_is_processed_once(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        update = message_update(5, text="hello")
+        assert await post_update(fd, update) == (200, {"status": "accepted"})
+        assert await post_update(fd, update) == (200, {"status": "duplicate"})
+        await fd.frontdesk.runtime.idle()
+
+        await bot_api.wait_for("sendMessage", 2)
+        [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        assert [e.direction for e in transcript] == ["in", "out", "out"]
+
+
+async def test_a_wrong_secret_and_an_edit_change_nothing(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        status, _ = await post_update(fd, message_update(7, text="hi"), secret="wrong")
+        assert status == 401
+        edited = message_update(8, kind="edited_message", text="hi!", edit_date=1_714_996_900)
+        assert await post_update(fd, edited) == (200, {"status": "ignored"})
+        await fd.frontdesk.runtime.idle()
+
+        store = fd.frontdesk.store
+        assert await store.conversations_of("telegram", CHAT) == []
+        assert await store.get_contact("telegram", CHAT) is None
+        assert await store.pending_inbound(10) == []
+        assert bot_api.calls == []
+
+
+async def test_the_language_comes_from_telegram(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        await deliver(fd, message_update(9, text="hola"))
+
+        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        assert contact is not None
+        assert (contact.name, contact.username, contact.language) == ("Ana García", "ana_g", "es")
+
+
+async def test_a_429_makes_the_outbox_wait_exactly_retry_after(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    bot_api.fail_next("sendMessage", 429, retry_after=3)
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        await deliver(fd, message_update(10, text="hi"))
+
+        rows = await outbox_when(fd, lambda rows: bool(rows) and rows[0].attempts == 1)
+        assert rows[0].status == "pending"
+        assert rows[0].last_error is not None
+        assert "Too Many Requests" in rows[0].last_error
+        assert await fd.frontdesk.store.next_outbound_due() == START + timedelta(seconds=3)
+
+        await fd.advance(2.999)
+        assert await fd.frontdesk.runtime.outbox.flush() == 0  # nothing is due yet
+        assert len(bot_api.of("sendMessage")) == 1
+
+        advanced_at = time.monotonic()
+        await fd.advance(0.001)
+        sent = await bot_api.wait_for("sendMessage", 3)
+        assert sent[1].at >= advanced_at
+        assert texts(bot_api) == [
+            "Hi Ana García! Welcome to Example Co.",
+            "Hi Ana García! Welcome to Example Co.",
+            QUESTION,
+        ]
+        rows = await outbox_when(fd, lambda rows: len(rows) == 2 and rows[1].status == "sent")
+        assert [(r.status, r.attempts) for r in rows] == [("sent", 2), ("sent", 1)]
