@@ -68,6 +68,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     async def startup(_: web.Application) -> None:
         await store.open()
         await store.sync_directory(config.agents, config.teams)
+        # Workflow versions are stored before any channel can hand over an event.
+        await runtime.engine.prepare()
         for channel in channels.values():
             await channel.start()
         await runtime.start()

@@ -53,6 +53,14 @@ class Inbox(Protocol):
 
     async def accept(self, event: Inbound) -> bool: ...
 
+    async def load_cursor(self, name: str) -> str | None:
+        """A named position a channel's worker resumes from (see `Store.load_cursor`)."""
+        ...
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        """Saved durably when it returns; raises `StoreUnavailable` when it could not be."""
+        ...
+
 
 class Channel(Protocol):
     """One configured channel: inbound HTTP routes plus a sender."""
@@ -168,6 +176,16 @@ class Store(Protocol):
         ...
 
     async def load_inbound(self, inbound_id: int) -> StoredInbound | None: ...
+
+    # cursors
+    async def load_cursor(self, name: str) -> str | None:
+        """A named position a worker resumes from after a restart (such as a poller's
+        offset); None when none was saved under `name`."""
+        ...
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        """Set the named position; saved durably when it returns."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction: committed when the block exits, rolled back if it raises."""

@@ -120,13 +120,34 @@ class Runtime:
             raise StoreUnavailable("the inbox could not store the event") from exc
         if inbound_id is None:
             return False
-        self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
+        # While stopping (a poller may still hand over an event), the event is stored but
+        # not started: the sweep of the next start picks it up.
+        if not self._stopping:
+            self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
         return True
+
+    async def load_cursor(self, name: str) -> str | None:
+        try:
+            return await self.store.load_cursor(name)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            log.exception("cursor read failed: name=%s", name)
+            raise StoreUnavailable(f"the cursor {name!r} could not be read") from exc
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        try:
+            await self.store.save_cursor(name, value)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            log.exception("cursor write failed: name=%s", name)
+            raise StoreUnavailable(f"the cursor {name!r} could not be saved") from exc
 
     # lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.engine.prepare()
+        await self.engine.prepare()  # idempotent: a stored version is left as it is
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self._timers)
         self._spawn("sweep", self._sweep)

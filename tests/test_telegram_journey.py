@@ -31,8 +31,12 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
         yield api
 
 
-def write_telegram_config(folder: Path, base_url: str, workflow: str) -> Path:
-    """Like `harness.write_config`, with one telegram channel called `telegram`."""
+def write_telegram_config(
+    folder: Path, base_url: str, workflow: str, mode: str = "webhook"
+) -> Path:
+    """Like `harness.write_config`, with one telegram channel called `telegram` (in polling
+    mode without a secret_token)."""
+    secret = f"secret_token: {SECRET_TOKEN}" if mode == "webhook" else ""
     (folder / "workflows").mkdir(exist_ok=True)
     (folder / "workflows" / "route-by-team.yaml").write_text(workflow)
     config = folder / "frontdesk.yaml"
@@ -46,7 +50,8 @@ channels:
   telegram:
     type: telegram
     token: "{TOKEN}"
-    secret_token: {SECRET_TOKEN}
+    mode: {mode}
+    {secret}
     base_url: {base_url}
 {textwrap.dedent(DIRECTORY)}
 workflows:

@@ -1,4 +1,5 @@
-"""The Telegram channel: Bot API updates in through a webhook, messages out through aiogram."""
+"""The Telegram channel: Bot API updates in through a webhook or getUpdates, messages out
+through aiogram."""
 
 from adapters.telegram.channel import TelegramChannel
 from adapters.telegram.settings import TelegramSettings

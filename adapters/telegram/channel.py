@@ -1,7 +1,9 @@
-"""`TelegramChannel`: a Telegram bot, with updates in through a webhook."""
+"""`TelegramChannel`: a Telegram bot, with updates in through a webhook or by polling."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -9,35 +11,64 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from adapters.telegram.followups import ButtonFollowUps
-from adapters.telegram.inbound import UpdateEndpoint
+from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
 from adapters.telegram.outbound import BotSender
+from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
 from core.models import Delivery, Outbound
 from core.ports import Clock, Inbox
 
+log = logging.getLogger(__name__)
+
 
 class TelegramChannel:
-    """Updates come in on `POST /<slug>/updates` (point the bot's webhook there with the
-    channel's secret_token, e.g. `frontdesk telegram set-webhook`); messages go out through
-    the Bot API at `base_url`."""
+    """In webhook mode, updates come in on `POST /<slug>/updates` (point the bot's webhook
+    there with the channel's secret_token, e.g. `frontdesk telegram set-webhook`); in polling
+    mode, a background task asks for them with getUpdates. Messages go out through the Bot
+    API at `base_url`."""
 
     settings_model: ClassVar[type[BaseModel]] = TelegramSettings
 
     def __init__(self, slug: str, settings: TelegramSettings, inbox: Inbox, clock: Clock) -> None:
         self.slug = slug
+        self._settings = settings
         self._sender = BotSender(slug, settings)
         self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot)
-        self._endpoint = UpdateEndpoint(slug, settings, inbox, self._follow_ups.pressed)
+        self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
+        self._endpoint: UpdateEndpoint | None = None
+        self._poller: UpdatePoller | None = None
+        if settings.mode == "webhook":
+            self._endpoint = UpdateEndpoint(slug, settings, self._handler)
+        else:
+            self._poller = UpdatePoller(
+                slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.bot
+            )
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> Iterable[web.RouteDef]:
+        if self._endpoint is None:  # polling: Telegram is asked, it does not call
+            return []
         return [web.post(f"/{self.slug}/updates", self._endpoint.handle)]
 
     async def start(self) -> None:
         await self._sender.start()
+        if self._poller is not None and not self._tasks:
+            task = asyncio.create_task(self._poller.run(), name=f"telegram-poller:{self.slug}")
+            self._tasks.add(task)
+            task.add_done_callback(self._poller_done)
 
     async def close(self) -> None:
+        # The poller first, so that no new button press starts a follow-up.
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._follow_ups.close()
         await self._sender.close()
+
+    def _poller_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("telegram %s: the poller stopped", self.slug, exc_info=task.exception())
 
     async def send(self, message: Outbound) -> Delivery:
         return await self._sender.send(message)

@@ -60,13 +60,19 @@ def telegram() -> None:
 def set_webhook(config_path: Path, slug: str, url: str, drop_pending_updates: bool) -> None:
     """Tell Telegram to deliver the bot's updates to URL, with the channel's secret_token."""
     settings = _settings(config_path, slug)
+    if settings.mode != "webhook" or settings.secret_token is None:
+        raise click.UsageError(
+            f"channel '{slug}' is in {settings.mode} mode; a webhook needs mode: webhook "
+            "and a secret_token"
+        )
+    secret_token = settings.secret_token.get_secret_value()
     if not url.rstrip("/").endswith(f"/{slug}/updates"):
         click.echo(f"note: the channel's endpoint path is /{slug}/updates", err=True)
     _call(
         settings,
         lambda bot: bot.set_webhook(
             url=url,
-            secret_token=settings.secret_token.get_secret_value(),
+            secret_token=secret_token,
             allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=drop_pending_updates,
         ),

@@ -1,7 +1,8 @@
-"""The webhook endpoint: `POST /<slug>/updates`, from Telegram's HTTP call to the inbox.
+"""From an update to the inbox: `UpdateHandler`, shared by the webhook endpoint
+(`POST /<slug>/updates`, here) and the poller (`polling`).
 
-Checks run cheapest and least trusting first: the secret token header (no body read), then
-size, and only then is the body parsed.
+The endpoint's checks run cheapest and least trusting first: the secret token header (no body
+read), then size, and only then is the body parsed.
 https://core.telegram.org/bots/api#setwebhook
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
+from typing import Any, Literal
 
 from aiogram.types import CallbackQuery, Update
 from aiohttp import web
@@ -19,7 +21,6 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import to_inbound
 from core.bodies import describe, json_object, read_limited
 from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
-from core.models import Inbound
 from core.ports import Inbox
 
 log = logging.getLogger(__name__)
@@ -27,48 +28,67 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 ButtonPressed = Callable[[CallbackQuery], None]
+Handled = Literal["accepted", "duplicate", "ignored"]
+
+
+class UpdateHandler:
+    """One update, however it came: normalised, handed to the inbox, and a button press
+    followed up once its event is stored. Raises `StoreUnavailable` from the inbox, and then
+    the update must come again (the webhook answers 503; the poller asks again)."""
+
+    def __init__(
+        self, slug: str, settings: TelegramSettings, inbox: Inbox, pressed: ButtonPressed
+    ) -> None:
+        self._slug = slug
+        self._private_chats_only = settings.private_chats_only
+        self._inbox = inbox
+        self._pressed = pressed
+
+    async def handle(self, update: Update, raw: dict[str, Any]) -> Handled:
+        """`raw` is the update's JSON as the Bot API sent it, kept with the event."""
+        event = to_inbound(update, self._slug, raw, self._private_chats_only)
+        if event is None:
+            return "ignored"
+        accepted = await self._inbox.accept(event)
+        if accepted and update.callback_query is not None:
+            self._pressed(update.callback_query)
+        return "accepted" if accepted else "duplicate"
 
 
 class UpdateEndpoint:
     """Answers one POST of an update: 200 once it is durably in the inbox (or ignored), 4xx
     for a bad request, 503 when the store is down so that Telegram delivers it again."""
 
-    def __init__(
-        self, slug: str, settings: TelegramSettings, inbox: Inbox, pressed: ButtonPressed
-    ) -> None:
+    def __init__(self, slug: str, settings: TelegramSettings, handler: UpdateHandler) -> None:
+        if settings.secret_token is None:  # the settings require it in webhook mode
+            raise ValueError("the webhook endpoint needs a secret_token")
         self._slug = slug
         self._settings = settings
         self._secret = settings.secret_token.get_secret_value().encode("ascii")
-        self._inbox = inbox
-        self._pressed = pressed
+        self._handler = handler
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
-            update, event = await self._read_update(request)
+            update, data = await self._read_update(request)
         except Unauthorized as exc:
             return self._refuse(401, str(exc))
         except PayloadTooLarge as exc:
             return self._refuse(413, str(exc))
         except BadInbound as exc:
             return self._refuse(400, str(exc))
-        if event is None:
-            return web.json_response({"status": "ignored"})
-
         try:
-            accepted = await self._inbox.accept(event)
+            handled = await self._handler.handle(update, data)
         except StoreUnavailable:
             log.exception(
                 "telegram %s: could not store update %s; answering 503 so it is sent again",
                 self._slug,
-                event.event_id,
+                update.update_id,
                 extra={"channel": self._slug},
             )
             return _error(503, "store unavailable, retry later")
-        if accepted and update.callback_query is not None:
-            self._pressed(update.callback_query)
-        return web.json_response({"status": "accepted" if accepted else "duplicate"})
+        return web.json_response({"status": handled})
 
-    async def _read_update(self, request: web.Request) -> tuple[Update, Inbound | None]:
+    async def _read_update(self, request: web.Request) -> tuple[Update, dict[str, Any]]:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", errors="replace")
         if not hmac.compare_digest(given, self._secret):
             raise Unauthorized(f"missing or wrong {SECRET_HEADER}")
@@ -80,7 +100,7 @@ class UpdateEndpoint:
             update = Update.model_validate(data)
         except ValidationError as exc:
             raise BadInbound(describe(exc)) from exc
-        return update, to_inbound(update, self._slug, data, self._settings.private_chats_only)
+        return update, data
 
     def _refuse(self, status: int, reason: str) -> web.Response:
         # The reason never holds the secret or the body; it is safe to log.

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiogram.utils.token import TokenValidationError, validate_token
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # What Telegram allows in setWebhook's secret_token, and so in the header it sends back.
@@ -41,8 +49,16 @@ class TelegramSettings(BaseModel):
     token: Annotated[SecretStr, AfterValidator(_bot_token)]
     """The bot's token from @BotFather."""
 
-    secret_token: Annotated[SecretStr, AfterValidator(_secret_token)]
-    """Given to setWebhook; Telegram sends it back in `X-Telegram-Bot-Api-Secret-Token`."""
+    mode: Literal["webhook", "polling"] = "webhook"
+    """How updates come in: "webhook" (Telegram POSTs them to `/<slug>/updates`) or
+    "polling" (frontdesk asks with getUpdates: local development without a public URL)."""
+
+    # Declared after `mode`, so that its validator can see it; validated when left out too.
+    secret_token: Annotated[SecretStr, AfterValidator(_secret_token)] | None = Field(
+        default=None, validate_default=True
+    )
+    """Given to setWebhook; Telegram sends it back in `X-Telegram-Bot-Api-Secret-Token`.
+    Required in webhook mode; unused in polling mode."""
 
     base_url: str = "https://api.telegram.org"
     """The Bot API server: Telegram's, or a self-hosted local Bot API server."""
@@ -52,3 +68,16 @@ class TelegramSettings(BaseModel):
 
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     """Inbound updates larger than this are refused with 413."""
+
+    poll_timeout_seconds: int = Field(default=25, ge=0)
+    """Polling mode: how long one getUpdates call waits for an update to arrive (the Bot
+    API's long-poll `timeout`)."""
+
+    @field_validator("secret_token", mode="after")
+    @classmethod
+    def _required_for_webhooks(
+        cls, secret: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if secret is None and info.data.get("mode") == "webhook":
+            raise PydanticCustomError("missing", "Field required in webhook mode")
+        return secret

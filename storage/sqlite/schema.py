@@ -177,6 +177,13 @@ _V1 = (
         body TEXT NOT NULL
     )
     """,
+    # Named positions that workers resume from, such as a Telegram poller's update offset.
+    """
+    CREATE TABLE IF NOT EXISTS cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """,
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)

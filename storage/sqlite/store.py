@@ -31,11 +31,17 @@ from core.models import (
 from core.ports import OutboxRecord
 from storage.sqlite import conversations, directory, inbox, outbox, timers
 from storage.sqlite.codec import to_micros
-from storage.sqlite.connection import connect
+from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
 from storage.sqlite.settings import SqliteSettings
 from storage.sqlite.transaction import SqliteTransaction
 from storage.sqlite.writer import Writer
+
+LOAD_CURSOR = "SELECT value FROM cursors WHERE name = ?"
+SAVE_CURSOR = """
+    INSERT INTO cursors (name, value) VALUES (?, ?)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value
+"""
 
 
 class SqliteStore:
@@ -100,6 +106,17 @@ class SqliteStore:
 
     async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
         return await inbox.load(self._read(), inbound_id)
+
+    # cursors ------------------------------------------------------------------------------
+
+    async def load_cursor(self, name: str) -> str | None:
+        row = await fetch_one(self._read(), LOAD_CURSOR, (name,))
+        return str(row[0]) if row is not None else None
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        """Committed when it returns (it shares a group commit with other writes)."""
+        async with self._write() as conn:
+            await conn.execute(SAVE_CURSOR, (name, value))
 
     def transaction(self) -> AbstractAsyncContextManager[SqliteTransaction]:
         """A write transaction: committed when the block exits, rolled back (and the error

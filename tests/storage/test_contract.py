@@ -667,6 +667,40 @@ async def test_sync_directory_keeps_the_round_robin_cursor(store: Store) -> None
     assert [await pick(store, "support") for _ in range(4)] == ["bob", "cat", "dan", "ann"]
 
 
+# cursors ----------------------------------------------------------------------------------
+
+
+async def test_a_cursor_round_trips(store: Store) -> None:
+    await store.save_cursor("telegram:tg:offset", "41")
+
+    assert await store.load_cursor("telegram:tg:offset") == "41"
+
+
+async def test_saving_a_cursor_again_overwrites_it(store: Store) -> None:
+    await store.save_cursor("poller", "1")
+    await store.save_cursor("other", "x")
+    await store.save_cursor("poller", "2")
+
+    assert await store.load_cursor("poller") == "2"
+    assert await store.load_cursor("other") == "x"
+
+
+async def test_an_unknown_cursor_is_none(store: Store) -> None:
+    assert await store.load_cursor("never-saved") is None
+
+
+async def test_a_cursor_survives_a_restart(store: Store, store_maker: StoreMaker) -> None:
+    await store.save_cursor("poller", "1001")
+    await store.close()
+
+    reopened = store_maker()
+    await reopened.open()
+    try:
+        assert await reopened.load_cursor("poller") == "1001"
+    finally:
+        await reopened.close()
+
+
 # durability -------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ class FakeInbox:
     def __init__(self) -> None:
         self.events: list[Inbound] = []
         self.unavailable = False
+        self.cursors: dict[str, str] = {}
 
     async def accept(self, event: Inbound) -> bool:
         if self.unavailable:
@@ -20,3 +21,13 @@ class FakeInbox:
             return False
         self.events.append(event)
         return True
+
+    async def load_cursor(self, name: str) -> str | None:
+        if self.unavailable:
+            raise StoreUnavailable("the fake store is down")
+        return self.cursors.get(name)
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        if self.unavailable:
+            raise StoreUnavailable("the fake store is down")
+        self.cursors[name] = value

@@ -21,6 +21,9 @@ from aiohttp import web
 
 TOKEN = "123456:TEST-token_for-the-fake-bot-api"
 BOT_ID = 123456
+# getUpdates waits at most this long for an update (Telegram: `timeout` seconds), so that
+# tests stay fast.
+MAX_POLL_WAIT_SECONDS = 0.2
 # Parameters that aiogram sends JSON-encoded; every other form field is kept as text.
 JSON_PARAMS = frozenset({"reply_markup", "allowed_updates", "entities", "link_preview_options"})
 DESCRIPTIONS = {
@@ -57,6 +60,19 @@ class FakeBotApi:
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _queued: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def queue_update(self, *updates: dict[str, Any]) -> None:
+        """Hold updates for getUpdates to return, as Telegram holds them for a bot without a
+        webhook, until a later call's `offset` confirms them."""
+        self._updates.extend(updates)
+        self._queued.set()
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """The updates not confirmed yet."""
+        return list(self._updates)
 
     def fail_next(
         self, method: str, status: int, times: int = 1, retry_after: int | None = None
@@ -91,10 +107,13 @@ class FakeBotApi:
         if script:
             failure = script.pop(0)
             return _error(failure.status, retry_after=failure.retry_after)
+        if method == "getUpdates":
+            result: Any = await self._get_updates(params)
+            return web.json_response({"ok": True, "result": result})
         answer = getattr(self, f"_{method}", None)
         if answer is None:
             return _error(404, "Not Found: method not found")
-        result: Any = answer(params)
+        result = answer(params)
         return web.json_response({"ok": True, "result": result})
 
     # The methods, named as Telegram names them.
@@ -133,8 +152,22 @@ class FakeBotApi:
     def _getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
 
-    def _getUpdates(self, params: dict[str, Any]) -> list[Any]:
-        return []
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # https://core.telegram.org/bots/api#getupdates: an offset confirms every update
+        # with a lower update_id; those are forgotten.
+        if "offset" in params:
+            offset = int(params["offset"])
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            self._queued.clear()
+            wait = min(float(params.get("timeout", 0)), MAX_POLL_WAIT_SECONDS)
+            try:
+                async with asyncio.timeout(wait):
+                    await self._queued.wait()
+            except TimeoutError:
+                return []
+        limit = int(params.get("limit", 100))
+        return list(self._updates[:limit])
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

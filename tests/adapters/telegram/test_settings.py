@@ -53,4 +53,21 @@ def test_mistakes_name_the_field_and_never_echo_secrets(
 def test_the_longest_secret_token_is_allowed() -> None:
     settings = TelegramSettings.model_validate({"token": TOKEN, "secret_token": "A-_z9" * 51 + "x"})
 
+    assert settings.secret_token is not None
     assert len(settings.secret_token.get_secret_value()) == 256
+
+
+def test_polling_needs_no_secret_token() -> None:
+    settings = TelegramSettings.model_validate({"token": TOKEN, "mode": "polling"})
+
+    assert settings.secret_token is None
+    assert settings.poll_timeout_seconds == 25
+
+
+def test_webhook_mode_needs_a_secret_token() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TelegramSettings.model_validate({"token": TOKEN, "mode": "webhook"})
+
+    [error] = caught.value.errors()
+    assert error["loc"] == ("secret_token",)
+    assert "Field required" in error["msg"]

@@ -1,0 +1,117 @@
+"""The poller: updates in through getUpdates, for a bot without a public URL (development).
+
+Telegram keeps an update until a getUpdates call with a higher `offset` confirms it, so the
+offset is ours to keep: the last update_id handed over, saved as a store cursor only once its
+event is in the inbox (or was ignored, or was a duplicate). A crash between the two makes the
+next run ask for that update again, and the inbox knows it already: no update is lost or
+handled twice.
+https://core.telegram.org/bots/api#getupdates
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiogram import Bot
+from aiogram.exceptions import AiogramError
+
+from adapters.telegram.inbound import UpdateHandler
+from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
+from core.errors import StoreUnavailable
+from core.ports import Inbox
+
+log = logging.getLogger(__name__)
+
+# Only what the channel reads (as `frontdesk telegram set-webhook` asks for).
+ALLOWED_UPDATES = ["message", "callback_query"]
+# A failed round (network, Bot API, store) is tried again after a pause that doubles up to
+# the cap, and starts small again after a round that works.
+FIRST_RETRY_SECONDS = 0.1
+MAX_RETRY_SECONDS = 10.0
+
+
+def cursor_name(slug: str) -> str:
+    return f"telegram:{slug}:offset"
+
+
+class UpdatePoller:
+    def __init__(
+        self,
+        slug: str,
+        poll_timeout: int,
+        inbox: Inbox,
+        handler: UpdateHandler,
+        bot: Callable[[], Bot | None],
+    ) -> None:
+        self._slug = slug
+        self._poll_timeout = poll_timeout
+        self._inbox = inbox
+        self._handler = handler
+        self._bot = bot
+        self._cursor = cursor_name(slug)
+        self._retry_delay = FIRST_RETRY_SECONDS
+        self._last: int | None = None  # the update_id saved last; None until loaded
+
+    async def run(self) -> None:
+        """Poll until cancelled; a failed round is logged and tried again."""
+        bot = self._bot()
+        if bot is None:
+            raise RuntimeError("the telegram poller needs a started channel")
+        webhook_deleted = False
+        while True:
+            try:
+                if not webhook_deleted:
+                    # Telegram refuses getUpdates (409) while a webhook is set; deleting it
+                    # keeps the updates it holds.
+                    await bot.delete_webhook(drop_pending_updates=False)
+                    webhook_deleted = True
+                if self._last is None:
+                    saved = await self._inbox.load_cursor(self._cursor)
+                    self._last = int(saved) if saved is not None else 0
+                await self._round(bot, self._last)
+            except (StoreUnavailable, AiogramError) as exc:
+                # AiogramError covers the Bot API's errors and network failures and timeouts
+                # (aiogram turns those into TelegramNetworkError).
+                log.warning(
+                    "telegram %s: polling failed, trying again in %.1f s: %s",
+                    self._slug,
+                    self._retry_delay,
+                    exc,
+                    extra={"channel": self._slug},
+                )
+                await self._pause()
+            except Exception:
+                log.exception(
+                    "telegram %s: polling failed unexpectedly, trying again in %.1f s",
+                    self._slug,
+                    self._retry_delay,
+                    extra={"channel": self._slug},
+                )
+                await self._pause()
+            else:
+                self._retry_delay = FIRST_RETRY_SECONDS
+
+    async def _round(self, bot: Bot, last: int) -> None:
+        """One getUpdates and its batch, in order. A failure part way leaves the rest of the
+        batch with Telegram, which sends it again when asked from the offset saved last."""
+        updates = await bot.get_updates(
+            # 0 (nothing saved yet): ask for whatever Telegram holds, from the oldest.
+            offset=last + 1 if last else None,
+            timeout=self._poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            # The long poll itself may take poll_timeout; the usual limit comes on top.
+            request_timeout=self._poll_timeout + REQUEST_TIMEOUT_SECONDS,
+        )
+        for update in updates:
+            raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            await self._handler.handle(update, raw)
+            # Only now: the event is stored (or was ignored, or seen before).
+            await self._inbox.save_cursor(self._cursor, str(update.update_id))
+            self._last = update.update_id
+
+    async def _pause(self) -> None:
+        # A plain sleep, not the injected clock: this waits on the network, not a schedule.
+        await asyncio.sleep(self._retry_delay)
+        self._retry_delay = min(self._retry_delay * 2, MAX_RETRY_SECONDS)
