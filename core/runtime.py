@@ -254,6 +254,8 @@ class Runtime:
         for agent_id in report.freed:
             self.agent_available(agent_id)
         for call in report.calls:
+            if self._stopping:
+                break  # the run's safety-net timer makes the request after the restart
             task = asyncio.create_task(self._call(call), name=f"http:{call.request_id}")
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
