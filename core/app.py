@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -66,28 +68,53 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 
     async def startup(_: web.Application) -> None:
-        await store.open()
-        await store.sync_directory(config.agents, config.teams)
-        # Workflow versions are stored before any channel can hand over an event.
-        await runtime.engine.prepare()
-        for channel in channels.values():
-            await channel.start()
-        await runtime.start()
-        log.info(
-            "frontdesk started: channels=%s workflows=%s",
-            ",".join(channels) or "-",
-            ",".join(w.name for w in config.workflows) or "-",
-        )
+        await start(frontdesk)
 
     async def cleanup(_: web.Application) -> None:
-        await runtime.stop()
-        for channel in channels.values():
-            await channel.close()
-        await store.close()
+        await stop(frontdesk)
 
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
     return frontdesk
+
+
+async def start(frontdesk: Frontdesk) -> None:
+    """Open the store, then start the channels and the runtime: what `build`'s application
+    does on startup and `embedded` on entry."""
+    config, store, runtime = frontdesk.config, frontdesk.store, frontdesk.runtime
+    await store.open()
+    await store.sync_directory(config.agents, config.teams)
+    # Workflow versions are stored before any channel can hand over an event.
+    await runtime.engine.prepare()
+    for channel in frontdesk.channels.values():
+        await channel.start()
+    await runtime.start()
+    log.info(
+        "frontdesk started: channels=%s workflows=%s",
+        ",".join(frontdesk.channels) or "-",
+        ",".join(w.name for w in config.workflows) or "-",
+    )
+
+
+async def stop(frontdesk: Frontdesk) -> None:
+    """Undo `start`: the runtime first, then the channels, the store last."""
+    await frontdesk.runtime.stop()
+    for channel in frontdesk.channels.values():
+        await channel.close()
+    await frontdesk.store.close()
+
+
+@asynccontextmanager
+async def embedded(config: Config, clock: Clock | None = None) -> AsyncIterator[Frontdesk]:
+    """A running frontdesk inside another program (such as a host bot, through a channel's
+    plug-ins), without an HTTP server: its channels' routes and the agent API are not served.
+    Stopped when the block exits."""
+    frontdesk = build(config, clock)
+    await start(frontdesk)
+    try:
+        yield frontdesk
+    finally:
+        await stop(frontdesk)
 
 
 async def serve(config: Config) -> None:

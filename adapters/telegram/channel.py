@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class TelegramChannel:
     """In webhook mode, updates come in on `POST /<slug>/updates` (point the bot's webhook
     there with the channel's secret_token, e.g. `frontdesk telegram set-webhook`); in polling
-    mode, a background task asks for them with getUpdates. Messages go out through the Bot
-    API at `base_url`."""
+    mode, a background task asks for them with getUpdates; in embedded mode, a host bot's
+    plug-in hands them to `handler` (`adapters.telegram.plugins`). Messages go out through
+    the Bot API at `base_url`."""
 
     settings_model: ClassVar[type[BaseModel]] = TelegramSettings
 
@@ -39,14 +40,19 @@ class TelegramChannel:
         self._poller: UpdatePoller | None = None
         if settings.mode == "webhook":
             self._endpoint = UpdateEndpoint(slug, settings, self._handler)
-        else:
+        elif settings.mode == "polling":
             self._poller = UpdatePoller(
                 slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.bot
             )
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def handler(self) -> UpdateHandler:
+        """The path every update takes into frontdesk, however it came."""
+        return self._handler
+
     def routes(self) -> Iterable[web.RouteDef]:
-        if self._endpoint is None:  # polling: Telegram is asked, it does not call
+        if self._endpoint is None:  # polling or embedded: Telegram does not call frontdesk
             return []
         return [web.post(f"/{self.slug}/updates", self._endpoint.handle)]
 

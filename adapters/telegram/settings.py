@@ -49,9 +49,11 @@ class TelegramSettings(BaseModel):
     token: Annotated[SecretStr, AfterValidator(_bot_token)]
     """The bot's token from @BotFather."""
 
-    mode: Literal["webhook", "polling"] = "webhook"
-    """How updates come in: "webhook" (Telegram POSTs them to `/<slug>/updates`) or
-    "polling" (frontdesk asks with getUpdates: local development without a public URL)."""
+    mode: Literal["webhook", "polling", "embedded"] = "webhook"
+    """How updates come in: "webhook" (Telegram POSTs them to `/<slug>/updates`),
+    "polling" (frontdesk asks with getUpdates: local development without a public URL) or
+    "embedded" (a host bot receives them and its plug-in hands frontdesk's chats over:
+    `adapters.telegram.plugins`)."""
 
     # Declared after `mode`, so that its validator can see it; validated when left out too.
     secret_token: Annotated[SecretStr, AfterValidator(_secret_token)] | None = Field(

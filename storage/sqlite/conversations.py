@@ -160,6 +160,25 @@ async def load_open_conversation(
     return None if row is None else _conversation(row)
 
 
+async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
+    """One indexed lookup: a contact has at most one open conversation. `run` is JSON, so
+    whether it waits is read from the loaded conversation rather than in SQL."""
+    row = await fetch_one(
+        conn,
+        f"""
+        SELECT {_CONVERSATION} FROM conversations
+        WHERE status = 'open'
+          AND contact_id = (SELECT id FROM contacts WHERE channel = ? AND external_id = ?)
+        """,
+        (channel, external_id),
+    )
+    if row is None:
+        return False
+    conversation = _conversation(row)
+    waiting = conversation.run is not None and conversation.run.waiting is not None
+    return waiting or conversation.assignee is not None
+
+
 async def conversations_of(
     conn: aiosqlite.Connection, channel: str, external_id: str
 ) -> list[Conversation]:

@@ -201,6 +201,9 @@ class SqliteStore:
         """The contact's conversations, oldest first."""
         return await conversations.conversations_of(self._read(), channel, external_id)
 
+    async def handles(self, channel: str, external_id: str) -> bool:
+        return await conversations.handles(self._read(), channel, external_id)
+
     async def get_contact_by_id(self, contact_id: str) -> Contact | None:
         return await conversations.load_contact_by_id(self._read(), contact_id)
 

@@ -391,6 +391,41 @@ async def test_second_open_conversation_of_a_contact_conflicts(store: Store) -> 
         assert await tx.load_open_conversation("c1") == later
 
 
+def waiting_run() -> Run:
+    return Run(
+        workflow="greet",
+        workflow_hash="abc123",
+        trigger="conversation_opened",
+        waiting=Waiting(kind="answer", step_id="ask_team"),
+    )
+
+
+async def test_handles_an_open_conversation_that_waits_or_is_assigned(store: Store) -> None:
+    waits = conversation("v1", "c1")
+    waits.run = waiting_run()
+    assigned = conversation("v2", "c2", assignee="ann")
+    await seed(store, waits, assigned)
+
+    assert await store.handles("webhook", "c1")
+    assert await store.handles("webhook", "c2")
+
+
+async def test_does_not_handle_an_idle_closed_or_unknown_chat(store: Store) -> None:
+    idle = conversation("v1", "c1")
+    idle.run = waiting_run()
+    idle.run.waiting = None  # the workflow ran to its end, nobody took the conversation
+    closed = conversation("v2", "c2", assignee="ann")
+    closed.run = waiting_run()
+    await seed(store, idle, closed)
+    closed.status, closed.closed_at, closed.version = ConversationStatus.CLOSED, seconds(60), 2
+    await save(store, closed)
+
+    assert not await store.handles("webhook", "c1")
+    assert not await store.handles("webhook", "c2")
+    assert not await store.handles("webhook", "nobody")
+    assert not await store.handles("telegram", "c1")  # the same id on another channel
+
+
 async def test_transcript_keeps_insertion_order(store: Store) -> None:
     await seed(store, conversation())
     async with store.transaction() as tx:
