@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Frozen(BaseModel):
@@ -234,14 +234,27 @@ class DeliveryOutcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"
     FAILED = "failed"
+    # Not now, and not a failure: the channel's own rate limit. Not counted as an attempt.
+    DEFER = "defer"
 
 
 class Delivery(Frozen):
-    """What a channel says about one attempt to send an Outbound."""
+    """What a channel says about one attempt to send an Outbound.
+
+    DEFER means the channel did not try at all (its own rate limit said wait); it requires
+    `retry_after`, the seconds (more than 0) until the message may go.
+    """
 
     outcome: DeliveryOutcome
     error: str | None = None
     retry_after: float | None = None  # seconds, when the platform said how long to wait
+
+    @model_validator(mode="after")
+    def _defer_says_how_long(self) -> Delivery:
+        # A wait of zero would have the outbox claim the same message again at once.
+        if self.outcome == DeliveryOutcome.DEFER and (self.retry_after or 0) <= 0:
+            raise ValueError("a deferred delivery needs a positive retry_after")
+        return self
 
 
 Run.model_rebuild()

@@ -4,7 +4,8 @@ Delivery is at least once on the wire: a message is marked sent only after its c
 so, and every attempt carries the same message id so the receiver can drop a repeat. A
 conversation's messages go out in order; a failing one holds back only its own conversation.
 Failures are retried with exponential backoff and jitter, or after exactly the time a 429's
-Retry-After asked for, until `max_attempts`.
+Retry-After asked for, until `max_attempts`. A DEFER (the channel's own rate limit) is not
+an attempt: the message is due again after exactly the wait the channel named.
 """
 
 from __future__ import annotations
@@ -146,6 +147,17 @@ class OutboxWorker:
             log.exception("channel raised: conversation=%s", message.conversation_id)
             result = Delivery(outcome=DeliveryOutcome.RETRY, error=f"channel raised {exc!r}")
         now = self._clock.now()
+        if result.outcome == DeliveryOutcome.DEFER:
+            # Routine under load, so debug only; Delivery guarantees retry_after is set.
+            wait = result.retry_after or 0.0
+            log.debug(
+                "delivery deferred: conversation=%s message=%s in=%.3fs",
+                message.conversation_id,
+                message.message_id,
+                wait,
+            )
+            await self._store.mark_deferred(item.id, now + timedelta(seconds=wait))
+            return
         attempts = item.attempts + 1
         if result.outcome == DeliveryOutcome.SENT:
             await self._store.mark_sent(item.id, now)

@@ -32,10 +32,15 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
 
 
 def write_telegram_config(
-    folder: Path, base_url: str, workflow: str, mode: str = "webhook"
+    folder: Path,
+    base_url: str,
+    workflow: str,
+    mode: str = "webhook",
+    per_chat_interval_seconds: float = 0,
 ) -> Path:
     """Like `harness.write_config`, with one telegram channel called `telegram` (in polling
-    mode without a secret_token)."""
+    mode without a secret_token). The per-chat spacing is off unless asked for, so that a
+    test sees a workflow's messages without moving the clock between them."""
     secret = f"secret_token: {SECRET_TOKEN}" if mode == "webhook" else ""
     (folder / "workflows").mkdir(exist_ok=True)
     (folder / "workflows" / "route-by-team.yaml").write_text(workflow)
@@ -53,6 +58,7 @@ channels:
     mode: {mode}
     {secret}
     base_url: {base_url}
+    per_chat_interval_seconds: {per_chat_interval_seconds}
 {textwrap.dedent(DIRECTORY)}
 workflows:
   - workflows/route-by-team.yaml
@@ -216,3 +222,41 @@ async def test_a_429_makes_the_outbox_wait_exactly_retry_after(
         ]
         rows = await outbox_when(fd, lambda rows: len(rows) == 2 and rows[1].status == "sent")
         assert [(r.status, r.attempts) for r in rows] == [("sent", 2), ("sent", 1)]
+
+
+async def test_one_chats_messages_go_a_second_apart_without_failed_attempts(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    config = write_telegram_config(
+        tmp_path, bot_api.url, route_by_team, per_chat_interval_seconds=1
+    )
+    async with running(config) as fd:
+        await deliver(fd, message_update(11, text="hi"))
+
+        await bot_api.wait_for("sendMessage", 1)
+        a_second_on = START + timedelta(seconds=1)
+        for _ in range(500):  # until the question has been claimed and deferred
+            if await fd.frontdesk.store.next_outbound_due() == a_second_on:
+                break
+            await asyncio.sleep(0.01)
+        rows = await outbox_when(fd, lambda rows: len(rows) == 2)
+        # The question is deferred by the chat's limit, not tried: no attempt, no error.
+        assert [(r.status, r.attempts, r.last_error) for r in rows] == [
+            ("sent", 1, None),
+            ("pending", 0, None),
+        ]
+        assert await fd.frontdesk.store.next_outbound_due() == a_second_on
+
+        await fd.advance(0.999)
+        assert await fd.frontdesk.runtime.outbox.flush() == 0  # nothing is due yet
+        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co."]
+
+        await fd.advance(0.001)
+        await bot_api.wait_for("sendMessage", 2)
+        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co.", QUESTION]
+        rows = await outbox_when(fd, lambda rows: len(rows) == 2 and rows[1].status == "sent")
+        assert [(r.status, r.attempts, r.last_error) for r in rows] == [
+            ("sent", 1, None),
+            ("sent", 1, None),
+        ]
+        assert [r.sent_at for r in rows] == [START, a_second_on]

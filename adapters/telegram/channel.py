@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from adapters.telegram.followups import ButtonFollowUps
 from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
+from adapters.telegram.limits import SendLimiter
 from adapters.telegram.outbound import BotSender
 from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
@@ -33,7 +34,10 @@ class TelegramChannel:
     def __init__(self, slug: str, settings: TelegramSettings, inbox: Inbox, clock: Clock) -> None:
         self.slug = slug
         self._settings = settings
-        self._sender = BotSender(slug, settings)
+        limiter = SendLimiter(
+            clock, settings.per_chat_interval_seconds, settings.per_bot_per_second
+        )
+        self._sender = BotSender(slug, settings, limiter)
         self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
         self._endpoint: UpdateEndpoint | None = None

@@ -1,7 +1,8 @@
 """The sender: one aiogram `Bot` that delivers each outbound message and says how it went.
 
 Every platform failure becomes a `Delivery`, never an exception, so that the outbox decides
-what to do: SENT, RETRY (with Telegram's own retry_after on a 429) or FAILED.
+what to do: SENT, RETRY (with Telegram's own retry_after on a 429) or FAILED. A message that
+our own rate limit (`limits.py`) holds back is not sent at all: DEFER, with the exact wait.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from adapters.telegram.limits import SendLimiter
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
@@ -35,9 +37,10 @@ REQUEST_TIMEOUT_SECONDS = 15
 
 
 class BotSender:
-    def __init__(self, slug: str, settings: TelegramSettings) -> None:
+    def __init__(self, slug: str, settings: TelegramSettings, limiter: SendLimiter) -> None:
         self._slug = slug
         self._settings = settings
+        self._limiter = limiter
         self._bot: Bot | None = None
         # Parts of a split message already delivered, by message id, so that a retry after a
         # failure half way does not send the first parts again. Only in this process: after a
@@ -68,6 +71,11 @@ class BotSender:
         done = self._parts_sent.get(message.message_id, 0)
         try:
             for index in range(done, len(parts)):
+                # Each part is a message to Telegram's limits; the parts already sent are
+                # remembered below, so a deferred long message goes on where it stopped.
+                wait = self._limiter.acquire(message.recipient)
+                if wait > 0:
+                    return Delivery(outcome=DeliveryOutcome.DEFER, retry_after=wait)
                 last = index == len(parts) - 1
                 # No parse_mode: the text goes as plain text, so nothing in it is markup and
                 # nothing needs escaping.
@@ -78,6 +86,9 @@ class BotSender:
                 )
                 self._parts_sent[message.message_id] = index + 1
         except Exception as exc:
+            if isinstance(exc, TelegramRetryAfter):
+                # Telegram's flood limit is per bot: every chat waits, not only this one.
+                self._limiter.pause(float(exc.retry_after))
             delivery = self._unsent(message, exc)
             if delivery.outcome != DeliveryOutcome.RETRY:
                 self._parts_sent.pop(message.message_id, None)

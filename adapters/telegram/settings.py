@@ -75,6 +75,15 @@ class TelegramSettings(BaseModel):
     """Polling mode: how long one getUpdates call waits for an update to arrive (the Bot
     API's long-poll `timeout`)."""
 
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    """At most one message to one chat per this many seconds (0: no spacing). A message that
+    must wait is deferred in the outbox (DEFER: not a failed attempt), never slept on.
+    Telegram's advice: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this"""
+
+    per_bot_per_second: int = Field(default=30, ge=1)
+    """At most this many messages from the bot in any one second, over all chats; a 429
+    from Telegram also pauses every chat's sends for its `retry_after`."""
+
     @field_validator("secret_token", mode="after")
     @classmethod
     def _required_for_webhooks(

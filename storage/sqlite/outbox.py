@@ -94,6 +94,12 @@ MARK_RETRY = """
     WHERE id = ? AND status = 'pending'
 """
 
+# Deferring (the channel's own rate limit) is not an attempt: attempts and last_error stay.
+MARK_DEFERRED = """
+    UPDATE outbox SET next_attempt_at = ?, leased_until = NULL
+    WHERE id = ? AND status = 'pending'
+"""
+
 # Giving up makes the conversation's next message the head of its queue.
 MARK_FAILED = """
     UPDATE outbox SET status = 'failed', failed_at = ?, last_error = ?,

@@ -151,6 +151,12 @@ class SqliteStore:
             outbox.MARK_RETRY, (to_micros(next_attempt_at), error, item_id)
         )
 
+    async def mark_deferred(self, item_id: int, next_attempt_at: datetime) -> None:
+        """Still pending, due again at `next_attempt_at`; not counted as an attempt."""
+        await self._writer_or_fail().later(
+            outbox.MARK_DEFERRED, (to_micros(next_attempt_at), item_id)
+        )
+
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         """Given up; the conversation's next message may go."""
         await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))

@@ -521,6 +521,27 @@ async def test_retry_holds_the_conversation_back_until_due(store: Store) -> None
 
 
 @pytest.mark.usefixtures("two_conversations")
+async def test_deferred_is_due_again_then_without_counting_an_attempt(store: Store) -> None:
+    await enqueue(store, message("a1", "a"), message("a2", "a"))
+    [a1] = await store.claim_due_outbound(T0, 10, 30)
+    await store.mark_retry(a1.id, T0, "503 bad gateway")
+    [a1] = await store.claim_due_outbound(T0, 10, 30)
+
+    await store.mark_deferred(a1.id, seconds(1.5))
+
+    assert await store.claim_due_outbound(seconds(1.499), 10, 30) == []  # a2 waits too
+    assert await store.next_outbound_due() == seconds(1.5)
+    [deferred] = await store.claim_due_outbound(seconds(1.5), 10, 30)
+    assert (deferred.id, deferred.attempts) == (a1.id, 1)
+    [record, _] = await store.outbox("a")
+    assert (record.status, record.attempts, record.last_error) == (
+        "pending",
+        1,
+        "503 bad gateway",
+    )
+
+
+@pytest.mark.usefixtures("two_conversations")
 async def test_failed_message_lets_the_next_one_go(store: Store) -> None:
     await enqueue(store, message("a1", "a"), message("a2", "a"))
     [a1] = await store.claim_due_outbound(T0, 10, 30)

@@ -75,11 +75,17 @@ async def test_callback_data_of_the_longest_option_id_fits_telegrams_limit(
 
 
 async def test_a_long_text_is_split_with_the_keyboard_on_the_last_part(
-    channel: TelegramChannel, bot_api: FakeBotApi
+    channel: TelegramChannel, bot_api: FakeBotApi, clock: ManualClock
 ) -> None:
     paragraph = "word " * 999 + "end."  # 4999 characters
     long = MESSAGE.model_copy(update={"text": paragraph + "\n" + paragraph})
 
+    # Each part is a message to the chat, so the parts go out a second apart.
+    deferred = Delivery(outcome=DeliveryOutcome.DEFER, retry_after=1.0)
+    assert await channel.send(long) == deferred
+    clock.advance(1)
+    assert await channel.send(long) == deferred
+    clock.advance(1)
     assert (await channel.send(long)).outcome == DeliveryOutcome.SENT
 
     sent = [c.params for c in bot_api.of("sendMessage")]
@@ -90,12 +96,18 @@ async def test_a_long_text_is_split_with_the_keyboard_on_the_last_part(
 
 
 async def test_a_retry_after_a_half_sent_long_text_sends_only_the_rest(
-    channel: TelegramChannel, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
 ) -> None:
     long = MESSAGE.model_copy(update={"text": "a" * 4096 + " " + "b" * 10})
-
-    first = await _send_failing_second_part(channel, bot_api, long)
-    again = await channel.send(long)
+    # No per-chat spacing, so that the second part is tried (and fails) at once.
+    settings = make_settings(bot_api.url, per_chat_interval_seconds=0)
+    channel = TelegramChannel(SLUG, settings, inbox, clock)
+    await channel.start()
+    try:
+        first = await _send_failing_second_part(channel, bot_api, long)
+        again = await channel.send(long)
+    finally:
+        await channel.close()
 
     assert (first.outcome, again.outcome) == (DeliveryOutcome.RETRY, DeliveryOutcome.SENT)
     assert [c.params["text"][0] for c in bot_api.of("sendMessage")] == ["a", "b", "b"]
@@ -133,6 +145,59 @@ async def test_429_is_a_retry_after_telegrams_delay(
     assert delivery.retry_after == 3
     assert delivery.error is not None
     assert "Too Many Requests" in delivery.error
+
+
+async def test_a_429_defers_every_chat_of_the_bot_for_retry_after(
+    channel: TelegramChannel, bot_api: FakeBotApi, clock: ManualClock
+) -> None:
+    bot_api.fail_next("sendMessage", 429, retry_after=3)
+    other_chat = MESSAGE.model_copy(update={"message_id": "m-2", "recipient": "777"})
+
+    assert (await channel.send(MESSAGE)).outcome == DeliveryOutcome.RETRY
+    clock.advance(0.5)
+
+    # Telegram's flood limit is per bot: the other chat waits too, without asking Telegram.
+    assert await channel.send(other_chat) == Delivery(
+        outcome=DeliveryOutcome.DEFER, retry_after=2.5
+    )
+    assert len(bot_api.of("sendMessage")) == 1
+    clock.advance(2.5)
+    assert await channel.send(other_chat) == Delivery(outcome=DeliveryOutcome.SENT)
+
+
+async def test_a_second_message_within_the_chat_interval_is_deferred_unsent(
+    channel: TelegramChannel, bot_api: FakeBotApi, clock: ManualClock
+) -> None:
+    follow_up = MESSAGE.model_copy(update={"message_id": "m-2", "text": "And another thing"})
+    assert await channel.send(MESSAGE) == Delivery(outcome=DeliveryOutcome.SENT)
+    clock.advance(0.25)
+
+    assert await channel.send(follow_up) == Delivery(
+        outcome=DeliveryOutcome.DEFER, retry_after=0.75
+    )
+    assert len(bot_api.of("sendMessage")) == 1  # Telegram was not asked
+
+    clock.advance(0.75)
+    assert await channel.send(follow_up) == Delivery(outcome=DeliveryOutcome.SENT)
+    assert [c.params["text"] for c in bot_api.of("sendMessage")][1] == "And another thing"
+
+
+async def test_the_bots_limit_defers_a_message_to_a_new_chat(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+) -> None:
+    settings = make_settings(bot_api.url, per_bot_per_second=2)
+    channel = TelegramChannel(SLUG, settings, inbox, clock)
+    await channel.start()
+    try:
+        for n, chat in enumerate(["1", "2", "3"]):
+            if n:
+                clock.advance(0.1)
+            delivery = await channel.send(MESSAGE.model_copy(update={"recipient": chat}))
+    finally:
+        await channel.close()
+
+    assert delivery == Delivery(outcome=DeliveryOutcome.DEFER, retry_after=0.8)  # 1s after "1"
+    assert [c.params["chat_id"] for c in bot_api.of("sendMessage")] == ["1", "2"]
 
 
 async def test_a_blocked_bot_is_a_failure_with_the_reason(

@@ -16,6 +16,7 @@ def test_defaults() -> None:
     assert settings.base_url == "https://api.telegram.org"
     assert settings.private_chats_only is True
     assert settings.max_body_bytes == 1_048_576
+    assert (settings.per_chat_interval_seconds, settings.per_bot_per_second) == (1.0, 30)
     assert TOKEN not in repr(settings)
     assert SECRET_TOKEN not in repr(settings)
 
@@ -33,6 +34,16 @@ def test_defaults() -> None:
             {"token": TOKEN, "secret_token": SECRET_TOKEN, "max_body_bytes": 0},
             "max_body_bytes",
             "greater than 0",
+        ),
+        (
+            {"token": TOKEN, "secret_token": SECRET_TOKEN, "per_chat_interval_seconds": -1},
+            "per_chat_interval_seconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"token": TOKEN, "secret_token": SECRET_TOKEN, "per_bot_per_second": 0},
+            "per_bot_per_second",
+            "greater than or equal to 1",
         ),
         ({"token": TOKEN, "secret_token": SECRET_TOKEN, "secret": "x"}, "secret", "not permitted"),
     ],
