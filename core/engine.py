@@ -275,6 +275,9 @@ class Engine:
                 created_at=now,
             )
         changed = _merge_profile(contact, profile) or changed
+        if contact.unreachable_since is not None:
+            contact.unreachable_since = None  # they write again: they can be written to
+            changed = True
         turn = Turn(
             tx=tx,
             now=now,

@@ -100,6 +100,9 @@ class Contact(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     created_at: datetime
+    # Since when the platform refuses messages to them (they blocked the bot); cleared as
+    # soon as they write again.
+    unreachable_since: datetime | None = None
 
 
 class Run(BaseModel):
@@ -248,6 +251,7 @@ class Delivery(Frozen):
     outcome: DeliveryOutcome
     error: str | None = None
     retry_after: float | None = None  # seconds, when the platform said how long to wait
+    recipient_gone: bool = False  # FAILED because the recipient refuses all messages (403)
 
     @model_validator(mode="after")
     def _defer_says_how_long(self) -> Delivery:

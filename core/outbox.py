@@ -172,6 +172,8 @@ class OutboxWorker:
                 error,
             )
             await self._store.mark_failed(item.id, now, error)
+            if result.recipient_gone:
+                await self._store.mark_unreachable(message.channel, message.recipient, now)
             return
         delay = result.retry_after if result.retry_after is not None else self.backoff(attempts)
         log.info(

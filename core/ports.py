@@ -211,6 +211,11 @@ class Store(Protocol):
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None: ...
 
+    async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
+        """The platform refuses every message to this contact (they blocked the bot); kept
+        until they write again."""
+        ...
+
     async def next_outbound_due(self) -> datetime | None: ...
 
     # timers

@@ -73,17 +73,20 @@ class Turn:
 
     def say(self, text: str, options: list[Option], step_id: str | None) -> None:
         message_id = self.next_id()
-        self.outbound.append(
-            Outbound(
-                message_id=message_id,
-                conversation_id=self.conversation.id,
-                channel=self.conversation.channel,
-                recipient=self.contact.external_id,
-                text=text,
-                options=options,
-                language=self.contact.language,
+        # A contact the platform refuses messages to (blocked the bot) gets none until they
+        # write again: the transcript still shows what the workflow said.
+        if self.contact.unreachable_since is None:
+            self.outbound.append(
+                Outbound(
+                    message_id=message_id,
+                    conversation_id=self.conversation.id,
+                    channel=self.conversation.channel,
+                    recipient=self.contact.external_id,
+                    text=text,
+                    options=options,
+                    language=self.contact.language,
+                )
             )
-        )
         self.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,

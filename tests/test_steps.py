@@ -174,3 +174,31 @@ async def test_workflows_restricted_to_channels(tmp_path: Path, receiver: Receiv
     async with running(config) as fd:
         await fd.say("w", "hi")  # on the webhook channel: the partner-only flow is skipped
         assert await receiver.wait_for_texts("w", 1) == ["general flow"]
+
+
+async def test_nothing_is_sent_to_an_unreachable_contact_until_they_write(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    later = """
+    name: later
+    trigger: conversation_opened
+    steps:
+      - {id: pause, type: wait, seconds: 60}
+      - {id: nudge, type: send_message, text: "Still there?"}
+      - {id: ask, type: ask_question, text: "Anything else?"}
+      - {id: bye, type: send_message, text: "Bye!"}
+    """
+    config = write_config(tmp_path, receiver.url, {"later": later})
+    async with running(config) as fd:
+        await fd.say("u", "hi")
+        await fd.frontdesk.store.mark_unreachable("webhook", "u", fd.clock.now())
+        await fd.advance(60)
+        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "u")
+        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        assert [e.text for e in transcript if e.direction == "out"] == [
+            "Still there?",
+            "Anything else?",
+        ]
+        assert await fd.frontdesk.store.outbox(conversation.id) == []
+        await fd.say("u", "no")  # writing again makes them reachable
+        assert await receiver.wait_for_texts("u", 1) == ["Bye!"]

@@ -260,3 +260,28 @@ async def test_one_chats_messages_go_a_second_apart_without_failed_attempts(
             ("sent", 1, None),
         ]
         assert [r.sent_at for r in rows] == [START, a_second_on]
+
+
+async def test_a_bot_blocked_by_the_user_marks_the_contact_unreachable(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> None:
+    bot_api.fail_next("sendMessage", 403, times=2)  # blocked: the welcome and the question
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team)
+    async with running(config) as fd:
+        await deliver(fd, message_update(20, text="hi"))
+        rows = await outbox_when(fd, lambda rows: all(r.status == "failed" for r in rows))
+        assert [(r.status, r.attempts) for r in rows] == [("failed", 1), ("failed", 1)]
+        for _ in range(200):  # the mark is committed just after the failure
+            contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+            if contact is not None and contact.unreachable_since is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert contact is not None
+        assert contact.unreachable_since == START
+        # They unblock the bot and answer: reachable again, and the workflow goes on.
+        await deliver(fd, message_update(21, text="Sales"))
+        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        assert contact is not None
+        assert contact.unreachable_since is None
+        await bot_api.wait_for("sendMessage", 3)
+        assert texts(bot_api)[2] == "Thanks! Alice from Sales will help you shortly."

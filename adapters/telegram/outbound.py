@@ -100,7 +100,7 @@ class BotSender:
         if isinstance(exc, TelegramRetryAfter):
             return _retry(_reason(exc), float(exc.retry_after))
         if isinstance(exc, TelegramForbiddenError):  # blocked by the user, kicked, deactivated
-            return _failed(_reason(exc))
+            return Delivery(outcome=DeliveryOutcome.FAILED, error=_reason(exc), recipient_gone=True)
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
             return _failed(_reason(exc))
         if isinstance(exc, TelegramServerError | TelegramNetworkError | TimeoutError):

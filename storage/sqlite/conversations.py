@@ -33,7 +33,7 @@ from storage.sqlite.connection import fetch_all, fetch_one
 
 _CONTACT = (
     "id, channel, external_id, name, username, language, email, phone, country, "
-    "fields, tags, created_at"
+    "fields, tags, created_at, unreachable_since"
 )
 
 
@@ -54,14 +54,20 @@ async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Con
 
 
 SAVE_CONTACT = f"""
-    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         channel = excluded.channel, external_id = excluded.external_id,
         name = excluded.name, username = excluded.username,
         language = excluded.language, email = excluded.email,
         phone = excluded.phone, country = excluded.country,
         fields = excluded.fields, tags = excluded.tags,
-        created_at = excluded.created_at
+        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since
+"""
+
+# The platform refuses messages to this contact; the first time it said so is kept.
+MARK_UNREACHABLE = """
+    UPDATE contacts SET unreachable_since = COALESCE(unreachable_since, ?)
+    WHERE channel = ? AND external_id = ?
 """
 
 
@@ -82,6 +88,7 @@ def contact_row(contact: Contact) -> tuple[Any, ...]:
         dump_json(FIELDS, contact.fields),
         dump_json(TAGS, contact.tags),
         to_micros(contact.created_at),
+        to_micros_or_none(contact.unreachable_since),
     )
 
 
@@ -99,6 +106,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
         fields=FIELDS.validate_json(row["fields"]),
         tags=TAGS.validate_json(row["tags"]),
         created_at=from_micros(row["created_at"]),
+        unreachable_since=from_micros_or_none(row["unreachable_since"]),
     )
 
 

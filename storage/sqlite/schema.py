@@ -45,6 +45,7 @@ _V1 = (
         fields TEXT NOT NULL,
         tags TEXT NOT NULL,
         created_at INTEGER NOT NULL,
+        unreachable_since INTEGER,
         UNIQUE (channel, external_id)
     )
     """,

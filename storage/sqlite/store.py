@@ -161,6 +161,11 @@ class SqliteStore:
         """Given up; the conversation's next message may go."""
         await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))
 
+    async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
+        await self._writer_or_fail().later(
+            conversations.MARK_UNREACHABLE, (to_micros(at), channel, external_id)
+        )
+
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending)."""
         return await outbox.next_due(self._read())

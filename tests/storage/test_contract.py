@@ -789,3 +789,23 @@ async def test_a_reopened_store_sees_the_same_data(store: Store, store_maker: St
         assert await pick(reopened, "support", only_online=False) == "bob"
     finally:
         await reopened.close()
+
+
+async def test_a_contact_marked_unreachable_keeps_the_first_time_until_saved_again(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        await tx.save_contact(contact())
+    await store.mark_unreachable("webhook", "u1", seconds(5))
+    await store.mark_unreachable("webhook", "u1", seconds(9))
+    await store.mark_unreachable("webhook", "nobody", seconds(9))  # unknown: nothing happens
+    stored = await store.get_contact("webhook", "u1")
+    assert stored is not None
+    assert stored.unreachable_since == seconds(5)
+    stored.unreachable_since = None
+    async with store.transaction() as tx:
+        await tx.save_contact(stored)
+    again = await store.get_contact("webhook", "u1")
+    assert again is not None
+    assert again.unreachable_since is None
+    assert await store.get_contact("webhook", "nobody") is None

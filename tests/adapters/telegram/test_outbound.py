@@ -210,6 +210,7 @@ async def test_a_blocked_bot_is_a_failure_with_the_reason(
     assert delivery == Delivery(
         outcome=DeliveryOutcome.FAILED,
         error="TelegramForbiddenError: Forbidden: bot was blocked by the user",
+        recipient_gone=True,  # the outbox marks the contact unreachable
     )
 
 
