@@ -285,3 +285,39 @@ async def test_a_bot_blocked_by_the_user_marks_the_contact_unreachable(
         assert contact.unreachable_since is None
         await bot_api.wait_for("sendMessage", 3)
         assert texts(bot_api)[2] == "Thanks! Alice from Sales will help you shortly."
+
+
+BY_LANGUAGE = """
+name: by-language
+trigger: conversation_opened
+steps:
+  - {id: hello, type: send_message, text: "Hello!", translations: {es: "¡Hola!"}}
+  - id: route
+    type: branch
+    branches:
+      - conditions: [{field: contact.language, op: equals, value: es}]
+        steps: [{id: to_spanish, type: assign, team: support}]
+    else:
+      - {id: to_others, type: assign, team: sales}
+  - {id: told, type: send_message, text: "{{ agent.name }}"}
+"""
+
+
+async def test_a_spanish_speaker_is_routed_by_the_language_branch(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, BY_LANGUAGE)
+    english = {"id": 77, "is_bot": False, "first_name": "Jo", "language_code": "en-GB"}
+    async with running(config) as fd:
+        await deliver(fd, message_update(30, text="hola"))  # language_code "es"
+        await deliver(
+            fd,
+            message_update(31, chat={"id": 77, "type": "private"}, sender=english, text="hi"),
+        )
+        sent = await bot_api.wait_for("sendMessage", 4)
+        by_chat: dict[str, list[str]] = {}
+        for call in sent:
+            by_chat.setdefault(str(call.params["chat_id"]), []).append(call.params["text"])
+        assert by_chat == {CHAT: ["¡Hola!", "Carol"], "77": ["Hello!", "Alice"]}
+        [spanish] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        assert (spanish.team, spanish.assignee) == ("support", "carol")
