@@ -177,6 +177,14 @@ class Store(Protocol):
 
     async def load_inbound(self, inbound_id: int) -> StoredInbound | None: ...
 
+    async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
+        """Stop retrying an event whose processing keeps failing; keep it with the reason."""
+        ...
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        """The reason an event was set aside, if it was."""
+        ...
+
     # cursors
     async def load_cursor(self, name: str) -> str | None:
         """A named position a worker resumes from after a restart (such as a poller's

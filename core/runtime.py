@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 SWEEP_INTERVAL = timedelta(seconds=30)
 QUEUE_PAGE = 50
+MAX_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Runtime:
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
+        self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self._timers_in_flight: set[str] = set()
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
@@ -234,7 +236,7 @@ class Runtime:
             return
         try:
             if isinstance(job, StoredInbound):
-                report = await self.engine.process_inbound(job)
+                report = await self._process(job)
             else:
                 report = await self.engine.process_timer(job)
         finally:
@@ -245,6 +247,31 @@ class Runtime:
                 self._timer_wake.set()
         if report is not None and self._on_turn is not None:
             self._on_turn(report)
+
+    async def _process(self, item: StoredInbound) -> TurnReport | None:
+        """Process an event; one that keeps failing (a bug, a workflow that cannot run) is set
+        aside after MAX_FAILURES tries so that it stops taking a turn at every sweep."""
+        try:
+            report = await self.engine.process_inbound(item)
+        except StoreUnavailable:
+            raise  # the store, not the event: tried again at the next sweep, uncounted
+        except Exception as exc:
+            failures = self._failures.get(item.id, 0) + 1
+            self._failures[item.id] = failures
+            if failures < MAX_FAILURES:
+                raise
+            del self._failures[item.id]
+            log.error(
+                "event set aside after %d failures: inbound=%s key=%s error=%r",
+                failures,
+                item.id,
+                item.event.contact_key,
+                exc,
+            )
+            await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
+            return None
+        self._failures.pop(item.id, None)
+        return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
         if report.sent:

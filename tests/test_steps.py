@@ -5,7 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.support.harness import running, write_config
+import pytest
+
+from tests.support.harness import event, running, write_config
 from tests.support.receiver import Receiver
 
 LOOP = """
@@ -202,3 +204,30 @@ async def test_nothing_is_sent_to_an_unreachable_contact_until_they_write(
         assert await fd.frontdesk.store.outbox(conversation.id) == []
         await fd.say("u", "no")  # writing again makes them reachable
         assert await receiver.wait_for_texts("u", 1) == ["Bye!"]
+
+
+async def test_an_event_that_keeps_failing_is_set_aside(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"loop": LOOP})
+    async with running(config) as fd:
+        runtime = fd.frontdesk.runtime
+
+        async def broken(item: object) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(runtime.engine, "process_inbound", broken)
+        status, _ = await fd.post(event("p", "hi"))
+        assert status == 200
+        await runtime.idle()
+        [pending] = await fd.frontdesk.store.pending_inbound(10)
+        for _ in range(2):  # the sweep hands it over again
+            assert await fd.frontdesk.store.pending_inbound(10) == [pending]
+            await runtime.recover()
+            await runtime.idle()
+        assert await fd.frontdesk.store.pending_inbound(10) == []
+        assert await fd.frontdesk.store.inbound_error(pending.id) == "RuntimeError('a bug')"
+        # Other conversations are not held up by it.
+        monkeypatch.undo()
+        await fd.say("q", "hi")
+        assert await receiver.wait_for_texts("q", 1) == ["Name?"]

@@ -155,6 +155,16 @@ async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | N
 # The first processing time is kept: a replayed mark does not rewrite history.
 MARK_PROCESSED = "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL"
 
+# Set aside: no longer retried, kept with the reason for someone to look at.
+SET_ASIDE = """
+    UPDATE inbox SET processed_at = ?, error = ? WHERE id = ? AND processed_at IS NULL
+"""
+
+
+async def error_of(conn: aiosqlite.Connection, inbound_id: int) -> str | None:
+    row = await fetch_one(conn, "SELECT error FROM inbox WHERE id = ?", (inbound_id,))
+    return None if row is None else row["error"]
+
 
 def _stored(row: sqlite3.Row) -> StoredInbound:
     return StoredInbound(

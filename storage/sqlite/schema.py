@@ -27,6 +27,7 @@ _V1 = (
         event TEXT NOT NULL,
         received_at INTEGER NOT NULL,
         processed_at INTEGER,
+        error TEXT,  -- set when processing kept failing and the event was set aside
         UNIQUE (channel, event_id)
     )
     """,

@@ -107,6 +107,12 @@ class SqliteStore:
     async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
         return await inbox.load(self._read(), inbound_id)
 
+    async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
+        await self._writer_or_fail().later(inbox.SET_ASIDE, (to_micros(at), error, inbound_id))
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        return await inbox.error_of(self._read(), inbound_id)
+
     # cursors ------------------------------------------------------------------------------
 
     async def load_cursor(self, name: str) -> str | None:

@@ -809,3 +809,14 @@ async def test_a_contact_marked_unreachable_keeps_the_first_time_until_saved_aga
     assert again is not None
     assert again.unreachable_since is None
     assert await store.get_contact("webhook", "nobody") is None
+
+
+async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
+    store: Store,
+) -> None:
+    inbound_id = await store.record_inbound(event(1), T0)
+    assert inbound_id is not None
+    assert await store.inbound_error(inbound_id) is None
+    await store.set_inbound_aside(inbound_id, seconds(1), "RuntimeError('boom')")
+    assert await store.pending_inbound(10) == []
+    assert await store.inbound_error(inbound_id) == "RuntimeError('boom')"
