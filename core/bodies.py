@@ -6,12 +6,15 @@ Every channel's inbound endpoint does the same three things, so they live here o
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import StreamReader, web
 from pydantic import ValidationError
 
 from core.errors import BadInbound, PayloadTooLarge
+
+log = logging.getLogger("frontdesk.inbound")
 
 
 async def read_at_most(stream: StreamReader, limit: int) -> bytes:
@@ -65,3 +68,16 @@ def describe(error: ValidationError) -> str:
         where = ".".join(str(part) for part in detail["loc"]) or "body"
         parts.append(f"{where}: {detail['msg']}")
     return "; ".join(parts)
+
+
+def error_response(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+def refused(channel: str, what: str, status: int, reason: str) -> web.Response:
+    """Refuse a platform request with its reason, and log it. A reason never holds a
+    secret, a signature or the body (see `describe`), so it is safe to log."""
+    log.warning(
+        "%s: refused %s with %d: %s", channel, what, status, reason, extra={"channel": channel}
+    )
+    return error_response(status, reason)

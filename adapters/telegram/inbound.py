@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import to_inbound
-from core.bodies import describe, json_object, read_limited
+from core.bodies import describe, error_response, json_object, read_limited, refused
 from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
 from core.ports import Inbox
 
@@ -85,7 +85,7 @@ class UpdateEndpoint:
                 update.update_id,
                 extra={"channel": self._slug},
             )
-            return _error(503, "store unavailable, retry later")
+            return error_response(503, "store unavailable, retry later")
         return web.json_response({"status": handled})
 
     async def _read_update(self, request: web.Request) -> tuple[Update, dict[str, Any]]:
@@ -103,16 +103,4 @@ class UpdateEndpoint:
         return update, data
 
     def _refuse(self, status: int, reason: str) -> web.Response:
-        # The reason never holds the secret or the body; it is safe to log.
-        log.warning(
-            "telegram %s: refused an update with %d: %s",
-            self._slug,
-            status,
-            reason,
-            extra={"channel": self._slug},
-        )
-        return _error(status, reason)
-
-
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
+        return refused(f"telegram {self._slug}", "an update", status, reason)

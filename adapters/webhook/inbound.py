@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
-from core.bodies import describe, json_object, read_limited
+from core.bodies import describe, error_response, json_object, read_limited, refused
 from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
 from core.models import Inbound
 from core.ports import Inbox
@@ -49,7 +49,7 @@ class EventEndpoint:
                 event.event_id,
                 extra={"channel": self._slug},
             )
-            return _error(503, "store unavailable, retry later")
+            return error_response(503, "store unavailable, retry later")
         return web.json_response({"status": "accepted" if accepted else "duplicate"})
 
     async def _read_event(self, request: web.Request) -> Inbound:
@@ -67,16 +67,4 @@ class EventEndpoint:
         return parsed.to_inbound(self._slug, raw=data)
 
     def _refuse(self, status: int, reason: str) -> web.Response:
-        # The reason never holds the secret, the signature or the body; it is safe to log.
-        log.warning(
-            "webhook %s: refused an event with %d: %s",
-            self._slug,
-            status,
-            reason,
-            extra={"channel": self._slug},
-        )
-        return _error(status, reason)
-
-
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
+        return refused(f"webhook {self._slug}", "an event", status, reason)
