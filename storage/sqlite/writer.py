@@ -167,7 +167,12 @@ class Writer:
                 raise
 
     async def _leave(self) -> None:
-        if self._batch.empty or (self._queued > 0 and len(self._batch.members) < MAX_GROUP):
+        # A transaction left open with nothing to commit (its members failed) is closed too:
+        # it would hold SQLite's write lock against every other process.
+        idle = self._batch.empty and self._in_transaction and self._queued == 0
+        if not idle and (
+            self._batch.empty or (self._queued > 0 and len(self._batch.members) < MAX_GROUP)
+        ):
             self._lock.release()
             return
         # The commit runs in a task of its own that releases the lock when it is done: a

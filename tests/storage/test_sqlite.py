@@ -195,3 +195,18 @@ async def test_main_lookups_use_indexes(store: SqliteStore) -> None:
         for query, table in lookups.items():
             plan = " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
             assert f"SCAN {table}" not in plan, (query, plan)
+
+
+async def test_a_failed_write_leaves_the_database_free_for_other_processes(
+    store: SqliteStore,
+) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        async with store.transaction() as tx:
+            await tx.get_agent("ann")
+            raise RuntimeError("boom")
+    with pytest.raises(ValueError, match="unknown agents"):
+        await store.sync_directory([], {"team": ["ghost"]})
+    # Another connection (another process) can take the write lock at once.
+    with closing(sqlite3.connect(store.path, timeout=0)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
