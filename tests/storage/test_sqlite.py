@@ -200,10 +200,13 @@ async def test_main_lookups_use_indexes(store: SqliteStore) -> None:
 async def test_a_failed_write_leaves_the_database_free_for_other_processes(
     store: SqliteStore,
 ) -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    async def read_then_fail() -> None:
         async with store.transaction() as tx:
             await tx.get_agent("ann")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await read_then_fail()
     with pytest.raises(ValueError, match="unknown agents"):
         await store.sync_directory([], {"team": ["ghost"]})
     # Another connection (another process) can take the write lock at once.
