@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from pathlib import Path
 
-from tests.support.harness import API_TOKEN, event, running, write_config
+from tests.support.harness import API_TOKEN, running, write_config
 from tests.support.receiver import Receiver
 
 ASSIGN_NOW = """
@@ -34,13 +32,9 @@ async def test_concurrent_conversations_share_the_team_fairly(
 ) -> None:
     config = write_config(tmp_path, receiver.url, {"assign-now": ASSIGN_NOW}, CREW)
     async with running(config) as fd:
-        results = await asyncio.gather(*(fd.post(event(f"c{n}", "hi")) for n in range(100)))
-        assert all(status == 200 for status, _ in results)
-        await fd.frontdesk.runtime.idle()
-        assignees: Counter[str | None] = Counter()
-        for n in range(100):
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", f"c{n}")
-            assignees[conversation.assignee] += 1
+        contacts = [f"c{n}" for n in range(100)]
+        await fd.burst(contacts)
+        assignees = await fd.assignees(contacts)
         # a5 stops at its capacity of 3; the other four share the rest in turn.
         assert assignees == {"a1": 25, "a2": 24, "a3": 24, "a4": 24, "a5": 3}
 
@@ -99,11 +93,7 @@ async def test_two_hundred_at_once_share_five_agents_evenly(
     crew = CREW.replace("a5: {status: online, capacity: 3}", "a5: {status: online}")
     config = write_config(tmp_path, receiver.url, {"assign-now": ASSIGN_NOW}, crew)
     async with running(config) as fd:
-        results = await asyncio.gather(*(fd.post(event(f"c{n}", "hi")) for n in range(200)))
-        assert all(status == 200 for status, _ in results)
-        await fd.frontdesk.runtime.idle()
-        assignees: Counter[str | None] = Counter()
-        for n in range(200):
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", f"c{n}")
-            assignees[conversation.assignee] += 1
+        contacts = [f"c{n}" for n in range(200)]
+        await fd.burst(contacts)
+        assignees = await fd.assignees(contacts)
         assert assignees == {"a1": 40, "a2": 40, "a3": 40, "a4": 40, "a5": 40}

@@ -86,15 +86,8 @@ async def deliver(fd: Running, update: dict[str, Any]) -> None:
 async def outbox_when(
     fd: Running, ready: Callable[[list[OutboxRecord]], bool]
 ) -> list[OutboxRecord]:
-    """The chat's outbox rows once `ready` holds (bounded, so a broken test fails)."""
-    for _ in range(500):
-        conversations = await fd.frontdesk.store.conversations_of("telegram", CHAT)
-        if conversations:
-            rows = await fd.frontdesk.store.outbox(conversations[0].id)
-            if ready(rows):
-                return rows
-        await asyncio.sleep(0.01)
-    raise AssertionError("the outbox never got there")
+    """The chat's outbox rows once `ready` holds."""
+    return await fd.outbox_when(CHAT, ready, channel="telegram")
 
 
 def texts(api: FakeBotApi) -> list[str]:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import textwrap
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -108,12 +109,29 @@ class Running:
         assert (status, body) == (200, {"status": "accepted"})
         await self.frontdesk.runtime.idle()
 
+    async def burst(self, contacts: list[str]) -> None:
+        """Every contact writes at the same moment; wait until all are processed."""
+        results = await asyncio.gather(*(self.post(event(c, "hi")) for c in contacts))
+        assert all(status == 200 for status, _ in results)
+        await self.frontdesk.runtime.idle()
+
+    async def assignees(self, contacts: list[str]) -> Counter[str | None]:
+        """How many of the contacts' (only) conversations each agent has; None: unassigned."""
+        counted: Counter[str | None] = Counter()
+        for contact in contacts:
+            [conversation] = await self.frontdesk.store.conversations_of("webhook", contact)
+            counted[conversation.assignee] += 1
+        return counted
+
     async def outbox_when(
-        self, contact: str, ready: Callable[[list[OutboxRecord]], bool]
+        self,
+        contact: str,
+        ready: Callable[[list[OutboxRecord]], bool],
+        channel: str = "webhook",
     ) -> list[OutboxRecord]:
         """The contact's outbox rows once `ready` holds (bounded, so a broken test fails)."""
         for _ in range(1000):
-            conversations = await self.frontdesk.store.conversations_of("webhook", contact)
+            conversations = await self.frontdesk.store.conversations_of(channel, contact)
             if conversations:
                 rows = await self.frontdesk.store.outbox(conversations[0].id)
                 if ready(rows):
