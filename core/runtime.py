@@ -113,13 +113,10 @@ class Runtime:
 
     async def accept(self, event: Inbound) -> bool:
         received_at = self.clock.now()
-        try:
-            inbound_id = await self.store.record_inbound(event, received_at)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:
-            log.exception("inbox write failed: key=%s", event.contact_key)
-            raise StoreUnavailable("the inbox could not store the event") from exc
+        inbound_id = await _stored(
+            f"the inbox could not store the event of {event.contact_key}",
+            self.store.record_inbound(event, received_at),
+        )
         if inbound_id is None:
             return False
         # While stopping (a poller may still hand over an event), the event is stored but
@@ -129,22 +126,12 @@ class Runtime:
         return True
 
     async def load_cursor(self, name: str) -> str | None:
-        try:
-            return await self.store.load_cursor(name)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:
-            log.exception("cursor read failed: name=%s", name)
-            raise StoreUnavailable(f"the cursor {name!r} could not be read") from exc
+        return await _stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
 
     async def save_cursor(self, name: str, value: str) -> None:
-        try:
-            await self.store.save_cursor(name, value)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:
-            log.exception("cursor write failed: name=%s", name)
-            raise StoreUnavailable(f"the cursor {name!r} could not be saved") from exc
+        await _stored(
+            f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value)
+        )
 
     # lifecycle --------------------------------------------------------------------------
 
@@ -418,3 +405,15 @@ async def _settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
         raise
     if not outcome.done():
         outcome.set_result(result)
+
+
+async def _stored(failure: str, work: Awaitable[T]) -> T:
+    """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
+    so that it answers the platform with an error status and the event comes again."""
+    try:
+        return await work
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        log.exception("%s", failure)
+        raise StoreUnavailable(failure) from exc

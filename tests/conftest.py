@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.support.crm import Crm
@@ -19,6 +20,13 @@ async def receiver() -> AsyncIterator[Receiver]:
     await r.start()
     yield r
     await r.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session for tests that talk HTTP to a server of theirs."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp import test_utils, web
 
@@ -50,9 +49,3 @@ async def events_url(channel: WebhookChannel) -> AsyncIterator[str]:
     app.add_routes(channel.routes())
     async with test_utils.TestServer(app, host="127.0.0.1") as server:
         yield str(server.make_url(f"/{SLUG}/events"))
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
