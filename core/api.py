@@ -26,12 +26,13 @@ class AgentApi:
         self,
         store: Store,
         token: SecretStr | None,
-        on_status: Callable[[Agent], None] | None = None,
+        set_status: Callable[[str, AgentStatus], Awaitable[Agent | None]],
         close: Callable[[str], Awaitable[bool | None]] | None = None,
     ) -> None:
         self._store = store
         self._token = token
-        self._on_status = on_status
+        # Coming online takes the team's queue: the runtime's setter sees to it.
+        self._set_status = set_status
         self._close = close
 
     def routes(self) -> list[web.RouteDef]:
@@ -72,11 +73,9 @@ class AgentApi:
         except (ValueError, KeyError, TypeError):
             allowed = ", ".join(s.value for s in AgentStatus)
             return _error(400, f'body must be {{"status": one of {allowed}}}')
-        agent = await self._store.set_agent_status(request.match_info["agent_id"], status)
+        agent = await self._set_status(request.match_info["agent_id"], status)
         if agent is None:
             return _error(404, "no such agent")
-        if self._on_status is not None:
-            self._on_status(agent)  # coming online takes the team's queue
         return web.json_response(agent.model_dump(mode="json"))
 
     async def close_conversation(self, request: web.Request) -> web.Response:

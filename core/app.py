@@ -52,6 +52,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         schedules=config.schedules,
         settings=config.settings,
         secrets=config.secret_values(),
+        desk=config.desk,
+        away_outside=config.away_outside,
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)
@@ -61,9 +63,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app = web.Application(client_max_size=MAX_BODY)
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
-    api = AgentApi(
-        store, config.api.token, runtime.agent_status_changed, runtime.close_conversation
-    )
+    api = AgentApi(store, config.api.token, runtime.set_agent_status, runtime.close_conversation)
     app.add_routes(api.routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 

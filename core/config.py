@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core import plugins
+from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
 from core.schedules import Schedule
@@ -66,6 +67,18 @@ class AgentSettings(Section):
 
 class TeamSettings(Section):
     agents: list[str] = Field(default_factory=list)
+    # The team's channel on the desk (a Slack channel id), for handoff notices.
+    slack_channel: str | None = None
+    # The team's working hours: with `away_outside_schedule`, its online agents are set
+    # away while the schedule is closed.
+    schedule: str | None = None
+    away_outside_schedule: bool = False
+
+    @model_validator(mode="after")
+    def _schedule_named(self) -> TeamSettings:
+        if self.away_outside_schedule and self.schedule is None:
+            raise ValueError("away_outside_schedule needs a schedule")
+        return self
 
 
 class ConfigFile(Section):
@@ -83,6 +96,8 @@ class ConfigFile(Section):
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
     # Values only HTTP request headers can read, as `secrets.<name>`; from the environment.
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    # Where agents work (handoff notices, replies from the thread); none: no notices.
+    desk: DeskSettings | None = None
     workflows: list[str] = Field(default_factory=list)
 
 
@@ -114,6 +129,9 @@ class Config:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     settings: dict[str, str | int | float | bool] = field(default_factory=dict)
     secrets: dict[str, SecretStr] = field(default_factory=dict)
+    desk: DeskRules | None = None
+    # Teams whose online agents go away while the named schedule is closed.
+    away_outside: dict[str, str] = field(default_factory=dict)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
@@ -139,6 +157,14 @@ def load_config(path: Path) -> Config:
     for name in raw.schedules:
         if not re.fullmatch(SLUG, name):
             problems.append(source.problem(("schedules", name), "a schedule is a lowercase slug"))
+    for team, team_settings in raw.teams.items():
+        if team_settings.schedule is not None and team_settings.schedule not in raw.schedules:
+            problems.append(
+                source.problem(
+                    ("teams", team, "schedule"), f"no schedule '{team_settings.schedule}'"
+                )
+            )
+    desk = _desk(source, raw, channels, problems)
     if problems:
         raise ConfigError(problems)
     assert store is not None
@@ -156,6 +182,12 @@ def load_config(path: Path) -> Config:
         schedules=raw.schedules,
         settings=raw.settings,
         secrets=raw.secrets,
+        desk=desk,
+        away_outside={
+            team: t.schedule
+            for team, t in raw.teams.items()
+            if t.away_outside_schedule and t.schedule is not None
+        },
     )
 
 
@@ -226,6 +258,32 @@ def _channels(source: Source, raw: ConfigFile, problems: list[Problem]) -> dict[
         if found:
             channels[slug] = ChannelConfig(slug, *found)
     return channels
+
+
+def _desk(
+    source: Source, raw: ConfigFile, channels: dict[str, ChannelConfig], problems: list[Problem]
+) -> DeskRules | None:
+    if raw.desk is None:
+        return None
+    found = channels.get(raw.desk.channel)
+    if found is None:
+        problems.append(source.problem(("desk", "channel"), f"no channel '{raw.desk.channel}'"))
+        return None
+    channel_type = plugins.channel_type(found.type)
+    if not getattr(channel_type, "serves_agents", False):
+        problems.append(
+            source.problem(
+                ("desk", "channel"),
+                f"channel '{raw.desk.channel}' is of type {found.type}, where agents cannot "
+                "work (use a slack channel)",
+            )
+        )
+        return None
+    return DeskRules(
+        settings=raw.desk,
+        team_channels={team: t.slack_channel for team, t in raw.teams.items() if t.slack_channel},
+        channel_types={slug: c.type for slug, c in channels.items()},
+    )
 
 
 def _directory(

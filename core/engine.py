@@ -19,14 +19,21 @@ from enum import StrEnum
 from typing import Any
 
 from core.callouts import request_done, request_lost
+from core.desk import DeskLine, DeskRules, desk_messages
 from core.errors import ConcurrentUpdate
 from core.models import (
+    Agent,
+    AgentStatus,
     Contact,
     ContactProfile,
     Conversation,
     ConversationStatus,
+    DeskAction,
+    DeskActionKind,
     HttpCall,
     HttpResult,
+    Inbound,
+    NoticeKind,
     Run,
     StoredInbound,
     Timer,
@@ -44,6 +51,7 @@ from core.steps import (
     close,
     execute,
     timed_out,
+    unassign,
 )
 from core.turn import Turn
 from core.workflow import Workflow, snapshot, workflow_from_snapshot
@@ -85,8 +93,10 @@ class Engine:
         schedules: Mapping[str, Schedule] | None = None,
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
+        desk: DeskRules | None = None,
     ) -> None:
         self._store = store
+        self._desk = desk
         self._schedules = dict(schedules or {})
         self._settings = dict(settings or {})
         self._secrets = dict(secrets or {})
@@ -114,12 +124,21 @@ class Engine:
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
                 async with self._store.transaction() as tx:
-                    turn = await self._inbound(tx, event.channel, event.contact)
-                    turn.record_in(event.text, event.option_id)
-                    await self._continue(turn, event.text, event.option_id)
-                    await self._save(turn)
-                    await tx.mark_processed(item.id, turn.now)
-                return self._committed(turn)
+                    if event.action is not None:
+                        action_turn = await self._action(tx, event.action, event.text)
+                        if action_turn is not None:
+                            await self._save(action_turn)
+                        await tx.mark_processed(item.id, self._clock.now())
+                        turn = action_turn
+                    else:
+                        turn = await self._inbound(tx, event.channel, event.contact)
+                        turn.record_in(event.text, event.option_id)
+                        if turn.conversation.handoff is not None:
+                            turn.relayed.append(_relayed(event))
+                        await self._continue(turn, event.text, event.option_id)
+                        await self._save(turn)
+                        await tx.mark_processed(item.id, turn.now)
+                return None if turn is None else self._committed(turn)
             except ConcurrentUpdate:
                 log.info("conflict, running again: inbound=%s key=%s", item.id, event.contact_key)
         raise ConcurrentUpdate(f"inbound {item.id} kept conflicting")
@@ -203,7 +222,7 @@ class Engine:
                     turn = self._turn(tx, contact, conversation)
                     if conversation.assignee is not None:
                         turn.agent = await tx.get_agent(conversation.assignee)
-                    close(turn)
+                    close(turn, by="an agent")
                     turn.trace.append("closed by an agent")
                     if not self._start(turn, "conversation_closed"):
                         conversation.run = None
@@ -248,7 +267,7 @@ class Engine:
         turn = self._turn(tx, contact, conversation)
         if agent is None or not await available(turn, agent, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
-        assign(turn, agent)
+        assign(turn, agent, f"from the {conversation.team} queue")
         turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
         run = conversation.run
         if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
@@ -292,6 +311,163 @@ class Engine:
             self._start(turn, "conversation_opened")
         elif conversation.assignee is not None:
             turn.agent = await tx.get_agent(conversation.assignee)
+            await self._follow_agent(turn)
+        return turn
+
+    async def _follow_agent(self, turn: Turn) -> None:
+        """The customer writes to an assigned conversation: the agent's desk hears it, and an
+        agent who is away or offline is replaced by an online team member (desk policy)."""
+        if self._desk is None:
+            return
+        conversation, agent = turn.conversation, turn.agent
+        if (
+            agent is not None
+            and agent.status != AgentStatus.ONLINE
+            and conversation.team is not None
+            and self._desk.settings.when_agent_away == "reroute"
+        ):
+            other = await self._other_agent(turn.tx, conversation.team, agent.id)
+            if other is not None:
+                turn.desk_lines.append(
+                    DeskLine(
+                        NoticeKind.OUTCOME,
+                        f"Re-routed to {other.name}: {agent.name} is {agent.status.value}",
+                    )
+                )
+                assign(turn, other, f"re-routed from {agent.name}, who is {agent.status.value}")
+                turn.trace.append(f"re-routed from {agent.id} to {other.id}")
+                return
+
+    async def _other_agent(self, tx: Transaction, team: str, exclude: str | None) -> Agent | None:
+        """The team's next online agent with room, other than `exclude` (round robin)."""
+        for _ in range(2):  # the second pick moves past `exclude` when it came first
+            agent = await tx.pick_agent(
+                team, strategy="round_robin", only_online=True, max_open=None
+            )
+            if agent is None or agent.id != exclude:
+                return agent
+        return None
+
+    # the desk ---------------------------------------------------------------------------
+
+    async def _action(self, tx: Transaction, action: DeskAction, text: str | None) -> Turn | None:
+        """Run what an agent did on the desk; the decision is made here, in the store, so of
+        two agents pressing Accept at once the first one wins."""
+        conversation = await tx.load_conversation(action.conversation_id)
+        if conversation is None:
+            return None
+        contact = await tx.load_contact_by_id(conversation.contact_id)
+        assert contact is not None
+        turn = self._turn(tx, contact, conversation)
+        if conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        actor = await tx.get_agent(action.agent_id) if action.agent_id else None
+        by = actor.name if actor else "someone"
+
+        def refuse(reason: str) -> Turn:
+            turn.desk_lines.append(
+                DeskLine(NoticeKind.REFUSED, reason, actor=action.actor, place=action.place)
+            )
+            turn.trace.append(f"{action.kind.value} by {action.actor} refused: {reason}")
+            return turn
+
+        handoff = conversation.handoff
+        if action.kind == DeskActionKind.REPLY:
+            return await self._reply(turn, action, actor, text or "", refuse)
+        if conversation.status != ConversationStatus.OPEN:
+            return refuse("This conversation is closed already.")
+        if action.kind == DeskActionKind.HAND_BACK:
+            return await self._hand_back(turn, actor)
+        if handoff is None or action.handoff_id != handoff.id:
+            current = turn.agent.name if turn.agent else "nobody"
+            return refuse(f"This notice is out of date: the conversation is with {current} now.")
+        if action.kind == DeskActionKind.ACCEPT:
+            if actor is None:
+                return refuse("Only frontdesk agents can accept conversations.")
+            if handoff.accepted_by is not None:
+                first = await tx.get_agent(handoff.accepted_by)
+                return refuse(f"{first.name if first else 'Someone'} accepted it first.")
+            if conversation.assignee != actor.id:  # taken from the team's channel
+                if conversation.assignee is not None:
+                    turn.freed.append(conversation.assignee)
+                conversation.assignee = actor.id
+                conversation.assigned_at = turn.now
+                turn.agent = actor
+                handoff.agent_id = actor.id
+            handoff.accepted_by = actor.id
+            handoff.accepted_at = turn.now
+            turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {by}"))
+            turn.trace.append(f"accepted by {actor.id}")
+            return turn
+        if action.kind == DeskActionKind.REASSIGN:
+            team = conversation.team
+            if team is None:
+                return refuse("This conversation has no team to reassign it within.")
+            other = await self._other_agent(tx, team, conversation.assignee)
+            if other is None:
+                return refuse(f"Nobody else in {team} is online with room for it.")
+            turn.desk_lines.append(
+                DeskLine(NoticeKind.OUTCOME, f"Reassigned to {other.name} by {by}")
+            )
+            assign(turn, other, f"reassigned by {by}")
+            turn.trace.append(f"reassigned to {other.id} by {action.actor}")
+            return turn
+        # CLOSE
+        close(turn, by=by)
+        turn.trace.append(f"closed by {action.actor}")
+        if not self._start(turn, "conversation_closed"):
+            conversation.run = None
+        await self._run(turn)
+        return turn
+
+    async def _reply(
+        self,
+        turn: Turn,
+        action: DeskAction,
+        actor: Agent | None,
+        text: str,
+        refuse: Callable[[str], Turn],
+    ) -> Turn | None:
+        """A message in the notice's thread: to the customer when it is the assignee's (or
+        anyone's, if the desk says so) and not marked as a note; else it stays a note."""
+        assert self._desk is not None
+        conversation = turn.conversation
+        rules = self._desk.settings
+        if text.startswith(rules.note_prefix) or not text.strip():
+            return None
+        from_assignee = actor is not None and actor.id == conversation.assignee
+        if not from_assignee and (actor is None or rules.others_in_thread == "note"):
+            return None
+        if conversation.status != ConversationStatus.OPEN:
+            return refuse("This conversation is closed: your message was not sent.")
+        turn.say(text, [], step_id=None)
+        turn.trace.append(f"reply by {action.actor}")
+        handoff = conversation.handoff
+        if from_assignee and handoff is not None and handoff.accepted_by is None:
+            assert actor is not None
+            handoff.accepted_by = actor.id
+            handoff.accepted_at = turn.now
+            turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
+        return turn
+
+    async def _hand_back(self, turn: Turn, actor: Agent | None) -> Turn | None:
+        """The agent went away: the conversation goes back to its team, to an online member
+        when there is one, else to the team's queue."""
+        conversation = turn.conversation
+        if actor is None or conversation.assignee != actor.id:
+            return None  # it moved on meanwhile
+        team = conversation.team
+        other = await self._other_agent(turn.tx, team, actor.id) if team else None
+        if other is not None:
+            turn.desk_lines.append(
+                DeskLine(NoticeKind.OUTCOME, f"Handed back by {actor.name}, to {other.name}")
+            )
+            assign(turn, other, f"handed back by {actor.name}")
+        else:
+            unassign(turn, by=f"{actor.name}, back to the {team or 'team'} queue")
+            if team is not None:
+                conversation.queued_at = turn.now
+        turn.trace.append(f"handed back by {actor.id}")
         return turn
 
     async def _timer(self, tx: Transaction, timer: Timer) -> Turn | None:
@@ -395,6 +571,8 @@ class Engine:
 
     async def _save(self, turn: Turn) -> None:
         tx = turn.tx
+        if self._desk is not None:
+            turn.outbound.extend(await desk_messages(turn, self._desk))
         if turn.contact_changed:
             await tx.save_contact(turn.contact)
         turn.conversation.version += 1
@@ -415,6 +593,16 @@ class Engine:
         if self._on_commit is not None:
             self._on_commit(report, turn.timers)
         return report
+
+
+def _relayed(event: Inbound) -> str:
+    """What the agent's desk shows of a customer's message."""
+    parts = [event.text or ""]
+    if event.option_id and not event.text:
+        parts.append(f"(chose {event.option_id})")
+    if event.attachment:
+        parts.append(f"[{event.attachment}]")
+    return " ".join(p for p in parts if p) or "(an empty message)"
 
 
 def _new(contact: Contact, now: datetime) -> Conversation:

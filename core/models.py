@@ -52,8 +52,36 @@ class ContactProfile(Frozen):
     phone: str | None = None
 
 
+class DeskActionKind(StrEnum):
+    ACCEPT = "accept"  # take the conversation (first one wins)
+    REASSIGN = "reassign"  # to the team's next available agent
+    CLOSE = "close"
+    REPLY = "reply"  # a message in the notice's thread: to the customer, or a note
+    HAND_BACK = "hand_back"  # the agent goes away: back to the team
+
+
+class DeskAction(Frozen):
+    """What someone did on the agents' desk (Slack) about one conversation.
+
+    It travels through the inbox like a customer's message, so that it is stored before the
+    platform is answered, processed once, and in turn with the conversation's other events:
+    `customer_key` is the conversation's key. `handoff_id` names the notice acted on, so a
+    button on an out-of-date notice does nothing. `actor` is the platform's user id and
+    `place` where they acted, to tell them when their action did nothing.
+    """
+
+    kind: DeskActionKind
+    conversation_id: str
+    customer_key: str
+    agent_id: str | None = None  # None: not one of the configured agents
+    actor: str
+    place: str | None = None
+    handoff_id: str | None = None
+
+
 class Inbound(Frozen):
-    """A normalised event from a channel: a message, or the choice of an option.
+    """A normalised event from a channel: a message, the choice of an option, or an agent's
+    action on the desk (`action`; the text is then the agent's reply).
 
     `event_id` is the platform's identity of the event; (channel, event_id) is the
     idempotency key. `raw` keeps the platform payload aside for the transcript and debugging.
@@ -65,10 +93,14 @@ class Inbound(Frozen):
     text: str | None = None
     option_id: str | None = None
     attachment: str | None = None
+    action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def contact_key(self) -> str:
+        """The key its conversation's events run under, one at a time."""
+        if self.action is not None:
+            return self.action.customer_key
         return conversation_key(self.channel, self.contact.external_id)
 
 
@@ -160,6 +192,19 @@ class Waiting(BaseModel):
     request: HttpCall | None = None
 
 
+class Handoff(BaseModel):
+    """The conversation's current handoff notice: whom it went to, and who accepted it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str  # the notice's message id
+    agent_id: str
+    at: datetime
+    answers: dict[str, Any] = Field(default_factory=dict)  # what the workflow had collected
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+
+
 class Conversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -173,6 +218,7 @@ class Conversation(BaseModel):
     closed_at: datetime | None = None
     assigned_at: datetime | None = None
     queued_at: datetime | None = None  # waiting for an agent of `team` since
+    handoff: Handoff | None = None
     run: Run | None = None
     seq: int = 0
     version: int = 0
@@ -189,8 +235,68 @@ class TranscriptEntry(Frozen):
     step_id: str | None = None
 
 
+class NoticeKind(StrEnum):
+    HANDOFF = "handoff"  # assigned to the agent: the notice, with Accept, Reassign and Close
+    MESSAGE = "message"  # the customer wrote: into the handoff notice's thread
+    OUTCOME = "outcome"  # someone acted on the notice: shown on it, in place
+    INFO = "info"  # a line for the agents in the notice's thread (re-routed, a note)
+    REFUSED = "refused"  # an action did nothing: told only to whoever tried it
+
+
+class NoticeTarget(Frozen):
+    """Where on the desk a handoff notice goes: a person (direct message) or a channel."""
+
+    kind: str  # "user" | "channel"
+    id: str
+
+
+class ContactCard(Frozen):
+    """The contact as an agent sees them in a notice."""
+
+    name: str | None = None
+    username: str | None = None
+    channel: str
+    channel_type: str
+    language: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class RecentMessage(Frozen):
+    direction: Direction
+    text: str
+    at: datetime
+
+
+class Notice(Frozen):
+    """A message for the agents' desk about one conversation (see NoticeKind).
+
+    HANDOFF goes to `targets`; MESSAGE, OUTCOME and INFO go to the threads of the handoff
+    notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
+    """
+
+    kind: NoticeKind
+    conversation_id: str
+    handoff_id: str
+    agent: Agent | None = None  # the assignee, when there is one
+    team: str | None = None
+    targets: list[NoticeTarget] = Field(default_factory=list)
+    contact: ContactCard | None = None
+    answers: dict[str, Any] = Field(default_factory=dict)
+    recent: list[RecentMessage] = Field(default_factory=list)
+    reason: str | None = None  # why it was assigned ("by workflow support", "reassigned")
+    text: str | None = None  # MESSAGE: the customer's words; others: the line to show
+    actor: str | None = None
+    place: str | None = None
+    # What can still be done from the notice (its buttons): none once it is out of date.
+    actions: list[DeskActionKind] = Field(default_factory=list)
+    at: datetime
+
+
 class Outbound(Frozen):
-    """A message for a contact, delivered by the outbox through the conversation's channel.
+    """A message for a contact, delivered by the outbox through the conversation's channel;
+    or, with `notice`, a message for the agents' desk, delivered through the desk's channel.
 
     `message_id` is stable across retries and restarts so the receiver can drop a repeat.
     """
@@ -202,6 +308,13 @@ class Outbound(Frozen):
     text: str
     options: list[Option] = Field(default_factory=list)
     language: str | None = None
+    notice: Notice | None = None
+
+    @property
+    def lane(self) -> str:
+        """Messages of one lane are delivered strictly in order. The desk has a lane of its
+        own, so a slow desk never holds up what the customer is told."""
+        return self.conversation_id if self.notice is None else f"{self.conversation_id}#desk"
 
 
 class OutboxItem(Frozen):
@@ -226,6 +339,21 @@ class Agent(Frozen):
     status: AgentStatus
     capacity: int | None = None
     slack_user_id: str | None = None
+
+
+class DeskThread(Frozen):
+    """A handoff notice as posted on the desk: the conversation's agents talk in its thread.
+
+    `place` is the platform's conversation (a Slack channel or DM) and `ts` the notice's
+    message there; together they name the thread.
+    """
+
+    desk: str  # the desk channel's slug
+    place: str
+    ts: str
+    conversation_id: str
+    handoff_id: str
+    agent_id: str | None = None
 
 
 class TeamMembers(Frozen):
@@ -262,3 +390,4 @@ class Delivery(Frozen):
 
 
 Run.model_rebuild()
+Notice.model_rebuild()

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from core.models import (
     Contact,
     Conversation,
     Delivery,
+    DeskThread,
     Inbound,
     Outbound,
     OutboxItem,
@@ -60,6 +61,40 @@ class Inbox(Protocol):
     async def save_cursor(self, name: str, value: str) -> None:
         """Saved durably when it returns; raises `StoreUnavailable` when it could not be."""
         ...
+
+
+@runtime_checkable
+class Desk(Protocol):
+    """What a channel that agents work in (Slack) may ask of frontdesk, beside the Inbox.
+
+    Agents' actions on conversations (accept, reassign, close, reply, hand back) go through
+    the Inbox as `Inbound` events with an `action`, so that they are stored first and run in
+    turn with the conversation's other events. The Runtime implements this port.
+    """
+
+    async def list_agents(self) -> list[Agent]: ...
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
+        """Set it, and let an agent who comes online take their teams' queues."""
+        ...
+
+    async def open_assigned(self, agent_id: str) -> list[Conversation]:
+        """The agent's open conversations, oldest first."""
+        ...
+
+    async def customer_key(self, conversation_id: str) -> str | None:
+        """The key the conversation's events run under (see `DeskAction.customer_key`)."""
+        ...
+
+    async def save_thread(self, thread: DeskThread) -> None:
+        """Remember a posted handoff notice; saved durably when it returns."""
+        ...
+
+    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
+        """Where the handoff notice `handoff_id` was posted, in the order it was."""
+        ...
+
+    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None: ...
 
 
 class Channel(Protocol):
@@ -129,6 +164,10 @@ class Transaction(Protocol):
         one picked last, in member order. "least_open": the eligible member with the fewest
         open conversations, ties in round-robin order. None when nobody is eligible.
         """
+        ...
+
+    async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
+        """The conversation's last `limit` transcript entries, oldest first."""
         ...
 
     async def save_contact(self, contact: Contact) -> None: ...
@@ -203,9 +242,9 @@ class Store(Protocol):
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
-        """Due pending messages, at most one per conversation and only the oldest pending one
-        of each (so a conversation's messages arrive in order), leased for a while so that a
-        second worker does not take them too."""
+        """Due pending messages, at most one per lane (`Outbound.lane`) and only the oldest
+        pending one of each (so a conversation's messages arrive in order, and so do its
+        desk's), leased for a while so that a second worker does not take them too."""
         ...
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
@@ -247,6 +286,22 @@ class Store(Protocol):
         """Open, unassigned conversations waiting for any of `teams` (their `queued_at` set),
         longest waiting first."""
         ...
+
+    async def open_assigned(self, agent_id: str) -> list[Conversation]:
+        """Open conversations assigned to the agent, oldest first."""
+        ...
+
+    # the desk: where handoff notices were posted
+    async def save_thread(self, thread: DeskThread) -> None:
+        """Remember a posted handoff notice; one already stored (same desk, place and ts) is
+        left as it is."""
+        ...
+
+    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
+        """The posts of one handoff notice, in the order they were saved."""
+        ...
+
+    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None: ...
 
     # reading, for the API, the CLI and tests
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...

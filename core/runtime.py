@@ -18,12 +18,15 @@ import aiohttp
 
 from core.callouts import perform
 from core.config import OutboxSettings
+from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, Offer, TurnReport
 from core.errors import StoreUnavailable
 from core.models import (
     Agent,
     AgentStatus,
+    Conversation,
+    DeskThread,
     HttpCall,
     HttpResult,
     Inbound,
@@ -83,6 +86,8 @@ class Runtime:
         schedules: Mapping[str, Schedule] | None = None,
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
+        desk: DeskRules | None = None,
+        away_outside: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -94,7 +99,10 @@ class Runtime:
             schedules=schedules,
             settings=settings,
             secrets=secrets,
+            desk=desk,
         )
+        self._schedules = dict(schedules or {})
+        self._away_outside = dict(away_outside or {})
         self._http: aiohttp.ClientSession | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -132,6 +140,71 @@ class Runtime:
         await _stored(
             f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value)
         )
+
+    # the Desk port ----------------------------------------------------------------------
+
+    async def list_agents(self) -> list[Agent]:
+        return await _stored("the agents could not be read", self.store.list_agents())
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
+        agent = await _stored(
+            f"the status of {agent_id} could not be saved",
+            self.store.set_agent_status(agent_id, status),
+        )
+        if agent is not None:
+            self.agent_status_changed(agent)
+        return agent
+
+    async def open_assigned(self, agent_id: str) -> list[Conversation]:
+        return await _stored(
+            f"the conversations of {agent_id} could not be read",
+            self.store.open_assigned(agent_id),
+        )
+
+    async def customer_key(self, conversation_id: str) -> str | None:
+        async def find() -> str | None:
+            conversation = await self.store.get_conversation(conversation_id)
+            if conversation is None:
+                return None
+            return await self._key_of(conversation.contact_id, conversation.channel)
+
+        return await _stored(f"the conversation {conversation_id} could not be read", find())
+
+    async def save_thread(self, thread: DeskThread) -> None:
+        await _stored("the notice's thread could not be saved", self.store.save_thread(thread))
+
+    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
+        return await _stored(
+            "the notice's threads could not be read", self.store.threads_of(handoff_id)
+        )
+
+    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
+        return await _stored(
+            "the notice's thread could not be read", self.store.thread_at(desk, place, ts)
+        )
+
+    async def away_outside_hours(self) -> list[Agent]:
+        """Set away the online agents whose teams (those set to `away_outside_schedule`) are
+        all closed now; the agents set away. Done at every sweep."""
+        if not self._away_outside:
+            return []
+        now = self.clock.now()
+        closed = {
+            team
+            for team, schedule in self._away_outside.items()
+            if not self._schedules[schedule].is_open(now)
+        }
+        changed = []
+        for agent in await self.store.list_agents():
+            if agent.status != AgentStatus.ONLINE:
+                continue
+            teams = [t for t in await self.store.teams_of(agent.id) if t in self._away_outside]
+            if teams and all(t in closed for t in teams):
+                updated = await self.store.set_agent_status(agent.id, AgentStatus.AWAY)
+                if updated is not None:
+                    log.info("%s set away: outside the hours of %s", agent.id, ",".join(teams))
+                    changed.append(updated)
+        return changed
 
     # lifecycle --------------------------------------------------------------------------
 
@@ -371,6 +444,7 @@ class Runtime:
         while True:
             # Online agents take their teams' queues now and then too, in case a wake-up was
             # lost (a crash between a commit and the offers it called for).
+            await self.away_outside_hours()
             for agent in await self.store.list_agents():
                 self.agent_status_changed(agent)
             self._sweep_wake.clear()

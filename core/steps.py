@@ -20,10 +20,12 @@ from core.answers import (
 )
 from core.callouts import request
 from core.conditions import Facts, case_matches
+from core.desk import DeskLine, HandoffRequest
 from core.models import (
     Agent,
     AgentStatus,
     ConversationStatus,
+    NoticeKind,
     Option,
     Waiting,
 )
@@ -185,7 +187,7 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     if step.team is not None:
         conversation.team = step.team
     if agent is not None:
-        assign(turn, agent)
+        assign(turn, agent, f"assigned by the workflow {run.workflow}")
         run.pc += 1
         return
     log.info(
@@ -214,7 +216,8 @@ async def available(turn: Turn, agent: Agent, *, only_online: bool, max_open: in
     return await turn.tx.count_open_assigned(agent.id) < min(limits)
 
 
-def assign(turn: Turn, agent: Agent) -> None:
+def assign(turn: Turn, agent: Agent, reason: str) -> None:
+    """Give the conversation to `agent`; they get a handoff notice saying `reason`."""
     conversation = turn.conversation
     if conversation.assignee is not None and conversation.assignee != agent.id:
         turn.freed.append(conversation.assignee)
@@ -222,12 +225,15 @@ def assign(turn: Turn, agent: Agent) -> None:
     conversation.assigned_at = turn.now
     conversation.queued_at = None
     turn.agent = agent
+    answers = dict(conversation.run.vars) if conversation.run else {}
+    turn.handoffs.append(HandoffRequest(agent, reason, answers))
 
 
-def unassign(turn: Turn) -> None:
+def unassign(turn: Turn, by: str = "the workflow") -> None:
     conversation = turn.conversation
     if conversation.assignee is not None:
         turn.freed.append(conversation.assignee)
+        turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Unassigned by {by}"))
     conversation.assignee = None
     conversation.assigned_at = None
     turn.agent = None
@@ -242,10 +248,11 @@ def assignment_timed_out(step: AssignStep, instruction: Instruction, turn: Turn)
     run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
 
 
-def close(turn: Turn) -> None:
+def close(turn: Turn, by: str = "the workflow") -> None:
     conversation = turn.conversation
     if conversation.status == ConversationStatus.CLOSED:
         return
+    turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Closed by {by}"))
     conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = turn.now
     conversation.queued_at = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.desk import DeskLine, HandoffRequest
 from core.models import (
     Agent,
     Contact,
@@ -38,6 +39,10 @@ class Turn:
     trace: list[str] = field(default_factory=list)
     freed: list[str] = field(default_factory=list)  # agents this turn gave a slot back to
     calls: list[HttpCall] = field(default_factory=list)  # to make once this turn commits
+    # For the agents' desk: new assignments, customer messages to relay, lines to show.
+    handoffs: list[HandoffRequest] = field(default_factory=list)
+    relayed: list[str] = field(default_factory=list)
+    desk_lines: list[DeskLine] = field(default_factory=list)
     settings: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)  # for HTTP headers only
     schedules: Mapping[str, Schedule] = field(default_factory=dict)

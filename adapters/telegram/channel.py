@@ -12,11 +12,11 @@ from pydantic import BaseModel
 
 from adapters.telegram.followups import ButtonFollowUps
 from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
-from adapters.telegram.limits import SendLimiter
 from adapters.telegram.outbound import BotSender
 from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
 from core.models import Delivery, Outbound
+from core.pacing import SendLimiter
 from core.ports import Clock, Inbox
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from adapters.telegram.limits import SendLimiter
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
 from core.models import Delivery, DeliveryOutcome, Option, Outbound
+from core.pacing import SendLimiter
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from core.models import (
     Conversation,
     ConversationStatus,
     Direction,
+    Handoff,
     Run,
     TranscriptEntry,
 )
@@ -114,7 +115,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, run, seq, version"
+    "queued_at, handoff, run, seq, version"
 )
 
 
@@ -206,7 +207,7 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :queued_at, :run, :seq, :version)"
+    ":closed_at, :assigned_at, :queued_at, :handoff, :run, :seq, :version)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -214,8 +215,8 @@ UPDATE_CONVERSATION = """
     UPDATE conversations SET
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
-        closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at, run = :run,
-        seq = :seq, version = :version
+        closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
+        handoff = :handoff, run = :run, seq = :seq, version = :version
     WHERE id = :id AND version = :version - 1
 """
 
@@ -239,6 +240,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "closed_at": to_micros_or_none(conversation.closed_at),
         "assigned_at": to_micros_or_none(conversation.assigned_at),
         "queued_at": to_micros_or_none(conversation.queued_at),
+        "handoff": _handoff_json(conversation.handoff),
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
         "version": conversation.version,
@@ -263,6 +265,20 @@ async def queued(
     return [_conversation(row) for row in rows]
 
 
+async def open_assigned(conn: aiosqlite.Connection, agent_id: str) -> list[Conversation]:
+    """The agent's open conversations, oldest first."""
+    rows = await fetch_all(
+        conn,
+        f"""
+        SELECT {_CONVERSATION} FROM conversations
+        WHERE status = 'open' AND assignee = ?
+        ORDER BY opened_at, rowid
+        """,
+        (agent_id,),
+    )
+    return [_conversation(row) for row in rows]
+
+
 async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
     row = await fetch_one(
         conn,
@@ -270,6 +286,20 @@ async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
         (agent_id,),
     )
     return 0 if row is None else int(row[0])
+
+
+def _handoff_json(handoff: Handoff | None) -> str | None:
+    """The handoff as JSON, its times in UTC like every other time the store gives back (a
+    naive one is refused, as in a time column)."""
+    if handoff is None:
+        return None
+    in_utc = handoff.model_copy(
+        update={
+            "at": from_micros(to_micros(handoff.at)),
+            "accepted_at": from_micros_or_none(to_micros_or_none(handoff.accepted_at)),
+        }
+    )
+    return in_utc.model_dump_json()
 
 
 def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
@@ -284,6 +314,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         closed_at=from_micros_or_none(row["closed_at"]),
         assigned_at=from_micros_or_none(row["assigned_at"]),
         queued_at=from_micros_or_none(row["queued_at"]),
+        handoff=None if row["handoff"] is None else Handoff.model_validate_json(row["handoff"]),
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],
         version=row["version"],
@@ -293,11 +324,9 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
 # transcript -------------------------------------------------------------------------------
 
 
-ADD_TRANSCRIPT = """
-    INSERT INTO transcript
-        (conversation_id, direction, text, options, option_id, message_id, at, step_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-"""
+_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id"
+
+ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -317,22 +346,40 @@ async def transcript(conn: aiosqlite.Connection, conversation_id: str) -> list[T
     """The conversation's entries in the order they were added."""
     rows = await fetch_all(
         conn,
-        """
-        SELECT conversation_id, direction, text, options, option_id, message_id, at, step_id
-        FROM transcript WHERE conversation_id = ? ORDER BY id
-        """,
+        f"SELECT {_ENTRY} FROM transcript WHERE conversation_id = ? ORDER BY id",
         (conversation_id,),
     )
-    return [
-        TranscriptEntry(
-            conversation_id=row["conversation_id"],
-            direction=Direction(row["direction"]),
-            text=row["text"],
-            options=OPTIONS.validate_json(row["options"]),
-            option_id=row["option_id"],
-            message_id=row["message_id"],
-            at=from_micros(row["at"]),
-            step_id=row["step_id"],
-        )
-        for row in rows
-    ]
+    return [_entry(row) for row in rows]
+
+
+async def recent_transcript(
+    conn: aiosqlite.Connection, conversation_id: str, limit: int
+) -> list[TranscriptEntry]:
+    """The conversation's last `limit` entries, in the order they were added."""
+    if limit <= 0:
+        # SQLite reads a negative LIMIT as no limit at all.
+        return []
+    rows = await fetch_all(
+        conn,
+        f"""
+        SELECT {_ENTRY} FROM (
+            SELECT id, {_ENTRY} FROM transcript WHERE conversation_id = ?
+            ORDER BY id DESC LIMIT ?
+        ) ORDER BY id
+        """,
+        (conversation_id, limit),
+    )
+    return [_entry(row) for row in rows]
+
+
+def _entry(row: sqlite3.Row) -> TranscriptEntry:
+    return TranscriptEntry(
+        conversation_id=row["conversation_id"],
+        direction=Direction(row["direction"]),
+        text=row["text"],
+        options=OPTIONS.validate_json(row["options"]),
+        option_id=row["option_id"],
+        message_id=row["message_id"],
+        at=from_micros(row["at"]),
+        step_id=row["step_id"],
+    )

@@ -1,9 +1,11 @@
-"""The outbox: messages waiting to be delivered, one conversation's strictly in order.
+"""The outbox: messages waiting to be delivered, each lane's strictly in order.
 
-A row is `pending` until it is `sent` or `failed`. Only the head of a conversation's queue
-(its oldest pending row) may be claimed, so a message that keeps failing holds back the later
-messages of its own conversation and of no other. A claim leases the row until
-`leased_until`; an unfinished lease expires so a crashed worker's messages are picked up again.
+A lane is a conversation's messages for the customer, or its messages for the agents' desk
+(see `Outbound.lane`). A row is `pending` until it is `sent` or `failed`. Only the head of a
+lane's queue (its oldest pending row) may be claimed, so a message that keeps failing holds
+back the later messages of its own lane and of no other: not even the other lane of its
+conversation. A claim leases the row until `leased_until`; an unfinished lease expires so a
+crashed worker's messages are picked up again.
 """
 
 from __future__ import annotations
@@ -24,18 +26,18 @@ from storage.sqlite.codec import (
 )
 from storage.sqlite.connection import fetch_all, fetch_one
 
-# The row is the head of its conversation's queue.
+# The row is the head of its lane's queue.
 _IS_HEAD = """
-    o.id = (SELECT MIN(h.id) FROM outbox AS h
-            WHERE h.conversation_id = o.conversation_id AND h.status = 'pending')
+    o.id = (SELECT MIN(h.id) FROM outbox AS h WHERE h.lane = o.lane AND h.status = 'pending')
 """
 
 
 # A message id already in the outbox is ignored: enqueueing is idempotent.
 ENQUEUE = """
     INSERT INTO outbox
-        (message_id, conversation_id, message, status, attempts, created_at, next_attempt_at)
-    VALUES (?, ?, ?, 'pending', 0, ?, ?)
+        (message_id, conversation_id, lane, message, status, attempts, created_at,
+         next_attempt_at)
+    VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)
     ON CONFLICT (message_id) DO NOTHING
 """
 
@@ -43,13 +45,20 @@ ENQUEUE = """
 def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
     """Parameters of ENQUEUE: due at `at`."""
     due = to_micros(at)
-    return (message.message_id, message.conversation_id, message.model_dump_json(), due, due)
+    return (
+        message.message_id,
+        message.conversation_id,
+        message.lane,
+        message.model_dump_json(),
+        due,
+        due,
+    )
 
 
 async def claim_due(
     conn: aiosqlite.Connection, now: datetime, limit: int, lease_seconds: float
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due heads (at most one row per conversation), longest due first."""
+    """Lease up to `limit` due heads (at most one row per lane), longest due first."""
     if limit <= 0:
         return []
     at = to_micros(now)
@@ -100,7 +109,7 @@ MARK_DEFERRED = """
     WHERE id = ? AND status = 'pending'
 """
 
-# Giving up makes the conversation's next message the head of its queue.
+# Giving up makes the lane's next message the head of its queue.
 MARK_FAILED = """
     UPDATE outbox SET status = 'failed', failed_at = ?, last_error = ?,
         attempts = attempts + 1, leased_until = NULL
@@ -135,6 +144,7 @@ async def next_due(conn: aiosqlite.Connection) -> datetime | None:
 
 
 async def records(conn: aiosqlite.Connection, conversation_id: str) -> list[OutboxRecord]:
+    """The conversation's rows of both lanes, in the order they were enqueued."""
     rows = await fetch_all(
         conn,
         """

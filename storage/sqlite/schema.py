@@ -4,9 +4,9 @@ A later change appends a migration; `migrate` applies the ones a database has no
 each in the same transaction as the version bump. Statements say IF NOT EXISTS so that a
 half-known state (an old build that created tables but crashed) is still repaired.
 
-Times are integer microseconds since the epoch, UTC (see `codec`). Foreign keys that point
-at conversations are DEFERRABLE INITIALLY DEFERRED: they are checked at COMMIT, so a
-transaction may save a conversation's transcript, outbox and timers in any order.
+Times are integer microseconds since the epoch, UTC (see `codec`). Foreign keys from what a
+transaction saves to conversations are DEFERRABLE INITIALLY DEFERRED: they are checked at
+COMMIT, so a transaction may save a conversation's transcript, outbox and timers in any order.
 """
 
 from __future__ import annotations
@@ -188,7 +188,41 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# The agents' desk. ALTER TABLE has no IF NOT EXISTS; the migration's single transaction
+# (with its version bump) is what keeps it from running twice.
+_V2 = (
+    "ALTER TABLE conversations ADD COLUMN handoff TEXT",
+    # The outbox delivers in order per lane rather than per conversation: a conversation's
+    # messages for the desk have a lane of their own (see `Outbound.lane`), so a slow desk
+    # never holds up what the customer is told. Rows from before were all customer messages.
+    "ALTER TABLE outbox ADD COLUMN lane TEXT",
+    "UPDATE outbox SET lane = conversation_id WHERE lane IS NULL",
+    """
+    CREATE INDEX IF NOT EXISTS outbox_pending_by_lane
+        ON outbox (lane, id) WHERE status = 'pending'
+    """,
+    # Superseded by the index above; `outbox_by_conversation` still serves the listings.
+    "DROP INDEX IF EXISTS outbox_pending_by_conversation",
+    # Where each handoff notice was posted. Insertion order is the id's: a new rowid is
+    # always above every stored one. The foreign key is checked at once, not at COMMIT: a
+    # thread is saved on its own (after its notice went out, so after its conversation was
+    # committed), and a bad one must fail alone, not the group commit it shares.
+    """
+    CREATE TABLE IF NOT EXISTS desk_threads (
+        id INTEGER PRIMARY KEY,
+        desk TEXT NOT NULL,
+        place TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id),
+        handoff_id TEXT NOT NULL,
+        agent_id TEXT,
+        UNIQUE (desk, place, ts)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS desk_threads_by_handoff ON desk_threads (handoff_id, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -22,6 +22,7 @@ from core.models import (
     AgentStatus,
     Contact,
     Conversation,
+    DeskThread,
     Inbound,
     OutboxItem,
     StoredInbound,
@@ -29,7 +30,7 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import OutboxRecord
-from storage.sqlite import conversations, directory, inbox, outbox, timers
+from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
@@ -144,7 +145,7 @@ class SqliteStore:
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
-        """Due heads of conversation queues, oldest first, leased for `lease_seconds`."""
+        """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`."""
         async with self._write() as conn:
             return await outbox.claim_due(conn, now, limit, lease_seconds)
 
@@ -152,7 +153,7 @@ class SqliteStore:
         await self._writer_or_fail().later(outbox.MARK_SENT, (to_micros(at), item_id))
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
-        """Still pending, due again at `next_attempt_at`; its conversation waits for it."""
+        """Still pending, due again at `next_attempt_at`; its lane waits for it."""
         await self._writer_or_fail().later(
             outbox.MARK_RETRY, (to_micros(next_attempt_at), error, item_id)
         )
@@ -164,7 +165,7 @@ class SqliteStore:
         )
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
-        """Given up; the conversation's next message may go."""
+        """Given up; the lane's next message may go."""
         await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))
 
     async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
@@ -209,6 +210,25 @@ class SqliteStore:
         """Every agent, by id."""
         return await directory.list_all(self._read())
 
+    async def open_assigned(self, agent_id: str) -> list[Conversation]:
+        """The agent's open conversations, oldest first."""
+        return await conversations.open_assigned(self._read(), agent_id)
+
+    # the desk -----------------------------------------------------------------------------
+
+    async def save_thread(self, thread: DeskThread) -> None:
+        """Committed when it returns; one stored at the same (desk, place, ts) is kept. A
+        thread of an unknown conversation raises `sqlite3.IntegrityError`."""
+        async with self._write() as conn:
+            await conn.execute(desk_threads.SAVE_THREAD, desk_threads.thread_row(thread))
+
+    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
+        """The posts of the handoff notice, in the order they were saved."""
+        return await desk_threads.threads_of(self._read(), handoff_id)
+
+    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
+        return await desk_threads.thread_at(self._read(), desk, place, ts)
+
     # reading ------------------------------------------------------------------------------
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
@@ -231,7 +251,7 @@ class SqliteStore:
         return await conversations.transcript(self._read(), conversation_id)
 
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
-        """The conversation's outbox rows in the order they were enqueued."""
+        """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
         return await outbox.records(self._read(), conversation_id)
 
     # connections --------------------------------------------------------------------------

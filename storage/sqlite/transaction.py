@@ -73,6 +73,10 @@ class SqliteTransaction:
     async def load_workflow_version(self, workflow_hash: str) -> str | None:
         return await workflows.load_version(self._conn, workflow_hash)
 
+    async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
+        """The last `limit` entries, oldest first; this transaction's own are not among them."""
+        return await conversations.recent_transcript(self._conn, conversation_id, limit)
+
     def _remember(self, conversation: Conversation | None) -> Conversation | None:
         if conversation is not None:
             self._loaded[conversation.id] = _holder(conversation)

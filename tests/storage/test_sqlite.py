@@ -14,10 +14,11 @@ import pytest
 from pydantic import ValidationError
 
 from core.errors import StoreUnavailable
-from core.models import ContactProfile, Direction, Inbound, TranscriptEntry
+from core.models import ContactProfile, DeskThread, Direction, Inbound, Outbound, TranscriptEntry
 from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore
-from storage.sqlite.schema import SCHEMA_VERSION
+from storage.sqlite.codec import to_micros
+from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.writer import Writer
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
@@ -188,8 +189,13 @@ async def test_main_lookups_use_indexes(store: SqliteStore) -> None:
             "conversations"
         ),
         "SELECT id FROM timers WHERE due_at <= 0 ORDER BY due_at, id LIMIT 5": "timers",
-        "SELECT MIN(id) FROM outbox WHERE conversation_id = 'c' AND status = 'pending'": "outbox",
+        "SELECT MIN(id) FROM outbox WHERE lane = 'c' AND status = 'pending'": "outbox",
+        "SELECT id FROM outbox WHERE conversation_id = 'c' ORDER BY id": "outbox",
         "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= 0": "outbox",
+        "SELECT id FROM desk_threads WHERE handoff_id = 'h' ORDER BY id": "desk_threads",
+        "SELECT id FROM desk_threads WHERE desk = 'd' AND place = 'p' AND ts = 't'": (
+            "desk_threads"
+        ),
     }
     with raw(store.path) as conn:
         for query, table in lookups.items():
@@ -213,3 +219,64 @@ async def test_a_failed_write_leaves_the_database_free_for_other_processes(
     with closing(sqlite3.connect(store.path, timeout=0)) as other:
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
+
+
+async def test_a_version_1_database_is_migrated_with_its_outbox_in_lanes(tmp_path: Path) -> None:
+    first = Outbound(
+        message_id="m1", conversation_id="v1", channel="webhook", recipient="u1", text="hi"
+    )
+    with raw(tmp_path / "frontdesk.db") as conn:
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
+            "VALUES ('c1', 'webhook', 'u1', '{}', '[]', ?)",
+            (to_micros(T0),),
+        )
+        conn.execute(
+            "INSERT INTO conversations (id, contact_id, channel, status, opened_at, seq, version) "
+            "VALUES ('v1', 'c1', 'webhook', 'open', ?, 0, 1)",
+            (to_micros(T0),),
+        )
+        conn.execute(
+            "INSERT INTO outbox (message_id, conversation_id, message, status, attempts, "
+            "created_at, next_attempt_at) VALUES ('m1', 'v1', ?, 'pending', 0, ?, ?)",
+            (first.model_dump_json(), to_micros(T0), to_micros(T0)),
+        )
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    try:
+        with raw(store.path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+            assert conn.execute("SELECT lane FROM outbox").fetchall() == [("v1",)]
+        conversation = await store.get_conversation("v1")
+        assert conversation is not None
+        assert conversation.handoff is None
+        # A message enqueued now is in the same lane as the migrated one: it waits behind it.
+        second = first.model_copy(update={"message_id": "m2"})
+        async with store.transaction() as tx:
+            await tx.enqueue([second], T0)
+        [claimed] = await store.claim_due_outbound(T0, 10, 30)
+        assert claimed.message == first
+        await store.mark_sent(claimed.id, T0)
+        [claimed] = await store.claim_due_outbound(T0, 10, 30)
+        assert claimed.message == second
+    finally:
+        await store.close()
+
+
+async def test_a_thread_of_an_unknown_conversation_fails_alone(store: SqliteStore) -> None:
+    orphan = DeskThread(
+        desk="slack", place="C1", ts="1.0", conversation_id="nowhere", handoff_id="h1"
+    )
+
+    # Both in one write group: the orphan must not take the cursor's commit down with it.
+    failed, saved = await asyncio.gather(
+        store.save_thread(orphan), store.save_cursor("poller", "7"), return_exceptions=True
+    )
+
+    assert isinstance(failed, sqlite3.IntegrityError)
+    assert saved is None
+    assert await store.load_cursor("poller") == "7"
+    assert await store.threads_of("h1") == []

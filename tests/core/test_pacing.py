@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.telegram.limits import SendLimiter
 from core.clock import ManualClock
+from core.pacing import SendLimiter
 from tests.adapters.telegram.fakes import NOW
 
 

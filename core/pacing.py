@@ -1,8 +1,8 @@
-"""How fast one bot may send: Telegram's limits, kept on our side so that we rarely see a 429.
+"""How fast one bot may send: a platform's limits, kept on our side so that we rarely see a 429.
 
-Telegram asks bots to send at most about one message per second to one chat and about 30
-per second in all, and a 429's `retry_after` holds for the whole bot, not just one chat:
-https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+Telegram and Slack both ask for about one message per second to one chat (a Slack
+channel), and a bot-wide cap; a 429 holds for the whole bot, not just one chat. Each channel
+configures the numbers; this only does the arithmetic.
 
 The limiter only answers "how long until this may go"; it never sleeps. The sender turns a
 wait into a DEFER, so the message waits in the outbox rather than in a handler.
@@ -58,7 +58,7 @@ class SendLimiter:
         return 0.0
 
     def pause(self, seconds: float) -> None:
-        """Telegram said 429: nothing goes to any chat for `seconds`."""
+        """The platform said 429: nothing goes to any chat for `seconds`."""
         until = self._clock.now() + timedelta(seconds=seconds)
         if self._paused_until is None or until > self._paused_until:
             self._paused_until = until

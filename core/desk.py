@@ -1,0 +1,202 @@
+"""The agents' desk: what frontdesk tells agents about their conversations, and how it takes
+what they do.
+
+A turn gathers what the desk should hear (a handoff, a customer's message to relay, the
+outcome of an action); `desk_messages` turns it into `Outbound` messages with a `Notice`,
+delivered through the desk's channel (Slack) by the outbox in the conversation's desk lane.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.models import (
+    Agent,
+    ContactCard,
+    ConversationStatus,
+    DeskActionKind,
+    Handoff,
+    Notice,
+    NoticeKind,
+    NoticeTarget,
+    Outbound,
+    RecentMessage,
+)
+
+if TYPE_CHECKING:
+    from core.turn import Turn
+
+
+class DeskSettings(BaseModel):
+    """The config's `desk` section: where agents work, and the desk's rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str  # the slug of the channel agents work in
+    # Handoff notices go to the agent in a direct message, to the team's channel, or both.
+    notify: Literal["dm", "team", "both"] = "dm"
+    # A reply in a notice's thread that starts with this stays among the agents.
+    note_prefix: str = Field(default="//", min_length=1, max_length=8)
+    # Messages in the thread from others than the assignee: notes, or sent to the customer.
+    others_in_thread: Literal["note", "relay"] = "note"
+    # A customer writes while their agent is away or offline: re-route to an online team
+    # member (when there is one), or keep the agent.
+    when_agent_away: Literal["reroute", "keep"] = "reroute"
+    recent_messages: int = Field(default=5, ge=0, le=20)
+
+
+@dataclass(frozen=True)
+class DeskRules:
+    """The desk's settings with what notices need from the rest of the config."""
+
+    settings: DeskSettings
+    team_channels: dict[str, str]  # team → its channel on the desk
+    channel_types: dict[str, str]  # channel slug → type ("telegram", "webhook", "slack")
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    agent: Agent
+    reason: str
+    answers: dict[str, Any]  # the run's variables at the time
+
+
+@dataclass(frozen=True)
+class DeskLine:
+    """A line for the desk about the conversation's current handoff notice."""
+
+    kind: NoticeKind  # OUTCOME, INFO or REFUSED
+    text: str
+    actor: str | None = None
+    place: str | None = None
+    handoff_id: str | None = None  # None: the current one
+
+
+def targets(rules: DeskRules, agent: Agent, team: str | None) -> list[NoticeTarget]:
+    notify = rules.settings.notify
+    found = []
+    if notify in ("dm", "both") and agent.slack_user_id:
+        found.append(NoticeTarget(kind="user", id=agent.slack_user_id))
+    team_channel = rules.team_channels.get(team) if team else None
+    if notify in ("team", "both") and team_channel:
+        found.append(NoticeTarget(kind="channel", id=team_channel))
+    if not found and agent.slack_user_id:
+        found.append(NoticeTarget(kind="user", id=agent.slack_user_id))  # nowhere else to go
+    return found
+
+
+async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
+    """The desk's messages for what `turn` did; it updates the conversation's handoff."""
+    conversation = turn.conversation
+    if not (turn.handoffs or turn.relayed or turn.desk_lines):
+        return []
+    recent = await turn.tx.recent_transcript(conversation.id, rules.settings.recent_messages)
+    lines = [
+        RecentMessage(direction=e.direction, text=e.text, at=e.at)
+        for e in [*recent, *turn.transcript]
+        if e.text
+    ][-rules.settings.recent_messages :]
+    if rules.settings.recent_messages == 0:
+        lines = []
+    card = ContactCard(
+        name=turn.contact.name,
+        username=turn.contact.username,
+        channel=conversation.channel,
+        channel_type=rules.channel_types.get(conversation.channel, conversation.channel),
+        language=turn.contact.language,
+        email=turn.contact.email,
+        phone=turn.contact.phone,
+        tags=list(turn.contact.tags),
+    )
+    previous = conversation.handoff
+    # What the workflow collected, as it was at the handoff: the run may have ended since.
+    answers = previous.answers if previous else {}
+
+    def notice(kind: NoticeKind, handoff_id: str, **fields: object) -> Notice:
+        return Notice.model_validate(
+            {
+                "kind": kind,
+                "conversation_id": conversation.id,
+                "handoff_id": handoff_id,
+                "agent": turn.agent,
+                "team": conversation.team,
+                "contact": card,
+                "answers": answers,
+                "recent": lines,
+                "at": turn.now,
+                **fields,
+            }
+        )
+
+    def outbound(recipient: str, text: str, body: Notice) -> Outbound:
+        return Outbound(
+            message_id=turn.next_id(),
+            conversation_id=conversation.id,
+            channel=rules.settings.channel,
+            recipient=recipient,
+            text=text,
+            notice=body,
+        )
+
+    messages: list[Outbound] = []
+    final = previous
+    handoff_body: Notice | None = None
+    for request in turn.handoffs[-1:]:  # only the last assignment of the turn stands
+        if request.agent.id != conversation.assignee:
+            continue
+        handoff_id = turn.next_id()
+        handoff_body = notice(
+            NoticeKind.HANDOFF,
+            handoff_id,
+            agent=request.agent,
+            targets=targets(rules, request.agent, conversation.team),
+            reason=request.reason,
+            answers=request.answers,
+            actions=[DeskActionKind.ACCEPT, DeskActionKind.REASSIGN, DeskActionKind.CLOSE],
+        )
+        final = Handoff(
+            id=handoff_id, agent_id=request.agent.id, at=turn.now, answers=request.answers
+        )
+    for line in turn.desk_lines:
+        about = line.handoff_id or (previous.id if previous else None)
+        if about is None and line.kind != NoticeKind.REFUSED:
+            continue  # nothing was ever posted about this conversation
+        body = notice(
+            line.kind,
+            about or "",
+            text=line.text,
+            actor=line.actor,
+            place=line.place,
+            actions=_still_possible(turn, final) if about == _id_of(final) else [],
+        )
+        messages.append(outbound(line.actor or "desk", line.text, body))
+    if previous is not None and previous is final and previous.agent_id == conversation.assignee:
+        for text in turn.relayed:
+            body = notice(NoticeKind.MESSAGE, previous.id, text=text)
+            messages.append(outbound(previous.agent_id, text, body))
+    if handoff_body is not None and final is not None:
+        name = card.name or card.username or "a customer"
+        messages.append(outbound(final.agent_id, f"New conversation with {name}", handoff_body))
+        conversation.handoff = final
+    return messages
+
+
+def _id_of(handoff: Handoff | None) -> str | None:
+    return handoff.id if handoff else None
+
+
+def _still_possible(turn: Turn, handoff: Handoff | None) -> list[DeskActionKind]:
+    """The buttons an up-to-date notice keeps: none once the conversation is closed or no
+    longer with the notice's agent; Accept only until someone accepted."""
+    conversation = turn.conversation
+    if (
+        handoff is None
+        or conversation.status != ConversationStatus.OPEN
+        or conversation.assignee != handoff.agent_id
+    ):
+        return []
+    kept = [DeskActionKind.REASSIGN, DeskActionKind.CLOSE]
+    return kept if handoff.accepted_by else [DeskActionKind.ACCEPT, *kept]
