@@ -45,8 +45,10 @@ def write_config(
     workflows: dict[str, str],
     directory: str = DIRECTORY,
     extra: str = "",
+    channels: str = "",
 ) -> Path:
-    """A config with one webhook channel called `webhook`, and the given workflow files."""
+    """A config with one webhook channel called `webhook` (and `channels`, more of the
+    section's YAML indented by two), and the given workflow files."""
     (folder / "workflows").mkdir(exist_ok=True)
     for name, body in workflows.items():
         (folder / "workflows" / f"{name}.yaml").write_text(textwrap.dedent(body))
@@ -63,6 +65,7 @@ channels:
     type: webhook
     secret: {SECRET}
     callback_url: {callback_url}
+{channels}
 {textwrap.dedent(directory)}
 workflows:
 {listed}

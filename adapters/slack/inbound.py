@@ -1,0 +1,318 @@
+"""What Slack sends frontdesk: events, button presses and the `/frontdesk` command.
+
+slack-bolt verifies every request (signing secret, five-minute window), answers
+`url_verification`, and drops the app's own events. The listeners here turn the rest into
+`Inbound` events stored in the inbox before Slack gets its 200 (bolt runs them before it
+answers), so that a redelivery (`X-Slack-Retry-Num`) is recognised by its event id and a
+crash after the 200 loses nothing:
+
+- a direct message from someone who is not an agent: a customer's message;
+- a message in the thread of a handoff notice: an agent's reply (or note);
+- Accept, Reassign and Close on a notice, and a customer's choice of an option.
+
+Agent status (the command and the Home tab) is set at once: it is one row, and the
+answer says what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks
+from core.models import (
+    Agent,
+    AgentStatus,
+    ContactProfile,
+    DeskAction,
+    DeskActionKind,
+    Inbound,
+)
+from core.ports import Desk, Inbox
+
+log = logging.getLogger(__name__)
+
+NOTICE_ACTIONS = {
+    "fd_accept": DeskActionKind.ACCEPT,
+    "fd_reassign": DeskActionKind.REASSIGN,
+    "fd_close": DeskActionKind.CLOSE,
+}
+OPTION_ACTION = re.compile(r"^fd_option_\d+$")
+STATUS_ACTION = re.compile(r"^fd_status_(online|away)$")
+HAND_BACK_ACTION = "fd_hand_back"
+PROFILE_CACHE = 10_000
+COMMAND_HELP = (
+    "`/frontdesk online`: take conversations (and your teams' waiting ones)\n"
+    "`/frontdesk away`: take no new conversations\n"
+    "`/frontdesk status`: your status and open conversations"
+)
+
+
+class SlackInbound:
+    """Registers frontdesk's listeners on a bolt app."""
+
+    def __init__(
+        self, slug: str, app: AsyncApp, client: AsyncWebClient, inbox: Inbox, desk: Desk
+    ) -> None:
+        self._slug = slug
+        self._client = client
+        self._inbox = inbox
+        self._desk = desk
+        self._profiles: OrderedDict[str, ContactProfile] = OrderedDict()
+        app.event("message")(self.message)
+        app.event("app_home_opened")(self.home_opened)
+        for action_id in NOTICE_ACTIONS:
+            app.action(action_id)(self.notice_action)
+        app.action(OPTION_ACTION)(self.option_chosen)
+        app.action(STATUS_ACTION)(self.status_button)
+        app.action(HAND_BACK_ACTION)(self.hand_back)
+        app.command("/frontdesk")(self.command)
+
+    # events -----------------------------------------------------------------------------
+
+    async def message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        user = event.get("user")
+        # Edits, deletions, joins, bot posts (ours included): not something a person said.
+        if event.get("subtype") or event.get("bot_id") or not isinstance(user, str):
+            await ack()
+            return
+        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+        place = str(event.get("channel", ""))
+        text = event.get("text") if isinstance(event.get("text"), str) else None
+        thread_ts = event.get("thread_ts")
+        agent = await self._agent(user)
+        if isinstance(thread_ts, str) and thread_ts != event.get("ts"):
+            thread = await self._desk.thread_at(self._slug, place, thread_ts)
+            if thread is not None:
+                await self._act(
+                    event_id,
+                    user,
+                    agent,
+                    DeskActionKind.REPLY,
+                    thread.conversation_id,
+                    place=place,
+                    handoff_id=thread.handoff_id,
+                    text=text,
+                )
+                await ack()
+                return
+        if event.get("channel_type") == "im" and agent is None:
+            profile = await self._profile(user)
+            await self._inbox.accept(
+                Inbound(
+                    channel=self._slug,
+                    event_id=event_id,
+                    contact=profile,
+                    text=text,
+                    attachment="file" if event.get("files") else None,
+                    raw=event,
+                )
+            )
+        await ack()
+
+    async def home_opened(self, ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        user = event.get("user")
+        if event.get("tab", "home") == "home" and isinstance(user, str):
+            await self._publish_home(user)
+
+    # buttons ----------------------------------------------------------------------------
+
+    async def notice_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        try:
+            value = json.loads(action["value"])
+            conversation_id, handoff_id = str(value["c"]), str(value["h"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("a notice button with a value frontdesk did not write: ignored")
+            await ack()
+            return
+        place = (body.get("channel") or body.get("container") or {}).get("id") or (
+            body.get("container") or {}
+        ).get("channel_id")
+        await self._act(
+            _action_event_id(body),
+            user,
+            await self._agent(user),
+            NOTICE_ACTIONS[action["action_id"]],
+            conversation_id,
+            place=place,
+            handoff_id=handoff_id,
+        )
+        await ack()
+
+    async def option_chosen(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        await self._inbox.accept(
+            Inbound(
+                channel=self._slug,
+                event_id=_action_event_id(body),
+                contact=await self._profile(user),
+                option_id=str(action.get("value", "")),
+                raw={"action": action},
+            )
+        )
+        await ack()
+
+    async def status_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        agent = await self._agent(user)
+        if agent is None:
+            return
+        wanted = AgentStatus(body["actions"][0]["action_id"].removeprefix("fd_status_"))
+        await self._desk.set_agent_status(agent.id, wanted)
+        await self._publish_home(user)
+
+    async def hand_back(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        agent = await self._agent(user)
+        if agent is None:
+            await ack()
+            return
+        conversations = await self._desk.open_assigned(agent.id)
+        for conversation in conversations:
+            await self._act(
+                f"{_action_event_id(body)}:{conversation.id}",
+                user,
+                agent,
+                DeskActionKind.HAND_BACK,
+                conversation.id,
+            )
+        await ack(text=f"Handing {_count(len(conversations))} back to your teams.")
+
+    # the command ------------------------------------------------------------------------
+
+    async def command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        user = str(command.get("user_id", ""))
+        word = str(command.get("text", "")).strip().lower()
+        agent = await self._agent(user)
+        if agent is None:
+            await ack(text="You are not one of frontdesk's agents (no agent has your Slack id).")
+            return
+        if word in ("online", "away", "offline"):
+            agent = await self._desk.set_agent_status(agent.id, AgentStatus(word)) or agent
+            open_now = await self._desk.open_assigned(agent.id)
+            if agent.status == AgentStatus.ONLINE:
+                await ack(text="You are online: new and waiting conversations come to you.")
+            elif open_now:
+                await ack(
+                    text=f"You are {agent.status.value}. You still have {_count(len(open_now))}.",
+                    blocks=blocks.hand_back_offer(agent.status.value, len(open_now)),
+                )
+            else:
+                await ack(text=f"You are {agent.status.value}: no new conversations come to you.")
+            await self._publish_home(user)
+            return
+        if word in ("status", ""):
+            open_now = await self._desk.open_assigned(agent.id)
+            await ack(text=f"You are {agent.status.value}, with {_count(len(open_now))} open.")
+            return
+        await ack(text=COMMAND_HELP)
+
+    # helpers ----------------------------------------------------------------------------
+
+    async def _act(
+        self,
+        event_id: str,
+        user: str,
+        agent: Agent | None,
+        kind: DeskActionKind,
+        conversation_id: str,
+        *,
+        place: str | None = None,
+        handoff_id: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        key = await self._desk.customer_key(conversation_id)
+        if key is None:
+            log.info("an action on a conversation frontdesk does not have: ignored")
+            return
+        await self._inbox.accept(
+            Inbound(
+                channel=self._slug,
+                event_id=event_id,
+                contact=ContactProfile(external_id=user),
+                text=text,
+                action=DeskAction(
+                    kind=kind,
+                    conversation_id=conversation_id,
+                    customer_key=key,
+                    agent_id=agent.id if agent else None,
+                    actor=user,
+                    place=place,
+                    handoff_id=handoff_id,
+                ),
+            )
+        )
+
+    async def _agent(self, user: str) -> Agent | None:
+        for agent in await self._desk.list_agents():
+            if agent.slack_user_id == user:
+                return agent
+        return None
+
+    async def _profile(self, user: str) -> ContactProfile:
+        """The customer's name and language from users.info, remembered; just the id when
+        Slack does not say (the message is not held up for it)."""
+        known = self._profiles.get(user)
+        if known is not None:
+            return known
+        profile = ContactProfile(external_id=user)
+        try:
+            answer = await self._client.users_info(user=user, include_locale=True)
+            found = answer.get("user") or {}
+            details = found.get("profile") or {}
+            locale = found.get("locale")
+            profile = ContactProfile(
+                external_id=user,
+                name=details.get("real_name") or found.get("real_name") or None,
+                username=found.get("name") or None,
+                language=locale.split("-")[0].lower() if isinstance(locale, str) else None,
+                email=details.get("email") or None,
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.info("users.info failed for a customer: %s", _reason(exc))
+            return profile
+        self._profiles[user] = profile
+        if len(self._profiles) > PROFILE_CACHE:
+            self._profiles.popitem(last=False)
+        return profile
+
+    async def _publish_home(self, user: str) -> None:
+        agent = await self._agent(user)
+        if agent is None:
+            return
+        open_now = await self._desk.open_assigned(agent.id)
+        try:
+            await self._client.views_publish(
+                user_id=user, view=blocks.home(agent.name, agent.status.value, len(open_now))
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("views.publish failed: %s", _reason(exc))
+
+
+def _action_event_id(body: dict[str, Any]) -> str:
+    """A button press's identity: Slack sends the same press again with the same action_ts."""
+    action = body["actions"][0]
+    return f"action:{action.get('action_ts')}:{body['user']['id']}:{action.get('action_id')}"
+
+
+def _count(n: int) -> str:
+    return f"{n} conversation" if n == 1 else f"{n} conversations"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "error"))
+    return type(exc).__name__

@@ -1,0 +1,181 @@
+"""Talking to a running frontdesk as Slack does: signed events, button presses and slash
+commands, built the way Slack's documentation shows them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "test-slack-signing-secret-0123456789"
+TEAM = "T0001"
+
+
+def slack_channel(web_api_url: str, slug: str = "slack") -> str:
+    """The `channels` entry of a Slack channel whose Web API is the fake at `web_api_url`."""
+    from tests.adapters.slack.fake_web_api import TOKEN
+
+    return f"""
+  {slug}:
+    type: slack
+    bot_token: {TOKEN}
+    signing_secret: {SIGNING_SECRET}
+    base_url: {web_api_url}
+    per_channel_interval_seconds: 0
+"""
+
+
+def signed_headers(
+    body: str, content_type: str, secret: str = SIGNING_SECRET, at: float | None = None
+) -> dict[str, str]:
+    timestamp = str(int(time.time() if at is None else at))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": content_type,
+    }
+
+
+class SlackClient:
+    """Posts to a frontdesk Slack channel's endpoint as Slack would."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url  # http://127.0.0.1:<port>/<slug>/events
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        at: float | None = None,
+        retry: int | None = None,
+    ) -> tuple[int, str]:
+        headers = signed_headers(body, content_type, secret, at)
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+    async def event(
+        self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None
+    ) -> tuple[int, str]:
+        body = {
+            "token": "unused",
+            "team_id": TEAM,
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+        return await self.post(json.dumps(body), "application/json", retry=retry)
+
+    async def message(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        channel_type: str = "im",
+        event_id: str | None = None,
+        retry: int | None = None,
+        **more: Any,
+    ) -> tuple[int, str]:
+        event: dict[str, Any] = {
+            "type": "message",
+            "user": user,
+            "channel": channel,
+            "channel_type": channel_type,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+            **more,
+        }
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        return await self.event(event, event_id, retry)
+
+    async def press(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        *,
+        channel: str,
+        message_ts: str,
+        action_ts: str | None = None,
+    ) -> tuple[int, str]:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0001",
+            "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
+            "channel": {"id": channel},
+            "message": {"ts": message_ts},
+            "trigger_id": "1.2.3",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": action_ts or f"{time.time():.6f}",
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def command(self, user: str, text: str) -> tuple[int, str]:
+        body = urlencode(
+            {
+                "command": "/frontdesk",
+                "text": text,
+                "user_id": user,
+                "team_id": TEAM,
+                "channel_id": "D0999",
+                "response_url": "http://127.0.0.1:9/unused",
+                "trigger_id": "1.2.3",
+            }
+        )
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+
+def buttons(blocks: list[dict[str, Any]] | None) -> dict[str, str]:
+    """action_id → value of every button in `blocks`."""
+    found = {}
+    for block in blocks or []:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("type") == "button":
+                found[element["action_id"]] = element.get("value", "")
+    return found
+
+
+def shown(blocks: list[dict[str, Any]] | None) -> str:
+    """Every text in `blocks`, joined: what a person sees of them."""
+    return json.dumps(blocks or [], ensure_ascii=False)
+
+
+async def until(check: Callable[[], Any], limit: float = 10.0) -> Any:
+    """The first truthy result of `check`, polled (bounded, so a broken test fails)."""
+    deadline = time.monotonic() + limit
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("it never happened")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,271 @@
+"""Agents in Slack: handoff notices they act on, replies from the thread, status from Slack.
+
+A webhook customer is routed to an agent; everything Slack sees goes through the fake Web
+API on 127.0.0.1 (the real slack_sdk client), and everything Slack sends is a signed request
+to frontdesk's `/slack/events`, through slack-bolt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from core.models import AgentStatus, Conversation, ConversationStatus
+from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
+from tests.support.harness import Running, running, write_config
+from tests.support.receiver import Receiver
+from tests.support.slack import SlackClient, buttons, shown, slack_channel, until
+
+ROUTE = """
+name: route
+trigger: conversation_opened
+steps:
+  - id: ask_team
+    type: ask_question
+    text: "Sales or support?"
+    answer: multiple_choice
+    options:
+      - {id: sales, label: Sales}
+      - {id: support, label: Support}
+    save_to: vars.team
+  - id: assign
+    type: assign
+    team: support
+  - id: thanks
+    type: send_message
+    text: "{{ agent.name }} will help you."
+"""
+
+DIRECTORY = """
+agents:
+  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+  dave: {name: Dave, status: online, slack_user_id: UDAVE}
+  erin: {name: Erin, status: away, slack_user_id: UERIN}
+teams:
+  support: {agents: [carol, dave, erin], slack_channel: CSUPPORT}
+"""
+
+
+@asynccontextmanager
+async def desk(
+    tmp_path: Path, receiver: Receiver, desk_yaml: str = "desk: {channel: slack}"
+) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE},
+            directory=DIRECTORY,
+            extra=desk_yaml,
+            channels=slack_channel(api.url),
+        )
+        async with running(config) as run:
+            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+
+
+async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None:
+    await run.say(contact, "Hello", name="Ana Lopez")
+    await run.say(contact, "support")
+    await receiver.wait_for_texts(contact, 2)
+
+
+def notice_in(api: FakeWebApi, channel: str) -> Message:
+    return next(m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
+
+
+async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await routed(run, receiver)
+        dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(dm) and notice_in(api, dm))
+        card = shown(notice.blocks)
+        assert "Ana Lopez" in card
+        assert "support" in card  # the answer the workflow collected
+        assert "Hello" in card  # the last messages
+        assert set(buttons(notice.blocks)) == {"fd_accept", "fd_reassign", "fd_close"}
+
+        value = buttons(notice.blocks)["fd_accept"]
+        status, _ = await slack.press(
+            "UCAROL", "fd_accept", value, channel=dm, message_ts=notice.ts
+        )
+        assert status == 200
+        await run.frontdesk.runtime.idle()
+        updated = await until(lambda: api.updates and api.message(dm, notice.ts))
+        assert "Accepted by Carol" in shown(updated.blocks)
+        assert set(buttons(updated.blocks)) == {"fd_reassign", "fd_close"}
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.handoff is not None
+        assert conversation.handoff.accepted_by == "carol"
+
+        # The customer writes: it shows in the notice's thread.
+        await run.say("c-1", "My order #12 is late")
+        relayed = await until(lambda: api.in_thread(dm, notice.ts))
+        assert "My order #12 is late" in (relayed[0].text or "")
+
+        # Carol answers in the thread: the customer gets it; a note stays in Slack.
+        status, _ = await slack.message("UCAROL", dm, "Sorry! It ships today.", thread_ts=notice.ts)
+        assert status == 200
+        status, _ = await slack.message("UCAROL", dm, "// check the warehouse", thread_ts=notice.ts)
+        assert status == 200
+        await run.frontdesk.runtime.idle()
+        texts = await receiver.wait_for_texts("c-1", 3)
+        assert texts[-1] == "Sorry! It ships today."
+        await asyncio.sleep(0.1)  # the note would have been delivered by now
+        assert "// check the warehouse" not in receiver.texts("c-1")
+        assert not any("warehouse" in t for t in receiver.texts("c-1"))
+
+        # Close from the notice.
+        status, _ = await slack.press("UCAROL", "fd_close", value, channel=dm, message_ts=notice.ts)
+        assert status == 200
+        await run.frontdesk.runtime.idle()
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.status == ConversationStatus.CLOSED
+        closed = await until(
+            lambda: (
+                "Closed by Carol" in shown((api.message(dm, notice.ts) or notice).blocks)
+                and api.message(dm, notice.ts)
+            )
+        )
+        assert buttons(closed.blocks) == {}
+
+
+async def test_two_agents_accept_at_once_and_the_first_one_wins(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver, "desk: {channel: slack, notify: team}") as (
+        run,
+        api,
+        slack,
+    ):
+        await routed(run, receiver)
+        notice = await until(lambda: api.in_channel("CSUPPORT") and notice_in(api, "CSUPPORT"))
+        value = buttons(notice.blocks)["fd_accept"]
+        results = await asyncio.gather(
+            slack.press("UCAROL", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts),
+            slack.press("UDAVE", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts),
+        )
+        assert [status for status, _ in results] == [200, 200]
+        await run.frontdesk.runtime.idle()
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.handoff is not None
+        winner = conversation.handoff.accepted_by
+        assert winner in ("carol", "dave")
+        assert conversation.assignee == winner
+        loser = "UDAVE" if winner == "carol" else "UCAROL"
+        [told] = await until(lambda: api.ephemerals)
+        assert told.user == loser
+        assert "first" in (told.text or "")
+        updated = await until(lambda: api.message("CSUPPORT", notice.ts))
+        assert f"Accepted by {winner.title()}" in shown(updated.blocks)
+
+
+async def test_reassign_hands_the_conversation_to_the_next_online_agent(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await routed(run, receiver)
+        dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(dm) and notice_in(api, dm))
+        value = buttons(notice.blocks)["fd_reassign"]
+        accept = buttons(notice.blocks)["fd_accept"]
+        await slack.press("UCAROL", "fd_reassign", value, channel=dm, message_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "dave"  # Erin is away
+        dave_dm = api.dm_of("UDAVE")
+        new_notice = await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        assert "reassigned by Carol" in shown(new_notice.blocks)
+        old = await until(
+            lambda: (
+                "Reassigned to Dave" in shown((api.message(dm, notice.ts) or notice).blocks)
+                and api.message(dm, notice.ts)
+            )
+        )
+        assert buttons(old.blocks) == {}
+
+        # The old notice is out of date: Carol pressing Accept on it (a second Slack client
+        # still showing it, say) does nothing but tell her.
+        await slack.press("UCAROL", "fd_accept", accept, channel=dm, message_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        [told] = await until(lambda: api.ephemerals)
+        assert told.user == "UCAROL"
+        assert "out of date" in (told.text or "")
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "dave"
+
+
+async def test_replies_from_others_than_the_assignee_stay_notes(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver, "desk: {channel: slack, notify: team}") as (
+        run,
+        api,
+        slack,
+    ):
+        await routed(run, receiver)
+        notice = await until(lambda: api.in_channel("CSUPPORT") and notice_in(api, "CSUPPORT"))
+        await slack.message(
+            "UDAVE", "CSUPPORT", "I know this one", thread_ts=notice.ts, channel_type="channel"
+        )
+        await slack.message(
+            "UCAROL", "CSUPPORT", "Hi Ana, Carol here", thread_ts=notice.ts, channel_type="channel"
+        )
+        await run.frontdesk.runtime.idle()
+        texts = await receiver.wait_for_texts("c-1", 3)
+        assert texts[-1] == "Hi Ana, Carol here"
+        assert "I know this one" not in receiver.texts("c-1")
+
+
+async def test_status_from_slack_decides_who_gets_the_next_conversation(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        status, body = await slack.command("UDAVE", "away")
+        assert status == 200
+        assert "away" in body
+        status, body = await slack.command("UCAROL", "away")
+        assert status == 200
+        agents = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
+        assert agents == {
+            "carol": AgentStatus.AWAY,
+            "dave": AgentStatus.AWAY,
+            "erin": AgentStatus.AWAY,
+        }
+        # Nobody online: the conversation waits in the team's queue.
+        await run.say("c-1", "Hello")
+        await run.say("c-1", "support")
+        [waiting] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert waiting.assignee is None
+        assert waiting.queued_at is not None
+
+        # Erin comes online from the Home tab: she takes the queue.
+        await slack.event({"type": "app_home_opened", "user": "UERIN", "tab": "home"})
+        home = await until(lambda: api.views.get("UERIN"))
+        assert "fd_status_online" in json.dumps(home)
+        await slack.press("UERIN", "fd_status_online", "online", channel="", message_ts="")
+        await run.frontdesk.runtime.idle()
+        conversation = await until_assigned(run, "c-1")
+        assert conversation.assignee == "erin"
+        erin_dm = api.dm_of("UERIN")
+        await until(lambda: api.in_channel(erin_dm) and notice_in(api, erin_dm))
+
+        status, body = await slack.command("UERIN", "status")
+        assert status == 200
+        assert "online" in body
+        assert "1 conversation" in body
+        status, body = await slack.command("UNOBODY", "online")
+        assert "not one of frontdesk's agents" in body
+
+
+async def until_assigned(run: Running, contact: str) -> Conversation:
+    for _ in range(500):
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", contact)
+        if conversation.assignee is not None:
+            return conversation
+        await asyncio.sleep(0.01)
+    raise AssertionError("never assigned")
