@@ -73,6 +73,7 @@ async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None
 
 
 def notice_in(api: FakeWebApi, channel: str) -> Message:
+    """The handoff notice posted in `channel`; chat.update changes it in place."""
     return next(m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
 
 
@@ -125,13 +126,8 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         await run.frontdesk.runtime.idle()
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.status == ConversationStatus.CLOSED
-        closed = await until(
-            lambda: (
-                "Closed by Carol" in shown((api.message(dm, notice.ts) or notice).blocks)
-                and api.message(dm, notice.ts)
-            )
-        )
-        assert buttons(closed.blocks) == {}
+        await until(lambda: "Closed by Carol" in shown(notice.blocks))
+        assert buttons(notice.blocks) == {}
 
 
 async def test_two_agents_accept_at_once_and_the_first_one_wins(
@@ -160,8 +156,9 @@ async def test_two_agents_accept_at_once_and_the_first_one_wins(
         [told] = await until(lambda: api.ephemerals)
         assert told.user == loser
         assert "first" in (told.text or "")
-        updated = await until(lambda: api.message("CSUPPORT", notice.ts))
-        assert f"Accepted by {winner.title()}" in shown(updated.blocks)
+        await until(lambda: "Accepted by" in shown(notice.blocks))
+        assert f"Accepted by {winner.title()}" in shown(notice.blocks)
+        assert len(api.updates) == 1  # the loser's press changed nothing
 
 
 async def test_reassign_hands_the_conversation_to_the_next_online_agent(
@@ -180,13 +177,8 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         dave_dm = api.dm_of("UDAVE")
         new_notice = await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
         assert "reassigned by Carol" in shown(new_notice.blocks)
-        old = await until(
-            lambda: (
-                "Reassigned to Dave" in shown((api.message(dm, notice.ts) or notice).blocks)
-                and api.message(dm, notice.ts)
-            )
-        )
-        assert buttons(old.blocks) == {}
+        await until(lambda: "Reassigned to Dave" in shown(notice.blocks))
+        assert buttons(notice.blocks) == {}
 
         # The old notice is out of date: Carol pressing Accept on it (a second Slack client
         # still showing it, say) does nothing but tell her.
@@ -269,3 +261,105 @@ async def until_assigned(run: Running, contact: str) -> Conversation:
             return conversation
         await asyncio.sleep(0.01)
     raise AssertionError("never assigned")
+
+
+async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_both(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await routed(run, receiver)
+        carol_dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        status, _ = await slack.command("UCAROL", "away")
+        assert status == 200
+
+        await run.say("c-1", "Anyone there?")
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "dave"
+        dave_dm = api.dm_of("UDAVE")
+        new_notice = await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        assert "re-routed from Carol, who is away" in shown(new_notice.blocks)
+        assert "Anyone there?" in shown(new_notice.blocks)  # among the last messages
+        old = await until(lambda: "Re-routed to Dave" in shown(notice.blocks) and notice)
+        assert buttons(old.blocks) == {}
+        assert api.in_thread(carol_dm, notice.ts) == []  # not relayed to Carol any more
+
+
+async def test_keep_policy_leaves_the_conversation_with_its_away_agent(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    policy = "desk: {channel: slack, when_agent_away: keep}"
+    async with desk(tmp_path, receiver, policy) as (run, api, slack):
+        await routed(run, receiver)
+        carol_dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        await slack.command("UCAROL", "away")
+        await run.say("c-1", "Anyone there?")
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "carol"
+        relayed = await until(lambda: api.in_thread(carol_dm, notice.ts))
+        assert "Anyone there?" in (relayed[0].text or "")
+
+
+async def test_going_away_offers_to_hand_open_conversations_back_to_the_team(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await routed(run, receiver, "c-1")
+        carol_dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        status, body = await slack.command("UCAROL", "away")
+        assert status == 200
+        offer = json.loads(body)
+        assert "1 conversation" in offer["text"]
+        assert "fd_hand_back" in buttons(offer["blocks"])
+
+        status, _ = await slack.press(
+            "UCAROL", "fd_hand_back", "hand_back", channel="D0999", message_ts="1.1"
+        )
+        assert status == 200
+        await run.frontdesk.runtime.idle()
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "dave"
+        dave_dm = api.dm_of("UDAVE")
+        await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        await until(lambda: "Handed back by Carol" in shown(notice.blocks))
+
+
+async def test_agents_go_away_when_their_team_closes_for_the_day(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    directory = DIRECTORY.replace(
+        "slack_channel: CSUPPORT}",
+        "slack_channel: CSUPPORT, schedule: office, away_outside_schedule: true}",
+    )
+    office = """
+schedules:
+  office: {timezone: UTC, hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}
+desk: {channel: slack}
+"""
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE},
+            directory=directory,
+            extra=office,
+            channels=slack_channel(api.url),
+        )
+        async with running(config) as run:  # Monday 09:00 UTC
+            await run.advance(60)
+            statuses = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
+            assert statuses["carol"] == AgentStatus.ONLINE
+            await run.advance(8 * 3600)  # 17:01: closed
+            for _ in range(100):  # the sweep looks every 30 s of the clock
+                await run.advance(31)
+                statuses = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
+                if statuses["carol"] == AgentStatus.AWAY:
+                    break
+                await asyncio.sleep(0.01)
+            assert statuses == {
+                "carol": AgentStatus.AWAY,
+                "dave": AgentStatus.AWAY,
+                "erin": AgentStatus.AWAY,
+            }
