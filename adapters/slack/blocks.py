@@ -150,6 +150,20 @@ def customer_message(text: str, options: Sequence[Option]) -> tuple[str, list[Bl
     return mrkdwn(text, TEXT_LIMIT), blocks
 
 
+def chosen(question: str, label: str) -> list[BlockDict]:
+    """A customer's question once answered by a button: its text (as Slack sent it back to
+    us, mrkdwn already) and the choice, without the buttons."""
+    plain = question.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    parts = [part for part in _split(plain, SECTION_TEXT_LIMIT) if part.strip()]
+    rendered: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=part)) for part in parts[: MAX_BLOCKS - 1]
+    ]
+    if label:
+        choice = MarkdownTextObject(text=f"✔ {mrkdwn(label, FIELD_TEXT_LIMIT)}")
+        rendered.append(ContextBlock(elements=[choice]))
+    return [block.to_dict() for block in rendered]
+
+
 def home(agent_name: str, status: str, open_count: int) -> dict[str, Any]:
     """The agent's App Home tab (views.publish): their status ("online", "away", ...) and
     the buttons to set it."""

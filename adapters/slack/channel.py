@@ -50,7 +50,7 @@ class SlackChannel:
             process_before_response=True,
             logger=logging.getLogger("frontdesk.slack.bolt"),
         )
-        SlackInbound(slug, self._app, self._client, inbox, inbox)
+        self._inbound = SlackInbound(slug, self._app, self._client, inbox, inbox)
         limiter = SendLimiter(
             clock, settings.per_channel_interval_seconds, settings.per_bot_per_second
         )
@@ -87,6 +87,7 @@ class SlackChannel:
         pass
 
     async def close(self) -> None:
+        await self._inbound.close()
         await self._sender.close()
 
     async def send(self, message: Outbound) -> Delivery:

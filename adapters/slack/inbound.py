@@ -16,6 +16,7 @@ answer says what changed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -49,6 +50,7 @@ OPTION_ACTION = re.compile(r"^fd_option_\d+$")
 STATUS_ACTION = re.compile(r"^fd_status_(online|away)$")
 HAND_BACK_ACTION = "fd_hand_back"
 PROFILE_CACHE = 10_000
+CLOSE_GRACE_SECONDS = 5.0
 COMMAND_HELP = (
     "`/frontdesk online`: take conversations (and your teams' waiting ones)\n"
     "`/frontdesk away`: take no new conversations\n"
@@ -67,6 +69,7 @@ class SlackInbound:
         self._inbox = inbox
         self._desk = desk
         self._profiles: OrderedDict[str, ContactProfile] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
         app.event("message")(self.message)
         app.event("app_home_opened")(self.home_opened)
         for action_id in NOTICE_ACTIONS:
@@ -163,6 +166,37 @@ class SlackInbound:
             )
         )
         await ack()
+        # The answer is stored: take the buttons off the question, so that it cannot be
+        # answered twice, and show the choice. Not waited for; a failure only leaves them.
+        task = asyncio.create_task(self._show_choice(body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _show_choice(self, body: dict[str, Any]) -> None:
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        label = ((body["actions"][0].get("text") or {}).get("text")) or ""
+        place, ts = container.get("channel_id"), container.get("message_ts")
+        if not place or not ts:
+            return
+        question = str(message.get("text") or "")
+        try:
+            await self._client.chat_update(
+                channel=place,
+                ts=ts,
+                text=f"{question}\n> {label}" if label else question,
+                blocks=blocks.chosen(question, label),
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.info("could not take the buttons off a question: %s", _reason(exc))
+
+    async def close(self) -> None:
+        """Let the follow-ups under way finish (briefly), then stop them."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_GRACE_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def status_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

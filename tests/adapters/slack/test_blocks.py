@@ -175,3 +175,11 @@ def test_the_hand_back_offer_has_its_button() -> None:
 
     assert "2 conversations open" in rendered[0]["text"]["text"]
     assert rendered[1]["elements"][0]["action_id"] == "fd_hand_back"
+
+
+def test_an_answered_question_keeps_its_text_and_shows_the_choice_without_buttons() -> None:
+    rendered = blocks.chosen("Sales or support? &lt;pick one&gt;", "Support <team>")
+
+    assert [b["type"] for b in rendered] == ["section", "context"]
+    assert rendered[0]["text"]["text"] == "Sales or support? &lt;pick one&gt;"  # not escaped twice
+    assert rendered[1]["elements"][0]["text"] == "✔ Support &lt;team&gt;"
