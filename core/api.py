@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import SecretStr
 
+from core.engine import HandAssignment
 from core.models import Agent, AgentStatus
 from core.ports import Store
 
@@ -28,7 +29,9 @@ class AgentApi:
         token: SecretStr | None,
         set_status: Callable[[str, AgentStatus], Awaitable[Agent | None]],
         close: Callable[[str], Awaitable[bool | None]] | None = None,
+        assign: Callable[[str, str], Awaitable[HandAssignment]] | None = None,
     ) -> None:
+        self._assign = assign
         self._store = store
         self._token = token
         # Coming online takes the team's queue: the runtime's setter sees to it.
@@ -41,6 +44,7 @@ class AgentApi:
             web.get("/api/agents", self.list_agents),
             web.put("/api/agents/{agent_id}/status", self.set_status),
             web.post("/api/conversations/{conversation_id}/close", self.close_conversation),
+            web.post("/api/conversations/{conversation_id}/assign", self.assign_conversation),
         ]
 
     async def health(self, request: web.Request) -> web.Response:
@@ -89,3 +93,26 @@ class AgentApi:
         if not closed:
             return _error(409, "the conversation is closed already")
         return web.json_response({"status": "closed"})
+
+    async def assign_conversation(self, request: web.Request) -> web.Response:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        if self._assign is None:
+            return _error(503, "assigning is not available")
+        body = await request.content.read(4097)
+        if len(body) > 4096:
+            return _error(413, "body over 4096 bytes")
+        try:
+            agent_id = json.loads(body)["agent"]
+            if not isinstance(agent_id, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'body must be {"agent": "<agent id>"}')
+        outcome = await self._assign(request.match_info["conversation_id"], agent_id)
+        if outcome == HandAssignment.NO_CONVERSATION:
+            return _error(404, "no such conversation")
+        if outcome == HandAssignment.NO_AGENT:
+            return _error(404, "no such agent")
+        if outcome == HandAssignment.CLOSED:
+            return _error(409, "the conversation is closed")
+        return web.json_response({"status": "assigned", "assignee": agent_id})

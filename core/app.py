@@ -63,7 +63,13 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app = web.Application(client_max_size=MAX_BODY)
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
-    api = AgentApi(store, config.api.token, runtime.set_agent_status, runtime.close_conversation)
+    api = AgentApi(
+        store,
+        config.api.token,
+        runtime.set_agent_status,
+        runtime.close_conversation,
+        runtime.assign_conversation,
+    )
     app.add_routes(api.routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 

@@ -75,6 +75,15 @@ class TurnReport:
     calls: list[HttpCall] = field(default_factory=list)  # requests to make now
 
 
+class HandAssignment(StrEnum):
+    """What became of assigning a conversation by hand."""
+
+    ASSIGNED = "assigned"
+    NO_CONVERSATION = "no_conversation"
+    NO_AGENT = "no_agent"
+    CLOSED = "closed"
+
+
 class Offer(StrEnum):
     """What became of offering a queued conversation to an agent."""
 
@@ -269,14 +278,50 @@ class Engine:
             return Offer.AGENT_UNAVAILABLE, None
         assign(turn, agent, f"from the {conversation.team} queue")
         turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
-        run = conversation.run
+        await self._assignment_made(turn)
+        return Offer.ASSIGNED, turn
+
+    async def _assignment_made(self, turn: Turn) -> None:
+        """A run that waits for an agent carries on now that it has one."""
+        run = turn.conversation.run
         if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
             if run.waiting.timer_id is not None:
                 turn.dropped_timers.append(run.waiting.timer_id)
             run.waiting = None
             run.pc += 1
             await self._run(turn)
-        return Offer.ASSIGNED, turn
+
+    async def assign_by_hand(self, conversation_id: str, agent_id: str) -> HandAssignment:
+        """Give an open conversation to the agent a person chose, whatever their status or
+        load: the person decided. The agent gets a handoff notice."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                async with self._store.transaction() as tx:
+                    conversation = await tx.load_conversation(conversation_id)
+                    if conversation is None:
+                        return HandAssignment.NO_CONVERSATION
+                    if conversation.status != ConversationStatus.OPEN:
+                        return HandAssignment.CLOSED
+                    agent = await tx.get_agent(agent_id)
+                    if agent is None:
+                        return HandAssignment.NO_AGENT
+                    contact = await tx.load_contact_by_id(conversation.contact_id)
+                    assert contact is not None
+                    turn = self._turn(tx, contact, conversation)
+                    if conversation.assignee != agent.id:
+                        if conversation.assignee is not None:
+                            turn.desk_lines.append(
+                                DeskLine(NoticeKind.OUTCOME, f"Reassigned to {agent.name} by hand")
+                            )
+                        assign(turn, agent, "assigned by hand")
+                        turn.trace.append(f"assigned to {agent.id} by hand")
+                        await self._assignment_made(turn)
+                    await self._save(turn)
+                self._committed(turn)
+                return HandAssignment.ASSIGNED
+            except ConcurrentUpdate:
+                log.info("conflict, assigning again: conversation=%s", conversation_id)
+        raise ConcurrentUpdate(f"assigning {conversation_id} kept conflicting")
 
     # loading ----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from core.callouts import perform
 from core.config import OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
-from core.engine import Engine, Offer, TurnReport
+from core.engine import Engine, HandAssignment, Offer, TurnReport
 from core.errors import StoreUnavailable
 from core.models import (
     Agent,
@@ -68,7 +68,17 @@ class OfferJob:
     outcome: asyncio.Future[Offer]
 
 
-Job = StoredInbound | Timer | OfferJob | CloseJob | HttpResult
+@dataclass(frozen=True)
+class AssignJob:
+    """Assign a conversation by hand, in its turn order."""
+
+    conversation_id: str
+    key: str
+    agent_id: str
+    outcome: asyncio.Future[HandAssignment]
+
+
+Job = StoredInbound | Timer | OfferJob | CloseJob | AssignJob | HttpResult
 TIMER_BATCH = 200
 RESTART_DELAY = 1.0
 
@@ -269,7 +279,7 @@ class Runtime:
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
-        if isinstance(job, OfferJob | CloseJob | HttpResult):
+        if isinstance(job, OfferJob | CloseJob | AssignJob | HttpResult):
             self._dispatcher.submit(job.key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
@@ -288,6 +298,10 @@ class Runtime:
             return
         if isinstance(job, CloseJob):
             await _settle(job.outcome, self.engine.close(job.conversation_id))
+            return
+        if isinstance(job, AssignJob):
+            work = self.engine.assign_by_hand(job.conversation_id, job.agent_id)
+            await _settle(job.outcome, work)
             return
         if isinstance(job, HttpResult):
             report = await self.engine.process_http_result(job)
@@ -419,6 +433,20 @@ class Runtime:
             return None
         outcome: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
         self._submit(CloseJob(conversation_id, key, outcome))
+        return await outcome
+
+    async def assign_conversation(self, conversation_id: str, agent_id: str) -> HandAssignment:
+        """Assign it by hand (in its turn order)."""
+        conversation = await self.store.get_conversation(conversation_id)
+        key = (
+            None
+            if conversation is None
+            else await self._key_of(conversation.contact_id, conversation.channel)
+        )
+        if key is None:
+            return HandAssignment.NO_CONVERSATION
+        outcome: asyncio.Future[HandAssignment] = asyncio.get_running_loop().create_future()
+        self._submit(AssignJob(conversation_id, key, agent_id, outcome))
         return await outcome
 
     def agent_status_changed(self, agent: Agent) -> None:

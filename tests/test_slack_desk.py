@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.models import AgentStatus, Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
-from tests.support.harness import Running, running, write_config
+from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import SlackClient, buttons, shown, slack_channel, until
 
@@ -363,3 +363,40 @@ desk: {channel: slack}
                 "dave": AgentStatus.AWAY,
                 "erin": AgentStatus.AWAY,
             }
+
+
+async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, _):
+        await routed(run, receiver)
+        carol_dm = api.dm_of("UCAROL")
+        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        auth = {"Authorization": f"Bearer {API_TOKEN}"}
+        url = f"{run.url}/api/conversations/{conversation.id}/assign"
+
+        async with run.session.post(url, json={"agent": "erin"}, headers=auth) as response:
+            assert response.status == 200
+            assert await response.json() == {"status": "assigned", "assignee": "erin"}
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "erin"  # away, but a person chose her
+        erin_dm = api.dm_of("UERIN")
+        erin_notice = await until(lambda: api.in_channel(erin_dm) and notice_in(api, erin_dm))
+        assert "assigned by hand" in shown(erin_notice.blocks)
+        await until(lambda: "Reassigned to Erin by hand" in shown(notice.blocks))
+
+        for body, status in (({"agent": "zed"}, 404), ({"agent": 3}, 400), ({}, 400)):
+            async with run.session.post(url, json=body, headers=auth) as response:
+                assert response.status == status
+        async with run.session.post(
+            f"{run.url}/api/conversations/nope/assign", json={"agent": "erin"}, headers=auth
+        ) as response:
+            assert response.status == 404
+        async with run.session.post(url, json={"agent": "dave"}) as response:
+            assert response.status == 401
+        await run.frontdesk.runtime.close_conversation(conversation.id)
+        async with run.session.post(url, json={"agent": "dave"}, headers=auth) as response:
+            assert response.status == 409
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee == "erin"

@@ -116,6 +116,8 @@ class SlackClient:
         channel: str,
         message_ts: str,
         action_ts: str | None = None,
+        label: str = "",
+        message_text: str = "",
     ) -> tuple[int, str]:
         payload = {
             "type": "block_actions",
@@ -124,7 +126,7 @@ class SlackClient:
             "api_app_id": "A0001",
             "container": {"type": "message", "channel_id": channel, "message_ts": message_ts},
             "channel": {"id": channel},
-            "message": {"ts": message_ts},
+            "message": {"ts": message_ts, "text": message_text},
             "trigger_id": "1.2.3",
             "actions": [
                 {
@@ -132,6 +134,7 @@ class SlackClient:
                     "action_id": action_id,
                     "block_id": "b",
                     "value": value,
+                    "text": {"type": "plain_text", "text": label},
                     "action_ts": action_ts or f"{time.time():.6f}",
                 }
             ],
