@@ -191,11 +191,7 @@ class Engine:
             or waiting.request.request_id != result.request_id
         ):
             return None  # a result nobody waits for now (asked again, or closed)
-        contact = await tx.load_contact_by_id(conversation.contact_id)
-        assert contact is not None
-        turn = self._turn(tx, contact, conversation)
-        if conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
+        turn = await self._turn_of(tx, conversation)
         program = await self._program(tx, run)
         instruction = program.code[run.pc]
         assert isinstance(instruction.step, HttpRequestStep)
@@ -203,8 +199,11 @@ class Engine:
         await self._run(turn)
         return turn
 
-    def _turn(self, tx: Transaction, contact: Contact, conversation: Conversation) -> Turn:
-        return Turn(
+    async def _turn_of(self, tx: Transaction, conversation: Conversation) -> Turn:
+        """A turn of a stored conversation, with its contact and its agent loaded."""
+        contact = await tx.load_contact_by_id(conversation.contact_id)
+        assert contact is not None
+        turn = Turn(
             tx=tx,
             now=self._clock.now(),
             contact=contact,
@@ -213,6 +212,9 @@ class Engine:
             settings=self._settings,
             secrets=self._secrets,
         )
+        if conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        return turn
 
     async def close(self, conversation_id: str) -> bool | None:
         """Close an open conversation (an agent is done with it): its agent's slot goes to
@@ -226,11 +228,7 @@ class Engine:
                         return None
                     if conversation.status != ConversationStatus.OPEN:
                         return False
-                    contact = await tx.load_contact_by_id(conversation.contact_id)
-                    assert contact is not None
-                    turn = self._turn(tx, contact, conversation)
-                    if conversation.assignee is not None:
-                        turn.agent = await tx.get_agent(conversation.assignee)
+                    turn = await self._turn_of(tx, conversation)
                     close(turn, by="an agent")
                     turn.trace.append("closed by an agent")
                     if not self._start(turn, "conversation_closed"):
@@ -271,9 +269,7 @@ class Engine:
         ):
             return Offer.NOT_WAITING, None
         agent = await tx.get_agent(agent_id)
-        contact = await tx.load_contact_by_id(conversation.contact_id)
-        assert contact is not None
-        turn = self._turn(tx, contact, conversation)
+        turn = await self._turn_of(tx, conversation)
         if agent is None or not await available(turn, agent, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
         assign(turn, agent, f"from the {conversation.team} queue")
@@ -305,9 +301,7 @@ class Engine:
                     agent = await tx.get_agent(agent_id)
                     if agent is None:
                         return HandAssignment.NO_AGENT
-                    contact = await tx.load_contact_by_id(conversation.contact_id)
-                    assert contact is not None
-                    turn = self._turn(tx, contact, conversation)
+                    turn = await self._turn_of(tx, conversation)
                     if conversation.assignee != agent.id:
                         if conversation.assignee is not None:
                             turn.desk_lines.append(
@@ -401,11 +395,7 @@ class Engine:
         conversation = await tx.load_conversation(action.conversation_id)
         if conversation is None:
             return None
-        contact = await tx.load_contact_by_id(conversation.contact_id)
-        assert contact is not None
-        turn = self._turn(tx, contact, conversation)
-        if conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
+        turn = await self._turn_of(tx, conversation)
         actor = await tx.get_agent(action.agent_id) if action.agent_id else None
         by = actor.name if actor else "someone"
 
@@ -522,11 +512,7 @@ class Engine:
             return None
         if run.waiting.timer_id != timer.id:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
-        contact = await tx.load_contact_by_id(conversation.contact_id)
-        assert contact is not None
-        turn = self._turn(tx, contact, conversation)
-        if conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
+        turn = await self._turn_of(tx, conversation)
         if run.waiting.kind == "answer":
             program = await self._program(tx, run)
             instruction = program.code[run.pc]

@@ -17,27 +17,7 @@ from core.models import AgentStatus, Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
-from tests.support.slack import SlackClient, buttons, shown, slack_channel, until
-
-ROUTE = """
-name: route
-trigger: conversation_opened
-steps:
-  - id: ask_team
-    type: ask_question
-    text: "Sales or support?"
-    answer: multiple_choice
-    options:
-      - {id: sales, label: Sales}
-      - {id: support, label: Support}
-    save_to: vars.team
-  - id: assign
-    type: assign
-    team: support
-  - id: thanks
-    type: send_message
-    text: "{{ agent.name }} will help you."
-"""
+from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
 
 DIRECTORY = """
 agents:
@@ -57,7 +37,7 @@ async def desk(
         config = write_config(
             tmp_path,
             receiver.url,
-            {"route": ROUTE},
+            {"route": ROUTE_TO_SUPPORT},
             directory=DIRECTORY,
             extra=desk_yaml,
             channels=slack_channel(api.url),
@@ -342,7 +322,7 @@ desk: {channel: slack}
         config = write_config(
             tmp_path,
             receiver.url,
-            {"route": ROUTE},
+            {"route": ROUTE_TO_SUPPORT},
             directory=directory,
             extra=office,
             channels=slack_channel(api.url),

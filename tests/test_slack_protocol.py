@@ -18,27 +18,16 @@ from core.models import Conversation, Direction
 from core.ports import OutboxRecord
 from tests.adapters.slack.fake_web_api import BOT_ID, BOT_USER_ID, FakeWebApi, Message, serving
 from tests.support.harness import Running, running, write_config
-from tests.support.slack import SlackClient, buttons, shown, slack_channel, until
-
-ROUTE = """
-name: route
-trigger: conversation_opened
-steps:
-  - id: ask_team
-    type: ask_question
-    text: "Sales or support?"
-    answer: multiple_choice
-    options:
-      - {id: sales, label: Sales}
-      - {id: support, label: Support}
-    save_to: vars.team
-  - id: assign
-    type: assign
-    team: support
-  - id: thanks
-    type: send_message
-    text: "{{ agent.name }} will help you."
-"""
+from tests.support.slack import (
+    ROUTE_TO_SUPPORT,
+    SlackClient,
+    buttons,
+    event_body,
+    message_event,
+    shown,
+    slack_channel,
+    until,
+)
 
 DIRECTORY = """
 agents:
@@ -61,7 +50,7 @@ async def desk(
         config = write_config(
             tmp_path,
             UNUSED_CALLBACK,
-            {"route": ROUTE},
+            {"route": ROUTE_TO_SUPPORT},
             directory=DIRECTORY,
             extra=desk_yaml,
             channels=slack_channel(api.url) + channel_extra,
@@ -224,21 +213,7 @@ async def test_a_repeated_button_press_is_processed_once(tmp_path: Path) -> None
 
 async def test_a_request_signed_with_another_secret_is_refused(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "team_id": "T0001",
-                "event_id": "EvFORGED01",
-                "event": {
-                    "type": "message",
-                    "user": CUSTOMER,
-                    "channel": WRITES_FROM,
-                    "channel_type": "im",
-                    "text": "hola",
-                    "ts": "1.1",
-                },
-            }
-        )
+        body = event_body(message_event(CUSTOMER, WRITES_FROM, "hola"), "EvFORGED01")
         status, _ = await slack.post(body, "application/json", secret="not-the-signing-secret")
         assert status == 401
         await nothing_stored(run, api, CUSTOMER)
@@ -246,21 +221,7 @@ async def test_a_request_signed_with_another_secret_is_refused(tmp_path: Path) -
 
 async def test_a_stale_request_is_refused(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "team_id": "T0001",
-                "event_id": "EvSTALE001",
-                "event": {
-                    "type": "message",
-                    "user": CUSTOMER,
-                    "channel": WRITES_FROM,
-                    "channel_type": "im",
-                    "text": "hola",
-                    "ts": "1.1",
-                },
-            }
-        )
+        body = event_body(message_event(CUSTOMER, WRITES_FROM, "hola"), "EvSTALE001")
         # Slack's five-minute window: https://api.slack.com/authentication/verifying-requests-from-slack
         status, _ = await slack.post(body, "application/json", at=time.time() - 600)
         assert status == 401
@@ -269,20 +230,7 @@ async def test_a_stale_request_is_refused(tmp_path: Path) -> None:
 
 async def test_an_unsigned_request_is_refused(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "event_id": "EvUNSIGNED",
-                "event": {
-                    "type": "message",
-                    "user": CUSTOMER,
-                    "channel": WRITES_FROM,
-                    "channel_type": "im",
-                    "text": "hola",
-                    "ts": "1.1",
-                },
-            }
-        )
+        body = event_body(message_event(CUSTOMER, WRITES_FROM, "hola"), "EvUNSIGNED")
         headers = {"Content-Type": "application/json"}
         async with run.session.post(slack.url, data=body.encode(), headers=headers) as response:
             assert response.status == 401

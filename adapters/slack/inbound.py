@@ -51,6 +51,7 @@ STATUS_ACTION = re.compile(r"^fd_status_(online|away)$")
 HAND_BACK_ACTION = "fd_hand_back"
 PROFILE_CACHE = 10_000
 CLOSE_GRACE_SECONDS = 5.0
+PROFILE_WAIT_SECONDS = 1.0
 COMMAND_HELP = (
     "`/frontdesk online`: take conversations (and your teams' waiting ones)\n"
     "`/frontdesk away`: take no new conversations\n"
@@ -304,7 +305,10 @@ class SlackInbound:
             return known
         profile = ContactProfile(external_id=user)
         try:
-            answer = await self._client.users_info(user=user, include_locale=True)
+            # Bounded: Slack wants its answer within 3 seconds, and the name can wait.
+            answer = await asyncio.wait_for(
+                self._client.users_info(user=user, include_locale=True), PROFILE_WAIT_SECONDS
+            )
             found = answer.get("user") or {}
             details = found.get("profile") or {}
             locale = found.get("locale")

@@ -17,6 +17,27 @@ from slack_sdk.signature import SignatureVerifier
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
 TEAM = "T0001"
 
+# Asks Sales or Support, then gives the conversation to the support team.
+ROUTE_TO_SUPPORT = """
+name: route
+trigger: conversation_opened
+steps:
+  - id: ask_team
+    type: ask_question
+    text: "Sales or support?"
+    answer: multiple_choice
+    options:
+      - {id: sales, label: Sales}
+      - {id: support, label: Support}
+    save_to: vars.team
+  - id: assign
+    type: assign
+    team: support
+  - id: thanks
+    type: send_message
+    text: "{{ agent.name }} will help you."
+"""
+
 
 def slack_channel(web_api_url: str, slug: str = "slack") -> str:
     """The `channels` entry of a Slack channel whose Web API is the fake at `web_api_url`."""
@@ -45,6 +66,45 @@ def signed_headers(
     }
 
 
+def message_event(
+    user: str,
+    channel: str,
+    text: str,
+    *,
+    thread_ts: str | None = None,
+    channel_type: str = "im",
+    **more: Any,
+) -> dict[str, Any]:
+    """A `message` event: `user` wrote `text` in `channel` (a DM by default)."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "user": user,
+        "channel": channel,
+        "channel_type": channel_type,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        **more,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def event_body(event: dict[str, Any], event_id: str | None = None) -> str:
+    """The Events API request body that delivers `event`."""
+    return json.dumps(
+        {
+            "token": "unused",
+            "team_id": TEAM,
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
+
+
 class SlackClient:
     """Posts to a frontdesk Slack channel's endpoint as Slack would."""
 
@@ -71,16 +131,7 @@ class SlackClient:
     async def event(
         self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None
     ) -> tuple[int, str]:
-        body = {
-            "token": "unused",
-            "team_id": TEAM,
-            "api_app_id": "A0001",
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-            "event": event,
-        }
-        return await self.post(json.dumps(body), "application/json", retry=retry)
+        return await self.post(event_body(event, event_id), "application/json", retry=retry)
 
     async def message(
         self,
@@ -94,17 +145,9 @@ class SlackClient:
         retry: int | None = None,
         **more: Any,
     ) -> tuple[int, str]:
-        event: dict[str, Any] = {
-            "type": "message",
-            "user": user,
-            "channel": channel,
-            "channel_type": channel_type,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-            **more,
-        }
-        if thread_ts is not None:
-            event["thread_ts"] = thread_ts
+        event = message_event(
+            user, channel, text, thread_ts=thread_ts, channel_type=channel_type, **more
+        )
         return await self.event(event, event_id, retry)
 
     async def press(
