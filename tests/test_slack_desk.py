@@ -19,6 +19,7 @@ from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
 
+TEAM_NOTICES = "desk: {channel: slack, notify: team}"
 DIRECTORY = """
 agents:
   carol: {name: Carol, status: online, slack_user_id: UCAROL}
@@ -52,9 +53,15 @@ async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None
     await receiver.wait_for_texts(contact, 2)
 
 
-def notice_in(api: FakeWebApi, channel: str) -> Message:
-    """The handoff notice posted in `channel`; chat.update changes it in place."""
-    return next(m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
+async def notice_posted(api: FakeWebApi, channel: str) -> Message:
+    """The handoff notice once posted in `channel`; chat.update changes it in place."""
+
+    def posted() -> Message | None:
+        found = (m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
+        return next(found, None)
+
+    notice: Message = await until(posted)
+    return notice
 
 
 async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
@@ -63,7 +70,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
     async with desk(tmp_path, receiver) as (run, api, slack):
         await routed(run, receiver)
         dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(dm) and notice_in(api, dm))
+        notice = await notice_posted(api, dm)
         card = shown(notice.blocks)
         assert "Ana Lopez" in card
         assert "support" in card  # the answer the workflow collected
@@ -113,13 +120,9 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
 async def test_two_agents_accept_at_once_and_the_first_one_wins(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    async with desk(tmp_path, receiver, "desk: {channel: slack, notify: team}") as (
-        run,
-        api,
-        slack,
-    ):
+    async with desk(tmp_path, receiver, TEAM_NOTICES) as (run, api, slack):
         await routed(run, receiver)
-        notice = await until(lambda: api.in_channel("CSUPPORT") and notice_in(api, "CSUPPORT"))
+        notice = await notice_posted(api, "CSUPPORT")
         value = buttons(notice.blocks)["fd_accept"]
         results = await asyncio.gather(
             slack.press("UCAROL", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts),
@@ -147,7 +150,7 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
     async with desk(tmp_path, receiver) as (run, api, slack):
         await routed(run, receiver)
         dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(dm) and notice_in(api, dm))
+        notice = await notice_posted(api, dm)
         value = buttons(notice.blocks)["fd_reassign"]
         accept = buttons(notice.blocks)["fd_accept"]
         await slack.press("UCAROL", "fd_reassign", value, channel=dm, message_ts=notice.ts)
@@ -155,7 +158,7 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "dave"  # Erin is away
         dave_dm = api.dm_of("UDAVE")
-        new_notice = await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        new_notice = await notice_posted(api, dave_dm)
         assert "reassigned by Carol" in shown(new_notice.blocks)
         await until(lambda: "Reassigned to Dave" in shown(notice.blocks))
         assert buttons(notice.blocks) == {}
@@ -174,13 +177,9 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
 async def test_replies_from_others_than_the_assignee_stay_notes(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    async with desk(tmp_path, receiver, "desk: {channel: slack, notify: team}") as (
-        run,
-        api,
-        slack,
-    ):
+    async with desk(tmp_path, receiver, TEAM_NOTICES) as (run, api, slack):
         await routed(run, receiver)
-        notice = await until(lambda: api.in_channel("CSUPPORT") and notice_in(api, "CSUPPORT"))
+        notice = await notice_posted(api, "CSUPPORT")
         await slack.message(
             "UDAVE", "CSUPPORT", "I know this one", thread_ts=notice.ts, channel_type="channel"
         )
@@ -224,7 +223,7 @@ async def test_status_from_slack_decides_who_gets_the_next_conversation(
         conversation = await until_assigned(run, "c-1")
         assert conversation.assignee == "erin"
         erin_dm = api.dm_of("UERIN")
-        await until(lambda: api.in_channel(erin_dm) and notice_in(api, erin_dm))
+        await notice_posted(api, erin_dm)
 
         status, body = await slack.command("UERIN", "status")
         assert status == 200
@@ -249,7 +248,7 @@ async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_bo
     async with desk(tmp_path, receiver) as (run, api, slack):
         await routed(run, receiver)
         carol_dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        notice = await notice_posted(api, carol_dm)
         status, _ = await slack.command("UCAROL", "away")
         assert status == 200
 
@@ -257,7 +256,7 @@ async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_bo
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "dave"
         dave_dm = api.dm_of("UDAVE")
-        new_notice = await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        new_notice = await notice_posted(api, dave_dm)
         assert "re-routed from Carol, who is away" in shown(new_notice.blocks)
         assert "Anyone there?" in shown(new_notice.blocks)  # among the last messages
         old = await until(lambda: "Re-routed to Dave" in shown(notice.blocks) and notice)
@@ -272,7 +271,7 @@ async def test_keep_policy_leaves_the_conversation_with_its_away_agent(
     async with desk(tmp_path, receiver, policy) as (run, api, slack):
         await routed(run, receiver)
         carol_dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        notice = await notice_posted(api, carol_dm)
         await slack.command("UCAROL", "away")
         await run.say("c-1", "Anyone there?")
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
@@ -287,7 +286,7 @@ async def test_going_away_offers_to_hand_open_conversations_back_to_the_team(
     async with desk(tmp_path, receiver) as (run, api, slack):
         await routed(run, receiver, "c-1")
         carol_dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        notice = await notice_posted(api, carol_dm)
         status, body = await slack.command("UCAROL", "away")
         assert status == 200
         offer = json.loads(body)
@@ -302,7 +301,7 @@ async def test_going_away_offers_to_hand_open_conversations_back_to_the_team(
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "dave"
         dave_dm = api.dm_of("UDAVE")
-        await until(lambda: api.in_channel(dave_dm) and notice_in(api, dave_dm))
+        await notice_posted(api, dave_dm)
         await until(lambda: "Handed back by Carol" in shown(notice.blocks))
 
 
@@ -351,7 +350,7 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
     async with desk(tmp_path, receiver) as (run, api, _):
         await routed(run, receiver)
         carol_dm = api.dm_of("UCAROL")
-        notice = await until(lambda: api.in_channel(carol_dm) and notice_in(api, carol_dm))
+        notice = await notice_posted(api, carol_dm)
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         auth = {"Authorization": f"Bearer {API_TOKEN}"}
         url = f"{run.url}/api/conversations/{conversation.id}/assign"
@@ -362,7 +361,7 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "erin"  # away, but a person chose her
         erin_dm = api.dm_of("UERIN")
-        erin_notice = await until(lambda: api.in_channel(erin_dm) and notice_in(api, erin_dm))
+        erin_notice = await notice_posted(api, erin_dm)
         assert "assigned by hand" in shown(erin_notice.blocks)
         await until(lambda: "Reassigned to Erin by hand" in shown(notice.blocks))
 
