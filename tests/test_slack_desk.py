@@ -32,14 +32,17 @@ teams:
 
 @asynccontextmanager
 async def desk(
-    tmp_path: Path, receiver: Receiver, desk_yaml: str = "desk: {channel: slack}"
+    tmp_path: Path,
+    receiver: Receiver,
+    desk_yaml: str = "desk: {channel: slack}",
+    directory: str = DIRECTORY,
 ) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
     async with serving() as api:
         config = write_config(
             tmp_path,
             receiver.url,
             {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
+            directory=directory,
             extra=desk_yaml,
             channels=slack_channel(api.url),
         )
@@ -317,31 +320,22 @@ schedules:
   office: {timezone: UTC, hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}}
 desk: {channel: slack}
 """
-    async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=directory,
-            extra=office,
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as run:  # Monday 09:00 UTC
-            await run.advance(60)
+    async with desk(tmp_path, receiver, office, directory) as (run, _, _):  # Monday 09:00
+        await run.advance(60)
+        statuses = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
+        assert statuses["carol"] == AgentStatus.ONLINE
+        await run.advance(8 * 3600)  # 17:01: closed
+        for _ in range(100):  # the sweep looks every 30 s of the clock
+            await run.advance(31)
             statuses = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
-            assert statuses["carol"] == AgentStatus.ONLINE
-            await run.advance(8 * 3600)  # 17:01: closed
-            for _ in range(100):  # the sweep looks every 30 s of the clock
-                await run.advance(31)
-                statuses = {a.id: a.status for a in await run.frontdesk.store.list_agents()}
-                if statuses["carol"] == AgentStatus.AWAY:
-                    break
-                await asyncio.sleep(0.01)
-            assert statuses == {
-                "carol": AgentStatus.AWAY,
-                "dave": AgentStatus.AWAY,
-                "erin": AgentStatus.AWAY,
-            }
+            if statuses["carol"] == AgentStatus.AWAY:
+                break
+            await asyncio.sleep(0.01)
+        assert statuses == {
+            "carol": AgentStatus.AWAY,
+            "dave": AgentStatus.AWAY,
+            "erin": AgentStatus.AWAY,
+        }
 
 
 async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
