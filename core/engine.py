@@ -465,19 +465,24 @@ class Engine:
     ) -> Turn | None:
         """A message in the notice's thread: to the customer when it is the assignee's (or
         anyone's, if the desk says so) and not marked as a note; else it stays a note."""
-        assert self._desk is not None
+        if self._desk is None:
+            return None  # no desk configured (any more): nothing is relayed
         conversation = turn.conversation
         rules = self._desk.settings
         if text.startswith(rules.note_prefix) or not text.strip():
             return None
-        from_assignee = actor is not None and actor.id == conversation.assignee
-        if not from_assignee and (actor is None or rules.others_in_thread == "note"):
-            return None
         if conversation.status != ConversationStatus.OPEN:
             return refuse("This conversation is closed: your message was not sent.")
+        from_assignee = actor is not None and actor.id == conversation.assignee
+        handoff = conversation.handoff
+        if not from_assignee and actor is not None and handoff and action.handoff_id != handoff.id:
+            # Their own old notice, say, after it was reassigned: they expect it to be sent.
+            current = turn.agent.name if turn.agent else "nobody"
+            return refuse(f"This conversation is with {current} now: your message was not sent.")
+        if not from_assignee and (actor is None or rules.others_in_thread == "note"):
+            return None
         turn.say(text, [], step_id=None)
         turn.trace.append(f"reply by {action.actor}")
-        handoff = conversation.handoff
         if from_assignee and handoff is not None and handoff.accepted_by is None:
             assert actor is not None
             handoff.accepted_by = actor.id

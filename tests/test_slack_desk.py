@@ -106,9 +106,11 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         await run.frontdesk.runtime.idle()
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[-1] == "Sorry! It ships today."
-        await asyncio.sleep(0.1)  # the note would have been delivered by now
-        assert "// check the warehouse" not in receiver.texts("c-1")
-        assert not any("warehouse" in t for t in receiver.texts("c-1"))
+        # Both were processed (idle): only the reply became a message for the customer.
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        transcript = [e.text or "" for e in await run.frontdesk.store.transcript(conversation.id)]
+        assert "Sorry! It ships today." in transcript
+        assert not any("warehouse" in text for text in transcript)
 
         # Close from the notice.
         status, _ = await slack.press("UCAROL", "fd_close", value, channel=dm, message_ts=notice.ts)
@@ -175,6 +177,14 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         assert "out of date" in (told.text or "")
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "dave"
+
+        # Carol answers in her old thread: not sent, and she is told why.
+        await slack.message("UCAROL", dm, "Still here!", thread_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        told_again = await until(lambda: api.ephemerals[1:])
+        assert "with Dave now" in (told_again[0].text or "")
+        transcript = await run.frontdesk.store.transcript(conversation.id)
+        assert "Still here!" not in [entry.text for entry in transcript]
 
 
 async def test_replies_from_others_than_the_assignee_stay_notes(
