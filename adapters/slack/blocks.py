@@ -165,8 +165,8 @@ def chosen(question: str, label: str) -> list[BlockDict]:
 
 
 def home(agent_name: str, status: str, open_count: int) -> dict[str, Any]:
-    """The agent's App Home tab (views.publish): their status ("online", "away", ...) and
-    the buttons to set it."""
+    """The agent's App Home tab (views.publish): their status ("online", "away", ...), the
+    buttons to set it, and while not online with conversations open, the hand-back offer."""
     summary = (
         f"Hi {mrkdwn(agent_name, 100)}, you are *{escape(status)}*.\n"
         f"You have {_conversations(open_count)} open."
@@ -175,6 +175,8 @@ def home(agent_name: str, status: str, open_count: int) -> dict[str, Any]:
         _status_button("Online", STATUS_ONLINE, AgentStatus.ONLINE, status),
         _status_button("Away", STATUS_AWAY, AgentStatus.AWAY, status),
     ]
+    if status != AgentStatus.ONLINE and open_count:
+        buttons.append(_hand_back_button())
     view = View(
         type="home",
         blocks=[
@@ -187,6 +189,10 @@ def home(agent_name: str, status: str, open_count: int) -> dict[str, Any]:
     return rendered
 
 
+def _hand_back_button() -> ButtonElement:
+    return ButtonElement(text="Hand them back", action_id=HAND_BACK, value="hand_back")
+
+
 def hand_back_offer(status: str, open_count: int) -> list[BlockDict]:
     """Told to an agent who goes away with conversations still open: a button that hands
     them back to their teams (action_id `fd_hand_back`)."""
@@ -196,9 +202,7 @@ def hand_back_offer(status: str, open_count: int) -> list[BlockDict]:
     )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
-        ActionsBlock(
-            elements=[ButtonElement(text="Hand them back", action_id=HAND_BACK, value="hand_back")]
-        ),
+        ActionsBlock(elements=[_hand_back_button()]),
     ]
     return [block.to_dict() for block in blocks]
 

@@ -166,8 +166,8 @@ def test_the_home_tab_shows_the_status_and_its_buttons() -> None:
     assert "you are *away*" in view["blocks"][1]["text"]["text"]
     assert "1 conversation open" in view["blocks"][1]["text"]["text"]
     buttons = view["blocks"][2]["elements"]
-    assert [b["action_id"] for b in buttons] == ["fd_status_online", "fd_status_away"]
-    assert [b.get("style") for b in buttons] == [None, "primary"]
+    assert [b["action_id"] for b in buttons[:2]] == ["fd_status_online", "fd_status_away"]
+    assert [b.get("style") for b in buttons[:2]] == [None, "primary"]
 
 
 def test_the_hand_back_offer_has_its_button() -> None:
@@ -183,3 +183,17 @@ def test_an_answered_question_keeps_its_text_and_shows_the_choice_without_button
     assert [b["type"] for b in rendered] == ["section", "context"]
     assert rendered[0]["text"]["text"] == "Sales or support? &lt;pick one&gt;"  # not escaped twice
     assert rendered[1]["elements"][0]["text"] == "✔ Support &lt;team&gt;"
+
+
+def test_the_home_tab_offers_to_hand_back_only_when_away_with_open_conversations() -> None:
+    def action_ids(view: dict[str, Any]) -> list[str]:
+        actions = next(b for b in view["blocks"] if b["type"] == "actions")
+        return [e["action_id"] for e in actions["elements"]]
+
+    assert action_ids(blocks.home("Carol", "away", 2)) == [
+        "fd_status_online",
+        "fd_status_away",
+        "fd_hand_back",
+    ]
+    assert "fd_hand_back" not in action_ids(blocks.home("Carol", "away", 0))
+    assert "fd_hand_back" not in action_ids(blocks.home("Carol", "online", 2))
