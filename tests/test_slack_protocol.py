@@ -264,6 +264,30 @@ async def test_bot_messages_and_our_own_are_ignored(tmp_path: Path) -> None:
         await nothing_stored(run, api, "UOTHERBOT", "UCUST2", BOT_USER_ID)
 
 
+async def test_an_edit_is_ignored_and_a_file_with_a_comment_is_a_message(tmp_path: Path) -> None:
+    async with desk(tmp_path) as (run, api, slack):
+        edited = {"type": "message", "text": "hola!", "user": CUSTOMER}
+        status, _ = await slack.message(
+            CUSTOMER, WRITES_FROM, "", subtype="message_changed", message=edited
+        )
+        assert status == 200
+        await nothing_stored(run, api, CUSTOMER)
+
+        status, _ = await slack.message(
+            CUSTOMER,
+            WRITES_FROM,
+            "my invoice",
+            subtype="file_share",
+            files=[{"id": "F01", "name": "invoice.pdf"}],
+        )
+        assert status == 200
+        await run.frontdesk.runtime.idle()
+        conversation = await the_conversation(run)
+        transcript = await run.frontdesk.store.transcript(conversation.id)
+        assert transcript[0].text == "my invoice"
+        await question_shown(api)
+
+
 async def test_an_event_nobody_listens_to_is_answered(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
         status, _ = await slack.event(

@@ -50,6 +50,7 @@ OPTION_ACTION = re.compile(r"^fd_option_\d+$")
 STATUS_ACTION = re.compile(r"^fd_status_(online|away)$")
 HAND_BACK_ACTION = "fd_hand_back"
 PROFILE_CACHE = 10_000
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 CLOSE_GRACE_SECONDS = 5.0
 PROFILE_WAIT_SECONDS = 1.0
 COMMAND_HELP = (
@@ -85,7 +86,12 @@ class SlackInbound:
     async def message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = event.get("user")
         # Edits, deletions, joins, bot posts (ours included): not something a person said.
-        if event.get("subtype") or event.get("bot_id") or not isinstance(user, str):
+        # A file with a comment, or a thread reply also sent to the channel, is.
+        if (
+            event.get("subtype") not in PERSON_SUBTYPES
+            or event.get("bot_id")
+            or not isinstance(user, str)
+        ):
             await ack()
             return
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
