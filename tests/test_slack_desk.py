@@ -383,3 +383,57 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
             assert response.status == 409
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         assert conversation.assignee == "erin"
+
+
+async def test_handing_back_with_nobody_online_puts_the_conversation_in_the_queue(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await slack.command("UDAVE", "away")
+        await routed(run, receiver)
+        carol_dm = api.dm_of("UCAROL")
+        notice = await notice_posted(api, carol_dm)
+        await slack.command("UCAROL", "away")
+        await slack.press("UCAROL", "fd_hand_back", "hand_back", channel="D0999", message_ts="1.1")
+        await run.frontdesk.runtime.idle()
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        assert conversation.assignee is None
+        assert conversation.queued_at is not None
+        await until(lambda: "back to the support queue" in shown(notice.blocks))
+        assert buttons(notice.blocks) == {}
+
+        # Dave comes back: he takes it from the queue, with a notice of his own.
+        await slack.command("UDAVE", "online")
+        conversation = await until_assigned(run, "c-1")
+        assert conversation.assignee == "dave"
+        dave_notice = await notice_posted(api, api.dm_of("UDAVE"))
+        assert "from the support queue" in shown(dave_notice.blocks)
+
+
+async def test_what_cannot_be_done_is_told_only_to_whoever_tried(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await routed(run, receiver)
+        dm = api.dm_of("UCAROL")
+        notice = await notice_posted(api, dm)
+        value = buttons(notice.blocks)["fd_accept"]
+
+        # Someone who is not an agent presses Accept.
+        await slack.press("USTRANGER", "fd_accept", value, channel=dm, message_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        [told] = await until(lambda: api.ephemerals)
+        assert told.user == "USTRANGER"
+        assert "Only frontdesk agents" in (told.text or "")
+
+        # The workflow closed it meanwhile: a reply in the thread is not sent.
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        await run.frontdesk.runtime.close_conversation(conversation.id)
+        await until(lambda: "Closed by an agent" in shown(notice.blocks))
+        await slack.message("UCAROL", dm, "Are you still there?", thread_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        told_again = await until(lambda: api.ephemerals[1:])
+        assert told_again[0].user == "UCAROL"
+        assert "closed" in (told_again[0].text or "")
+        transcript = await run.frontdesk.store.transcript(conversation.id)
+        assert "Are you still there?" not in [entry.text for entry in transcript]
