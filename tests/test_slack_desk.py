@@ -426,7 +426,7 @@ async def test_what_cannot_be_done_is_told_only_to_whoever_tried(
         assert told.user == "USTRANGER"
         assert "Only frontdesk agents" in (told.text or "")
 
-        # The workflow closed it meanwhile: a reply in the thread is not sent.
+        # Closed meanwhile (through the API): a reply in the thread is not sent.
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         await run.frontdesk.runtime.close_conversation(conversation.id)
         await until(lambda: "Closed by an agent" in shown(notice.blocks))
