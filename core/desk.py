@@ -93,14 +93,14 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     conversation = turn.conversation
     if not (turn.handoffs or turn.relayed or turn.desk_lines):
         return []
-    recent = await turn.tx.recent_transcript(conversation.id, rules.settings.recent_messages)
+    keep = rules.settings.recent_messages
+    recent = await turn.tx.recent_transcript(conversation.id, keep) if keep else []
     lines = [
         RecentMessage(direction=e.direction, text=e.text, at=e.at)
         for e in [*recent, *turn.transcript]
         if e.text
-    ][-rules.settings.recent_messages :]
-    if rules.settings.recent_messages == 0:
-        lines = []
+    ]
+    lines = lines[-keep:] if keep else []
     card = ContactCard(
         name=turn.contact.name,
         username=turn.contact.username,
@@ -114,6 +114,10 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     previous = conversation.handoff
     # What the workflow collected, as it was at the handoff: the run may have ended since.
     answers = previous.answers if previous else {}
+    # Whom the notice already posted is for: its card keeps saying so when it is updated.
+    posted_for = turn.agent
+    if previous is not None and (posted_for is None or posted_for.id != previous.agent_id):
+        posted_for = await turn.tx.get_agent(previous.agent_id)
 
     def notice(kind: NoticeKind, handoff_id: str, **fields: object) -> Notice:
         return Notice.model_validate(
@@ -121,7 +125,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
                 "kind": kind,
                 "conversation_id": conversation.id,
                 "handoff_id": handoff_id,
-                "agent": turn.agent,
+                "agent": posted_for,
                 "team": conversation.team,
                 "contact": card,
                 "answers": answers,

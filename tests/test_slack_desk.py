@@ -167,6 +167,8 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         assert "reassigned by Carol" in shown(new_notice.blocks)
         await until(lambda: "Reassigned to Dave" in shown(notice.blocks))
         assert buttons(notice.blocks) == {}
+        assert "<@UCAROL>" in shown(notice.blocks)  # still the notice Carol got
+        assert "<@UDAVE>" not in shown(notice.blocks)
 
         # The old notice is out of date: Carol pressing Accept on it (a second Slack client
         # still showing it, say) does nothing but tell her.
