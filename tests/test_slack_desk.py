@@ -13,8 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from adapters.telegram.inbound import SECRET_HEADER
 from core.models import AgentStatus, Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
+from tests.adapters.telegram.fake_bot_api import TOKEN as BOT_TOKEN
+from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
+from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
 from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
@@ -439,3 +443,46 @@ async def test_what_cannot_be_done_is_told_only_to_whoever_tried(
         assert "closed" in (told_again[0].text or "")
         transcript = await run.frontdesk.store.transcript(conversation.id)
         assert "Are you still there?" not in [entry.text for entry in transcript]
+
+
+async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serving() as api, serving_bot_api() as bot_api:
+        telegram = f"""
+  telegram:
+    type: telegram
+    token: "{BOT_TOKEN}"
+    secret_token: {SECRET_TOKEN}
+    base_url: {bot_api.url}
+    per_chat_interval_seconds: 0
+"""
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE_TO_SUPPORT},
+            directory=DIRECTORY,
+            extra="desk: {channel: slack}",
+            channels=slack_channel(api.url) + telegram,
+        )
+        async with running(config) as run:
+            slack = SlackClient(run.session, f"{run.url}/slack/events")
+            headers = {SECRET_HEADER: SECRET_TOKEN}
+            for update in (text_update(1, "Hola"), text_update(2, "Support")):
+                async with run.session.post(
+                    f"{run.url}/telegram/updates", json=update, headers=headers
+                ) as response:
+                    assert response.status == 200
+                await run.frontdesk.runtime.idle()
+            dm = api.dm_of("UCAROL")
+            notice = await notice_posted(api, dm)
+            assert "Telegram (telegram)" in shown(notice.blocks)
+
+            await slack.message("UCAROL", dm, "Hi! Carol here.", thread_ts=notice.ts)
+            await run.frontdesk.runtime.idle()
+            sent = await until(
+                lambda: [
+                    c for c in bot_api.of("sendMessage") if c.params["text"] == "Hi! Carol here."
+                ]
+            )
+            assert sent[0].params["chat_id"] == str(CHAT_ID)
