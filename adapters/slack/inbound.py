@@ -187,11 +187,12 @@ class SlackInbound:
         if not place or not ts:
             return
         question = str(message.get("text") or "")
+        text = "\n> ".join(part for part in (question, label) if part) or "Answered"
         try:
             await self._client.chat_update(
                 channel=place,
                 ts=ts,
-                text=f"{question}\n> {label}" if label else question,
+                text=text,
                 blocks=blocks.chosen(question, label),
             )
         except (SlackApiError, OSError, TimeoutError) as exc:
@@ -325,9 +326,12 @@ class SlackInbound:
                 language=locale.split("-")[0].lower() if isinstance(locale, str) else None,
                 email=details.get("email") or None,
             )
-        except (SlackApiError, OSError, TimeoutError) as exc:
+        except SlackApiError as exc:
+            # Slack knows nothing more of them (user_not_found, say): remembered as they are.
+            log.info("users.info said %s for a customer", _reason(exc))
+        except (OSError, TimeoutError) as exc:
             log.info("users.info failed for a customer: %s", _reason(exc))
-            return profile
+            return profile  # asked again next time
         self._profiles[user] = profile
         if len(self._profiles) > PROFILE_CACHE:
             self._profiles.popitem(last=False)
