@@ -96,6 +96,10 @@ class FakeWebApi:
         failure = Failure(error, status, retry_after)
         self._failures.setdefault(method, []).extend([failure] * times)
 
+    def clear_failures(self) -> None:
+        """Answer every method normally again (a scripted channel error stays)."""
+        self._failures.clear()
+
     def rate_limit_next(self, method: str, retry_after: int = 3, times: int = 1) -> None:
         """Answer as Slack does when a method's rate limit is hit: HTTP 429, Retry-After."""
         self.fail_next(method, "ratelimited", times, status=429, retry_after=retry_after)

@@ -1,0 +1,92 @@
+"""A real `frontdesk serve` with agents in Slack, killed with SIGKILL while the outcome of an
+agent's action and their reply are still in the outbox: after the restart both arrive, once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+
+from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from tests.adapters.slack.fake_web_api import Message, serving
+from tests.support.harness import SECRET, event, write_config
+from tests.support.process import free_port, listen_on, until_healthy
+from tests.support.process import serving as frontdesk_serving
+from tests.support.receiver import Receiver
+from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
+
+DIRECTORY = """
+agents:
+  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+teams:
+  support: {agents: [carol]}
+"""
+
+
+async def say(session: aiohttp.ClientSession, url: str, contact: str, text: str) -> None:
+    raw = json.dumps(event(contact, text, name="Ana")).encode()
+    headers = {SIGNATURE_HEADER: sign(SECRET, raw)}
+    async with session.post(f"{url}/webhook/events", data=raw, headers=headers) as response:
+        assert response.status == 200
+
+
+async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE_TO_SUPPORT},
+            directory=DIRECTORY,
+            extra="desk: {channel: slack}",
+            channels=slack_channel(api.url),
+        )
+        # A delivery cut short by the kill is leased: it goes again once the lease is over.
+        config.write_text(config.read_text().replace("max_attempts: 5}", "lease_seconds: 2}"))
+        url = listen_on(config, free_port())
+        log = tmp_path / "frontdesk.log"
+        async with aiohttp.ClientSession() as session:
+            slack = SlackClient(session, f"{url}/slack/events")
+            async with frontdesk_serving(config, log) as process:
+                await until_healthy(session, url)
+                await say(session, url, "c-1", "Hello")
+                await receiver.wait_for_texts("c-1", 1)
+                await say(session, url, "c-1", "support")
+                await receiver.wait_for_texts("c-1", 2)
+                dm = api.dm_of("UCAROL")
+
+                def posted() -> Message | None:
+                    found = (m for m in api.in_channel(dm) if "fd_accept" in buttons(m.blocks))
+                    return next(found, None)
+
+                notice: Message = await until(posted)
+                # Slack and the customer's system stop answering: what follows stays queued.
+                api.fail_next("chat.update", "internal_error", times=1000)
+                receiver.script = [503] * 1000
+                value = buttons(notice.blocks)["fd_accept"]
+                status, _ = await slack.press(
+                    "UCAROL", "fd_accept", value, channel=dm, message_ts=notice.ts
+                )
+                assert status == 200
+                status, _ = await slack.message("UCAROL", dm, "On it, Ana!", thread_ts=notice.ts)
+                assert status == 200
+                await until(lambda: len(api.of("chat.update")) >= 2)
+                await receiver.wait_until(lambda r: len(r.attempts) >= 2)
+                os.kill(process.pid, signal.SIGKILL)
+                await process.wait()
+
+            api.clear_failures()
+            receiver.script = []
+            async with frontdesk_serving(config, log):
+                await until_healthy(session, url)
+                texts = await receiver.wait_for_texts("c-1", 3)
+                assert texts[2] == "On it, Ana!"
+                await until(lambda: "Accepted by Carol" in shown(notice.blocks))
+    assert receiver.repeats == 0
+    assert receiver.texts("c-1").count("On it, Ana!") == 1
+    assert api.in_channel(dm) == [notice]  # one handoff notice, posted once
+    assert "Traceback" not in log.read_text()
