@@ -146,9 +146,10 @@ class SlackInbound:
             log.warning("a notice button with a value frontdesk did not write: ignored")
             await ack()
             return
-        place = (body.get("channel") or body.get("container") or {}).get("id") or (
-            body.get("container") or {}
-        ).get("channel_id")
+        # Where the notice is: block_actions name it as `channel` and as the `container`.
+        place = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
         await self._act(
             _action_event_id(body),
             user,

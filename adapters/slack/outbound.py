@@ -157,10 +157,20 @@ class SlackSender:
             )
         if notice.kind == NoticeKind.OUTCOME:
             text, blocks = outcome(notice)
+            problems: list[str] = []
             for thread in threads:  # an update is idempotent: a retry simply does it again
-                await self._client.chat_update(
-                    channel=thread.place, ts=thread.ts, text=text, blocks=blocks
-                )
+                try:
+                    await self._client.chat_update(
+                        channel=thread.place, ts=thread.ts, text=text, blocks=blocks
+                    )
+                except SlackApiError as exc:
+                    delivery = self._refused(None, exc, customer=False)
+                    if delivery.outcome != DeliveryOutcome.FAILED:
+                        return delivery
+                    # A post someone deleted does not keep the others from being updated.
+                    problems.append(f"{thread.place} {thread.ts}: {delivery.error}")
+            if problems:
+                return _failed("; ".join(problems))
             return Delivery(outcome=DeliveryOutcome.SENT)
         return await self._relay(message, notice, threads)
 

@@ -194,6 +194,22 @@ async def test_an_outcome_updates_the_notices_in_place_without_buttons(
         assert posted.text.endswith("Accepted by Carol at 10:02 UTC")
 
 
+async def test_an_outcome_updates_the_other_posts_when_one_is_gone(
+    sender: SlackSender, web_api: FakeWebApi
+) -> None:
+    await sender.send(desk_message())
+    # Someone deleted the first post (the DM): the team channel's is still updated.
+    web_api.fail_channel(web_api.dm_of("UCAROL"), "message_not_found")
+
+    delivery = await sender.send(desk_message(NoticeKind.OUTCOME, text="Closed by Carol"))
+
+    assert delivery.outcome == DeliveryOutcome.FAILED
+    assert delivery.error is not None
+    assert "message_not_found" in delivery.error
+    [updated] = web_api.updates
+    assert updated.channel == TEAM_CHANNEL
+
+
 async def test_a_refused_action_is_told_only_to_the_actor(
     sender: SlackSender, web_api: FakeWebApi
 ) -> None:
