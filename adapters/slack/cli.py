@@ -15,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.settings import SlackSettings
-from core.config import Config, load_config
-from core.errors import ConfigError
+from core.channel_commands import channel_settings
+from core.config import Config
 
 REQUEST_TIMEOUT_SECONDS = 15
 
@@ -39,16 +39,8 @@ def slack() -> None:
 )
 def check(config_path: Path, slug: str) -> None:
     """Check the bot token and that every agent's slack_user_id is a person in the workspace."""
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(f"the config is wrong:\n{exc}") from exc
-    channel = config.channels.get(slug)
-    if channel is None:
-        raise click.UsageError(f"{config_path} has no channel '{slug}'; pick one with --channel")
-    if not isinstance(channel.settings, SlackSettings):
-        raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a slack one")
-    lines, problems = asyncio.run(_check(config, channel.settings))
+    config, settings = channel_settings(config_path, slug, SlackSettings, "slack")
+    lines, problems = asyncio.run(_check(config, settings))
     for line in lines:
         click.echo(line)
     for problem in problems:

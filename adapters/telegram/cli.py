@@ -19,8 +19,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError
 
 from adapters.telegram.settings import TelegramSettings
-from core.config import load_config
-from core.errors import ConfigError
+from core.channel_commands import channel_settings
 
 T = TypeVar("T")
 REQUEST_TIMEOUT_SECONDS = 15
@@ -116,16 +115,7 @@ def info(config_path: Path, slug: str) -> None:
 
 
 def _settings(config_path: Path, slug: str) -> TelegramSettings:
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(f"the config is wrong:\n{exc}") from exc
-    channel = config.channels.get(slug)
-    if channel is None:
-        raise click.UsageError(f"{config_path} has no channel '{slug}'; pick one with --channel")
-    if not isinstance(channel.settings, TelegramSettings):
-        raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a telegram one")
-    return channel.settings
+    return channel_settings(config_path, slug, TelegramSettings, "telegram")[1]
 
 
 def _call(settings: TelegramSettings, call: Callable[[Bot], Awaitable[T]]) -> T:

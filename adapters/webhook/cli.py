@@ -21,8 +21,8 @@ from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.bodies import describe
-from core.config import Config, load_config
-from core.errors import ConfigError
+from core.channel_commands import channel_settings
+from core.config import Config
 
 SEND_TIMEOUT_SECONDS = 10.0
 # What a wildcard bind address is reached through from the same machine.
@@ -181,13 +181,4 @@ def _channel_settings(config_path: Path | None, slug: str, instead: str) -> _Fro
     """The webhook channel `slug` of the config, or a usage error that says what to give."""
     if config_path is None:
         raise click.UsageError(f"give --config, or {instead}")
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(f"the config is wrong:\n{exc}") from exc
-    channel = config.channels.get(slug)
-    if channel is None:
-        raise click.UsageError(f"{config_path} has no channel '{slug}'; pick one with --channel")
-    if not isinstance(channel.settings, WebhookSettings):
-        raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a webhook one")
-    return _FromConfig(config, channel.settings)
+    return _FromConfig(*channel_settings(config_path, slug, WebhookSettings, "webhook"))
