@@ -60,6 +60,13 @@ async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None
     await receiver.wait_for_texts(contact, 2)
 
 
+async def routed_to_carol(run: Running, receiver: Receiver, api: FakeWebApi) -> tuple[str, Message]:
+    """Customer c-1 asks for support and goes to Carol: her DM and the notice in it."""
+    await routed(run, receiver)
+    dm = api.dm_of("UCAROL")
+    return dm, await notice_posted(api, dm)
+
+
 async def notice_posted(api: FakeWebApi, channel: str) -> Message:
     """The handoff notice once posted in `channel`; chat.update changes it in place."""
 
@@ -75,9 +82,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
-        await routed(run, receiver)
-        dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, dm)
+        dm, notice = await routed_to_carol(run, receiver, api)
         card = shown(notice.blocks)
         assert "Ana Lopez" in card
         assert "support" in card  # the answer the workflow collected
@@ -157,9 +162,7 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
-        await routed(run, receiver)
-        dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, dm)
+        dm, notice = await routed_to_carol(run, receiver, api)
         value = buttons(notice.blocks)["fd_reassign"]
         accept = buttons(notice.blocks)["fd_accept"]
         await slack.press("UCAROL", "fd_reassign", value, channel=dm, message_ts=notice.ts)
@@ -265,9 +268,7 @@ async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_bo
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
-        await routed(run, receiver)
-        carol_dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, carol_dm)
+        carol_dm, notice = await routed_to_carol(run, receiver, api)
         status, _ = await slack.command("UCAROL", "away")
         assert status == 200
 
@@ -288,9 +289,7 @@ async def test_keep_policy_leaves_the_conversation_with_its_away_agent(
 ) -> None:
     policy = "desk: {channel: slack, when_agent_away: keep}"
     async with desk(tmp_path, receiver, policy) as (run, api, slack):
-        await routed(run, receiver)
-        carol_dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, carol_dm)
+        carol_dm, notice = await routed_to_carol(run, receiver, api)
         await slack.command("UCAROL", "away")
         await run.say("c-1", "Anyone there?")
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
@@ -303,9 +302,7 @@ async def test_going_away_offers_to_hand_open_conversations_back_to_the_team(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
-        await routed(run, receiver, "c-1")
-        carol_dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, carol_dm)
+        _, notice = await routed_to_carol(run, receiver, api)
         status, body = await slack.command("UCAROL", "away")
         assert status == 200
         offer = json.loads(body)
@@ -358,9 +355,7 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, _):
-        await routed(run, receiver)
-        carol_dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, carol_dm)
+        _, notice = await routed_to_carol(run, receiver, api)
         [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
         auth = {"Authorization": f"Bearer {API_TOKEN}"}
         url = f"{run.url}/api/conversations/{conversation.id}/assign"
@@ -396,9 +391,7 @@ async def test_handing_back_with_nobody_online_puts_the_conversation_in_the_queu
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
         await slack.command("UDAVE", "away")
-        await routed(run, receiver)
-        carol_dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, carol_dm)
+        _, notice = await routed_to_carol(run, receiver, api)
         await slack.command("UCAROL", "away")
         await slack.press("UCAROL", "fd_hand_back", "hand_back", channel="D0999", message_ts="1.1")
         await run.frontdesk.runtime.idle()
@@ -420,9 +413,7 @@ async def test_what_cannot_be_done_is_told_only_to_whoever_tried(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, slack):
-        await routed(run, receiver)
-        dm = api.dm_of("UCAROL")
-        notice = await notice_posted(api, dm)
+        dm, notice = await routed_to_carol(run, receiver, api)
         value = buttons(notice.blocks)["fd_accept"]
 
         # Someone who is not an agent presses Accept.
