@@ -96,7 +96,9 @@ class SqliteTransaction:
     ) -> Agent | None:
         """See `directory.pick_agent`: fair, capacity-aware, cursor kept per team."""
         cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
-        delta = self._group.open_delta + self._queued.open_delta
+        # update(), not `+`, which drops the negative counts: slots freed but not yet stored.
+        delta = self._group.open_delta.copy()
+        delta.update(self._queued.open_delta)
         agent = await directory.pick_agent(
             self._conn,
             team,

@@ -107,9 +107,16 @@ async def enqueue(store: Store, *messages: Outbound, at: datetime = T0) -> None:
         await tx.enqueue(messages, at)
 
 
-async def pick(store: Store, team: str, *, only_online: bool = True) -> str | None:
+async def pick(
+    store: Store,
+    team: str,
+    *,
+    only_online: bool = True,
+    strategy: str = "round_robin",
+    max_open: int | None = None,
+) -> str | None:
     async with store.transaction() as tx:
         chosen = await tx.pick_agent(
-            team, strategy="round_robin", only_online=only_online, max_open=None
+            team, strategy=strategy, only_online=only_online, max_open=max_open
         )
     return None if chosen is None else chosen.id

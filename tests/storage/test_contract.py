@@ -13,6 +13,7 @@ from core.models import (
     Agent,
     AgentStatus,
     Contact,
+    Conversation,
     ConversationStatus,
     Option,
     Run,
@@ -300,6 +301,25 @@ async def test_second_open_conversation_of_a_contact_conflicts(store: Store) -> 
         assert await tx.load_open_conversation("c1") == later
 
 
+async def test_contact_and_open_conversation_load_together(store: Store) -> None:
+    ended = conversation("v2", "c2")
+    await seed(store, conversation("v1", "c1"), ended)
+    ended.status, ended.closed_at, ended.version = ConversationStatus.CLOSED, seconds(60), 2
+    await save(store, ended)
+
+    async with store.transaction() as tx:
+        assert await tx.load_contact_and_open_conversation("webhook", "c1") == (
+            contact("c1", "c1"),
+            conversation("v1", "c1"),
+        )
+        assert await tx.load_contact_and_open_conversation("webhook", "c2") == (
+            contact("c2", "c2"),
+            None,
+        )
+        assert await tx.load_contact_and_open_conversation("webhook", "nobody") == (None, None)
+        assert await tx.load_contact_and_open_conversation("telegram", "c1") == (None, None)
+
+
 def waiting_run() -> Run:
     return Run(
         workflow="greet",
@@ -556,6 +576,36 @@ async def test_sync_directory_refuses_a_team_with_an_unknown_agent(store: Store)
         await store.sync_directory([agent("ann")], {"support": ["ann", "zed"]})
 
 
+@pytest.mark.parametrize(
+    ("agents", "teams", "problem"),
+    [
+        (["ann", "ann"], {}, "listed twice"),
+        (["ann"], {"support": ["ann", "ann"]}, "lists an agent twice"),
+    ],
+)
+async def test_sync_directory_refuses_an_agent_listed_twice(
+    store: Store, agents: list[str], teams: dict[str, list[str]], problem: str
+) -> None:
+    await store.sync_directory([agent("bob")], {"night": ["bob"]})
+
+    with pytest.raises(ValueError, match=problem):
+        await store.sync_directory([agent(a) for a in agents], teams)
+
+    assert await store.list_agents() == [agent("bob")]
+    assert await store.teams_of("bob") == ["night"]
+
+
+async def test_teams_of_lists_an_agents_teams_by_name(store: Store) -> None:
+    await store.sync_directory(
+        [agent("ann"), agent("bob")],
+        {"support": ["ann", "bob"], "night": ["ann"], "sales": ["bob"], "empty": []},
+    )
+
+    assert await store.teams_of("ann") == ["night", "support"]
+    assert await store.teams_of("bob") == ["sales", "support"]
+    assert await store.teams_of("nobody") == []
+
+
 async def test_round_robin_follows_member_order(store: Store) -> None:
     order = ["eve", "cat", "ann", "dan", "bob"]
     await store.sync_directory([agent(a) for a in sorted(order)], {"support": order})
@@ -601,6 +651,52 @@ async def test_round_robin_skips_unavailable_and_full_agents(store: Store) -> No
     assert await pick(store, "support") == "ann"
 
 
+async def test_least_open_takes_the_least_busy_ties_in_turn(store: Store) -> None:
+    team = ["ann", "bob", "cat"]
+    await store.sync_directory([agent(a) for a in team], {"support": team})
+    await seed(
+        store,
+        conversation("v1", "c1", assignee="ann"),
+        conversation("v2", "c2", assignee="ann"),
+        conversation("v3", "c3", assignee="bob"),
+        conversation("v4", "c4", assignee="cat"),
+    )
+
+    # bob and cat have one open each, ann two: the tie goes round, ann never comes up.
+    picks = [await pick(store, "support", strategy="least_open") for _ in range(3)]
+    assert picks == ["bob", "cat", "bob"]
+
+
+async def test_max_open_leaves_out_agents_at_the_limit(store: Store) -> None:
+    team = ["ann", "bob"]
+    await store.sync_directory([agent(a) for a in team], {"support": team})
+    await seed(store, conversation("v1", "c1", assignee="ann"))
+
+    assert await pick(store, "support", max_open=1) == "bob"
+    assert await pick(store, "support", max_open=1) == "bob"
+    assert await pick(store, "support", max_open=2) == "ann"
+    await seed(store, conversation("v2", "c2", assignee="bob"))
+    assert await pick(store, "support", max_open=1) is None
+
+
+async def test_a_slot_freed_in_the_transaction_can_be_picked(store: Store) -> None:
+    await store.sync_directory([agent("ann", capacity=1)], {"support": ["ann"]})
+    await seed(store, conversation("v1", assignee="ann"))
+
+    async with store.transaction() as tx:
+        busy = await tx.load_conversation("v1")
+        assert busy is not None
+        busy.status, busy.closed_at, busy.version = ConversationStatus.CLOSED, seconds(60), 2
+        await tx.save_conversation(busy)
+        assert await tx.count_open_assigned("ann") == 0
+        chosen = await tx.pick_agent(
+            "support", strategy="round_robin", only_online=True, max_open=None
+        )
+
+    assert chosen is not None
+    assert chosen.id == "ann"
+
+
 async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Store) -> None:
     await store.sync_directory([agent("ann"), agent("bob")], {"support": ["ann", "bob"]})
     assert await pick(store, "support") == "ann"
@@ -630,6 +726,30 @@ async def test_sync_directory_keeps_the_round_robin_cursor(store: Store) -> None
     await store.sync_directory([agent(a) for a in [*team, "dan"]], {"support": [*team, "dan"]})
 
     assert [await pick(store, "support") for _ in range(4)] == ["bob", "cat", "dan", "ann"]
+
+
+async def test_queued_conversations_are_the_teams_waiting_longest_first(store: Store) -> None:
+    def waiting(
+        conversation_id: str, team: str, since: float, assignee: str | None = None
+    ) -> Conversation:
+        conv = conversation(conversation_id, f"c-{conversation_id}", assignee=assignee)
+        conv.team, conv.queued_at = team, seconds(since)
+        return conv
+
+    later, first = waiting("v1", "support", 20), waiting("v2", "sales", 10)
+    taken = waiting("v3", "support", 5, assignee="ann")
+    elsewhere = waiting("v4", "night", 1)
+    ended = waiting("v5", "support", 2)
+    never_queued = conversation("v6", "c-v6")
+    never_queued.team = "support"
+    await seed(store, later, first, taken, elsewhere, ended, never_queued)
+    ended.status, ended.closed_at, ended.version = ConversationStatus.CLOSED, seconds(30), 2
+    await save(store, ended)
+
+    assert await store.queued_conversations(["support", "sales"], 10) == [first, later]
+    assert await store.queued_conversations(["support", "sales"], 1) == [first]
+    assert await store.queued_conversations(["night"], 10) == [elsewhere]
+    assert await store.queued_conversations([], 10) == []
 
 
 # cursors ----------------------------------------------------------------------------------

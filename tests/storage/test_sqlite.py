@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, closing
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -14,18 +13,13 @@ import pytest
 from pydantic import ValidationError
 
 from core.errors import StoreUnavailable
-from core.models import ContactProfile, DeskThread, Direction, Inbound, Outbound, TranscriptEntry
+from core.models import DeskThread, Direction, Outbound, TranscriptEntry
 from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore
 from storage.sqlite.codec import to_micros
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.writer import Writer
-
-T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
-
-
-def event(n: int) -> Inbound:
-    return Inbound(channel="webhook", event_id=f"e{n}", contact=ContactProfile(external_id="u1"))
+from tests.storage.builders import T0, event
 
 
 @pytest.fixture
