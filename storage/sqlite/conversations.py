@@ -128,34 +128,32 @@ async def load_conversation(
     return None if row is None else _conversation(row)
 
 
+# The two tables share column names (id, channel), so the joined row is split by position.
+_CONTACT_COLUMNS = tuple(column.strip() for column in _CONTACT.split(","))
+_CONVERSATION_COLUMNS = tuple(column.strip() for column in _CONVERSATION.split(","))
+_CONTACT_AND_OPEN_CONVERSATION = f"""
+    SELECT {", ".join(f"c.{column}" for column in _CONTACT_COLUMNS)},
+        {", ".join(f"v.{column}" for column in _CONVERSATION_COLUMNS)}
+    FROM contacts AS c
+    LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
+    WHERE c.channel = ? AND c.external_id = ?
+"""
+
+
 async def load_contact_and_open_conversation(
     conn: aiosqlite.Connection, channel: str, external_id: str
 ) -> tuple[Contact | None, Conversation | None]:
     """Both in one query: the engine needs them for every event, and each query is a round
     trip to the connection's thread."""
-    contact_columns = [c.strip() for c in _CONTACT.split(",")]
-    conversation_columns = [c.strip() for c in _CONVERSATION.split(",")]
-    row = await fetch_one(
-        conn,
-        "SELECT "
-        + ", ".join(f"c.{c}" for c in contact_columns)
-        + ", "
-        + ", ".join(f"v.{c}" for c in conversation_columns)
-        + """
-        FROM contacts AS c
-        LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
-        WHERE c.channel = ? AND c.external_id = ?
-        """,
-        (channel, external_id),
-    )
+    row = await fetch_one(conn, _CONTACT_AND_OPEN_CONVERSATION, (channel, external_id))
     if row is None:
         return None, None
     values = tuple(row)
-    split = len(contact_columns)
-    contact = _contact(dict(zip(contact_columns, values[:split], strict=True)))
+    split = len(_CONTACT_COLUMNS)
+    contact = _contact(dict(zip(_CONTACT_COLUMNS, values[:split], strict=True)))
     if values[split] is None:
         return contact, None
-    return contact, _conversation(dict(zip(conversation_columns, values[split:], strict=True)))
+    return contact, _conversation(dict(zip(_CONVERSATION_COLUMNS, values[split:], strict=True)))
 
 
 async def load_open_conversation(
