@@ -1,4 +1,5 @@
-"""The small REST API: health, agents setting their status, and closing conversations.
+"""The small REST API: health, agents setting their status, closing and assigning
+conversations.
 
 Every /api/ route needs `Authorization: Bearer <api.token>`; without a configured token the
 API answers 403 so that a deployment never runs it open by accident.
@@ -7,19 +8,28 @@ API answers 403 so that a deployment never runs it open by accident.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr
 
+from core.bodies import error_response, json_object, read_limited
 from core.engine import HandAssignment
+from core.errors import BadInbound, PayloadTooLarge
 from core.models import Agent, AgentStatus
 from core.ports import Store
 
+BODY_LIMIT = 4096
 
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
+
+async def _field(request: web.Request, name: str) -> Any:
+    """The field `name` of the JSON object in the body; None when there is no such field or
+    the body is not a JSON object. Raises PayloadTooLarge over BODY_LIMIT bytes."""
+    try:
+        return json_object(await read_limited(request, BODY_LIMIT)).get(name)
+    except BadInbound:
+        return None
 
 
 class AgentApi:
@@ -52,11 +62,11 @@ class AgentApi:
 
     def _refused(self, request: web.Request) -> web.Response | None:
         if self._token is None:
-            return _error(403, "the API is disabled: set api.token in the config")
+            return error_response(403, "the API is disabled: set api.token in the config")
         given = request.headers.get("Authorization", "")
         expected = f"Bearer {self._token.get_secret_value()}"
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return _error(401, "missing or wrong bearer token")
+            return error_response(401, "missing or wrong bearer token")
         return None
 
     async def list_agents(self, request: web.Request) -> web.Response:
@@ -68,51 +78,46 @@ class AgentApi:
     async def set_status(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request)) is not None:
             return refused
-        body = await request.content.read(4097)
-        if len(body) > 4096:
-            return _error(413, "body over 4096 bytes")
         try:
-            data = json.loads(body)
-            status = AgentStatus(data["status"])
-        except (ValueError, KeyError, TypeError):
+            status = AgentStatus(await _field(request, "status"))
+        except PayloadTooLarge as exc:
+            return error_response(413, str(exc))
+        except ValueError:
             allowed = ", ".join(s.value for s in AgentStatus)
-            return _error(400, f'body must be {{"status": one of {allowed}}}')
+            return error_response(400, f'body must be {{"status": one of {allowed}}}')
         agent = await self._set_status(request.match_info["agent_id"], status)
         if agent is None:
-            return _error(404, "no such agent")
+            return error_response(404, "no such agent")
         return web.json_response(agent.model_dump(mode="json"))
 
     async def close_conversation(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request)) is not None:
             return refused
         if self._close is None:
-            return _error(503, "closing is not available")
+            return error_response(503, "closing is not available")
         closed = await self._close(request.match_info["conversation_id"])
         if closed is None:
-            return _error(404, "no such conversation")
+            return error_response(404, "no such conversation")
         if not closed:
-            return _error(409, "the conversation is closed already")
+            return error_response(409, "the conversation is closed already")
         return web.json_response({"status": "closed"})
 
     async def assign_conversation(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request)) is not None:
             return refused
         if self._assign is None:
-            return _error(503, "assigning is not available")
-        body = await request.content.read(4097)
-        if len(body) > 4096:
-            return _error(413, "body over 4096 bytes")
+            return error_response(503, "assigning is not available")
         try:
-            agent_id = json.loads(body)["agent"]
-            if not isinstance(agent_id, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return _error(400, 'body must be {"agent": "<agent id>"}')
+            agent_id = await _field(request, "agent")
+        except PayloadTooLarge as exc:
+            return error_response(413, str(exc))
+        if not isinstance(agent_id, str):
+            return error_response(400, 'body must be {"agent": "<agent id>"}')
         outcome = await self._assign(request.match_info["conversation_id"], agent_id)
         if outcome == HandAssignment.NO_CONVERSATION:
-            return _error(404, "no such conversation")
+            return error_response(404, "no such conversation")
         if outcome == HandAssignment.NO_AGENT:
-            return _error(404, "no such agent")
+            return error_response(404, "no such agent")
         if outcome == HandAssignment.CLOSED:
-            return _error(409, "the conversation is closed")
+            return error_response(409, "the conversation is closed")
         return web.json_response({"status": "assigned", "assignee": agent_id})
