@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from core.callouts import request_done, request_lost
 from core.desk import DeskLine, DeskRules, desk_messages
@@ -30,6 +30,7 @@ from core.models import (
     ConversationStatus,
     DeskAction,
     DeskActionKind,
+    Handoff,
     HttpCall,
     HttpResult,
     Inbound,
@@ -39,7 +40,7 @@ from core.models import (
     Timer,
 )
 from core.ports import Clock, Store, Transaction
-from core.program import Program, compile_workflow
+from core.program import Instruction, Program, compile_workflow
 from core.schedules import Schedule
 from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
@@ -50,6 +51,8 @@ from core.steps import (
     available,
     close,
     execute,
+    stop_waiting,
+    take_over,
     timed_out,
     unassign,
 )
@@ -62,6 +65,8 @@ log = logging.getLogger("frontdesk.engine")
 # pathological workflow gets here, and it must not hold a conversation forever.
 MAX_INSTRUCTIONS = 10_000
 MAX_CONFLICT_RETRIES = 5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,54 +135,53 @@ class Engine:
 
     async def process_inbound(self, item: StoredInbound) -> TurnReport | None:
         event = item.event
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                async with self._store.transaction() as tx:
-                    if event.action is not None:
-                        action_turn = await self._action(tx, event.action, event.text)
-                        if action_turn is not None:
-                            await self._save(action_turn)
-                        await tx.mark_processed(item.id, self._clock.now())
-                        turn = action_turn
-                    else:
-                        turn = await self._inbound(tx, event.channel, event.contact)
-                        turn.record_in(event.text, event.option_id)
-                        if turn.conversation.handoff is not None:
-                            turn.relayed.append(_relayed(event))
-                        await self._continue(turn, event.text, event.option_id)
-                        await self._save(turn)
-                        await tx.mark_processed(item.id, turn.now)
-                return None if turn is None else self._committed(turn)
-            except ConcurrentUpdate:
-                log.info("conflict, running again: inbound=%s key=%s", item.id, event.contact_key)
-        raise ConcurrentUpdate(f"inbound {item.id} kept conflicting")
+
+        async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            if event.action is not None:
+                action_turn = await self._action(tx, event.action, event.text)
+                await tx.mark_processed(item.id, self._clock.now())
+                return None, action_turn
+            turn = await self._inbound(tx, event.channel, event.contact)
+            turn.record_in(event.text, event.option_id)
+            if turn.conversation.handoff is not None:
+                turn.relayed.append(_relayed(event))
+            await self._continue(turn, event.text, event.option_id)
+            await tx.mark_processed(item.id, turn.now)
+            return None, turn
+
+        _, report = await self._retrying(f"inbound={item.id} key={event.contact_key}", work)
+        return report
 
     async def process_timer(self, timer: Timer) -> TurnReport | None:
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                async with self._store.transaction() as tx:
-                    await tx.delete_timer(timer.id)
-                    turn = await self._timer(tx, timer)
-                    if turn is not None:
-                        await self._save(turn)
-                if turn is None:
-                    return None
-                return self._committed(turn)
-            except ConcurrentUpdate:
-                log.info("conflict, running again: timer=%s", timer.id)
-        raise ConcurrentUpdate(f"timer {timer.id} kept conflicting")
+        async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            await tx.delete_timer(timer.id)
+            return None, await self._timer(tx, timer)
+
+        _, report = await self._retrying(f"timer={timer.id}", work)
+        return report
 
     async def process_http_result(self, result: HttpResult) -> TurnReport | None:
+        async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            return None, await self._http_result(tx, result)
+
+        _, report = await self._retrying(f"request={result.request_id}", work)
+        return report
+
+    async def _retrying(
+        self, what: str, work: Callable[[Transaction], Awaitable[tuple[T, Turn | None]]]
+    ) -> tuple[T, TurnReport | None]:
+        """Run `work` in one transaction, with the turn it returns (if any) saved in it; run
+        it again on fresh state when another writer changed the conversation first."""
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
                 async with self._store.transaction() as tx:
-                    turn = await self._http_result(tx, result)
+                    outcome, turn = await work(tx)
                     if turn is not None:
                         await self._save(turn)
-                return None if turn is None else self._committed(turn)
+                return outcome, None if turn is None else self._committed(turn)
             except ConcurrentUpdate:
-                log.info("conflict, running again: request=%s", result.request_id)
-        raise ConcurrentUpdate(f"result of {result.request_id} kept conflicting")
+                log.info("conflict, running again: %s", what)
+        raise ConcurrentUpdate(f"{what} kept conflicting")
 
     async def _http_result(self, tx: Transaction, result: HttpResult) -> Turn | None:
         conversation = await tx.load_conversation(result.conversation_id)
@@ -192,8 +196,7 @@ class Engine:
         ):
             return None  # a result nobody waits for now (asked again, or closed)
         turn = await self._turn_of(tx, conversation)
-        program = await self._program(tx, run)
-        instruction = program.code[run.pc]
+        instruction = await self._instruction(tx, run)
         assert isinstance(instruction.step, HttpRequestStep)
         request_done(instruction.step, instruction, turn, result)
         await self._run(turn)
@@ -203,59 +206,50 @@ class Engine:
         """A turn of a stored conversation, with its contact and its agent loaded."""
         contact = await tx.load_contact_by_id(conversation.contact_id)
         assert contact is not None
-        turn = Turn(
+        turn = self._turn(tx, self._clock.now(), contact, conversation)
+        if conversation.assignee is not None:
+            turn.agent = await tx.get_agent(conversation.assignee)
+        return turn
+
+    def _turn(
+        self, tx: Transaction, now: datetime, contact: Contact, conversation: Conversation
+    ) -> Turn:
+        return Turn(
             tx=tx,
-            now=self._clock.now(),
+            now=now,
             contact=contact,
             conversation=conversation,
             schedules=self._schedules,
             settings=self._settings,
             secrets=self._secrets,
         )
-        if conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
-        return turn
 
     async def close(self, conversation_id: str) -> bool | None:
         """Close an open conversation (an agent is done with it): its agent's slot goes to
         the team's queue and a conversation_closed workflow runs. None: no such conversation;
         False: it was closed already."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                async with self._store.transaction() as tx:
-                    conversation = await tx.load_conversation(conversation_id)
-                    if conversation is None:
-                        return None
-                    if conversation.status != ConversationStatus.OPEN:
-                        return False
-                    turn = await self._turn_of(tx, conversation)
-                    close(turn, by="an agent")
-                    turn.trace.append("closed by an agent")
-                    if not self._start(turn, "conversation_closed"):
-                        conversation.run = None
-                    await self._run(turn)
-                    await self._save(turn)
-                self._committed(turn)
-                return True
-            except ConcurrentUpdate:
-                log.info("conflict, closing again: conversation=%s", conversation_id)
-        raise ConcurrentUpdate(f"closing {conversation_id} kept conflicting")
+
+        async def work(tx: Transaction) -> tuple[bool | None, Turn | None]:
+            conversation = await tx.load_conversation(conversation_id)
+            if conversation is None:
+                return None, None
+            if conversation.status != ConversationStatus.OPEN:
+                return False, None
+            turn = await self._turn_of(tx, conversation)
+            await self._close(turn, by="an agent", actor="an agent")
+            return True, turn
+
+        closed, _ = await self._retrying(f"closing conversation={conversation_id}", work)
+        return closed
 
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that
         waits for the assignment carry on."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                async with self._store.transaction() as tx:
-                    outcome, turn = await self._offer(tx, conversation_id, agent_id)
-                    if turn is not None:
-                        await self._save(turn)
-                if turn is not None:
-                    self._committed(turn)
-                return outcome
-            except ConcurrentUpdate:
-                log.info("conflict, offering again: conversation=%s", conversation_id)
-        raise ConcurrentUpdate(f"offer of {conversation_id} kept conflicting")
+        outcome, _ = await self._retrying(
+            f"offering conversation={conversation_id}",
+            lambda tx: self._offer(tx, conversation_id, agent_id),
+        )
+        return outcome
 
     async def _offer(
         self, tx: Transaction, conversation_id: str, agent_id: str
@@ -281,41 +275,36 @@ class Engine:
         """A run that waits for an agent carries on now that it has one."""
         run = turn.conversation.run
         if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
-            if run.waiting.timer_id is not None:
-                turn.dropped_timers.append(run.waiting.timer_id)
-            run.waiting = None
+            stop_waiting(turn)
             run.pc += 1
             await self._run(turn)
 
     async def assign_by_hand(self, conversation_id: str, agent_id: str) -> HandAssignment:
         """Give an open conversation to the agent a person chose, whatever their status or
         load: the person decided. The agent gets a handoff notice."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            try:
-                async with self._store.transaction() as tx:
-                    conversation = await tx.load_conversation(conversation_id)
-                    if conversation is None:
-                        return HandAssignment.NO_CONVERSATION
-                    if conversation.status != ConversationStatus.OPEN:
-                        return HandAssignment.CLOSED
-                    agent = await tx.get_agent(agent_id)
-                    if agent is None:
-                        return HandAssignment.NO_AGENT
-                    turn = await self._turn_of(tx, conversation)
-                    if conversation.assignee != agent.id:
-                        if conversation.assignee is not None:
-                            turn.desk_lines.append(
-                                DeskLine(NoticeKind.OUTCOME, f"Reassigned to {agent.name} by hand")
-                            )
-                        assign(turn, agent, "assigned by hand")
-                        turn.trace.append(f"assigned to {agent.id} by hand")
-                        await self._assignment_made(turn)
-                    await self._save(turn)
-                self._committed(turn)
-                return HandAssignment.ASSIGNED
-            except ConcurrentUpdate:
-                log.info("conflict, assigning again: conversation=%s", conversation_id)
-        raise ConcurrentUpdate(f"assigning {conversation_id} kept conflicting")
+
+        async def work(tx: Transaction) -> tuple[HandAssignment, Turn | None]:
+            conversation = await tx.load_conversation(conversation_id)
+            if conversation is None:
+                return HandAssignment.NO_CONVERSATION, None
+            if conversation.status != ConversationStatus.OPEN:
+                return HandAssignment.CLOSED, None
+            agent = await tx.get_agent(agent_id)
+            if agent is None:
+                return HandAssignment.NO_AGENT, None
+            turn = await self._turn_of(tx, conversation)
+            if conversation.assignee != agent.id:
+                if conversation.assignee is not None:
+                    turn.desk_lines.append(
+                        DeskLine(NoticeKind.OUTCOME, f"Reassigned to {agent.name} by hand")
+                    )
+                assign(turn, agent, "assigned by hand")
+                turn.trace.append(f"assigned to {agent.id} by hand")
+                await self._assignment_made(turn)
+            return HandAssignment.ASSIGNED, turn
+
+        outcome, _ = await self._retrying(f"assigning conversation={conversation_id}", work)
+        return outcome
 
     # loading ----------------------------------------------------------------------------
 
@@ -336,15 +325,7 @@ class Engine:
         if contact.unreachable_since is not None:
             contact.unreachable_since = None  # they write again: they can be written to
             changed = True
-        turn = Turn(
-            tx=tx,
-            now=now,
-            contact=contact,
-            conversation=conversation or _new(contact, now),
-            schedules=self._schedules,
-            settings=self._settings,
-            secrets=self._secrets,
-        )
+        turn = self._turn(tx, now, contact, conversation or _new(contact, now))
         turn.contact_changed = changed
         if conversation is None:
             self._start(turn, "conversation_opened")
@@ -354,28 +335,28 @@ class Engine:
         return turn
 
     async def _follow_agent(self, turn: Turn) -> None:
-        """The customer writes to an assigned conversation: the agent's desk hears it, and an
-        agent who is away or offline is replaced by an online team member (desk policy)."""
-        if self._desk is None:
-            return
+        """The customer writes to an assigned conversation: an agent who is away or offline
+        is replaced by an online team member (desk policy)."""
         conversation, agent = turn.conversation, turn.agent
         if (
-            agent is not None
-            and agent.status != AgentStatus.ONLINE
-            and conversation.team is not None
-            and self._desk.settings.when_agent_away == "reroute"
+            self._desk is None
+            or self._desk.settings.when_agent_away != "reroute"
+            or agent is None
+            or agent.status == AgentStatus.ONLINE
+            or conversation.team is None
         ):
-            other = await self._other_agent(turn.tx, conversation.team, agent.id)
-            if other is not None:
-                turn.desk_lines.append(
-                    DeskLine(
-                        NoticeKind.OUTCOME,
-                        f"Re-routed to {other.name}: {agent.name} is {agent.status.value}",
-                    )
-                )
-                assign(turn, other, f"re-routed from {agent.name}, who is {agent.status.value}")
-                turn.trace.append(f"re-routed from {agent.id} to {other.id}")
-                return
+            return
+        other = await self._other_agent(turn.tx, conversation.team, agent.id)
+        if other is None:
+            return
+        turn.desk_lines.append(
+            DeskLine(
+                NoticeKind.OUTCOME,
+                f"Re-routed to {other.name}: {agent.name} is {agent.status.value}",
+            )
+        )
+        assign(turn, other, f"re-routed from {agent.name}, who is {agent.status.value}")
+        turn.trace.append(f"re-routed from {agent.id} to {other.id}")
 
     async def _other_agent(self, tx: Transaction, team: str, exclude: str | None) -> Agent | None:
         """The team's next online agent with room, other than `exclude` (round robin)."""
@@ -396,7 +377,7 @@ class Engine:
         if conversation is None:
             return None
         turn = await self._turn_of(tx, conversation)
-        actor = await tx.get_agent(action.agent_id) if action.agent_id else None
+        actor = await self._actor(turn, action.agent_id)
         by = actor.name if actor else "someone"
 
         def refuse(reason: str) -> Turn:
@@ -423,15 +404,9 @@ class Engine:
                 first = await tx.get_agent(handoff.accepted_by)
                 return refuse(f"{first.name if first else 'Someone'} accepted it first.")
             if conversation.assignee != actor.id:  # taken from the team's channel
-                if conversation.assignee is not None:
-                    turn.freed.append(conversation.assignee)
-                conversation.assignee = actor.id
-                conversation.assigned_at = turn.now
-                turn.agent = actor
+                take_over(turn, actor)
                 handoff.agent_id = actor.id
-            handoff.accepted_by = actor.id
-            handoff.accepted_at = turn.now
-            turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {by}"))
+            _accept(turn, handoff, actor)
             turn.trace.append(f"accepted by {actor.id}")
             return turn
         if action.kind == DeskActionKind.REASSIGN:
@@ -448,12 +423,17 @@ class Engine:
             turn.trace.append(f"reassigned to {other.id} by {action.actor}")
             return turn
         # CLOSE
-        close(turn, by=by)
-        turn.trace.append(f"closed by {action.actor}")
-        if not self._start(turn, "conversation_closed"):
-            conversation.run = None
-        await self._run(turn)
+        await self._close(turn, by=by, actor=action.actor)
         return turn
+
+    @staticmethod
+    async def _actor(turn: Turn, agent_id: str | None) -> Agent | None:
+        """The agent who acted; most often the assignee, whom the turn has loaded already."""
+        if agent_id is None:
+            return None
+        if turn.agent is not None and turn.agent.id == agent_id:
+            return turn.agent
+        return await turn.tx.get_agent(agent_id)
 
     async def _reply(
         self,
@@ -485,9 +465,7 @@ class Engine:
         turn.trace.append(f"reply by {action.actor}")
         if from_assignee and handoff is not None and handoff.accepted_by is None:
             assert actor is not None
-            handoff.accepted_by = actor.id
-            handoff.accepted_at = turn.now
-            turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
+            _accept(turn, handoff, actor)
         return turn
 
     async def _hand_back(self, turn: Turn, actor: Agent | None) -> Turn | None:
@@ -510,6 +488,14 @@ class Engine:
         turn.trace.append(f"handed back by {actor.id}")
         return turn
 
+    async def _close(self, turn: Turn, by: str, actor: str) -> None:
+        """Close the conversation (the desk shows it closed `by`) and start its
+        conversation_closed workflow, if there is one."""
+        close(turn, by=by)
+        turn.trace.append(f"closed by {actor}")
+        self._start(turn, "conversation_closed")
+        await self._run(turn)
+
     async def _timer(self, tx: Transaction, timer: Timer) -> Turn | None:
         conversation = await tx.load_conversation(timer.conversation_id)
         run = conversation.run if conversation else None
@@ -518,26 +504,26 @@ class Engine:
         if run.waiting.timer_id != timer.id:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         turn = await self._turn_of(tx, conversation)
-        if run.waiting.kind == "answer":
-            program = await self._program(tx, run)
-            instruction = program.code[run.pc]
-            assert isinstance(instruction.step, AskQuestionStep)
-            timed_out(instruction.step, instruction, turn)
-        elif run.waiting.kind == "assignment":
-            program = await self._program(tx, run)
-            instruction = program.code[run.pc]
-            assert isinstance(instruction.step, AssignStep)
-            assignment_timed_out(instruction.step, instruction, turn)
-        elif run.waiting.kind == "http":
-            program = await self._program(tx, run)
-            instruction = program.code[run.pc]
-            assert isinstance(instruction.step, HttpRequestStep)
-            request_lost(instruction.step, instruction, turn)
-        else:
+        if run.waiting.kind == "timer":
             run.waiting = None
             run.pc += 1
+        else:
+            instruction = await self._instruction(tx, run)
+            match run.waiting.kind, instruction.step:
+                case "answer", AskQuestionStep() as step:
+                    timed_out(step, instruction, turn)
+                case "assignment", AssignStep() as step:
+                    assignment_timed_out(step, instruction, turn)
+                case "http", HttpRequestStep() as step:
+                    request_lost(step, instruction, turn)
+                case kind, step:
+                    raise AssertionError(f"a {kind} timer at {step!r}")
         await self._run(turn)
         return turn
+
+    async def _instruction(self, tx: Transaction, run: Run) -> Instruction:
+        """The instruction the run is at."""
+        return (await self._program(tx, run)).code[run.pc]
 
     async def _program(self, tx: Transaction, run: Run) -> Program:
         program = self._programs.get(run.workflow_hash)
@@ -572,8 +558,7 @@ class Engine:
         if run.waiting is not None:
             if run.waiting.kind != "answer":
                 return  # waiting on a timer: the message is in the transcript, nothing more
-            program = await self._program(turn.tx, run)
-            instruction = program.code[run.pc]
+            instruction = await self._instruction(turn.tx, run)
             assert isinstance(instruction.step, AskQuestionStep)
             answer(instruction.step, instruction, turn, text, option_id)
         await self._run(turn)
@@ -592,10 +577,10 @@ class Engine:
                 await execute(program.code[run.pc], program, turn)
             except RunEnded:
                 turn.trace.append(f"end {run.workflow}")
-                if run.trigger == "conversation_closed" or not self._start(
-                    turn, "conversation_closed"
-                ):
+                if run.trigger == "conversation_closed":
                     turn.conversation.run = None
+                else:
+                    self._start(turn, "conversation_closed")  # no run if no workflow answers it
         log.error(
             "run stopped after %d steps in one turn: conversation=%s",
             MAX_INSTRUCTIONS,
@@ -629,6 +614,12 @@ class Engine:
         if self._on_commit is not None:
             self._on_commit(report, turn.timers)
         return report
+
+
+def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
+    handoff.accepted_by = actor.id
+    handoff.accepted_at = turn.now
+    turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
 
 
 def _relayed(event: Inbound) -> str:

@@ -218,6 +218,13 @@ async def available(turn: Turn, agent: Agent, *, only_online: bool, max_open: in
 
 def assign(turn: Turn, agent: Agent, reason: str) -> None:
     """Give the conversation to `agent`; they get a handoff notice saying `reason`."""
+    take_over(turn, agent)
+    run = turn.conversation.run
+    turn.handoffs.append(HandoffRequest(agent, reason, dict(run.vars) if run else {}))
+
+
+def take_over(turn: Turn, agent: Agent) -> None:
+    """Make `agent` the assignee, with no new handoff notice (they took it from one)."""
     conversation = turn.conversation
     if conversation.assignee is not None and conversation.assignee != agent.id:
         turn.freed.append(conversation.assignee)
@@ -225,8 +232,6 @@ def assign(turn: Turn, agent: Agent, reason: str) -> None:
     conversation.assigned_at = turn.now
     conversation.queued_at = None
     turn.agent = agent
-    answers = dict(conversation.run.vars) if conversation.run else {}
-    turn.handoffs.append(HandoffRequest(agent, reason, answers))
 
 
 def unassign(turn: Turn, by: str = "the workflow") -> None:
@@ -278,14 +283,14 @@ def answer(
     if parsed is None:
         attempts = run.waiting.attempts + 1
         if attempts >= step.max_attempts:
-            _stop_waiting(turn)
+            stop_waiting(turn)
             turn.trace.append(f"{step.id} (no valid answer after {attempts} attempts)")
             run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
         _say(turn, step.retry_text, run.waiting.options, step.id)
         return
-    _stop_waiting(turn)
+    stop_waiting(turn)
     run.last_answer = parsed.value
     for name, value in parsed.contact.items():
         save(turn, f"contact.{name}", value)
@@ -303,7 +308,8 @@ def timed_out(step: AskQuestionStep, instruction: Instruction, turn: Turn) -> No
     run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
 
 
-def _stop_waiting(turn: Turn) -> None:
+def stop_waiting(turn: Turn) -> None:
+    """The run waits no more: the timer it waited with, if any, is dropped."""
     run = turn.conversation.run
     assert run is not None
     assert run.waiting is not None
