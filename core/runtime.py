@@ -12,7 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 
@@ -50,35 +51,16 @@ MAX_FAILURES = 3
 
 
 @dataclass(frozen=True)
-class CloseJob:
-    """Close a conversation, in its turn order."""
+class EngineJob(Generic[T]):
+    """Engine work a caller waits for (close, offer, assign by hand), run in the
+    conversation's turn order."""
 
-    conversation_id: str
     key: str
-    outcome: asyncio.Future[bool | None]
+    work: Callable[[], Awaitable[T]]
+    outcome: asyncio.Future[T]
 
 
-@dataclass(frozen=True)
-class OfferJob:
-    """Offer one queued conversation to an agent, run in the conversation's turn order."""
-
-    conversation_id: str
-    key: str
-    agent_id: str
-    outcome: asyncio.Future[Offer]
-
-
-@dataclass(frozen=True)
-class AssignJob:
-    """Assign a conversation by hand, in its turn order."""
-
-    conversation_id: str
-    key: str
-    agent_id: str
-    outcome: asyncio.Future[HandAssignment]
-
-
-Job = StoredInbound | Timer | OfferJob | CloseJob | AssignJob | HttpResult
+Job = StoredInbound | Timer | EngineJob[Any] | HttpResult
 TIMER_BATCH = 200
 RESTART_DELAY = 1.0
 
@@ -172,13 +154,10 @@ class Runtime:
         )
 
     async def customer_key(self, conversation_id: str) -> str | None:
-        async def find() -> str | None:
-            conversation = await self.store.get_conversation(conversation_id)
-            if conversation is None:
-                return None
-            return await self._key_of(conversation.contact_id, conversation.channel)
-
-        return await _stored(f"the conversation {conversation_id} could not be read", find())
+        return await _stored(
+            f"the conversation {conversation_id} could not be read",
+            self._conversation_key(conversation_id),
+        )
 
     async def save_thread(self, thread: DeskThread) -> None:
         await _stored("the notice's thread could not be saved", self.store.save_thread(thread))
@@ -279,7 +258,7 @@ class Runtime:
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
-        if isinstance(job, OfferJob | CloseJob | AssignJob | HttpResult):
+        if isinstance(job, EngineJob | HttpResult):
             self._dispatcher.submit(job.key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
@@ -293,15 +272,8 @@ class Runtime:
             self._dispatcher.submit(job.key, job)
 
     async def _handle(self, job: Job) -> None:
-        if isinstance(job, OfferJob):
-            await _settle(job.outcome, self.engine.offer(job.conversation_id, job.agent_id))
-            return
-        if isinstance(job, CloseJob):
-            await _settle(job.outcome, self.engine.close(job.conversation_id))
-            return
-        if isinstance(job, AssignJob):
-            work = self.engine.assign_by_hand(job.conversation_id, job.agent_id)
-            await _settle(job.outcome, work)
+        if isinstance(job, EngineJob):
+            await _settle(job.outcome, job.work())
             return
         if isinstance(job, HttpResult):
             report = await self.engine.process_http_result(job)
@@ -413,41 +385,41 @@ class Runtime:
                 contact_key = await self._key_of(conversation.contact_id, conversation.channel)
                 if contact_key is None:
                     continue
-                outcome: asyncio.Future[Offer] = asyncio.get_running_loop().create_future()
-                self._submit(OfferJob(conversation.id, contact_key, agent_id, outcome))
-                if await outcome == Offer.AGENT_UNAVAILABLE:
+                offer = partial(self.engine.offer, conversation.id, agent_id)
+                if await self._in_turn(contact_key, offer) == Offer.AGENT_UNAVAILABLE:
                     return
+
+    async def _in_turn(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run engine work in the turn order of the conversation under `key`."""
+        outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._submit(EngineJob(key, work, outcome))
+        return await outcome
 
     async def _key_of(self, contact_id: str, channel: str) -> str | None:
         contact = await self.store.get_contact_by_id(contact_id)
         return None if contact is None else conversation_key(channel, contact.external_id)
 
-    async def close_conversation(self, conversation_id: str) -> bool | None:
-        """Close it (in its turn order); None when there is no such conversation, False when
-        it was closed already."""
+    async def _conversation_key(self, conversation_id: str) -> str | None:
         conversation = await self.store.get_conversation(conversation_id)
         if conversation is None:
             return None
-        key = await self._key_of(conversation.contact_id, conversation.channel)
+        return await self._key_of(conversation.contact_id, conversation.channel)
+
+    async def close_conversation(self, conversation_id: str) -> bool | None:
+        """Close it (in its turn order); None when there is no such conversation, False when
+        it was closed already."""
+        key = await self._conversation_key(conversation_id)
         if key is None:
             return None
-        outcome: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
-        self._submit(CloseJob(conversation_id, key, outcome))
-        return await outcome
+        return await self._in_turn(key, partial(self.engine.close, conversation_id))
 
     async def assign_conversation(self, conversation_id: str, agent_id: str) -> HandAssignment:
         """Assign it by hand (in its turn order)."""
-        conversation = await self.store.get_conversation(conversation_id)
-        key = (
-            None
-            if conversation is None
-            else await self._key_of(conversation.contact_id, conversation.channel)
-        )
+        key = await self._conversation_key(conversation_id)
         if key is None:
             return HandAssignment.NO_CONVERSATION
-        outcome: asyncio.Future[HandAssignment] = asyncio.get_running_loop().create_future()
-        self._submit(AssignJob(conversation_id, key, agent_id, outcome))
-        return await outcome
+        work = partial(self.engine.assign_by_hand, conversation_id, agent_id)
+        return await self._in_turn(key, work)
 
     def agent_status_changed(self, agent: Agent) -> None:
         if agent.status == AgentStatus.ONLINE:
