@@ -72,7 +72,6 @@ class DeskLine:
     text: str
     actor: str | None = None
     place: str | None = None
-    handoff_id: str | None = None  # None: the current one
 
 
 def targets(rules: DeskRules, agent: Agent, team: str | None) -> list[NoticeTarget]:
@@ -91,8 +90,18 @@ def targets(rules: DeskRules, agent: Agent, team: str | None) -> list[NoticeTarg
 async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     """The desk's messages for what `turn` did; it updates the conversation's handoff."""
     conversation = turn.conversation
-    if not (turn.handoffs or turn.relayed or turn.desk_lines):
-        return []
+    previous = conversation.handoff
+    # Only the last assignment of the turn stands, and only if it still does.
+    request = turn.handoffs[-1] if turn.handoffs else None
+    if request is not None and request.agent.id != conversation.assignee:
+        request = None
+    refused = any(line.kind == NoticeKind.REFUSED for line in turn.desk_lines)
+    if (
+        request is None
+        and not refused
+        and (previous is None or not (turn.relayed or turn.desk_lines))
+    ):
+        return []  # no notice, and nothing to say about one: no need to read the store
     keep = rules.settings.recent_messages
     recent = await turn.tx.recent_transcript(conversation.id, keep) if keep else []
     lines = [
@@ -111,7 +120,6 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
         phone=turn.contact.phone,
         tags=list(turn.contact.tags),
     )
-    previous = conversation.handoff
     # What the workflow collected, as it was at the handoff: the run may have ended since.
     answers = previous.answers if previous else {}
     # Whom the notice already posted is for: its card keeps saying so when it is updated.
@@ -148,9 +156,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     messages: list[Outbound] = []
     final = previous
     handoff_body: Notice | None = None
-    for request in turn.handoffs[-1:]:  # only the last assignment of the turn stands
-        if request.agent.id != conversation.assignee:
-            continue
+    if request is not None:
         handoff_id = turn.next_id()
         handoff_body = notice(
             NoticeKind.HANDOFF,
@@ -164,8 +170,8 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
         final = Handoff(
             id=handoff_id, agent_id=request.agent.id, at=turn.now, answers=request.answers
         )
+    about = previous.id if previous else None
     for line in turn.desk_lines:
-        about = line.handoff_id or (previous.id if previous else None)
         if about is None and line.kind != NoticeKind.REFUSED:
             continue  # nothing was ever posted about this conversation
         body = notice(
@@ -174,7 +180,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             text=line.text,
             actor=line.actor,
             place=line.place,
-            actions=_still_possible(turn, final) if about == _id_of(final) else [],
+            actions=_still_possible(turn, final) if final is previous else [],
         )
         messages.append(outbound(line.actor or "desk", line.text, body))
     if previous is not None and previous is final and previous.agent_id == conversation.assignee:
@@ -186,10 +192,6 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
         messages.append(outbound(final.agent_id, f"New conversation with {name}", handoff_body))
         conversation.handoff = final
     return messages
-
-
-def _id_of(handoff: Handoff | None) -> str | None:
-    return handoff.id if handoff else None
 
 
 def _still_possible(turn: Turn, handoff: Handoff | None) -> list[DeskActionKind]:
