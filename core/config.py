@@ -21,7 +21,7 @@ from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, load_workflow, parse_workflow, references
+from core.workflow import Workflow, parse_workflow, references
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
@@ -353,8 +353,3 @@ def _workflows(
                 problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
         workflows.append(workflow)
     return workflows
-
-
-def check_workflow_file(path: Path) -> Workflow:
-    """Validate a workflow file on its own (teams and agents are checked with a config)."""
-    return load_workflow(path)

@@ -199,7 +199,8 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    """Durable state: inbox, contacts, conversations, transcript, outbox, timers, agents."""
+    """Durable state: inbox, cursors, contacts, conversations, transcript, outbox, timers,
+    agents and teams, and where the desk's notices were posted."""
 
     async def open(self) -> None: ...
 
