@@ -33,7 +33,6 @@ class TelegramChannel:
 
     def __init__(self, slug: str, settings: TelegramSettings, inbox: Inbox, clock: Clock) -> None:
         self.slug = slug
-        self._settings = settings
         limiter = SendLimiter(
             clock, settings.per_chat_interval_seconds, settings.per_bot_per_second
         )

@@ -14,17 +14,14 @@ from typing import TypeVar
 
 import click
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError
 
+from adapters.telegram.outbound import new_bot
 from adapters.telegram.settings import TelegramSettings
+from adapters.telegram.updates import ALLOWED_UPDATES
 from core.channel_commands import channel_settings
 
 T = TypeVar("T")
-REQUEST_TIMEOUT_SECONDS = 15
-# Only what the channel reads; the rest would be refused as "ignored" anyway.
-ALLOWED_UPDATES = ["message", "callback_query"]
 
 config_option = click.option(
     "--config",
@@ -120,10 +117,7 @@ def _settings(config_path: Path, slug: str) -> TelegramSettings:
 
 def _call(settings: TelegramSettings, call: Callable[[Bot], Awaitable[T]]) -> T:
     async def run() -> T:
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(settings.base_url), timeout=REQUEST_TIMEOUT_SECONDS
-        )
-        async with Bot(settings.token.get_secret_value(), session=session) as bot:
+        async with new_bot(settings) as bot:
             return await call(bot)
 
     try:

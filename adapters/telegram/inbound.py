@@ -44,8 +44,11 @@ class UpdateHandler:
         self._inbox = inbox
         self._pressed = pressed
 
-    async def handle(self, update: Update, raw: dict[str, Any]) -> Handled:
-        """`raw` is the update's JSON as the Bot API sent it, kept with the event."""
+    async def handle(self, update: Update, raw: dict[str, Any] | None = None) -> Handled:
+        """`raw` is the update's JSON as the Bot API sent it, kept with the event; when the
+        update came parsed (getUpdates, a host bot), aiogram's dump of it stands in."""
+        if raw is None:
+            raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
         event = to_inbound(update, self._slug, raw, self._private_chats_only)
         if event is None:
             return "ignored"

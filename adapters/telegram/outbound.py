@@ -2,7 +2,7 @@
 
 Every platform failure becomes a `Delivery`, never an exception, so that the outbox decides
 what to do: SENT, RETRY (with Telegram's own retry_after on a 429) or FAILED. A message that
-our own rate limit (`limits.py`) holds back is not sent at all: DEFER, with the exact wait.
+our own rate limit (`core.pacing`) holds back is not sent at all: DEFER, with the exact wait.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_SECONDS = 15
 
 
+def new_bot(settings: TelegramSettings) -> Bot:
+    """A client of the channel's bot at its `base_url`; whoever makes it closes its session."""
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.base_url), timeout=REQUEST_TIMEOUT_SECONDS
+    )
+    return Bot(settings.token.get_secret_value(), session=session)
+
+
 class BotSender:
     def __init__(self, slug: str, settings: TelegramSettings, limiter: SendLimiter) -> None:
         self._slug = slug
@@ -53,11 +61,7 @@ class BotSender:
 
     async def start(self) -> None:
         if self._bot is None:
-            session = AiohttpSession(
-                api=TelegramAPIServer.from_base(self._settings.base_url),
-                timeout=REQUEST_TIMEOUT_SECONDS,
-            )
-            self._bot = Bot(self._settings.token.get_secret_value(), session=session)
+            self._bot = new_bot(self._settings)
 
     async def close(self) -> None:
         if self._bot is not None:

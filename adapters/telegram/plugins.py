@@ -62,8 +62,7 @@ class FrontdeskRouting:
     async def start(self, update: Update) -> bool:
         """Hand the update to frontdesk whoever handles its chat: with no open conversation,
         this opens one. True when frontdesk took it (or had it already)."""
-        raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        return await self._handler.handle(update, raw) != "ignored"
+        return await self._handler.handle(update) != "ignored"
 
 
 def _private_chat(update: Update) -> int | None:

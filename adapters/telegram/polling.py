@@ -19,13 +19,12 @@ from aiogram.exceptions import AiogramError
 
 from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
+from adapters.telegram.updates import ALLOWED_UPDATES
 from core.errors import StoreUnavailable
 from core.ports import Inbox
 
 log = logging.getLogger(__name__)
 
-# Only what the channel reads (as `frontdesk telegram set-webhook` asks for).
-ALLOWED_UPDATES = ["message", "callback_query"]
 # A failed round (network, Bot API, store) is tried again after a pause that doubles up to
 # the cap, and starts small again after a round that works.
 FIRST_RETRY_SECONDS = 0.1
@@ -105,8 +104,7 @@ class UpdatePoller:
             request_timeout=self._poll_timeout + REQUEST_TIMEOUT_SECONDS,
         )
         for update in updates:
-            raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            await self._handler.handle(update, raw)
+            await self._handler.handle(update)
             # Only now: the event is stored (or was ignored, or seen before).
             await self._inbox.save_cursor(self._cursor, str(update.update_id))
             self._last = update.update_id

@@ -19,6 +19,10 @@ from core.models import ContactProfile, Inbound
 CALLBACK_PREFIX = "fd:"
 CALLBACK_DATA_MAX_BYTES = 64
 
+# The update types the channel reads, asked for by getUpdates and by setWebhook; Telegram
+# keeps the others to itself. https://core.telegram.org/bots/api#update
+ALLOWED_UPDATES = ["message", "callback_query"]
+
 # Message contents passed on as an attachment of that kind (the caption, if any, as text).
 ATTACHMENT_KINDS = (
     "photo",
