@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -78,13 +77,12 @@ def send(
     Exits 0 when frontdesk answers 2xx, 1 on any other answer, 2 when it cannot be reached.
     """
     if url is None or secret is None:
-        settings = _channel_settings(config_path, slug, "--url and --secret")
-        config = settings.config
+        config, settings = _channel_settings(config_path, slug, "--url and --secret")
         host = _LOOPBACK_FOR.get(config.server.host, config.server.host)
         if ":" in host:  # an IPv6 literal goes in brackets in a URL
             host = f"[{host}]"
         url = url or f"http://{host}:{config.server.port}/{slug}/events"
-        secret = secret or settings.webhook.secret.get_secret_value()
+        secret = secret or settings.secret.get_secret_value()
     if text is None and option_id is None:
         raise click.UsageError("give the message text, or --option, or both")
     try:
@@ -145,13 +143,13 @@ def listen(
     Repeats of a message (same message_id) are answered 200 and not printed. Ctrl-C stops.
     """
     if port is None or secret is None:
-        settings = _channel_settings(config_path, slug, "--port and --secret")
-        callback = settings.webhook.callback_url
+        _, settings = _channel_settings(config_path, slug, "--port and --secret")
+        callback = settings.callback_url
         if callback.scheme == "https":
             click.echo("note: this listener speaks plain http", err=True)
         port = port or callback.port
         path = path or callback.path or "/"
-        secret = secret or settings.webhook.secret.get_secret_value()
+        secret = secret or settings.secret.get_secret_value()
     if port is None:  # only when a callback_url had none, which pydantic fills in by scheme
         raise click.UsageError("give --port")
     if path is not None and not path.startswith("/"):
@@ -171,14 +169,10 @@ def listen(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
 
 
-@dataclass(frozen=True)
-class _FromConfig:
-    config: Config
-    webhook: WebhookSettings
-
-
-def _channel_settings(config_path: Path | None, slug: str, instead: str) -> _FromConfig:
-    """The webhook channel `slug` of the config, or a usage error that says what to give."""
+def _channel_settings(
+    config_path: Path | None, slug: str, instead: str
+) -> tuple[Config, WebhookSettings]:
+    """The config and its webhook channel `slug`, or a usage error that says what to give."""
     if config_path is None:
         raise click.UsageError(f"give --config, or {instead}")
-    return _FromConfig(*channel_settings(config_path, slug, WebhookSettings, "webhook"))
+    return channel_settings(config_path, slug, WebhookSettings, "webhook")
