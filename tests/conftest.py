@@ -6,6 +6,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.adapters.telegram.fake_bot_api import FakeBotApi, serving
 from tests.support.crm import Crm
 from tests.support.harness import SECRET
 from tests.support.receiver import Receiver
@@ -27,6 +28,13 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A client session for tests that talk HTTP to a server of theirs."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    """A fake Telegram Bot API on 127.0.0.1."""
+    async with serving() as api:
+        yield api
 
 
 @pytest.fixture

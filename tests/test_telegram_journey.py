@@ -7,28 +7,20 @@ import asyncio
 import json
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
 from core.ports import OutboxRecord
-from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi, serving
+from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
 from tests.support.harness import API_TOKEN, DIRECTORY, START, Running, running
 
 QUESTION = "Which team would you like to talk to?"
 CHAT = str(CHAT_ID)
-
-
-@pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    async with serving() as api:
-        yield api
 
 
 def write_telegram_config(

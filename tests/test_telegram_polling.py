@@ -4,15 +4,12 @@ and a restart neither loses nor repeats one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from adapters.telegram import TelegramChannel
 from adapters.telegram.polling import cursor_name
 from storage.sqlite import SqliteSettings, SqliteStore
-from tests.adapters.telegram.fake_bot_api import FakeBotApi, serving
+from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, message_update
 from tests.support.harness import Running, running
 from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
@@ -21,12 +18,6 @@ CHAT = str(CHAT_ID)
 CURSOR = cursor_name("telegram")
 WELCOME = "Hi Ana García! Welcome to Example Co."
 THANKS = "Thanks! Alice from Sales will help you shortly."
-
-
-@pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    async with serving() as api:
-        yield api
 
 
 async def processed(fd: Running, update_id: int) -> None:

@@ -29,6 +29,11 @@ channels:
     token: "{TOKEN}"
     secret_token: {SECRET_TOKEN}
     base_url: {base_url}
+  polled:
+    type: telegram
+    token: "{TOKEN}"
+    mode: polling
+    base_url: {base_url}
   hooks:
     type: webhook
     secret: s3cret-s3cret-s3cret
@@ -108,4 +113,30 @@ async def test_the_channel_must_be_a_telegram_one(tmp_path: Path, bot_api: FakeB
     assert "has no channel 'telegram'" in missing.output
     assert other.exit_code == 2
     assert "is a webhook channel, not a telegram one" in other.output
+    assert bot_api.calls == []
+
+
+async def test_set_webhook_notes_a_url_that_is_not_the_channels_endpoint(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    config = str(config_file(tmp_path, bot_api.url))
+    url = "https://fd.example.com/telegram/updates"
+
+    result = await run("set-webhook", "--config", config, "--channel", "bot", "--url", url)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "note: the channel's endpoint path is /bot/updates\n"
+    assert bot_api.webhook_url == url
+
+
+async def test_set_webhook_refuses_a_channel_that_is_not_in_webhook_mode(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    config = str(config_file(tmp_path, bot_api.url))
+    url = "https://fd.example.com/polled/updates"
+
+    result = await run("set-webhook", "--config", config, "--channel", "polled", "--url", url)
+
+    assert result.exit_code == 2
+    assert "channel 'polled' is in polling mode" in result.stderr
     assert bot_api.calls == []

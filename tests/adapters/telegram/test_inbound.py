@@ -8,12 +8,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import test_utils, web
+from aiogram.types import Update
 
 from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
 from core.clock import ManualClock
 from core.models import ContactProfile, Inbound
+from tests.adapters.conftest import Serve, Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import (
     CHAT_ID,
@@ -137,13 +138,33 @@ async def test_a_repeated_button_press_is_followed_up_once(
 
 
 async def test_a_button_that_is_not_ours_is_ignored(
-    http: aiohttp.ClientSession, updates_url: str, inbox: FakeInbox, bot_api: FakeBotApi
+    http: aiohttp.ClientSession,
+    updates_url: str,
+    inbox: FakeInbox,
+    channel: TelegramChannel,
+    bot_api: FakeBotApi,
 ) -> None:
     assert await post(http, updates_url, button_update(23, "something-else")) == (
         200,
         {"status": "ignored"},
     )
     assert inbox.events == []
+    await channel.idle()
+    assert bot_api.calls == []  # the host's button: its spinner and keyboard are not ours
+
+
+async def test_a_button_press_before_start_is_stored_without_a_follow_up(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = TelegramChannel(SLUG, make_settings(bot_api.url), inbox, clock)
+    update = button_update(24, "fd:sales")
+
+    assert await channel.handler.handle(Update.model_validate(update), update) == "accepted"
+
+    await channel.idle()
+    assert [e.option_id for e in inbox.events] == ["sales"]
+    assert "cannot answer callback query, channel not started" in caplog.text
+    assert bot_api.calls == []
 
 
 async def test_the_senders_own_contact_gives_the_phone(
@@ -267,20 +288,19 @@ async def test_updates_without_a_customer_message_are_ignored(
 
 
 async def test_groups_are_read_when_not_private_only(
-    http: aiohttp.ClientSession, bot_api: FakeBotApi, clock: ManualClock
+    http: aiohttp.ClientSession,
+    inbox: FakeInbox,
+    clock: ManualClock,
+    bot_api: FakeBotApi,
+    start: Start,
+    serve: Serve,
 ) -> None:
-    inbox = FakeInbox()
     settings = make_settings(bot_api.url, private_chats_only=False)
-    channel = TelegramChannel(SLUG, settings, inbox, clock)
-    await channel.start()
-    app = web.Application()
-    app.add_routes(channel.routes())
-    try:
-        async with test_utils.TestServer(app, host="127.0.0.1") as server:
-            url = str(server.make_url(f"/{SLUG}/updates"))
-            assert (await post(http, url, text_update(60, "hi all", chat=GROUP)))[0] == 200
-    finally:
-        await channel.close()
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+    url = str((await serve(channel)).make_url(f"/{SLUG}/updates"))
+
+    assert (await post(http, url, text_update(60, "hi all", chat=GROUP)))[0] == 200
+
     [event] = inbox.events
     assert (event.contact.external_id, event.contact.name) == ("-1001", "Ana García")
 
@@ -365,11 +385,16 @@ async def test_a_malformed_update_gets_400_with_a_reason(
 
 
 async def test_a_store_failure_gets_503_so_telegram_sends_again(
-    http: aiohttp.ClientSession, updates_url: str, inbox: FakeInbox, bot_api: FakeBotApi
+    http: aiohttp.ClientSession,
+    updates_url: str,
+    inbox: FakeInbox,
+    channel: TelegramChannel,
+    bot_api: FakeBotApi,
 ) -> None:
     inbox.unavailable = True
 
     status, answer = await post(http, updates_url, button_update(80, "fd:sales"))
 
     assert (status, answer) == (503, {"error": "store unavailable, retry later"})
+    await channel.idle()  # a follow-up, had one been started, would have run by now
     assert bot_api.of("answerCallbackQuery") == []

@@ -11,6 +11,7 @@ from adapters.telegram.texts import split_text, utf16_length
 from core.clock import ManualClock
 from core.models import Delivery, DeliveryOutcome, Option, Outbound
 from core.ports import Channel
+from tests.adapters.conftest import Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SLUG, make_settings
 from tests.support.inbox import FakeInbox
@@ -31,6 +32,15 @@ def test_the_channel_fits_the_port(inbox: FakeInbox, clock: ManualClock) -> None
 
     assert TelegramChannel.settings_model is TelegramSettings
     assert channel.slug == SLUG
+
+
+async def test_sending_before_start_is_a_programming_error(
+    inbox: FakeInbox, clock: ManualClock
+) -> None:
+    channel = TelegramChannel(SLUG, make_settings("http://127.0.0.1/"), inbox, clock)
+
+    with pytest.raises(RuntimeError, match="not started"):
+        await channel.send(MESSAGE)
 
 
 async def test_a_message_goes_as_plain_text_with_one_button_per_row(
@@ -96,18 +106,15 @@ async def test_a_long_text_is_split_with_the_keyboard_on_the_last_part(
 
 
 async def test_a_retry_after_a_half_sent_long_text_sends_only_the_rest(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
     long = MESSAGE.model_copy(update={"text": "a" * 4096 + " " + "b" * 10})
     # No per-chat spacing, so that the second part is tried (and fails) at once.
     settings = make_settings(bot_api.url, per_chat_interval_seconds=0)
-    channel = TelegramChannel(SLUG, settings, inbox, clock)
-    await channel.start()
-    try:
-        first = await _send_failing_second_part(channel, bot_api, long)
-        again = await channel.send(long)
-    finally:
-        await channel.close()
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+
+    first = await _send_failing_second_part(channel, bot_api, long)
+    again = await channel.send(long)
 
     assert (first.outcome, again.outcome) == (DeliveryOutcome.RETRY, DeliveryOutcome.SENT)
     assert [c.params["text"][0] for c in bot_api.of("sendMessage")] == ["a", "b", "b"]
@@ -183,18 +190,15 @@ async def test_a_second_message_within_the_chat_interval_is_deferred_unsent(
 
 
 async def test_the_bots_limit_defers_a_message_to_a_new_chat(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
     settings = make_settings(bot_api.url, per_bot_per_second=2)
-    channel = TelegramChannel(SLUG, settings, inbox, clock)
-    await channel.start()
-    try:
-        for n, chat in enumerate(["1", "2", "3"]):
-            if n:
-                clock.advance(0.1)
-            delivery = await channel.send(MESSAGE.model_copy(update={"recipient": chat}))
-    finally:
-        await channel.close()
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+
+    for n, chat in enumerate(["1", "2", "3"]):
+        if n:
+            clock.advance(0.1)
+        delivery = await channel.send(MESSAGE.model_copy(update={"recipient": chat}))
 
     assert delivery == Delivery(outcome=DeliveryOutcome.DEFER, retry_after=0.8)  # 1s after "1"
     assert [c.params["chat_id"] for c in bot_api.of("sendMessage")] == ["1", "2"]
@@ -236,16 +240,16 @@ async def test_a_server_error_is_a_retry(channel: TelegramChannel, bot_api: Fake
     assert delivery.error == "TelegramServerError: Internal Server Error"
 
 
-async def test_an_unreachable_api_is_a_retry(inbox: FakeInbox, clock: ManualClock) -> None:
+async def test_an_unreachable_api_is_a_retry(
+    inbox: FakeInbox, clock: ManualClock, start: Start
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    channel = TelegramChannel(SLUG, make_settings(f"http://127.0.0.1:{port}"), inbox, clock)
-    await channel.start()
-    try:
-        delivery = await channel.send(MESSAGE)
-    finally:
-        await channel.close()
+    settings = make_settings(f"http://127.0.0.1:{port}")
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+
+    delivery = await channel.send(MESSAGE)
 
     assert delivery.outcome == DeliveryOutcome.RETRY
     assert delivery.error is not None
@@ -253,15 +257,12 @@ async def test_an_unreachable_api_is_a_retry(inbox: FakeInbox, clock: ManualCloc
 
 
 async def test_a_wrong_token_is_a_failure(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
     settings = make_settings(bot_api.url, token="999:another-token")
-    channel = TelegramChannel(SLUG, settings, inbox, clock)
-    await channel.start()
-    try:
-        delivery = await channel.send(MESSAGE)
-    finally:
-        await channel.close()
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+
+    delivery = await channel.send(MESSAGE)
 
     assert delivery == Delivery(
         outcome=DeliveryOutcome.FAILED, error="TelegramUnauthorizedError: Unauthorized"

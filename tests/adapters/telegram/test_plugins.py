@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from adapters.telegram.plugins import FrontdeskRouting, aiogram_router, aiogram_
 from core.app import Frontdesk, embedded
 from core.clock import ManualClock
 from core.config import load_config
-from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi, serving
+from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, text_update
 from tests.support.harness import START
 from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
@@ -29,18 +29,13 @@ from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
 CHAT = str(CHAT_ID)
 WELCOME = "Hi Ana García! Welcome to Example Co."
 THANKS = "Thanks! Alice from Sales will help you shortly."
+Feed = Callable[[dict[str, Any]], Awaitable[None]]
 KEYBOARD = {
     "inline_keyboard": [
         [{"text": "Sales", "callback_data": "fd:sales"}],
         [{"text": "Support", "callback_data": "fd:support"}],
     ]
 }
-
-
-@pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    async with serving() as api:
-        yield api
 
 
 @pytest.fixture
@@ -76,6 +71,24 @@ async def assert_assigned_to_sales(frontdesk: Frontdesk, bot_api: FakeBotApi) ->
     assert (conversation.team, conversation.assignee) == ("sales", "alice")
 
 
+async def hand_over_support(
+    feed: Feed, seen: list[str | None], frontdesk: Frontdesk, bot_api: FakeBotApi
+) -> None:
+    """The customer says hello (the host's to answer), asks for /support (which the host
+    hands to frontdesk) and picks Sales (frontdesk's: the host never sees it)."""
+    await feed(text_update(1, "hello"))
+    assert seen == ["hello"]
+    await assert_untouched(frontdesk, bot_api)
+
+    await feed(text_update(2, "/support"))
+    assert seen == ["hello", "/support"]
+    await assert_opened(frontdesk, bot_api)
+
+    await feed(text_update(3, "Sales"))
+    assert seen == ["hello", "/support"]
+    await assert_assigned_to_sales(frontdesk, bot_api)
+
+
 async def test_an_aiogram_host_hands_over_support_chats(
     frontdesk: Frontdesk, bot_api: FakeBotApi
 ) -> None:
@@ -99,17 +112,7 @@ async def test_an_aiogram_host_hands_over_support_chats(
         await dp.feed_update(bot, Update.model_validate(data))
 
     try:
-        await feed(text_update(1, "hello"))
-        assert seen == ["hello"]
-        await assert_untouched(frontdesk, bot_api)
-
-        await feed(text_update(2, "/support"))
-        assert seen == ["hello", "/support"]
-        await assert_opened(frontdesk, bot_api)
-
-        await feed(text_update(3, "Sales"))
-        assert seen == ["hello", "/support"]
-        await assert_assigned_to_sales(frontdesk, bot_api)
+        await hand_over_support(feed, seen, frontdesk, bot_api)
 
         # The agent has the chat now: frontdesk keeps taking it, button presses too.
         await feed(text_update(4, "are you there?"))
@@ -142,17 +145,7 @@ async def test_a_python_telegram_bot_host_hands_over_support_chats(
         await application.process_update(telegram.Update.de_json(data, application.bot))
 
     async with application:  # initialize: getMe on the fake
-        await feed(text_update(1, "hello"))
-        assert seen == ["hello"]
-        await assert_untouched(frontdesk, bot_api)
-
-        await feed(text_update(2, "/support"))
-        assert seen == ["hello", "/support"]
-        await assert_opened(frontdesk, bot_api)
-
-        await feed(text_update(3, "Sales"))
-        assert seen == ["hello", "/support"]
-        await assert_assigned_to_sales(frontdesk, bot_api)
+        await hand_over_support(feed, seen, frontdesk, bot_api)
 
 
 async def test_a_group_chat_is_never_taken(frontdesk: Frontdesk, bot_api: FakeBotApi) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -11,6 +11,7 @@ from adapters.telegram import TelegramChannel
 from adapters.telegram.polling import cursor_name
 from core.clock import ManualClock
 from core.models import ContactProfile, Inbound
+from tests.adapters.conftest import Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import (
     CHAT_ID,
@@ -28,13 +29,10 @@ CURSOR = cursor_name(SLUG)
 
 @pytest.fixture
 async def poller(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
-) -> AsyncIterator[TelegramChannel]:
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> TelegramChannel:
     settings = make_settings(bot_api.url, mode="polling", secret_token=None)
-    channel = TelegramChannel(SLUG, settings, inbox, clock)
-    await channel.start()
-    yield channel
-    await channel.close()
+    return await start(TelegramChannel(SLUG, settings, inbox, clock))
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -117,31 +115,25 @@ async def test_an_unavailable_store_makes_the_poller_try_the_same_update_again(
 
 
 async def test_the_poller_resumes_after_the_saved_offset(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
     inbox.cursors[CURSOR] = "50"
-    channel = TelegramChannel(SLUG, make_settings(bot_api.url, mode="polling"), inbox, clock)
-    await channel.start()
-    try:
-        await bot_api.wait_for("getUpdates")
-    finally:
-        await channel.close()
+    await start(TelegramChannel(SLUG, make_settings(bot_api.url, mode="polling"), inbox, clock))
+
+    await bot_api.wait_for("getUpdates")
 
     assert bot_api.of("getUpdates")[0].params["offset"] == "51"
 
 
 async def test_bot_api_errors_are_retried(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
     bot_api.fail_next("deleteWebhook", 500)
     bot_api.fail_next("getUpdates", 502, times=2)
     bot_api.queue_update(text_update(60, "hello"))
-    channel = TelegramChannel(SLUG, make_settings(bot_api.url, mode="polling"), inbox, clock)
-    await channel.start()
-    try:
-        await until(lambda: inbox.cursors.get(CURSOR) == "60")
-    finally:
-        await channel.close()
+    await start(TelegramChannel(SLUG, make_settings(bot_api.url, mode="polling"), inbox, clock))
+
+    await until(lambda: inbox.cursors.get(CURSOR) == "60")
 
     assert [e.event_id for e in inbox.events] == ["60"]
     assert len(bot_api.of("deleteWebhook")) == 2

@@ -7,13 +7,9 @@ from aiohttp import test_utils, web
 
 from adapters.webhook import WebhookChannel
 from core.clock import ManualClock
+from tests.adapters.conftest import Serve, Start
 from tests.adapters.webhook.fakes import NOW, SLUG, Receiver, make_settings
 from tests.support.inbox import FakeInbox
-
-
-@pytest.fixture
-def inbox() -> FakeInbox:
-    return FakeInbox()
 
 
 @pytest.fixture
@@ -34,18 +30,12 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def channel(
-    inbox: FakeInbox, clock: ManualClock, receiver: Receiver
-) -> AsyncIterator[WebhookChannel]:
-    channel = WebhookChannel(SLUG, make_settings(receiver.url), inbox, clock)
-    await channel.start()
-    yield channel
-    await channel.close()
+    inbox: FakeInbox, clock: ManualClock, receiver: Receiver, start: Start
+) -> WebhookChannel:
+    return await start(WebhookChannel(SLUG, make_settings(receiver.url), inbox, clock))
 
 
 @pytest.fixture
-async def events_url(channel: WebhookChannel) -> AsyncIterator[str]:
+async def events_url(channel: WebhookChannel, serve: Serve) -> str:
     """The channel's inbound endpoint, served on 127.0.0.1."""
-    app = web.Application()
-    app.add_routes(channel.routes())
-    async with test_utils.TestServer(app, host="127.0.0.1") as server:
-        yield str(server.make_url(f"/{SLUG}/events"))
+    return str((await serve(channel)).make_url(f"/{SLUG}/events"))

@@ -21,6 +21,7 @@ from adapters.webhook.listener import listener_app
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.clock import ManualClock
 from core.models import ContactProfile, Option, Outbound
+from tests.adapters.conftest import Start
 from tests.adapters.webhook.fakes import SECRET, SLUG, closed_port, make_settings
 from tests.support.inbox import FakeInbox
 
@@ -161,20 +162,17 @@ async def listener() -> AsyncIterator[tuple[str, list[str], list[str]]]:
 
 
 async def test_the_listener_prints_each_message_once(
-    listener: tuple[str, list[str], list[str]], inbox: FakeInbox, clock: ManualClock
+    listener: tuple[str, list[str], list[str]], inbox: FakeInbox, clock: ManualClock, start: Start
 ) -> None:
     url, printed, warned = listener
-    channel = WebhookChannel(SLUG, make_settings(url), inbox, clock)
-    await channel.start()
-    try:
-        options = [Option(id="sales", label="Sales"), Option(id="support", label="Support")]
-        sent = [
-            await channel.send(outbound("m-1", "Which team?", options)),
-            await channel.send(outbound("m-1", "Which team?", options)),  # a retry
-            await channel.send(outbound("m-2", "Thanks!\nAn agent will write soon.")),
-        ]
-    finally:
-        await channel.close()
+    channel = await start(WebhookChannel(SLUG, make_settings(url), inbox, clock))
+
+    options = [Option(id="sales", label="Sales"), Option(id="support", label="Support")]
+    sent = [
+        await channel.send(outbound("m-1", "Which team?", options)),
+        await channel.send(outbound("m-1", "Which team?", options)),  # a retry
+        await channel.send(outbound("m-2", "Thanks!\nAn agent will write soon.")),
+    ]
 
     assert [d.outcome for d in sent] == ["sent"] * 3
     assert printed == [
@@ -196,6 +194,21 @@ async def test_the_listener_refuses_a_bad_signature(
     assert status == 401
     assert printed == []
     assert warned == ["warning: refused a POST to /callback: missing or wrong signature"]
+
+
+async def test_the_listener_refuses_a_signed_body_that_is_not_a_message(
+    listener: tuple[str, list[str], list[str]], http: aiohttp.ClientSession
+) -> None:
+    url, printed, warned = listener
+    body = b'{"message_id": "m-1"}'
+
+    async with http.post(url, data=body, headers={SIGNATURE_HEADER: sign(SECRET, body)}) as r:
+        status, answer = r.status, await r.json()
+
+    assert status == 400
+    assert answer["error"].startswith("conversation_id: Field required")
+    assert printed == []
+    assert warned == [f"warning: refused a POST to /callback: {answer['error']}"]
 
 
 @pytest.mark.parametrize("from_config", [False, True], ids=["explicit", "config"])

@@ -16,6 +16,7 @@ from adapters.webhook.signing import SIGNATURE_HEADER, verify
 from core.clock import ManualClock
 from core.models import Delivery, DeliveryOutcome, Option, Outbound
 from core.ports import Channel
+from tests.adapters.conftest import Start
 from tests.adapters.webhook.fakes import (
     NOW,
     SECRET,
@@ -182,14 +183,13 @@ async def test_a_redirect_is_not_followed(channel: WebhookChannel, receiver: Rec
     assert len(receiver.requests) == 1
 
 
-async def test_a_refused_connection_is_retried(inbox: FakeInbox, clock: ManualClock) -> None:
+async def test_a_refused_connection_is_retried(
+    inbox: FakeInbox, clock: ManualClock, start: Start
+) -> None:
     url = f"http://127.0.0.1:{closed_port()}/callback"
-    channel = WebhookChannel(SLUG, make_settings(url), inbox, clock)
-    await channel.start()
-    try:
-        delivery = await channel.send(MESSAGE)
-    finally:
-        await channel.close()
+    channel = await start(WebhookChannel(SLUG, make_settings(url), inbox, clock))
+
+    delivery = await channel.send(MESSAGE)
 
     assert delivery.outcome is DeliveryOutcome.RETRY
     assert delivery.error is not None
@@ -197,7 +197,7 @@ async def test_a_refused_connection_is_retried(inbox: FakeInbox, clock: ManualCl
 
 
 async def test_a_receiver_that_never_answers_is_retried(
-    inbox: FakeInbox, clock: ManualClock, receiver: Receiver
+    inbox: FakeInbox, clock: ManualClock, receiver: Receiver, start: Start
 ) -> None:
     released = asyncio.Event()
 
@@ -206,13 +206,12 @@ async def test_a_receiver_that_never_answers_is_retried(
         return web.Response()
 
     receiver.answer = hang
-    channel = WebhookChannel(SLUG, make_settings(receiver.url, timeout_seconds=0.2), inbox, clock)
-    await channel.start()
+    settings = make_settings(receiver.url, timeout_seconds=0.2)
+    channel = await start(WebhookChannel(SLUG, settings, inbox, clock))
     try:
         delivery = await channel.send(MESSAGE)
     finally:
-        released.set()
-        await channel.close()
+        released.set()  # so that the receiver's server can stop
 
     assert delivery == Delivery(outcome=DeliveryOutcome.RETRY, error="no answer within 0.2s")
 
