@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.support.harness import API_TOKEN, running, write_config
+from tests.support.harness import running, write_config
 from tests.support.receiver import Receiver
 
 CREW = """
@@ -96,12 +96,7 @@ async def test_the_queue_goes_to_an_agent_who_comes_online_in_arrival_order(
             await fd.say(contact, "hi")
             fd.clock.advance(1)
         assert receiver.texts("q1") == []
-        async with fd.session.put(
-            f"{fd.url}/api/agents/late/status",
-            json={"status": "online"},
-            headers={"Authorization": f"Bearer {API_TOKEN}"},
-        ) as response:
-            assert response.status == 200
+        await fd.set_status("late", "online")
         assert await receiver.wait_for_texts("q1", 1) == ["late is here."]
         assert await receiver.wait_for_texts("q2", 1) == ["late is here."]
         # late is full (capacity 2): q3 keeps waiting, then times out.

@@ -23,17 +23,33 @@ FORBIDDEN_IN_CORE = {
 }
 
 
-def imports(path: Path) -> set[str]:
+def imports(path: Path, root: Path = ROOT) -> set[str]:
+    """The top-level packages the module imports, and `adapters.<name>` for each adapter,
+    however it is spelled: `import adapters.x.y`, `from adapters import x`, `from ..x import y`
+    (relative imports are resolved from the module's place under `root`)."""
     tree = ast.parse(path.read_text(), str(path))
-    found: set[str] = set()
+    names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-            if node.module == "adapters" or node.module.startswith("adapters."):
-                found.add(".".join(node.module.split(".")[:2]))
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = _absolute(path, root, node)
+            names.extend(f"{module}.{alias.name}" for alias in node.names)
+    found: set[str] = set()
+    for name in names:
+        parts = name.split(".")
+        found.add(parts[0])
+        if parts[0] == "adapters" and len(parts) > 1:
+            found.add(".".join(parts[:2]))
     return found
+
+
+def _absolute(path: Path, root: Path, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return node.module or ""
+    package = path.relative_to(root).parent.parts
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
 def modules(folder: str) -> list[Path]:
@@ -45,17 +61,17 @@ def test_core_imports_nothing_outward(path: Path) -> None:
     assert imports(path) & FORBIDDEN_IN_CORE == set()
 
 
+def foreign_adapters(path: Path, root: Path = ROOT) -> set[str]:
+    """The adapters a module under `root / "adapters"` imports, other than its own."""
+    own = f"adapters.{path.relative_to(root / 'adapters').parts[0].removesuffix('.py')}"
+    return {name for name in imports(path, root) if name.startswith("adapters.") and name != own}
+
+
 def test_adapters_do_not_import_each_other() -> None:
-    for package in (
-        p for p in (ROOT / "adapters").iterdir() if p.is_dir() and p.name != "__pycache__"
-    ):
-        for path in package.rglob("*.py"):
-            others = {
-                name
-                for name in imports(path)
-                if name.startswith("adapters.") and name != f"adapters.{package.name}"
-            }
-            assert others == set(), path
+    # Each package or module under adapters/ is one adapter; adapters/__init__.py is none.
+    for path in modules("adapters"):
+        if path != ROOT / "adapters" / "__init__.py":
+            assert foreign_adapters(path) == set(), path
 
 
 @pytest.mark.parametrize("path", modules("storage"), ids=lambda p: p.name)
@@ -67,3 +83,21 @@ def test_the_rule_sees_a_violation(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from storage.sqlite import SqliteStore\nimport aiogram.types\n")
     assert imports(bad) & FORBIDDEN_IN_CORE == {"storage", "aiogram"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import adapters.slack.channel",
+        "from adapters import slack",
+        "from adapters.slack.channel import SlackChannel",
+        "from ..slack import channel",
+        "from ...adapters.slack import channel",
+    ],
+)
+def test_the_rule_sees_an_adapter_importing_another(tmp_path: Path, statement: str) -> None:
+    bad = tmp_path / "adapters" / "telegram" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(f"{statement}\nfrom adapters.telegram import bot\nfrom . import parse\n")
+
+    assert foreign_adapters(bad, tmp_path) == {"adapters.slack"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -161,18 +160,16 @@ async def test_workflows_restricted_to_channels(tmp_path: Path, receiver: Receiv
     trigger: conversation_opened
     steps: [{id: e, type: send_message, text: "general flow"}]
     """
-    extra = """
-    channels:
-      webhook: {type: webhook, secret: test-webhook-secret-0123456789, callback_url: CB}
-      partner: {type: webhook, secret: other-webhook-secret-0123456789, callback_url: CB}
-    """.replace("CB", receiver.url)
-    config = write_config(
-        tmp_path, receiver.url, {"partner-only": for_partner, "everyone": for_everyone}
+    partner = (
+        "  partner: {type: webhook, secret: other-webhook-secret-0123456789, "
+        f"callback_url: {receiver.url}}}\n"
     )
-    text = config.read_text()
-    head, tail = text.split("channels:\n", 1)
-    tail = tail[tail.index("\nagents:") :]
-    config.write_text(head + textwrap.dedent(extra).strip() + "\n" + tail)
+    config = write_config(
+        tmp_path,
+        receiver.url,
+        {"partner-only": for_partner, "everyone": for_everyone},
+        channels=partner,
+    )
     async with running(config) as fd:
         await fd.say("w", "hi")  # on the webhook channel: the partner-only flow is skipped
         assert await receiver.wait_for_texts("w", 1) == ["general flow"]

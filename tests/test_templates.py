@@ -40,15 +40,6 @@ def madrid(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=MADRID)
 
 
-async def set_status(fd: Running, agent: str, status: str) -> None:
-    async with fd.session.put(
-        f"{fd.url}/api/agents/{agent}/status",
-        json={"status": status},
-        headers={"Authorization": f"Bearer {API_TOKEN}"},
-    ) as response:
-        assert response.status == 200
-
-
 async def placement(fd: Running, contact: str) -> tuple[str | None, str | None]:
     [conversation] = await fd.frontdesk.store.conversations_of("webhook", contact)
     return conversation.team, conversation.assignee
@@ -89,14 +80,14 @@ async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with running(template(tmp_path, "shift-routing"), start=madrid("2026-11-28 11:00")) as fd:
-        await set_status(fd, "maria", "offline")
+        await fd.set_status("maria", "offline")
         await fd.say("s", "hi")
         texts = await receiver.wait_for_texts("s", 2)
         assert texts[1] == "We're away for the weekend; your message is with our morning team."
         assert await placement(fd, "s") == ("morning", None)
         # Monday: Maria comes online and takes the weekend's queue.
         fd.clock.set(madrid("2026-11-30 06:00"))
-        await set_status(fd, "maria", "online")
+        await fd.set_status("maria", "online")
         await fd.frontdesk.runtime.idle()
         for _ in range(200):
             if (await placement(fd, "s"))[1] is not None:
@@ -107,7 +98,7 @@ async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team
 
 async def test_shift_routing_nobody_on_shift(tmp_path: Path, receiver: Receiver) -> None:
     async with running(template(tmp_path, "shift-routing"), start=madrid("2026-11-23 16:30")) as fd:
-        await set_status(fd, "tomas", "away")
+        await fd.set_status("tomas", "away")
         await fd.say("b", "hi")
         assert (await receiver.wait_for_texts("b", 2))[1] == "You're next in line."
         assert await placement(fd, "b") == ("afternoon", None)
@@ -124,7 +115,7 @@ async def test_round_robin_skips_agents_not_online(tmp_path: Path, receiver: Rec
         assert assignees == ["ana", "ben", "ana", "ben"]  # cai is away
         assert (await receiver.wait_for_texts("r0", 2))[1] == "Ana will help you."
         for agent in ("ana", "ben"):
-            await set_status(fd, agent, "away")
+            await fd.set_status(agent, "away")
         await fd.say("r9", "hi")
         assert (await receiver.wait_for_texts("r9", 2))[1].startswith("Everyone is busy")
         assert await placement(fd, "r9") == ("support", None)
@@ -205,7 +196,7 @@ async def test_vip_with_a_dedicated_agent(vip: Path, receiver: Receiver) -> None
         await fd.say("warmup", "hi", email="vip@example.com")  # the VIP team's turn: victoria
         await fd.say("d1", "hi")  # the team's turn would be vince; the manager is victoria
         assert await placement(fd, "d1") == (None, "victoria")
-        await set_status(fd, "victoria", "away")
+        await fd.set_status("victoria", "away")
         await fd.say("d2", "hi")  # the manager is away: the VIP team instead
         assert await placement(fd, "d2") == ("vip", "vince")
 

@@ -112,6 +112,15 @@ class Running:
         assert (status, body) == (200, {"status": "accepted"})
         await self.frontdesk.runtime.idle()
 
+    async def set_status(self, agent: str, status: str) -> None:
+        """Set an agent's status through the REST API, as an agent would."""
+        async with self.session.put(
+            f"{self.url}/api/agents/{agent}/status",
+            json={"status": status},
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as response:
+            assert response.status == 200
+
     async def burst(self, contacts: list[str]) -> None:
         """Every contact writes at the same moment; wait until all are processed."""
         results = await asyncio.gather(*(self.post(event(c, "hi")) for c in contacts))
