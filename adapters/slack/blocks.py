@@ -169,7 +169,7 @@ def home(agent_name: str, status: str, open_count: int) -> dict[str, Any]:
     buttons to set it, and while not online with conversations open, the hand-back offer."""
     summary = (
         f"Hi {mrkdwn(agent_name, 100)}, you are *{escape(status)}*.\n"
-        f"You have {_conversations(open_count)} open."
+        f"You have {conversations(open_count)} open."
     )
     buttons = [
         _status_button("Online", STATUS_ONLINE, AgentStatus.ONLINE, status),
@@ -197,7 +197,7 @@ def hand_back_offer(status: str, open_count: int) -> list[BlockDict]:
     """Told to an agent who goes away with conversations still open: a button that hands
     them back to their teams (action_id `fd_hand_back`)."""
     text = (
-        f"You are *{escape(status)}* and still have {_conversations(open_count)} open."
+        f"You are *{escape(status)}* and still have {conversations(open_count)} open."
         " Hand them back to your teams?"
     )
     blocks: list[Block] = [
@@ -207,13 +207,14 @@ def hand_back_offer(status: str, open_count: int) -> list[BlockDict]:
     return [block.to_dict() for block in blocks]
 
 
+def conversations(count: int) -> str:
+    """ "1 conversation", "2 conversations"."""
+    return f"{count} conversation" if count == 1 else f"{count} conversations"
+
+
 def button_value(notice: Notice) -> str:
     """What the notice's buttons carry back: the conversation and the handoff acted on."""
     return json.dumps({"c": notice.conversation_id, "h": notice.handoff_id}, separators=(",", ":"))
-
-
-def _conversations(count: int) -> str:
-    return f"{count} conversation" if count == 1 else f"{count} conversations"
 
 
 def _status_button(label: str, action_id: str, status: AgentStatus, current: str) -> ButtonElement:

@@ -42,13 +42,12 @@ from core.ports import Desk, Inbox
 log = logging.getLogger(__name__)
 
 NOTICE_ACTIONS = {
-    "fd_accept": DeskActionKind.ACCEPT,
-    "fd_reassign": DeskActionKind.REASSIGN,
-    "fd_close": DeskActionKind.CLOSE,
+    blocks.ACCEPT: DeskActionKind.ACCEPT,
+    blocks.REASSIGN: DeskActionKind.REASSIGN,
+    blocks.CLOSE: DeskActionKind.CLOSE,
 }
-OPTION_ACTION = re.compile(r"^fd_option_\d+$")
-STATUS_ACTION = re.compile(r"^fd_status_(online|away)$")
-HAND_BACK_ACTION = "fd_hand_back"
+OPTION_ACTION = re.compile(rf"^{blocks.OPTION_PREFIX}\d+$")
+STATUS_ACTIONS = {blocks.STATUS_ONLINE: AgentStatus.ONLINE, blocks.STATUS_AWAY: AgentStatus.AWAY}
 PROFILE_CACHE = 10_000
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 CLOSE_GRACE_SECONDS = 5.0
@@ -77,8 +76,9 @@ class SlackInbound:
         for action_id in NOTICE_ACTIONS:
             app.action(action_id)(self.notice_action)
         app.action(OPTION_ACTION)(self.option_chosen)
-        app.action(STATUS_ACTION)(self.status_button)
-        app.action(HAND_BACK_ACTION)(self.hand_back)
+        for action_id in STATUS_ACTIONS:
+            app.action(action_id)(self.status_button)
+        app.action(blocks.HAND_BACK)(self.hand_back)
         app.command("/frontdesk")(self.command)
 
     # events -----------------------------------------------------------------------------
@@ -98,14 +98,13 @@ class SlackInbound:
         place = str(event.get("channel", ""))
         text = event.get("text") if isinstance(event.get("text"), str) else None
         thread_ts = event.get("thread_ts")
-        agent = await self._agent(user)
         if isinstance(thread_ts, str) and thread_ts != event.get("ts"):
             thread = await self._desk.thread_at(self._slug, place, thread_ts)
             if thread is not None:
                 await self._act(
                     event_id,
                     user,
-                    agent,
+                    await self._agent(user),
                     DeskActionKind.REPLY,
                     thread.conversation_id,
                     place=place,
@@ -114,7 +113,7 @@ class SlackInbound:
                 )
                 await ack()
                 return
-        if event.get("channel_type") == "im" and agent is None:
+        if event.get("channel_type") == "im" and await self._agent(user) is None:
             profile = await self._profile(user)
             await self._inbox.accept(
                 Inbound(
@@ -132,7 +131,9 @@ class SlackInbound:
         await ack()
         user = event.get("user")
         if event.get("tab", "home") == "home" and isinstance(user, str):
-            await self._publish_home(user)
+            agent = await self._agent(user)
+            if agent is not None:
+                await self._publish_home(user, agent)
 
     # buttons ----------------------------------------------------------------------------
 
@@ -213,9 +214,10 @@ class SlackInbound:
         agent = await self._agent(user)
         if agent is None:
             return
-        wanted = AgentStatus(body["actions"][0]["action_id"].removeprefix("fd_status_"))
-        await self._desk.set_agent_status(agent.id, wanted)
-        await self._publish_home(user)
+        wanted = STATUS_ACTIONS[body["actions"][0]["action_id"]]
+        updated = await self._desk.set_agent_status(agent.id, wanted)
+        if updated is not None:
+            await self._publish_home(user, updated)
 
     async def hand_back(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         user = body["user"]["id"]
@@ -232,7 +234,7 @@ class SlackInbound:
                 DeskActionKind.HAND_BACK,
                 conversation.id,
             )
-        await ack(text=f"Handing {_count(len(conversations))} back to your teams.")
+        await ack(text=f"Handing {blocks.conversations(len(conversations))} back to your teams.")
 
     # the command ------------------------------------------------------------------------
 
@@ -245,21 +247,24 @@ class SlackInbound:
             return
         if word in ("online", "away", "offline"):
             agent = await self._desk.set_agent_status(agent.id, AgentStatus(word)) or agent
-            open_now = await self._desk.open_assigned(agent.id)
+            open_count = len(await self._desk.open_assigned(agent.id))
             if agent.status == AgentStatus.ONLINE:
                 await ack(text="You are online: new and waiting conversations come to you.")
-            elif open_now:
+            elif open_count:
                 await ack(
-                    text=f"You are {agent.status.value}. You still have {_count(len(open_now))}.",
-                    blocks=blocks.hand_back_offer(agent.status.value, len(open_now)),
+                    text=f"You are {agent.status.value}."
+                    f" You still have {blocks.conversations(open_count)}.",
+                    blocks=blocks.hand_back_offer(agent.status.value, open_count),
                 )
             else:
                 await ack(text=f"You are {agent.status.value}: no new conversations come to you.")
-            await self._publish_home(user)
+            await self._publish_home(user, agent, open_count)
             return
         if word in ("status", ""):
-            open_now = await self._desk.open_assigned(agent.id)
-            await ack(text=f"You are {agent.status.value}, with {_count(len(open_now))} open.")
+            open_count = len(await self._desk.open_assigned(agent.id))
+            await ack(
+                text=f"You are {agent.status.value}, with {blocks.conversations(open_count)} open."
+            )
             return
         await ack(text=COMMAND_HELP)
 
@@ -338,14 +343,14 @@ class SlackInbound:
             self._profiles.popitem(last=False)
         return profile
 
-    async def _publish_home(self, user: str) -> None:
-        agent = await self._agent(user)
-        if agent is None:
-            return
-        open_now = await self._desk.open_assigned(agent.id)
+    async def _publish_home(self, user: str, agent: Agent, open_count: int | None = None) -> None:
+        """Show `agent` their Home tab; `open_count` when the caller has just counted their
+        open conversations."""
+        if open_count is None:
+            open_count = len(await self._desk.open_assigned(agent.id))
         try:
             await self._client.views_publish(
-                user_id=user, view=blocks.home(agent.name, agent.status.value, len(open_now))
+                user_id=user, view=blocks.home(agent.name, agent.status.value, open_count)
             )
         except (SlackApiError, OSError, TimeoutError) as exc:
             log.warning("views.publish failed: %s", _reason(exc))
@@ -355,10 +360,6 @@ def _action_event_id(body: dict[str, Any]) -> str:
     """A button press's identity: Slack sends the same press again with the same action_ts."""
     action = body["actions"][0]
     return f"action:{action.get('action_ts')}:{body['user']['id']}:{action.get('action_id')}"
-
-
-def _count(n: int) -> str:
-    return f"{n} conversation" if n == 1 else f"{n} conversations"
 
 
 def _reason(exc: Exception) -> str:

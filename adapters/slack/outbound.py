@@ -91,13 +91,14 @@ class SlackSender:
         self._unsaved.clear()
 
     async def send(self, message: Outbound) -> Delivery:
-        customer = message.notice is None
         try:
             if message.notice is None:
                 return await self._to_customer(message)
             return await self._to_desk(message, message.notice)
         except SlackApiError as exc:
-            return self._refused(message, exc, customer=customer)
+            return self._refused(
+                exc, customer=message.recipient if message.notice is None else None
+            )
         except SlackObjectFormationError as exc:
             # A rendering Block Kit would refuse (such as an option id over 2000 characters).
             return _failed(f"slack: cannot render the message: {exc}")
@@ -156,23 +157,26 @@ class SlackSender:
                 f" so there is no thread for this {notice.kind.value} notice"
             )
         if notice.kind == NoticeKind.OUTCOME:
-            text, blocks = outcome(notice)
-            problems: list[str] = []
-            for thread in threads:  # an update is idempotent: a retry simply does it again
-                try:
-                    await self._client.chat_update(
-                        channel=thread.place, ts=thread.ts, text=text, blocks=blocks
-                    )
-                except SlackApiError as exc:
-                    delivery = self._refused(None, exc, customer=False)
-                    if delivery.outcome != DeliveryOutcome.FAILED:
-                        return delivery
-                    # A post someone deleted does not keep the others from being updated.
-                    problems.append(f"{thread.place} {thread.ts}: {delivery.error}")
-            if problems:
-                return _failed("; ".join(problems))
-            return Delivery(outcome=DeliveryOutcome.SENT)
+            return await self._update(notice, threads)
         return await self._relay(message, notice, threads)
+
+    async def _update(self, notice: Notice, threads: list[DeskThread]) -> Delivery:
+        text, blocks = outcome(notice)
+        problems: list[str] = []
+        for thread in threads:  # an update is idempotent: a retry simply does it again
+            try:
+                await self._client.chat_update(
+                    channel=thread.place, ts=thread.ts, text=text, blocks=blocks
+                )
+            except SlackApiError as exc:
+                delivery = self._refused(exc)
+                if delivery.outcome != DeliveryOutcome.FAILED:
+                    return delivery
+                # A post someone deleted does not keep the others from being updated.
+                problems.append(f"{thread.place} {thread.ts}: {delivery.error}")
+        if problems:
+            return _failed("; ".join(problems))
+        return Delivery(outcome=DeliveryOutcome.SENT)
 
     async def _relay(
         self, message: Outbound, notice: Notice, threads: list[DeskThread]
@@ -218,7 +222,7 @@ class SlackSender:
                     channel=place, text=text, blocks=blocks
                 )
             except SlackApiError as exc:
-                delivery = self._refused(None, exc, customer=False)
+                delivery = self._refused(exc)
                 if delivery.outcome != DeliveryOutcome.FAILED:
                     return delivery
                 # One dead target (an archived channel) does not keep the others from it.
@@ -253,7 +257,8 @@ class SlackSender:
 
     # Slack's answers
 
-    def _refused(self, message: Outbound | None, exc: SlackApiError, *, customer: bool) -> Delivery:
+    def _refused(self, exc: SlackApiError, *, customer: str | None = None) -> Delivery:
+        """What Slack's refusal means; `customer` is the user id when the message was to one."""
         status = getattr(exc.response, "status_code", None)
         data = getattr(exc.response, "data", None)
         code = data.get("error") if isinstance(data, Mapping) else None
@@ -263,9 +268,9 @@ class SlackSender:
             self._limiter.pause(retry_after)
             return _retry("slack: ratelimited", retry_after)
         if code in PERMANENT_ERRORS:
-            if customer and message is not None and code in STALE_DM_ERRORS:
-                self._dms.pop(message.recipient, None)
-            gone = customer and code in GONE_ERRORS
+            if customer is not None and code in STALE_DM_ERRORS:
+                self._dms.pop(customer, None)
+            gone = customer is not None and code in GONE_ERRORS
             return Delivery(
                 outcome=DeliveryOutcome.FAILED, error=f"slack: {code}", recipient_gone=gone
             )
