@@ -11,12 +11,20 @@ from pathlib import Path
 import aiohttp
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
-from tests.adapters.slack.fake_web_api import Message, serving
+from tests.adapters.slack.fake_web_api import serving
 from tests.support.harness import SECRET, event, write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
 from tests.support.receiver import Receiver
-from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
+from tests.support.slack import (
+    ROUTE_TO_SUPPORT,
+    SlackClient,
+    buttons,
+    handoff_notice,
+    shown,
+    slack_channel,
+    until,
+)
 
 DIRECTORY = """
 agents:
@@ -58,12 +66,7 @@ async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
                 await say(session, url, "c-1", "support")
                 await receiver.wait_for_texts("c-1", 2)
                 dm = api.dm_of("UCAROL")
-
-                def posted() -> Message | None:
-                    found = (m for m in api.in_channel(dm) if "fd_accept" in buttons(m.blocks))
-                    return next(found, None)
-
-                notice: Message = await until(posted)
+                notice = await handoff_notice(api, dm)
                 # Slack and the customer's system stop answering: what follows stays queued.
                 api.fail_next("chat.update", "internal_error", times=1000)
                 receiver.script = [503] * 1000

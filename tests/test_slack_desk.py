@@ -21,7 +21,15 @@ from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
 from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
-from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, shown, slack_channel, until
+from tests.support.slack import (
+    ROUTE_TO_SUPPORT,
+    SlackClient,
+    buttons,
+    handoff_notice,
+    shown,
+    slack_channel,
+    until,
+)
 
 TEAM_NOTICES = "desk: {channel: slack, notify: team}"
 DIRECTORY = """
@@ -60,22 +68,46 @@ async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None
     await receiver.wait_for_texts(contact, 2)
 
 
+async def the_conversation(run: Running, contact: str = "c-1") -> Conversation:
+    """The contact's one conversation (on the webhook channel)."""
+    [conversation] = await run.frontdesk.store.conversations_of("webhook", contact)
+    return conversation
+
+
+async def delivered(run: Running, contact: str = "c-1") -> None:
+    """Wait until everything the contact's conversation queued has gone out, so that what
+    is absent afterwards was never sent."""
+    await run.outbox_when(contact, lambda rows: all(r.status == "sent" for r in rows))
+
+
+async def until_assigned(run: Running, contact: str = "c-1") -> Conversation:
+    for _ in range(500):
+        conversation = await the_conversation(run, contact)
+        if conversation.assignee is not None:
+            return conversation
+        await asyncio.sleep(0.01)
+    raise AssertionError("never assigned")
+
+
+async def reply_refused(
+    run: Running, api: FakeWebApi, slack: SlackClient, dm: str, notice: Message, text: str
+) -> Message:
+    """Carol answers `text` in the notice's thread: what she is told instead (the next
+    ephemeral), once her reply is processed; it is not in the transcript."""
+    told_before = len(api.ephemerals)
+    await slack.message("UCAROL", dm, text, thread_ts=notice.ts)
+    await run.frontdesk.runtime.idle()
+    told: list[Message] = await until(lambda: api.ephemerals[told_before:])
+    transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+    assert text not in [entry.text for entry in transcript]
+    return told[0]
+
+
 async def routed_to_carol(run: Running, receiver: Receiver, api: FakeWebApi) -> tuple[str, Message]:
     """Customer c-1 asks for support and goes to Carol: her DM and the notice in it."""
     await routed(run, receiver)
     dm = api.dm_of("UCAROL")
-    return dm, await notice_posted(api, dm)
-
-
-async def notice_posted(api: FakeWebApi, channel: str) -> Message:
-    """The handoff notice once posted in `channel`; chat.update changes it in place."""
-
-    def posted() -> Message | None:
-        found = (m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
-        return next(found, None)
-
-    notice: Message = await until(posted)
-    return notice
+    return dm, await handoff_notice(api, dm)
 
 
 async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
@@ -98,7 +130,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         updated = await until(lambda: api.updates and api.message(dm, notice.ts))
         assert "Accepted by Carol" in shown(updated.blocks)
         assert set(buttons(updated.blocks)) == {"fd_reassign", "fd_close"}
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.handoff is not None
         assert conversation.handoff.accepted_by == "carol"
 
@@ -116,7 +148,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[-1] == "Sorry! It ships today."
         # Both were processed (idle): only the reply became a message for the customer.
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         transcript = [e.text or "" for e in await run.frontdesk.store.transcript(conversation.id)]
         assert "Sorry! It ships today." in transcript
         assert not any("warehouse" in text for text in transcript)
@@ -125,7 +157,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         status, _ = await slack.press("UCAROL", "fd_close", value, channel=dm, message_ts=notice.ts)
         assert status == 200
         await run.frontdesk.runtime.idle()
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.status == ConversationStatus.CLOSED
         await until(lambda: "Closed by Carol" in shown(notice.blocks))
         assert buttons(notice.blocks) == {}
@@ -136,7 +168,7 @@ async def test_two_agents_accept_at_once_and_the_first_one_wins(
 ) -> None:
     async with desk(tmp_path, receiver, TEAM_NOTICES) as (run, api, slack):
         await routed(run, receiver)
-        notice = await notice_posted(api, "CSUPPORT")
+        notice = await handoff_notice(api, "CSUPPORT")
         value = buttons(notice.blocks)["fd_accept"]
         results = await asyncio.gather(
             slack.press("UCAROL", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts),
@@ -144,7 +176,7 @@ async def test_two_agents_accept_at_once_and_the_first_one_wins(
         )
         assert [status for status, _ in results] == [200, 200]
         await run.frontdesk.runtime.idle()
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.handoff is not None
         winner = conversation.handoff.accepted_by
         assert winner in ("carol", "dave")
@@ -155,6 +187,7 @@ async def test_two_agents_accept_at_once_and_the_first_one_wins(
         assert "first" in (told.text or "")
         await until(lambda: "Accepted by" in shown(notice.blocks))
         assert f"Accepted by {winner.title()}" in shown(notice.blocks)
+        await delivered(run)
         assert len(api.updates) == 1  # the loser's press changed nothing
 
 
@@ -167,10 +200,10 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         accept = buttons(notice.blocks)["fd_accept"]
         await slack.press("UCAROL", "fd_reassign", value, channel=dm, message_ts=notice.ts)
         await run.frontdesk.runtime.idle()
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "dave"  # Erin is away
         dave_dm = api.dm_of("UDAVE")
-        new_notice = await notice_posted(api, dave_dm)
+        new_notice = await handoff_notice(api, dave_dm)
         assert "reassigned by Carol" in shown(new_notice.blocks)
         await until(lambda: "Reassigned to Dave" in shown(notice.blocks))
         assert buttons(notice.blocks) == {}
@@ -184,16 +217,12 @@ async def test_reassign_hands_the_conversation_to_the_next_online_agent(
         [told] = await until(lambda: api.ephemerals)
         assert told.user == "UCAROL"
         assert "out of date" in (told.text or "")
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "dave"
 
         # Carol answers in her old thread: not sent, and she is told why.
-        await slack.message("UCAROL", dm, "Still here!", thread_ts=notice.ts)
-        await run.frontdesk.runtime.idle()
-        told_again = await until(lambda: api.ephemerals[1:])
-        assert "with Dave now" in (told_again[0].text or "")
-        transcript = await run.frontdesk.store.transcript(conversation.id)
-        assert "Still here!" not in [entry.text for entry in transcript]
+        told_again = await reply_refused(run, api, slack, dm, notice, "Still here!")
+        assert "with Dave now" in (told_again.text or "")
 
 
 async def test_replies_from_others_than_the_assignee_stay_notes(
@@ -201,7 +230,7 @@ async def test_replies_from_others_than_the_assignee_stay_notes(
 ) -> None:
     async with desk(tmp_path, receiver, TEAM_NOTICES) as (run, api, slack):
         await routed(run, receiver)
-        notice = await notice_posted(api, "CSUPPORT")
+        notice = await handoff_notice(api, "CSUPPORT")
         await slack.message(
             "UDAVE", "CSUPPORT", "I know this one", thread_ts=notice.ts, channel_type="channel"
         )
@@ -232,7 +261,7 @@ async def test_status_from_slack_decides_who_gets_the_next_conversation(
         # Nobody online: the conversation waits in the team's queue.
         await run.say("c-1", "Hello")
         await run.say("c-1", "support")
-        [waiting] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        waiting = await the_conversation(run)
         assert waiting.assignee is None
         assert waiting.queued_at is not None
 
@@ -242,10 +271,10 @@ async def test_status_from_slack_decides_who_gets_the_next_conversation(
         assert "fd_status_online" in json.dumps(home)
         await slack.press("UERIN", "fd_status_online", "online", channel="", message_ts="")
         await run.frontdesk.runtime.idle()
-        conversation = await until_assigned(run, "c-1")
+        conversation = await until_assigned(run)
         assert conversation.assignee == "erin"
         erin_dm = api.dm_of("UERIN")
-        await notice_posted(api, erin_dm)
+        await handoff_notice(api, erin_dm)
 
         status, body = await slack.command("UERIN", "status")
         assert status == 200
@@ -253,15 +282,6 @@ async def test_status_from_slack_decides_who_gets_the_next_conversation(
         assert "1 conversation" in body
         status, body = await slack.command("UNOBODY", "online")
         assert "not one of frontdesk's agents" in body
-
-
-async def until_assigned(run: Running, contact: str) -> Conversation:
-    for _ in range(500):
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", contact)
-        if conversation.assignee is not None:
-            return conversation
-        await asyncio.sleep(0.01)
-    raise AssertionError("never assigned")
 
 
 async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_both(
@@ -273,14 +293,15 @@ async def test_a_customer_whose_agent_went_away_is_re_routed_with_a_notice_to_bo
         assert status == 200
 
         await run.say("c-1", "Anyone there?")
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "dave"
         dave_dm = api.dm_of("UDAVE")
-        new_notice = await notice_posted(api, dave_dm)
+        new_notice = await handoff_notice(api, dave_dm)
         assert "re-routed from Carol, who is away" in shown(new_notice.blocks)
         assert "Anyone there?" in shown(new_notice.blocks)  # among the last messages
         old = await until(lambda: "Re-routed to Dave" in shown(notice.blocks) and notice)
         assert buttons(old.blocks) == {}
+        await delivered(run)
         assert api.in_thread(carol_dm, notice.ts) == []  # not relayed to Carol any more
 
 
@@ -292,7 +313,7 @@ async def test_keep_policy_leaves_the_conversation_with_its_away_agent(
         carol_dm, notice = await routed_to_carol(run, receiver, api)
         await slack.command("UCAROL", "away")
         await run.say("c-1", "Anyone there?")
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "carol"
         relayed = await until(lambda: api.in_thread(carol_dm, notice.ts))
         assert "Anyone there?" in (relayed[0].text or "")
@@ -314,10 +335,10 @@ async def test_going_away_offers_to_hand_open_conversations_back_to_the_team(
         )
         assert status == 200
         await run.frontdesk.runtime.idle()
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "dave"
         dave_dm = api.dm_of("UDAVE")
-        await notice_posted(api, dave_dm)
+        await handoff_notice(api, dave_dm)
         await until(lambda: "Handed back by Carol" in shown(notice.blocks))
 
 
@@ -356,17 +377,17 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
 ) -> None:
     async with desk(tmp_path, receiver) as (run, api, _):
         _, notice = await routed_to_carol(run, receiver, api)
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         auth = {"Authorization": f"Bearer {API_TOKEN}"}
         url = f"{run.url}/api/conversations/{conversation.id}/assign"
 
         async with run.session.post(url, json={"agent": "erin"}, headers=auth) as response:
             assert response.status == 200
             assert await response.json() == {"status": "assigned", "assignee": "erin"}
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "erin"  # away, but a person chose her
         erin_dm = api.dm_of("UERIN")
-        erin_notice = await notice_posted(api, erin_dm)
+        erin_notice = await handoff_notice(api, erin_dm)
         assert "assigned by hand" in shown(erin_notice.blocks)
         await until(lambda: "Reassigned to Erin by hand" in shown(notice.blocks))
 
@@ -382,7 +403,7 @@ async def test_assigning_by_hand_sends_the_chosen_agent_a_notice(
         await run.frontdesk.runtime.close_conversation(conversation.id)
         async with run.session.post(url, json={"agent": "dave"}, headers=auth) as response:
             assert response.status == 409
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee == "erin"
 
 
@@ -395,7 +416,7 @@ async def test_handing_back_with_nobody_online_puts_the_conversation_in_the_queu
         await slack.command("UCAROL", "away")
         await slack.press("UCAROL", "fd_hand_back", "hand_back", channel="D0999", message_ts="1.1")
         await run.frontdesk.runtime.idle()
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         assert conversation.assignee is None
         assert conversation.queued_at is not None
         await until(lambda: "back to the support queue" in shown(notice.blocks))
@@ -403,9 +424,9 @@ async def test_handing_back_with_nobody_online_puts_the_conversation_in_the_queu
 
         # Dave comes back: he takes it from the queue, with a notice of his own.
         await slack.command("UDAVE", "online")
-        conversation = await until_assigned(run, "c-1")
+        conversation = await until_assigned(run)
         assert conversation.assignee == "dave"
-        dave_notice = await notice_posted(api, api.dm_of("UDAVE"))
+        dave_notice = await handoff_notice(api, api.dm_of("UDAVE"))
         assert "from the support queue" in shown(dave_notice.blocks)
 
 
@@ -424,16 +445,12 @@ async def test_what_cannot_be_done_is_told_only_to_whoever_tried(
         assert "Only frontdesk agents" in (told.text or "")
 
         # Closed meanwhile (through the API): a reply in the thread is not sent.
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        conversation = await the_conversation(run)
         await run.frontdesk.runtime.close_conversation(conversation.id)
         await until(lambda: "Closed by an agent" in shown(notice.blocks))
-        await slack.message("UCAROL", dm, "Are you still there?", thread_ts=notice.ts)
-        await run.frontdesk.runtime.idle()
-        told_again = await until(lambda: api.ephemerals[1:])
-        assert told_again[0].user == "UCAROL"
-        assert "closed" in (told_again[0].text or "")
-        transcript = await run.frontdesk.store.transcript(conversation.id)
-        assert "Are you still there?" not in [entry.text for entry in transcript]
+        told_again = await reply_refused(run, api, slack, dm, notice, "Are you still there?")
+        assert told_again.user == "UCAROL"
+        assert "closed" in (told_again.text or "")
 
 
 async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
@@ -466,7 +483,7 @@ async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
                     assert response.status == 200
                 await run.frontdesk.runtime.idle()
             dm = api.dm_of("UCAROL")
-            notice = await notice_posted(api, dm)
+            notice = await handoff_notice(api, dm)
             assert "Telegram (telegram)" in shown(notice.blocks)
 
             await slack.message("UCAROL", dm, "Hi! Carol here.", thread_ts=notice.ts)

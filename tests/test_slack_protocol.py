@@ -23,6 +23,7 @@ from tests.support.slack import (
     SlackClient,
     buttons,
     event_body,
+    handoff_notice,
     message_event,
     shown,
     slack_channel,
@@ -77,6 +78,13 @@ async def question_shown(api: FakeWebApi) -> Message:
     return messages[0]
 
 
+async def asked(run: Running, api: FakeWebApi, slack: SlackClient) -> Message:
+    """The customer writes "hola": the question that starts, once shown to them."""
+    await writes(slack, "hola")
+    await run.frontdesk.runtime.idle()
+    return await question_shown(api)
+
+
 async def the_conversation(run: Running) -> Conversation:
     [conversation] = await run.frontdesk.store.conversations_of("slack", CUSTOMER)
     return conversation
@@ -105,8 +113,7 @@ async def thanked(api: FakeWebApi) -> None:
 
 async def test_a_slack_customer_answers_with_a_button_and_is_assigned(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        await writes(slack, "hola")
-        await run.frontdesk.runtime.idle()
+        question = await asked(run, api, slack)
 
         conversation = await the_conversation(run)
         assert conversation.channel == "slack"
@@ -114,7 +121,6 @@ async def test_a_slack_customer_answers_with_a_button_and_is_assigned(tmp_path: 
         assert contact is not None
         assert (contact.name, contact.language) == ("Ana López", "es")
 
-        question = await question_shown(api)
         assert "Sales or support?" in (question.text or "")
         assert buttons(question.blocks) == {"fd_option_0": "sales", "fd_option_1": "support"}
         opened = [c.params.get("users") for c in api.of("conversations.open")]
@@ -141,12 +147,7 @@ async def test_a_slack_customer_answers_with_a_button_and_is_assigned(tmp_path: 
         assert buttons(question.blocks) == {}
         assert "Sales or support?" in shown(question.blocks)
 
-        carol = api.dm_of("UCAROL")
-        notice = await until(
-            lambda: next(
-                (m for m in api.in_channel(carol) if "fd_accept" in buttons(m.blocks)), None
-            )
-        )
+        notice = await handoff_notice(api, api.dm_of("UCAROL"))
         card = shown(notice.blocks)
         assert "Slack (slack)" in card
         assert "Ana López" in card
@@ -154,9 +155,7 @@ async def test_a_slack_customer_answers_with_a_button_and_is_assigned(tmp_path: 
 
 async def test_a_slack_customer_answers_by_typing_the_option(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        await writes(slack, "hola")
-        await run.frontdesk.runtime.idle()
-        await question_shown(api)
+        await asked(run, api, slack)
         await writes(slack, "Support")
         await run.frontdesk.runtime.idle()
         conversation = await the_conversation(run)
@@ -185,9 +184,7 @@ async def test_a_retried_event_is_processed_once(tmp_path: Path) -> None:
 
 async def test_a_repeated_button_press_is_processed_once(tmp_path: Path) -> None:
     async with desk(tmp_path) as (run, api, slack):
-        await writes(slack, "hola")
-        await run.frontdesk.runtime.idle()
-        question = await question_shown(api)
+        question = await asked(run, api, slack)
         for _ in range(2):
             status, _ = await slack.press(
                 CUSTOMER,
@@ -341,9 +338,7 @@ async def test_a_missing_team_channel_fails_the_notice_once_and_the_customer_is_
 ) -> None:
     async with desk(tmp_path, "desk: {channel: slack, notify: team}") as (run, api, slack):
         api.fail_channel("CSUPPORT", "channel_not_found")
-        await writes(slack, "hola")
-        await run.frontdesk.runtime.idle()
-        await question_shown(api)
+        await asked(run, api, slack)
         await writes(slack, "Support")
         await run.frontdesk.runtime.idle()
         await thanked(api)

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
+from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message
+
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
 TEAM = "T0001"
 
@@ -41,8 +43,6 @@ steps:
 
 def slack_channel(web_api_url: str, slug: str = "slack") -> str:
     """The `channels` entry of a Slack channel whose Web API is the fake at `web_api_url`."""
-    from tests.adapters.slack.fake_web_api import TOKEN
-
     return f"""
   {slug}:
     type: slack
@@ -225,3 +225,14 @@ async def until(check: Callable[[], Any], limit: float = 10.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("it never happened")
         await asyncio.sleep(0.01)
+
+
+async def handoff_notice(api: FakeWebApi, channel: str) -> Message:
+    """The handoff notice once posted in `channel`; chat.update changes it in place."""
+
+    def posted() -> Message | None:
+        found = (m for m in api.in_channel(channel) if "fd_accept" in buttons(m.blocks))
+        return next(found, None)
+
+    notice: Message = await until(posted)
+    return notice

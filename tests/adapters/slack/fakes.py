@@ -20,9 +20,9 @@ from core.models import (
     RecentMessage,
 )
 from tests.adapters.slack.fake_web_api import TOKEN
+from tests.support.slack import SIGNING_SECRET
 
 SLUG = "slack"
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
 CAROL = Agent(
     id="carol", name="Carol", status=AgentStatus.ONLINE, capacity=3, slack_user_id="UCAROL"
@@ -72,23 +72,19 @@ def notice(kind: NoticeKind = NoticeKind.HANDOFF, **changes: Any) -> Notice:
 
 
 class FakeDesk:
-    """The desk port in memory: only the handoff threads matter to the sender."""
+    """The desk port in memory: only the handoff threads matter to the sender; it knows no
+    agents and no conversations."""
 
-    def __init__(self, agents: list[Agent] | None = None) -> None:
-        self.agents = {a.id: a for a in agents or [CAROL]}
+    def __init__(self) -> None:
         self.threads: list[DeskThread] = []
         self.saves = 0
         self.fail_saves = 0  # how many of the next save_thread calls raise
 
     async def list_agents(self) -> list[Agent]:
-        return list(self.agents.values())
+        return []
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            return None
-        self.agents[agent_id] = agent.model_copy(update={"status": status})
-        return self.agents[agent_id]
+        return None
 
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
         return []

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from adapters.slack.cli import slack
-from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi
+from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, serving
 
 
 async def run(*args: str) -> Result:
@@ -82,3 +82,14 @@ async def test_check_refuses_a_channel_that_is_not_slack(
 
     assert result.exit_code == 2
     assert "channel 'hooks' is a webhook channel, not a slack one" in result.output
+
+
+async def test_a_web_api_that_cannot_be_reached_is_said_plainly(tmp_path: Path) -> None:
+    async with serving() as gone:
+        url = gone.url
+    config = str(config_file(tmp_path, url))
+
+    result = await run("check", "--config", config, "--channel", "desk")
+
+    assert result.exit_code == 1
+    assert f"problem: cannot reach {url}: ClientConnectorError" in result.stderr

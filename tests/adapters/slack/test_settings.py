@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from adapters.slack.settings import SlackSettings
 from tests.adapters.slack.fake_web_api import TOKEN
-from tests.adapters.slack.fakes import SIGNING_SECRET
+from tests.support.slack import SIGNING_SECRET
 
 REQUIRED = {"bot_token": TOKEN, "signing_secret": SIGNING_SECRET}
 
