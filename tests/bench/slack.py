@@ -22,12 +22,13 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 
-from tests.adapters.slack.fake_web_api import FakeWebApi, serving
+from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.support.harness import write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
@@ -87,7 +88,7 @@ async def run(
                 raise TimeoutError("the Web API did not get everything in time")
             await asyncio.sleep(0.02)
 
-    def questions() -> list[object]:
+    def questions() -> list[Message]:
         return [m for m in api.messages if "fd_option_1" in buttons(m.blocks)]
 
     started = time.perf_counter()
@@ -97,7 +98,7 @@ async def run(
     await wait_for(lambda: len(questions()) >= customers)
     asked = time.perf_counter() - started
 
-    by_place = {m.channel: m for m in api.messages if "fd_option_1" in buttons(m.blocks)}
+    by_place = {m.channel: m for m in questions()}
     presses = []
     for user in users:
         question = by_place[api.dm_of(user)]
@@ -134,14 +135,8 @@ async def run(
         f"max {acked[-1] * 1000:.0f} ms"
     )
     calls = len(api.calls)
-    print(f"Web API calls              : {calls} ({json.dumps(_methods(api))})")
-
-
-def _methods(api: FakeWebApi) -> dict[str, int]:
-    counted: dict[str, int] = {}
-    for call in api.calls:
-        counted[call.method] = counted.get(call.method, 0) + 1
-    return counted
+    methods = Counter(call.method for call in api.calls)
+    print(f"Web API calls              : {calls} ({json.dumps(methods)})")
 
 
 if __name__ == "__main__":
