@@ -27,7 +27,6 @@ from core.models import (
     AgentStatus,
     ContactProfile,
     Delivery,
-    DeliveryOutcome,
     Inbound,
     Outbound,
 )
@@ -59,7 +58,7 @@ class ConsoleChannel:
         self._write(f"bot: {message.text}")
         for n, option in enumerate(message.options, start=1):
             self._write(f"     {n}. {option.label}  [{option.id}]")
-        return Delivery(outcome=DeliveryOutcome.SENT)
+        return Delivery.sent()
 
 
 def directory_for(

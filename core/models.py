@@ -381,6 +381,22 @@ class Delivery(Frozen):
     retry_after: float | None = None  # seconds, when the platform said how long to wait
     recipient_gone: bool = False  # FAILED because the recipient refuses all messages (403)
 
+    @classmethod
+    def sent(cls) -> Delivery:
+        return cls(outcome=DeliveryOutcome.SENT)
+
+    @classmethod
+    def retry(cls, error: str, retry_after: float | None = None) -> Delivery:
+        return cls(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
+
+    @classmethod
+    def failed(cls, error: str, recipient_gone: bool = False) -> Delivery:
+        return cls(outcome=DeliveryOutcome.FAILED, error=error, recipient_gone=recipient_gone)
+
+    @classmethod
+    def defer(cls, seconds: float) -> Delivery:
+        return cls(outcome=DeliveryOutcome.DEFER, retry_after=seconds)
+
     @model_validator(mode="after")
     def _defer_says_how_long(self) -> Delivery:
         # A wait of zero would have the outbox claim the same message again at once.

@@ -145,7 +145,7 @@ class OutboxWorker:
             result = await channel.send(message)
         except Exception as exc:  # a channel bug must not stop the worker
             log.exception("channel raised: conversation=%s", message.conversation_id)
-            result = Delivery(outcome=DeliveryOutcome.RETRY, error=f"channel raised {exc!r}")
+            result = Delivery.retry(f"channel raised {exc!r}")
         now = self._clock.now()
         if result.outcome == DeliveryOutcome.DEFER:
             # Routine under load, so debug only; Delivery guarantees retry_after is set.

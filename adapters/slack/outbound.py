@@ -101,9 +101,9 @@ class SlackSender:
             )
         except SlackObjectFormationError as exc:
             # A rendering Block Kit would refuse (such as an option id over 2000 characters).
-            return _failed(f"slack: cannot render the message: {exc}")
+            return Delivery.failed(f"slack: cannot render the message: {exc}")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return _retry(_network_reason(exc))
+            return Delivery.retry(_network_reason(exc))
         except Exception as exc:
             log.exception(
                 "slack %s: unexpected error sending message %s of conversation %s",
@@ -111,7 +111,7 @@ class SlackSender:
                 message.message_id,
                 message.conversation_id,
             )
-            return _retry(f"{type(exc).__name__}: {exc}")
+            return Delivery.retry(f"{type(exc).__name__}: {exc}")
 
     # A customer on Slack
 
@@ -119,10 +119,10 @@ class SlackSender:
         place = await self._dm(message.recipient)
         wait = self._limiter.acquire(place)
         if wait > 0:
-            return _defer(wait)
+            return Delivery.defer(wait)
         text, blocks = customer_message(message.text, message.options)
         await self._client.chat_postMessage(channel=place, text=text, blocks=blocks)
-        return Delivery(outcome=DeliveryOutcome.SENT)
+        return Delivery.sent()
 
     async def _dm(self, user: str) -> str:
         """The DM channel between the bot and `user`, opened once and then remembered."""
@@ -143,16 +143,16 @@ class SlackSender:
             return await self._post_handoff(notice)
         if notice.kind == NoticeKind.REFUSED:
             if not notice.place or not notice.actor:
-                return _failed("a refused action's notice needs the place and the actor")
+                return Delivery.failed("a refused action's notice needs the place and the actor")
             await self._client.chat_postEphemeral(
                 channel=notice.place, user=notice.actor, text=relay(notice)
             )
-            return Delivery(outcome=DeliveryOutcome.SENT)
+            return Delivery.sent()
         threads = [
             t for t in await self._desk.threads_of(notice.handoff_id) if t.desk == self._slug
         ]
         if not threads:
-            return _failed(
+            return Delivery.failed(
                 f"the handoff notice was never posted (handoff {notice.handoff_id}),"
                 f" so there is no thread for this {notice.kind.value} notice"
             )
@@ -175,8 +175,8 @@ class SlackSender:
                 # A post someone deleted does not keep the others from being updated.
                 problems.append(f"{thread.place} {thread.ts}: {delivery.error}")
         if problems:
-            return _failed("; ".join(problems))
-        return Delivery(outcome=DeliveryOutcome.SENT)
+            return Delivery.failed("; ".join(problems))
+        return Delivery.sent()
 
     async def _relay(
         self, message: Outbound, notice: Notice, threads: list[DeskThread]
@@ -189,21 +189,21 @@ class SlackSender:
                 continue
             wait = self._limiter.acquire(thread.place)
             if wait > 0:
-                return _defer(wait)
+                return Delivery.defer(wait)
             await self._client.chat_postMessage(
                 channel=thread.place, thread_ts=thread.ts, text=text
             )
             done.add(key)
             _remember(self._relayed, message.message_id, done)
         self._relayed.pop(message.message_id, None)
-        return Delivery(outcome=DeliveryOutcome.SENT)
+        return Delivery.sent()
 
     async def _post_handoff(self, notice: Notice) -> Delivery:
         if not notice.targets:
-            return _failed("no Slack user id or team channel to notify")
+            return Delivery.failed("no Slack user id or team channel to notify")
         unknown = [t.kind for t in notice.targets if t.kind not in ("user", "channel")]
         if unknown:
-            return _failed(f"unknown notice target kind {unknown[0]!r}")
+            return Delivery.failed(f"unknown notice target kind {unknown[0]!r}")
         for thread in list(self._unsaved.get(notice.handoff_id, [])):
             await self._save(thread)
         existing = await self._desk.threads_of(notice.handoff_id)
@@ -217,7 +217,7 @@ class SlackSender:
                     continue
                 wait = self._limiter.acquire(place)
                 if wait > 0:
-                    return _defer(wait)
+                    return Delivery.defer(wait)
                 response = await self._client.chat_postMessage(
                     channel=place, text=text, blocks=blocks
                 )
@@ -241,8 +241,8 @@ class SlackSender:
             _remember(self._unsaved, notice.handoff_id, unsaved)
             await self._save(thread)
         if problems:
-            return _failed("; ".join(problems))
-        return Delivery(outcome=DeliveryOutcome.SENT)
+            return Delivery.failed("; ".join(problems))
+        return Delivery.sent()
 
     async def _place(self, target: NoticeTarget) -> str:
         return await self._dm(target.id) if target.kind == "user" else target.id
@@ -266,17 +266,15 @@ class SlackSender:
             # Slack's limits are per method and workspace: every channel waits, not only this.
             retry_after = _retry_after(getattr(exc.response, "headers", None))
             self._limiter.pause(retry_after)
-            return _retry("slack: ratelimited", retry_after)
+            return Delivery.retry("slack: ratelimited", retry_after)
         if code in PERMANENT_ERRORS:
             if customer is not None and code in STALE_DM_ERRORS:
                 self._dms.pop(customer, None)
             gone = customer is not None and code in GONE_ERRORS
-            return Delivery(
-                outcome=DeliveryOutcome.FAILED, error=f"slack: {code}", recipient_gone=gone
-            )
+            return Delivery.failed(f"slack: {code}", recipient_gone=gone)
         if code:
-            return _retry(f"slack: {code}")
-        return _retry(f"slack: HTTP {status}")
+            return Delivery.retry(f"slack: {code}")
+        return Delivery.retry(f"slack: HTTP {status}")
 
 
 def _retry_after(headers: Any) -> float:
@@ -306,15 +304,3 @@ def _remember(cache: dict[K, V], key: K, value: V) -> None:
     cache[key] = value
     while len(cache) > MAX_REMEMBERED:
         del cache[next(iter(cache))]
-
-
-def _defer(wait: float) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.DEFER, retry_after=wait)
-
-
-def _retry(error: str, retry_after: float | None = None) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
-
-
-def _failed(error: str) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.FAILED, error=error)

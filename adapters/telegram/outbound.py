@@ -79,7 +79,7 @@ class BotSender:
                 # remembered below, so a deferred long message goes on where it stopped.
                 wait = self._limiter.acquire(message.recipient)
                 if wait > 0:
-                    return Delivery(outcome=DeliveryOutcome.DEFER, retry_after=wait)
+                    return Delivery.defer(wait)
                 last = index == len(parts) - 1
                 # No parse_mode: the text goes as plain text, so nothing in it is markup and
                 # nothing needs escaping.
@@ -98,29 +98,29 @@ class BotSender:
                 self._parts_sent.pop(message.message_id, None)
             return delivery
         self._parts_sent.pop(message.message_id, None)
-        return Delivery(outcome=DeliveryOutcome.SENT)
+        return Delivery.sent()
 
     def _unsent(self, message: Outbound, exc: Exception) -> Delivery:
         if isinstance(exc, TelegramRetryAfter):
-            return _retry(_reason(exc), float(exc.retry_after))
+            return Delivery.retry(_reason(exc), float(exc.retry_after))
         if isinstance(exc, TelegramForbiddenError):  # blocked by the user, kicked, deactivated
-            return Delivery(outcome=DeliveryOutcome.FAILED, error=_reason(exc), recipient_gone=True)
+            return Delivery.failed(_reason(exc), recipient_gone=True)
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
-            return _failed(_reason(exc))
+            return Delivery.failed(_reason(exc))
         if isinstance(exc, TelegramServerError | TelegramNetworkError | TimeoutError):
             # aiogram turns timeouts and connection errors into TelegramNetworkError.
-            return _retry(_reason(exc))
+            return Delivery.retry(_reason(exc))
         if isinstance(exc, ClientDecodeError):  # e.g. a proxy's HTML error page
-            return _retry(f"ClientDecodeError: {exc.message}")
+            return Delivery.retry(f"ClientDecodeError: {exc.message}")
         if isinstance(exc, TelegramAPIError):  # 401 (token revoked), 404, 409, migrated chat
-            return _failed(_reason(exc))
+            return Delivery.failed(_reason(exc))
         log.exception(
             "telegram %s: unexpected error sending message %s of conversation %s",
             self._slug,
             message.message_id,
             message.conversation_id,
         )
-        return _retry(f"{type(exc).__name__}: {exc}")
+        return Delivery.retry(f"{type(exc).__name__}: {exc}")
 
 
 def keyboard(options: list[Option]) -> InlineKeyboardMarkup | None:
@@ -138,11 +138,3 @@ def _reason(exc: TelegramAPIError | TimeoutError) -> str:
     if isinstance(exc, TelegramAPIError):
         return f"{type(exc).__name__}: {exc.message}"
     return f"{type(exc).__name__}: no answer in time"
-
-
-def _retry(error: str, retry_after: float | None = None) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
-
-
-def _failed(error: str) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.FAILED, error=error)

@@ -15,7 +15,7 @@ from adapters.webhook.payload import CallbackMessage
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.bodies import read_at_most
-from core.models import Delivery, DeliveryOutcome, Outbound
+from core.models import Delivery, Outbound
 from core.ports import Clock
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -59,12 +59,12 @@ class CallbackSender:
                 allow_redirects=False,
             ) as response:
                 if 200 <= response.status < 300:
-                    return Delivery(outcome=DeliveryOutcome.SENT)
+                    return Delivery.sent()
                 return await self._unsent(response)
         except TimeoutError:
-            return _retry(f"no answer within {self._settings.timeout_seconds:g}s")
+            return Delivery.retry(f"no answer within {self._settings.timeout_seconds:g}s")
         except aiohttp.ClientError as exc:
-            return _retry(f"{type(exc).__name__}: {exc}")
+            return Delivery.retry(f"{type(exc).__name__}: {exc}")
 
     async def _unsent(self, response: aiohttp.ClientResponse) -> Delivery:
         status = response.status
@@ -75,14 +75,10 @@ class CallbackSender:
         error = f"HTTP {status}: {text}" if text else f"HTTP {status}"
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock.now())
-            return _retry(error, retry_after)
+            return Delivery.retry(error, retry_after)
         if status >= 500 or status in _TRANSIENT_STATUSES:
-            return _retry(error)
-        return Delivery(outcome=DeliveryOutcome.FAILED, error=error)
-
-
-def _retry(error: str, retry_after: float | None = None) -> Delivery:
-    return Delivery(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
+            return Delivery.retry(error)
+        return Delivery.failed(error)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
