@@ -10,13 +10,14 @@ from aiohttp import web
 from pydantic import BaseModel
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.inbound import SlackInbound
 from adapters.slack.outbound import SlackSender
 from adapters.slack.settings import SlackSettings
-from core.bodies import read_limited, refused
-from core.errors import PayloadTooLarge
+from core.bodies import error_response, read_limited, refused
+from core.errors import PayloadTooLarge, StoreUnavailable
 from core.models import Delivery, Outbound
 from core.pacing import SendLimiter
 from core.ports import Clock, Desk, Inbox
@@ -50,6 +51,7 @@ class SlackChannel:
             process_before_response=True,
             logger=logging.getLogger("frontdesk.slack.bolt"),
         )
+        self._app.error(self._listener_failed)
         self._inbound = SlackInbound(slug, self._app, self._client, inbox, inbox)
         limiter = SendLimiter(
             clock, settings.per_channel_interval_seconds, settings.per_bot_per_second
@@ -75,12 +77,25 @@ class SlackChannel:
             # Nothing here listens for it (an event type or a button frontdesk does not use):
             # answered, so that Slack does not send it again.
             return web.Response(status=200)
-        if answer.status >= 500:
-            log.warning("slack request failed: channel=%s status=%d", self.slug, answer.status)
         headers = {k: v for k, v in answer.first_headers_without_set_cookie().items()}
         content_type = headers.pop("content-type", "text/plain").split(";")[0]
         return web.Response(
             status=answer.status, body=answer.body, headers=headers, content_type=content_type
+        )
+
+    async def _listener_failed(self, error: Exception) -> BoltResponse:
+        """A listener raised: not acknowledged, so that Slack sends the request again. A store
+        that could not take the event answers 503 with its reason, as every channel does."""
+        if isinstance(error, StoreUnavailable):
+            response = refused(self.slug, "request", 503, str(error))
+        else:
+            log.error("slack %s: a listener failed", self.slug, exc_info=error)
+            response = error_response(500, "the request could not be handled")
+        assert isinstance(response.body, bytes)
+        return BoltResponse(
+            status=response.status,
+            body=response.body.decode(),
+            headers={"content-type": "application/json"},
         )
 
     async def start(self) -> None:

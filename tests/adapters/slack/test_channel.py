@@ -3,6 +3,7 @@ says nothing more about."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -90,6 +91,21 @@ async def test_a_message_the_store_cannot_take_is_not_acknowledged(
 ) -> None:
     inbox.unavailable = True
 
-    status, _ = await slack.message("UANA", "DANA", "hola")
+    status, body = await slack.message("UANA", "DANA", "hola")
 
-    assert status >= 500  # not acknowledged: Slack sends it again
+    assert status == 503  # not acknowledged: Slack sends it again
+    assert json.loads(body) == {"error": "the fake store is down"}
+
+
+async def test_a_listener_that_fails_otherwise_is_a_500_and_not_acknowledged(
+    slack: SlackClient, inbox: DeskInbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(event: object) -> bool:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(inbox, "accept", broken)
+
+    status, body = await slack.message("UANA", "DANA", "hola")
+
+    assert status == 500
+    assert json.loads(body) == {"error": "the request could not be handled"}
