@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 import click
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -62,7 +63,7 @@ async def _check(config: Config, settings: SlackSettings) -> tuple[list[str], li
         me = await client.auth_test()
     except SlackApiError as exc:
         return lines, [f"auth.test said {exc.response.get('error')}: check bot_token"]
-    except OSError as exc:
+    except (OSError, aiohttp.ClientError) as exc:
         return lines, [f"cannot reach {settings.base_url}: {type(exc).__name__}"]
     lines.append(f"bot: {me.get('user_id')} in team {me.get('team') or me.get('team_id')}")
     for agent in config.agents:
@@ -75,6 +76,9 @@ async def _check(config: Config, settings: SlackSettings) -> tuple[list[str], li
             error = exc.response.get("error")
             problems.append(f"agent {agent.id}: {agent.slack_user_id} is {error}")
             continue
+        except (OSError, aiohttp.ClientError) as exc:
+            problems.append(f"cannot reach {settings.base_url}: {type(exc).__name__}")
+            return lines, problems
         user = found.get("user") or {}
         if user.get("deleted"):
             problems.append(f"agent {agent.id}: {agent.slack_user_id} is deactivated")
