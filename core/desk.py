@@ -68,7 +68,7 @@ class HandoffRequest:
 class DeskLine:
     """A line for the desk about the conversation's current handoff notice."""
 
-    kind: NoticeKind  # OUTCOME, INFO or REFUSED
+    kind: NoticeKind  # OUTCOME or REFUSED
     text: str
     actor: str | None = None
     place: str | None = None

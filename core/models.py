@@ -239,7 +239,6 @@ class NoticeKind(StrEnum):
     HANDOFF = "handoff"  # assigned to the agent: the notice, with Accept, Reassign and Close
     MESSAGE = "message"  # the customer wrote: into the handoff notice's thread
     OUTCOME = "outcome"  # someone acted on the notice: shown on it, in place
-    INFO = "info"  # a line for the agents in the notice's thread (re-routed, a note)
     REFUSED = "refused"  # an action did nothing: told only to whoever tried it
 
 
@@ -272,7 +271,7 @@ class RecentMessage(Frozen):
 class Notice(Frozen):
     """A message for the agents' desk about one conversation (see NoticeKind).
 
-    HANDOFF goes to `targets`; MESSAGE, OUTCOME and INFO go to the threads of the handoff
+    HANDOFF goes to `targets`; MESSAGE and OUTCOME go to the threads of the handoff
     notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
     """
 

@@ -112,8 +112,8 @@ def outcome(notice: Notice) -> tuple[str, list[BlockDict]]:
 
 
 def relay(notice: Notice) -> str:
-    """A line in the handoff notice's thread: the customer's words (MESSAGE), attributed
-    to them, or a line for the agents (INFO)."""
+    """The customer's words (MESSAGE) for the handoff notice's thread, attributed to them;
+    or, for any other notice, its line as it is (escaped)."""
     if notice.kind == NoticeKind.MESSAGE:
         name = _contact_name(notice.contact) or "Customer"
         prefix = f"*{mrkdwn(name, 100)}*: "

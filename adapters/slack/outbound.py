@@ -2,7 +2,7 @@
 
 A message without a notice goes to a customer on Slack, in a DM with the bot. A notice goes
 to the agents' desk: a HANDOFF is posted to its targets (and each post remembered as a
-`DeskThread`), MESSAGE and INFO go into those posts' threads, an OUTCOME replaces the post
+`DeskThread`), a MESSAGE goes into those posts' threads, an OUTCOME replaces the post
 in place, and a REFUSED is shown only to whoever tried the action.
 
 Every platform failure becomes a `Delivery`, never an exception. A message that our own rate
@@ -76,7 +76,7 @@ class SlackSender:
         self._slug = slug
         self._limiter = limiter
         self._dms: dict[str, str] = {}  # user id → their DM channel with the bot
-        # Threads a MESSAGE or INFO already went into, by message id, so that a retry after
+        # Threads a MESSAGE already went into, by message id, so that a retry after
         # a failure half way does not post twice. Only in this process (as Telegram's split
         # messages): after a restart a half-relayed line is relayed again.
         self._relayed: dict[str, set[str]] = {}

@@ -38,7 +38,7 @@ def desk_message(message_id: str, conversation_id: str) -> Outbound:
         recipient="C-desk",
         text=f"note {message_id}",
         notice=Notice(
-            kind=NoticeKind.INFO,
+            kind=NoticeKind.MESSAGE,
             conversation_id=conversation_id,
             handoff_id="h1",
             text=f"note {message_id}",

@@ -108,8 +108,8 @@ def test_an_outcome_keeps_the_buttons_that_still_apply() -> None:
     assert [e["action_id"] for e in rendered[-2]["elements"]] == ["fd_reassign", "fd_close"]
 
 
-def test_an_info_line_is_escaped_as_is() -> None:
-    assert blocks.relay(notice(NoticeKind.INFO, text="Re-routed to <sales> & co")) == (
+def test_a_line_for_an_agent_is_escaped_as_is() -> None:
+    assert blocks.relay(notice(NoticeKind.REFUSED, text="Re-routed to <sales> & co")) == (
         "Re-routed to &lt;sales&gt; &amp; co"
     )
 

@@ -169,7 +169,7 @@ async def test_a_customer_message_goes_into_every_thread_of_the_handoff(
 async def test_a_message_for_a_handoff_never_posted_fails(
     sender: SlackSender, web_api: FakeWebApi
 ) -> None:
-    delivery = await sender.send(desk_message(NoticeKind.INFO, text="note"))
+    delivery = await sender.send(desk_message(NoticeKind.MESSAGE, text="hello?"))
 
     assert delivery.outcome == DeliveryOutcome.FAILED
     assert delivery.error is not None
