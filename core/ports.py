@@ -136,10 +136,6 @@ class Transaction(Protocol):
     conflict found at commit raises `ConcurrentUpdate` from the block's exit.
     """
 
-    async def load_contact(self, channel: str, external_id: str) -> Contact | None: ...
-
-    async def load_open_conversation(self, contact_id: str) -> Conversation | None: ...
-
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:

@@ -156,17 +156,6 @@ async def load_contact_and_open_conversation(
     return contact, _conversation(dict(zip(_CONVERSATION_COLUMNS, values[split:], strict=True)))
 
 
-async def load_open_conversation(
-    conn: aiosqlite.Connection, contact_id: str
-) -> Conversation | None:
-    row = await fetch_one(
-        conn,
-        f"SELECT {_CONVERSATION} FROM conversations WHERE contact_id = ? AND status = 'open'",
-        (contact_id,),
-    )
-    return None if row is None else _conversation(row)
-
-
 async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
     """One indexed lookup: a contact has at most one open conversation. `run` is JSON, so
     whether it waits is read from the loaded conversation rather than in SQL."""

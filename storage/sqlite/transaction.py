@@ -50,9 +50,6 @@ class SqliteTransaction:
 
     # loading ------------------------------------------------------------------------------
 
-    async def load_contact(self, channel: str, external_id: str) -> Contact | None:
-        return await conversations.load_contact(self._conn, channel, external_id)
-
     async def load_contact_by_id(self, contact_id: str) -> Contact | None:
         return await conversations.load_contact_by_id(self._conn, contact_id)
 
@@ -63,9 +60,6 @@ class SqliteTransaction:
             self._conn, channel, external_id
         )
         return contact, self._remember(conversation)
-
-    async def load_open_conversation(self, contact_id: str) -> Conversation | None:
-        return self._remember(await conversations.load_open_conversation(self._conn, contact_id))
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
         return self._remember(await conversations.load_conversation(self._conn, conversation_id))
