@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.serve import start_app
+
 
 class Crm:
     """`GET /customers?email=...` → `{"customerType": ...}`; `POST /notes` records bodies.
@@ -29,11 +31,7 @@ class Crm:
         app = web.Application()
         app.router.add_get("/customers", self._lookup)
         app.router.add_post("/notes", self._note)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await start_app(app)
         return self.url
 
     async def close(self) -> None:

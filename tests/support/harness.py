@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.app import Frontdesk, build
 from core.clock import ManualClock
 from core.config import load_config
 from core.ports import OutboxRecord
+from tests.support.serve import serving_app
 
 SECRET = "test-webhook-secret-0123456789"
 API_TOKEN = "test-api-token-0123456789"
@@ -162,13 +162,5 @@ class Running:
 async def running(config_path: Path, start: datetime = START) -> AsyncIterator[Running]:
     clock = ManualClock(start)
     frontdesk = build(load_config(config_path), clock)
-    runner = web.AppRunner(frontdesk.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Running(frontdesk, clock, f"http://{host}:{port}", session)
-    finally:
-        await runner.cleanup()
+    async with serving_app(frontdesk.app) as url, aiohttp.ClientSession() as session:
+        yield Running(frontdesk, clock, url, session)

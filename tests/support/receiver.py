@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
+from tests.support.serve import start_app
 
 
 class Receiver:
@@ -31,12 +32,8 @@ class Receiver:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/callback", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}/callback"
+        self._runner, base = await start_app(app)
+        self.url = f"{base}/callback"
         return self.url
 
     async def close(self) -> None:

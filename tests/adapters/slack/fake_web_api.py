@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.serve import serving_app
+
 TOKEN = "xoxb-1-fake-bot-token"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -298,13 +300,6 @@ async def serving(api: FakeWebApi | None = None) -> AsyncIterator[FakeWebApi]:
     """A fake Web API listening on 127.0.0.1 on a free port; `api.url` is its base URL
     (ending in "/api/", as Slack's does)."""
     api = api or FakeWebApi()
-    runner = web.AppRunner(api.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    api.url = f"http://{host}:{port}/api/"
-    try:
+    async with serving_app(api.app()) as base:
+        api.url = f"{base}/api/"
         yield api
-    finally:
-        await runner.cleanup()

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.serve import serving_app
+
 TOKEN = "123456:TEST-token_for-the-fake-bot-api"
 BOT_ID = 123456
 # getUpdates waits at most this long for an update (Telegram: `timeout` seconds), so that
@@ -200,13 +202,6 @@ def _error(
 async def serving(api: FakeBotApi | None = None) -> AsyncIterator[FakeBotApi]:
     """A fake Bot API listening on 127.0.0.1 on a free port; `api.url` is its base URL."""
     api = api or FakeBotApi()
-    runner = web.AppRunner(api.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    api.url = f"http://{host}:{port}"
-    try:
+    async with serving_app(api.app()) as url:
+        api.url = url
         yield api
-    finally:
-        await runner.cleanup()
