@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.support.harness import running, write_config
 from tests.support.receiver import Receiver
+from tests.support.waiting import until
 
 CREW = """
 agents:
@@ -139,9 +139,9 @@ async def test_unassign_frees_a_slot_for_the_next_in_the_queue(
         await receiver.wait_for_texts("first", 2)
         [first] = await fd.frontdesk.store.conversations_of("webhook", "first")
         assert first.assignee is None
-        for _ in range(200):  # the offer round runs after the commit that freed the slot
-            [second] = await fd.frontdesk.store.conversations_of("webhook", "second")
-            if second.assignee is not None:
-                break
-            await asyncio.sleep(0.01)
-        assert second.assignee == "late"
+
+        async def second_assignee() -> str | None:  # the offer round follows the freeing commit
+            [conversation] = await fd.frontdesk.store.conversations_of("webhook", "second")
+            return conversation.assignee
+
+        assert await until(second_assignee) == "late"

@@ -3,7 +3,6 @@ and a request lost to a restart being made again."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from tests.support.crm import Crm
 from tests.support.harness import event, running, write_config
 from tests.support.receiver import Receiver
+from tests.support.waiting import until
 
 LOOKUP = """
 name: lookup
@@ -129,11 +129,7 @@ async def test_a_request_lost_to_a_restart_is_made_again(
         # Not `say`: it waits for requests to finish, and this one is held at the CRM.
         status, _ = await fd.post(event("r", "hi", email="x@example.com"))
         assert status == 200
-        for _ in range(500):
-            if crm.requests:
-                break
-            await asyncio.sleep(0.01)
-        assert crm.requests
+        await until(lambda: crm.requests)
         start = fd.clock.now()
     # Stopped while the request was out: no answer was recorded, the run still waits.
     crm.mode = "normal"

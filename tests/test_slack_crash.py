@@ -23,8 +23,8 @@ from tests.support.slack import (
     handoff_notice,
     shown,
     slack_channel,
-    until,
 )
+from tests.support.waiting import until
 
 DIRECTORY = """
 agents:

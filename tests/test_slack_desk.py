@@ -28,8 +28,8 @@ from tests.support.slack import (
     handoff_notice,
     shown,
     slack_channel,
-    until,
 )
+from tests.support.waiting import until
 
 TEAM_NOTICES = "desk: {channel: slack, notify: team}"
 DIRECTORY = """
@@ -81,12 +81,12 @@ async def delivered(run: Running, contact: str = "c-1") -> None:
 
 
 async def until_assigned(run: Running, contact: str = "c-1") -> Conversation:
-    for _ in range(500):
+    async def assigned() -> Conversation | None:
         conversation = await the_conversation(run, contact)
-        if conversation.assignee is not None:
-            return conversation
-        await asyncio.sleep(0.01)
-    raise AssertionError("never assigned")
+        return conversation if conversation.assignee is not None else None
+
+    found: Conversation = await until(assigned)
+    return found
 
 
 async def reply_refused(

@@ -27,8 +27,8 @@ from tests.support.slack import (
     message_event,
     shown,
     slack_channel,
-    until,
 )
+from tests.support.waiting import until
 
 DIRECTORY = """
 agents:

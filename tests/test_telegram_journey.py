@@ -3,12 +3,11 @@ with Telegram played by a fake Bot API server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import textwrap
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from core.ports import OutboxRecord
 from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
 from tests.support.harness import API_TOKEN, DIRECTORY, START, Running, running
+from tests.support.waiting import until
 
 QUESTION = "Which team would you like to talk to?"
 CHAT = str(CHAT_ID)
@@ -220,10 +220,11 @@ async def test_one_chats_messages_go_a_second_apart_without_failed_attempts(
 
         await bot_api.wait_for("sendMessage", 1)
         a_second_on = START + timedelta(seconds=1)
-        for _ in range(500):  # until the question has been claimed and deferred
-            if await fd.frontdesk.store.next_outbound_due() == a_second_on:
-                break
-            await asyncio.sleep(0.01)
+
+        async def deferred() -> bool:  # the question has been claimed and deferred
+            return await fd.frontdesk.store.next_outbound_due() == a_second_on
+
+        await until(deferred)
         rows = await outbox_when(fd, lambda rows: len(rows) == 2)
         # The question is deferred by the chat's limit, not tried: no attempt, no error.
         assert [(r.status, r.attempts, r.last_error) for r in rows] == [
@@ -256,13 +257,12 @@ async def test_a_bot_blocked_by_the_user_marks_the_contact_unreachable(
         await deliver(fd, message_update(20, text="hi"))
         rows = await outbox_when(fd, lambda rows: all(r.status == "failed" for r in rows))
         assert [(r.status, r.attempts) for r in rows] == [("failed", 1), ("failed", 1)]
-        for _ in range(200):  # the mark is committed just after the failure
+
+        async def unreachable_since() -> datetime | None:  # marked just after the failure
             contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
-            if contact is not None and contact.unreachable_since is not None:
-                break
-            await asyncio.sleep(0.01)
-        assert contact is not None
-        assert contact.unreachable_since == START
+            return None if contact is None else contact.unreachable_since
+
+        assert await until(unreachable_since) == START
         # They unblock the bot and answer: reachable again, and the workflow goes on.
         await deliver(fd, message_update(21, text="Sales"))
         contact = await fd.frontdesk.store.get_contact("telegram", CHAT)

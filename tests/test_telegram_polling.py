@@ -12,6 +12,7 @@ from storage.sqlite import SqliteSettings, SqliteStore
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, message_update
 from tests.support.harness import Running, running
+from tests.support.waiting import until
 from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
 
 CHAT = str(CHAT_ID)
@@ -22,12 +23,12 @@ THANKS = "Thanks! Alice from Sales will help you shortly."
 
 async def processed(fd: Running, update_id: int) -> None:
     """Wait until the poller has handed over `update_id` and its turn has run."""
-    for _ in range(500):
-        if await fd.frontdesk.store.load_cursor(CURSOR) == str(update_id):
-            await fd.frontdesk.runtime.idle()
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"update {update_id} was never handed over")
+
+    async def handed_over() -> bool:
+        return await fd.frontdesk.store.load_cursor(CURSOR) == str(update_id)
+
+    await until(handed_over)
+    await fd.frontdesk.runtime.idle()
 
 
 async def transcript(fd: Running) -> list[tuple[str, str | None]]:
@@ -106,8 +107,4 @@ async def test_a_restart_neither_loses_nor_repeats_an_update(
         ]
         assert len(await fd.frontdesk.store.conversations_of("telegram", CHAT)) == 1
         assert await fd.frontdesk.store.load_cursor(CURSOR) == "3"
-        for _ in range(500):  # the next getUpdates confirms them all
-            if not bot_api.pending_updates:
-                break
-            await asyncio.sleep(0.01)
-        assert bot_api.pending_updates == []
+        await until(lambda: not bot_api.pending_updates)  # the next getUpdates confirms them

@@ -3,7 +3,6 @@ webhook channel with an injected clock (and a local CRM for the VIP template).""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from core.models import Contact
 from tests.support.crm import Crm
 from tests.support.harness import API_TOKEN, SECRET, Running, running
 from tests.support.receiver import Receiver
+from tests.support.waiting import until
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -89,11 +89,12 @@ async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team
         fd.clock.set(madrid("2026-11-30 06:00"))
         await fd.set_status("maria", "online")
         await fd.frontdesk.runtime.idle()
-        for _ in range(200):
-            if (await placement(fd, "s"))[1] is not None:
-                break
-            await asyncio.sleep(0.01)  # the offer round runs beside the request
-        assert await placement(fd, "s") == ("morning", "maria")
+
+        async def placed() -> tuple[str | None, str | None] | None:
+            found = await placement(fd, "s")  # the offer round runs beside the request
+            return found if found[1] is not None else None
+
+        assert await until(placed) == ("morning", "maria")
 
 
 async def test_shift_routing_nobody_on_shift(tmp_path: Path, receiver: Receiver) -> None:
@@ -271,15 +272,13 @@ async def test_closing_frees_a_slot_for_the_queue(tmp_path: Path, receiver: Rece
         assert (await receiver.wait_for_texts("l0", 3))[2] == "Thanks for talking to us!"
         [closed] = await fd.frontdesk.store.conversations_of("webhook", "l0")
         assert (closed.status, closed.assignee) == ("closed", None)
+
         # ...and the agent's free slot went to the longest-waiting conversation.
-        for _ in range(200):
+        async def queue_moved() -> list[str] | None:  # the offer round follows the close
             queue = await fd.frontdesk.store.queued_conversations(["support"], 9)
-            if [c.id for c in queue] != waiting:
-                break
-            await asyncio.sleep(0.01)  # the offer round runs after the close commits
-        assert [c.id for c in await fd.frontdesk.store.queued_conversations(["support"], 9)] == [
-            waiting[1]
-        ]
+            return None if [c.id for c in queue] == waiting else [c.id for c in queue]
+
+        assert await until(queue_moved) == [waiting[1]]
         async with fd.session.post(url, headers=headers) as response:
             assert response.status == 409
         async with fd.session.post(

@@ -22,6 +22,7 @@ from core.clock import ManualClock
 from core.config import load_config
 from core.ports import OutboxRecord
 from tests.support.serve import serving_app
+from tests.support.waiting import until
 
 SECRET = "test-webhook-secret-0123456789"
 API_TOKEN = "test-api-token-0123456789"
@@ -142,14 +143,16 @@ class Running:
         channel: str = "webhook",
     ) -> list[OutboxRecord]:
         """The contact's outbox rows once `ready` holds (bounded, so a broken test fails)."""
-        for _ in range(1000):
+
+        async def rows_when_ready() -> list[OutboxRecord] | None:
             conversations = await self.frontdesk.store.conversations_of(channel, contact)
-            if conversations:
-                rows = await self.frontdesk.store.outbox(conversations[0].id)
-                if ready(rows):
-                    return rows
-            await asyncio.sleep(0.01)
-        raise AssertionError("the outbox never got there")
+            if not conversations:
+                return None
+            rows = await self.frontdesk.store.outbox(conversations[0].id)
+            return rows if ready(rows) else None
+
+        found: list[OutboxRecord] = await until(rows_when_ready)
+        return found
 
     async def advance(self, seconds: float) -> None:
         """Move the clock on and let the timers and the outbox catch up with it."""

@@ -3,11 +3,9 @@ commands, built the way Slack's documentation shows them."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +13,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message
+from tests.support.waiting import until
 
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
 TEAM = "T0001"
@@ -213,18 +212,6 @@ def buttons(blocks: list[dict[str, Any]] | None) -> dict[str, str]:
 def shown(blocks: list[dict[str, Any]] | None) -> str:
     """Every text in `blocks`, joined: what a person sees of them."""
     return json.dumps(blocks or [], ensure_ascii=False)
-
-
-async def until(check: Callable[[], Any], limit: float = 10.0) -> Any:
-    """The first truthy result of `check`, polled (bounded, so a broken test fails)."""
-    deadline = time.monotonic() + limit
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("it never happened")
-        await asyncio.sleep(0.01)
 
 
 async def handoff_notice(api: FakeWebApi, channel: str) -> Message:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import pytest
 
 from adapters.telegram import TelegramChannel
@@ -22,6 +19,7 @@ from tests.adapters.telegram.fakes import (
     text_update,
 )
 from tests.support.inbox import FakeInbox
+from tests.support.waiting import until
 
 ANA = ContactProfile(external_id=str(CHAT_ID), name="Ana García", username="ana_g", language="es")
 CURSOR = cursor_name(SLUG)
@@ -33,15 +31,6 @@ async def poller(
 ) -> TelegramChannel:
     settings = make_settings(bot_api.url, mode="polling", secret_token=None)
     return await start(TelegramChannel(SLUG, settings, inbox, clock))
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Return once `condition` holds (bounded, so a broken test fails)."""
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 async def test_queued_updates_reach_the_inbox_in_order_and_move_the_offset(
