@@ -3,25 +3,20 @@ journey resumes, nothing accepted is lost, and no message reaches the receiver t
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
 
 import aiohttp
 
-from adapters.webhook.signing import SIGNATURE_HEADER, sign
-from tests.support.harness import SECRET, event, write_config
+from tests.support.harness import event, post_event, write_config
 from tests.support.process import free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: dict[str, object]) -> int:
-    raw = json.dumps(body).encode()
-    async with session.post(
-        f"{url}/webhook/events", data=raw, headers={SIGNATURE_HEADER: sign(SECRET, raw)}
-    ) as response:
-        return response.status
+    status, _ = await post_event(session, url, body)
+    return status
 
 
 async def test_kill_and_restart_mid_journey(

@@ -3,16 +3,14 @@ agent's action and their reply are still in the outbox: after the restart both a
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
 
 import aiohttp
 
-from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from tests.adapters.slack.fake_web_api import serving
-from tests.support.harness import SECRET, event, write_config
+from tests.support.harness import event, post_event, write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
 from tests.support.receiver import Receiver
@@ -35,10 +33,8 @@ teams:
 
 
 async def say(session: aiohttp.ClientSession, url: str, contact: str, text: str) -> None:
-    raw = json.dumps(event(contact, text, name="Ana")).encode()
-    headers = {SIGNATURE_HEADER: sign(SECRET, raw)}
-    async with session.post(f"{url}/webhook/events", data=raw, headers=headers) as response:
-        assert response.status == 200
+    status, _ = await post_event(session, url, event(contact, text, name="Ana"))
+    assert status == 200
 
 
 async def test_kill_with_an_accept_and_a_reply_still_to_deliver(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import tempfile
 import time
@@ -20,8 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.webhook.signing import SIGNATURE_HEADER, sign
-from tests.support.harness import SECRET, event, write_config
+from tests.support.harness import SECRET, event, post_event, write_config
 from tests.support.process import free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
@@ -55,13 +53,9 @@ async def main(events: int, concurrency: int, limit: float) -> None:
             gate = asyncio.Semaphore(concurrency)
 
             async def post(body: dict[str, object]) -> None:
-                raw = json.dumps(body).encode()
-                headers = {SIGNATURE_HEADER: sign(SECRET, raw)}
-                async with (
-                    gate,
-                    session.post(f"{url}/webhook/events", data=raw, headers=headers) as response,
-                ):
-                    assert response.status == 200, await response.text()
+                async with gate:
+                    status, answer = await post_event(session, url, body)
+                assert status == 200, answer
 
             started = time.perf_counter()
             await asyncio.gather(*(post(b) for b in bodies))

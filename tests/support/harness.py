@@ -91,6 +91,17 @@ def event(
     }
 
 
+async def post_event(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any] | bytes, secret: str = SECRET
+) -> tuple[int, dict[str, Any]]:
+    """POST a signed event to the webhook channel of the frontdesk at `url`: the status and
+    the JSON answer."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {SIGNATURE_HEADER: sign(secret, raw), "Content-Type": "application/json"}
+    async with session.post(f"{url}/webhook/events", data=raw, headers=headers) as response:
+        return response.status, await response.json()
+
+
 @dataclass
 class Running:
     frontdesk: Frontdesk
@@ -101,10 +112,7 @@ class Running:
     async def post(
         self, body: dict[str, Any] | bytes, secret: str = SECRET
     ) -> tuple[int, dict[str, Any]]:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers = {SIGNATURE_HEADER: sign(secret, raw), "Content-Type": "application/json"}
-        async with self.session.post(f"{self.url}/webhook/events", data=raw, headers=headers) as r:
-            return r.status, await r.json()
+        return await post_event(self.session, self.url, body, secret)
 
     async def say(
         self, contact: str, text: str | None = None, option: str | None = None, **profile: Any
