@@ -38,6 +38,7 @@ from core.models import (
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
 from core.schedules import Schedule
+from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
 from core.workflow import Workflow
 
@@ -96,7 +97,7 @@ class Runtime:
         self._schedules = dict(schedules or {})
         self._away_outside = dict(away_outside or {})
         self._http: aiohttp.ClientSession | None = None
-        self._calls: set[asyncio.Task[None]] = set()
+        self._calls = TaskSet()
         self._stopping = False
         self.outbox = OutboxWorker(store, channels, clock, outbox)
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
@@ -106,7 +107,7 @@ class Runtime:
         self._timers_in_flight: set[str] = set()
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._on_turn = on_turn
 
     # the Inbox port ---------------------------------------------------------------------
@@ -212,14 +213,11 @@ class Runtime:
         except TimeoutError:
             log.warning("stopping with %d conversations still busy", self._dispatcher.busy)
         await self.outbox.stop(grace)
-        for call in list(self._calls):
-            call.cancel()  # the run's safety-net timer makes the request again after a restart
-        await asyncio.gather(*self._calls, return_exceptions=True)
+        # A request cut short: the run's safety-net timer makes it again after a restart.
+        await self._calls.cancel()
         if self._http is not None:
             await self._http.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -229,7 +227,7 @@ class Runtime:
             await self._dispatcher.join()
             if not self._calls:
                 return
-            await asyncio.gather(*self._calls, return_exceptions=True)
+            await self._calls.join()
 
     async def fire_due_timers(self) -> int:
         """Hand over every due timer and wait for them (`frontdesk chat`, tests)."""
@@ -251,9 +249,7 @@ class Runtime:
                     log.exception("%s loop failed; restarting", name)
                     await asyncio.sleep(RESTART_DELAY)
 
-        task = asyncio.create_task(supervised(), name=f"frontdesk:{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
 
     # work -------------------------------------------------------------------------------
 
@@ -329,9 +325,7 @@ class Runtime:
         for call in report.calls:
             if self._stopping:
                 break  # the run's safety-net timer makes the request after the restart
-            task = asyncio.create_task(self._call(call), name=f"http:{call.request_id}")
-            self._calls.add(task)
-            task.add_done_callback(self._calls.discard)
+            self._calls.spawn(self._call(call), name=f"http:{call.request_id}")
 
     async def _call(self, call: HttpCall) -> None:
         if self._http is None:
@@ -349,9 +343,7 @@ class Runtime:
             self._offering[agent_id] = True  # the round under way goes once more
             return
         self._offering[agent_id] = False
-        task = asyncio.create_task(self._offer_round(agent_id), name=f"offer:{agent_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
 
     async def _offer_round(self, agent_id: str) -> None:
         try:

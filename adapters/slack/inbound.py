@@ -38,6 +38,7 @@ from core.models import (
     Inbound,
 )
 from core.ports import Desk, Inbox
+from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class SlackInbound:
         self._inbox = inbox
         self._desk = desk
         self._profiles: OrderedDict[str, ContactProfile] = OrderedDict()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         app.event("message")(self.message)
         app.event("app_home_opened")(self.home_opened)
         for action_id in NOTICE_ACTIONS:
@@ -177,9 +178,7 @@ class SlackInbound:
         await ack()
         # The answer is stored: take the buttons off the question, so that it cannot be
         # answered twice, and show the choice. Not waited for; a failure only leaves them.
-        task = asyncio.create_task(self._show_choice(body))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._show_choice(body))
 
     async def _show_choice(self, body: dict[str, Any]) -> None:
         container = body.get("container") or {}
@@ -202,11 +201,7 @@ class SlackInbound:
 
     async def close(self) -> None:
         """Let the follow-ups under way finish (briefly), then stop them."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=CLOSE_GRACE_SECONDS)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close(CLOSE_GRACE_SECONDS)
 
     async def status_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -8,12 +8,13 @@ https://core.telegram.org/bots/api#answercallbackquery
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.types import CallbackQuery
+
+from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class ButtonFollowUps:
     def __init__(self, slug: str, bot: Callable[[], Bot | None]) -> None:
         self._slug = slug
         self._bot = bot
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     def pressed(self, query: CallbackQuery) -> None:
         bot = self._bot()
@@ -34,9 +35,7 @@ class ButtonFollowUps:
                 "telegram %s: cannot answer callback query, channel not started", self._slug
             )
             return
-        task = asyncio.create_task(self._follow_up(bot, query))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._follow_up(bot, query))
 
     async def _follow_up(self, bot: Bot, query: CallbackQuery) -> None:
         try:
@@ -60,13 +59,7 @@ class ButtonFollowUps:
 
     async def idle(self) -> None:
         """Wait for every follow-up started so far (tests)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.join()
 
     async def close(self) -> None:
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=CLOSE_GRACE_SECONDS)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self._tasks.close(CLOSE_GRACE_SECONDS)
