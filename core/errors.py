@@ -36,16 +36,26 @@ class ConfigError(FrontdeskError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class BadInbound(FrontdeskError):
-    """An inbound request is malformed: the platform gets a 400 with this reason."""
+class Refused(FrontdeskError):
+    """An inbound request frontdesk refuses: the platform gets `status` with this reason."""
+
+    status = 400
 
 
-class Unauthorized(FrontdeskError):
+class BadInbound(Refused):
+    """An inbound request is malformed: 400."""
+
+
+class Unauthorized(Refused):
     """An inbound request failed its signature or secret check: 401."""
 
+    status = 401
 
-class PayloadTooLarge(FrontdeskError):
+
+class PayloadTooLarge(Refused):
     """An inbound body is over the channel's limit: 413."""
+
+    status = 413
 
 
 class StoreUnavailable(FrontdeskError):

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import to_inbound
 from core.bodies import describe, error_response, json_object, read_limited, refused
-from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
+from core.errors import BadInbound, Refused, StoreUnavailable, Unauthorized
 from core.ports import Inbox
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,8 @@ class UpdateEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         try:
             update, data = await self._read_update(request)
-        except Unauthorized as exc:
-            return self._refuse(401, str(exc))
-        except PayloadTooLarge as exc:
-            return self._refuse(413, str(exc))
-        except BadInbound as exc:
-            return self._refuse(400, str(exc))
+        except Refused as exc:
+            return self._refuse(exc.status, str(exc))
         try:
             handled = await self._handler.handle(update, data)
         except StoreUnavailable:

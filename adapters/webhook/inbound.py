@@ -15,7 +15,7 @@ from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
 from core.bodies import describe, error_response, json_object, read_limited, refused
-from core.errors import BadInbound, PayloadTooLarge, StoreUnavailable, Unauthorized
+from core.errors import BadInbound, Refused, StoreUnavailable, Unauthorized
 from core.models import Inbound
 from core.ports import Inbox
 
@@ -33,12 +33,8 @@ class EventEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         try:
             event = await self._read_event(request)
-        except PayloadTooLarge as exc:
-            return self._refuse(413, str(exc))
-        except Unauthorized as exc:
-            return self._refuse(401, str(exc))
-        except BadInbound as exc:
-            return self._refuse(400, str(exc))
+        except Refused as exc:
+            return self._refuse(exc.status, str(exc))
 
         try:
             accepted = await self._inbox.accept(event)
