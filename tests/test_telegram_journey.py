@@ -4,7 +4,6 @@ with Telegram played by a fake Bot API server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,49 +13,11 @@ from typing import Any
 from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
 from core.ports import OutboxRecord
-from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
-from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
-from tests.support.harness import API_TOKEN, DIRECTORY, START, Running, running
+from tests.adapters.telegram.fake_bot_api import FakeBotApi
+from tests.adapters.telegram.fakes import SECRET_TOKEN, button_update, message_update
+from tests.support.harness import START, Running, running
+from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 from tests.support.waiting import until
-
-QUESTION = "Which team would you like to talk to?"
-CHAT = str(CHAT_ID)
-
-
-def write_telegram_config(
-    folder: Path,
-    base_url: str,
-    workflow: str,
-    mode: str = "webhook",
-    per_chat_interval_seconds: float = 0,
-) -> Path:
-    """Like `harness.write_config`, with one telegram channel called `telegram` (in polling
-    mode without a secret_token). The per-chat spacing is off unless asked for, so that a
-    test sees a workflow's messages without moving the clock between them."""
-    secret = f"secret_token: {SECRET_TOKEN}" if mode == "webhook" else ""
-    (folder / "workflows").mkdir(exist_ok=True)
-    (folder / "workflows" / "route-by-team.yaml").write_text(workflow)
-    config = folder / "frontdesk.yaml"
-    config.write_text(
-        f"""
-server: {{host: 127.0.0.1, port: 0}}
-store: {{type: sqlite, path: frontdesk.db}}
-api: {{token: {API_TOKEN}}}
-outbox: {{base_delay_seconds: 1, max_delay_seconds: 60, max_attempts: 5}}
-channels:
-  telegram:
-    type: telegram
-    token: "{TOKEN}"
-    mode: {mode}
-    {secret}
-    base_url: {base_url}
-    per_chat_interval_seconds: {per_chat_interval_seconds}
-{textwrap.dedent(DIRECTORY)}
-workflows:
-  - workflows/route-by-team.yaml
-"""
-    )
-    return config
 
 
 async def post_update(
@@ -82,10 +43,6 @@ async def outbox_when(
     return await fd.outbox_when(CHAT, ready, channel="telegram")
 
 
-def texts(api: FakeBotApi) -> list[str]:
-    return [c.params["text"] for c in api.of("sendMessage")]
-
-
 async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
     tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
 ) -> None:
@@ -94,7 +51,7 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         await deliver(fd, message_update(1, text="hi"))
 
         sent = await bot_api.wait_for("sendMessage", 2)
-        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co.", QUESTION]
+        assert texts(bot_api) == [WELCOME, QUESTION]
         assert {c.params["chat_id"] for c in sent} == {CHAT}
         assert "reply_markup" not in sent[0].params
         assert sent[1].params["reply_markup"] == {
@@ -108,7 +65,7 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         await deliver(fd, button_update(2, "fd:sales", message_id=question_id))
 
         await bot_api.wait_for("sendMessage", 3)
-        assert texts(bot_api)[2] == "Thanks! Alice from Sales will help you shortly."
+        assert texts(bot_api)[2] == THANKS
         channel = fd.frontdesk.channels["telegram"]
         assert isinstance(channel, TelegramChannel)
         await channel.idle()
@@ -123,10 +80,10 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         transcript = await store.transcript(conversation.id)
         assert [(e.direction, e.text or e.option_id) for e in transcript] == [
             ("in", "hi"),
-            ("out", "Hi Ana García! Welcome to Example Co."),
+            ("out", WELCOME),
             ("out", QUESTION),
             ("in", "sales"),
-            ("out", "Thanks! Alice from Sales will help you shortly."),
+            ("out", THANKS),
         ]
         rows = await outbox_when(fd, lambda rows: len(rows) == 3 and rows[2].status == "sent")
         assert [r.status for r in rows] == ["sent"] * 3
@@ -201,8 +158,8 @@ async def test_a_429_makes_the_outbox_wait_exactly_retry_after(
         sent = await bot_api.wait_for("sendMessage", 3)
         assert sent[1].at >= advanced_at
         assert texts(bot_api) == [
-            "Hi Ana García! Welcome to Example Co.",
-            "Hi Ana García! Welcome to Example Co.",
+            WELCOME,
+            WELCOME,
             QUESTION,
         ]
         rows = await outbox_when(fd, lambda rows: len(rows) == 2 and rows[1].status == "sent")
@@ -235,11 +192,11 @@ async def test_one_chats_messages_go_a_second_apart_without_failed_attempts(
 
         await fd.advance(0.999)
         assert await fd.frontdesk.runtime.outbox.flush() == 0  # nothing is due yet
-        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co."]
+        assert texts(bot_api) == [WELCOME]
 
         await fd.advance(0.001)
         await bot_api.wait_for("sendMessage", 2)
-        assert texts(bot_api) == ["Hi Ana García! Welcome to Example Co.", QUESTION]
+        assert texts(bot_api) == [WELCOME, QUESTION]
         rows = await outbox_when(fd, lambda rows: len(rows) == 2 and rows[1].status == "sent")
         assert [(r.status, r.attempts, r.last_error) for r in rows] == [
             ("sent", 1, None),
@@ -269,7 +226,7 @@ async def test_a_bot_blocked_by_the_user_marks_the_contact_unreachable(
         assert contact is not None
         assert contact.unreachable_since is None
         await bot_api.wait_for("sendMessage", 3)
-        assert texts(bot_api)[2] == "Thanks! Alice from Sales will help you shortly."
+        assert texts(bot_api)[2] == THANKS
 
 
 BY_LANGUAGE = """

@@ -10,15 +10,12 @@ from adapters.telegram import TelegramChannel
 from adapters.telegram.polling import cursor_name
 from storage.sqlite import SqliteSettings, SqliteStore
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
-from tests.adapters.telegram.fakes import CHAT_ID, button_update, message_update
+from tests.adapters.telegram.fakes import button_update, message_update
 from tests.support.harness import Running, running
+from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 from tests.support.waiting import until
-from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
 
-CHAT = str(CHAT_ID)
 CURSOR = cursor_name("telegram")
-WELCOME = "Hi Ana García! Welcome to Example Co."
-THANKS = "Thanks! Alice from Sales will help you shortly."
 
 
 async def processed(fd: Running, update_id: int) -> None:

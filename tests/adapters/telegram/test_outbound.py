@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from adapters.telegram import TelegramChannel, TelegramSettings
@@ -15,6 +13,7 @@ from tests.adapters.conftest import Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SLUG, make_settings
 from tests.support.inbox import FakeInbox
+from tests.support.process import free_port
 
 MESSAGE = Outbound(
     message_id="m-1",
@@ -243,10 +242,7 @@ async def test_a_server_error_is_a_retry(channel: TelegramChannel, bot_api: Fake
 async def test_an_unreachable_api_is_a_retry(
     inbox: FakeInbox, clock: ManualClock, start: Start
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = make_settings(f"http://127.0.0.1:{port}")
+    settings = make_settings(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
 
     delivery = await channel.send(MESSAGE)

@@ -24,11 +24,8 @@ from core.config import load_config
 from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, text_update
 from tests.support.harness import START
-from tests.test_telegram_journey import QUESTION, texts, write_telegram_config
+from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 
-CHAT = str(CHAT_ID)
-WELCOME = "Hi Ana García! Welcome to Example Co."
-THANKS = "Thanks! Alice from Sales will help you shortly."
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
 KEYBOARD = {
     "inline_keyboard": [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,11 +46,3 @@ def make_settings(callback_url: str, **overrides: object) -> WebhookSettings:
     return WebhookSettings.model_validate(
         {"secret": SECRET, "callback_url": callback_url, "max_body_bytes": MAX_BODY, **overrides}
     )
-
-
-def closed_port() -> int:
-    """A port nothing listens on: bound, noted and released again."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port

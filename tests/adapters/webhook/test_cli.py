@@ -22,8 +22,9 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.clock import ManualClock
 from core.models import ContactProfile, Option, Outbound
 from tests.adapters.conftest import Start
-from tests.adapters.webhook.fakes import SECRET, SLUG, closed_port, make_settings
+from tests.adapters.webhook.fakes import SECRET, SLUG, make_settings
 from tests.support.inbox import FakeInbox
+from tests.support.process import free_port
 
 
 async def run(*args: str) -> Result:
@@ -78,7 +79,7 @@ async def test_send_exits_1_when_frontdesk_refuses(events_url: str, inbox: FakeI
 
 
 async def test_send_exits_2_when_frontdesk_cannot_be_reached() -> None:
-    url = f"http://127.0.0.1:{closed_port()}/webhook/events"
+    url = f"http://127.0.0.1:{free_port()}/webhook/events"
 
     result = await run("send", "--url", url, "--secret", SECRET, "--contact", "c-1", "hi")
 
@@ -215,7 +216,7 @@ async def test_the_listener_refuses_a_signed_body_that_is_not_a_message(
 async def test_listen_prints_until_interrupted(
     inbox: FakeInbox, clock: ManualClock, tmp_path: Path, from_config: bool
 ) -> None:
-    port = closed_port()
+    port = free_port()
     if from_config:
         # Port, path and secret all come from the channel's callback_url and settings.
         config = write_config(tmp_path / "frontdesk.yaml", port)

@@ -23,10 +23,10 @@ from tests.adapters.webhook.fakes import (
     SLUG,
     Answer,
     Receiver,
-    closed_port,
     make_settings,
 )
 from tests.support.inbox import FakeInbox
+from tests.support.process import free_port
 
 MESSAGE = Outbound(
     message_id="m-1",
@@ -186,7 +186,7 @@ async def test_a_redirect_is_not_followed(channel: WebhookChannel, receiver: Rec
 async def test_a_refused_connection_is_retried(
     inbox: FakeInbox, clock: ManualClock, start: Start
 ) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/callback"
+    url = f"http://127.0.0.1:{free_port()}/callback"
     channel = await start(WebhookChannel(SLUG, make_settings(url), inbox, clock))
 
     delivery = await channel.send(MESSAGE)
