@@ -217,6 +217,16 @@ def button_value(notice: Notice) -> str:
     return json.dumps({"c": notice.conversation_id, "h": notice.handoff_id}, separators=(",", ":"))
 
 
+def acted_on(value: object) -> tuple[str, str] | None:
+    """The conversation and the handoff a notice button's value names (see `button_value`);
+    None for a value frontdesk did not write."""
+    try:
+        found = json.loads(str(value))
+        return str(found["c"]), str(found["h"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _status_button(label: str, action_id: str, status: AgentStatus, current: str) -> ButtonElement:
     # The current status is the highlighted one.
     style = "primary" if status == current else None

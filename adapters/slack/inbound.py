@@ -17,7 +17,6 @@ answer says what changed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections import OrderedDict
@@ -141,13 +140,12 @@ class SlackInbound:
     async def notice_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         action = body["actions"][0]
         user = body["user"]["id"]
-        try:
-            value = json.loads(action["value"])
-            conversation_id, handoff_id = str(value["c"]), str(value["h"])
-        except (ValueError, KeyError, TypeError):
+        named = blocks.acted_on(action.get("value"))
+        if named is None:
             log.warning("a notice button with a value frontdesk did not write: ignored")
             await ack()
             return
+        conversation_id, handoff_id = named
         # Where the notice is: block_actions name it as `channel` and as the `container`.
         place = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"

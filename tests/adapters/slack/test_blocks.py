@@ -197,3 +197,10 @@ def test_the_home_tab_offers_to_hand_back_only_when_away_with_open_conversations
     ]
     assert "fd_hand_back" not in action_ids(blocks.home("Carol", "away", 0))
     assert "fd_hand_back" not in action_ids(blocks.home("Carol", "online", 2))
+
+
+def test_a_notice_buttons_value_names_what_was_acted_on() -> None:
+    assert blocks.acted_on(blocks.button_value(notice())) == ("conv-1", "h-1")
+    assert blocks.acted_on('{"c": "conv-1"}') is None
+    assert blocks.acted_on("not json") is None
+    assert blocks.acted_on(None) is None
