@@ -141,10 +141,7 @@ def request_done(
     """Map the answer into variables and take the success or the failure steps."""
     run = turn.conversation.run
     assert run is not None
-    assert run.waiting is not None
-    if run.waiting.timer_id is not None:
-        turn.dropped_timers.append(run.waiting.timer_id)
-    run.waiting = None
+    turn.stop_waiting()
     values, problem = _interpret(step, result)
     if problem is None:
         run.vars.update(values)

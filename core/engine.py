@@ -51,7 +51,6 @@ from core.steps import (
     available,
     close,
     execute,
-    stop_waiting,
     take_over,
     timed_out,
     unassign,
@@ -275,7 +274,7 @@ class Engine:
         """A run that waits for an agent carries on now that it has one."""
         run = turn.conversation.run
         if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
-            stop_waiting(turn)
+            turn.stop_waiting()
             run.pc += 1
             await self._run(turn)
 

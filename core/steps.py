@@ -283,14 +283,14 @@ def answer(
     if parsed is None:
         attempts = run.waiting.attempts + 1
         if attempts >= step.max_attempts:
-            stop_waiting(turn)
+            turn.stop_waiting()
             turn.trace.append(f"{step.id} (no valid answer after {attempts} attempts)")
             run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
         _say(turn, step.retry_text, run.waiting.options, step.id)
         return
-    stop_waiting(turn)
+    turn.stop_waiting()
     run.last_answer = parsed.value
     for name, value in parsed.contact.items():
         save(turn, f"contact.{name}", value)
@@ -306,16 +306,6 @@ def timed_out(step: AskQuestionStep, instruction: Instruction, turn: Turn) -> No
     run.waiting = None
     turn.trace.append(f"{step.id} (no answer within {step.timeout_seconds}s)")
     run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
-
-
-def stop_waiting(turn: Turn) -> None:
-    """The run waits no more: the timer it waited with, if any, is dropped."""
-    run = turn.conversation.run
-    assert run is not None
-    assert run.waiting is not None
-    if run.waiting.timer_id is not None:
-        turn.dropped_timers.append(run.waiting.timer_id)
-    run.waiting = None
 
 
 def _parse(

@@ -64,6 +64,15 @@ class Turn:
         self.timers.append(timer)
         return timer.id
 
+    def stop_waiting(self) -> None:
+        """The run waits no more: the timer it waited with, if any, is dropped."""
+        run = self.conversation.run
+        assert run is not None
+        assert run.waiting is not None
+        if run.waiting.timer_id is not None:
+            self.dropped_timers.append(run.waiting.timer_id)
+        run.waiting = None
+
     def record_in(self, text: str | None, option_id: str | None) -> None:
         self.transcript.append(
             TranscriptEntry(
