@@ -16,7 +16,6 @@ from pathlib import Path
 from adapters.telegram.inbound import SECRET_HEADER
 from core.models import AgentStatus, Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
-from tests.adapters.telegram.fake_bot_api import TOKEN as BOT_TOKEN
 from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
 from tests.support.harness import API_TOKEN, Running, running, write_config
@@ -29,6 +28,7 @@ from tests.support.slack import (
     shown,
     slack_channel,
 )
+from tests.support.telegram import telegram_channel
 from tests.support.waiting import until
 
 TEAM_NOTICES = "desk: {channel: slack, notify: team}"
@@ -457,21 +457,13 @@ async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with serving() as api, serving_bot_api() as bot_api:
-        telegram = f"""
-  telegram:
-    type: telegram
-    token: "{BOT_TOKEN}"
-    secret_token: {SECRET_TOKEN}
-    base_url: {bot_api.url}
-    per_chat_interval_seconds: 0
-"""
         config = write_config(
             tmp_path,
             receiver.url,
             {"route": ROUTE_TO_SUPPORT},
             directory=DIRECTORY,
             extra="desk: {channel: slack}",
-            channels=slack_channel(api.url) + telegram,
+            channels=slack_channel(api.url) + telegram_channel(bot_api.url),
         )
         async with running(config) as run:
             slack = SlackClient(run.session, f"{run.url}/slack/events")
