@@ -10,10 +10,19 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from core import plugins
 from core.desk import DeskRules, DeskSettings
@@ -25,6 +34,9 @@ from core.workflow import Workflow, parse_workflow, references
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+# Where `serve` listens, overriding the file (and overridden by `serve --host/--port`).
+HOST_ENV = "FRONTDESK_HOST"
+PORT_ENV = "FRONTDESK_PORT"
 
 
 class Section(BaseModel):
@@ -36,6 +48,15 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # Inbound events processed at once (each conversation still one at a time).
     concurrency: int = Field(default=64, ge=1, le=10_000)
+    # On SIGTERM/SIGINT: how long turns, deliveries and requests under way may finish.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # A connection must send a whole request's headers within this long of opening (or of
+    # its previous response); an idle keep-alive connection is closed after it too.
+    header_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # A request's body must have arrived within this long of its headers.
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Connections open at once; more are answered 503 and closed (see core/server.py).
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class ApiSettings(Section):
@@ -56,6 +77,47 @@ class OutboxSettings(Section):
     max_delay_seconds: float = Field(default=300.0, gt=0)
     lease_seconds: float = Field(default=60.0, gt=0)
     concurrency: int = Field(default=32, ge=1, le=1000)
+
+
+_DURATION = re.compile(r"(\d+)\s*([dhms])")
+_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def _duration(value: Any) -> Any:
+    """`90d`, `12h`, `30m` or `45s` as a timedelta; `off` (or null) as None: keep forever."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    text = str(value).strip().lower()
+    if text == "off":
+        return None
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(f"{value!r} is not a duration: write e.g. 90d, 12h, 30m, 45s or off")
+    seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
+    if seconds == 0:
+        raise ValueError("a duration must be more than zero (write off to keep forever)")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Keep = Annotated[timedelta | None, BeforeValidator(_duration)]
+
+
+class RetentionSettings(Section):
+    """How long finished data is kept before the sweep deletes it; `off` keeps it forever.
+    What is still needed (open conversations, pending messages, unprocessed events, timers)
+    is never deleted, whatever its age (see core/retention.py)."""
+
+    # Transcript entries of closed conversations.
+    transcripts: Keep = timedelta(days=90)
+    # Closed conversations, with everything of theirs, counted from when they closed.
+    closed_conversations: Keep = timedelta(days=365)
+    # Processed inbound events: a platform's redelivery within this window is still
+    # recognised as one seen before.
+    inbox_dedupe: Keep = timedelta(days=7)
+    # Outbox messages that were sent (or given up on).
+    delivered_outbox: Keep = timedelta(days=7)
+    sweep_every: Duration = timedelta(hours=1)
 
 
 class AgentSettings(Section):
@@ -99,6 +161,7 @@ class ConfigFile(Section):
     # Where agents work (handoff notices, replies from the thread); none: no notices.
     desk: DeskSettings | None = None
     workflows: list[str] = Field(default_factory=list)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)
@@ -132,12 +195,15 @@ class Config:
     desk: DeskRules | None = None
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, host: str | None = None, port: int | None = None) -> Config:
+    """The config in `path`. Where the server listens comes from `host`/`port` (the command
+    line's flags) if given, else from FRONTDESK_HOST/FRONTDESK_PORT if set, else the file."""
     source = load_yaml(path)
     problems: list[Problem] = []
     source.data = _interpolate(source, source.data, (), problems)
@@ -150,6 +216,7 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(source.problems(exc)) from exc
     base_dir = path.parent
+    server = _listening(raw.server, host, port, problems)
     store = _store(source, raw, problems)
     channels = _channels(source, raw, problems)
     agents, teams = _directory(source, raw, problems)
@@ -171,7 +238,7 @@ def load_config(path: Path) -> Config:
     return Config(
         source=str(path),
         base_dir=base_dir,
-        server=raw.server,
+        server=server,
         api=raw.api,
         outbox=raw.outbox,
         store=store,
@@ -188,7 +255,30 @@ def load_config(path: Path) -> Config:
             for team, t in raw.teams.items()
             if t.away_outside_schedule and t.schedule is not None
         },
+        retention=raw.retention,
     )
+
+
+def _listening(
+    server: ServerSettings, host: str | None, port: int | None, problems: list[Problem]
+) -> ServerSettings:
+    """The server settings with the environment's and the flags' host and port applied."""
+    changes: dict[str, Any] = {}
+    for name, variable, flag in (("host", HOST_ENV, host), ("port", PORT_ENV, port)):
+        value = flag if flag is not None else os.environ.get(variable)
+        if value is not None:
+            changes[name] = (value, "--" + name if flag is not None else variable)
+    if not changes:
+        return server
+    values = {name: value for name, (value, _) in changes.items()}
+    try:
+        return ServerSettings.model_validate({**server.model_dump(), **values})
+    except ValidationError as exc:
+        for item in exc.errors(include_url=False, include_input=False):
+            name = str(item["loc"][0])
+            value, origin = changes[name]
+            problems.append(Problem(origin, None, f"server.{name}", f"{value!r}: {item['msg']}"))
+        return server
 
 
 def _interpolate(source: Source, node: Any, loc: Loc, problems: list[Problem]) -> Any:

@@ -7,6 +7,9 @@ stored by group commit (see `inbox`).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -30,7 +33,17 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import OutboxRecord
-from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
+from core.retention import Cutoffs, Purged
+from storage.sqlite import (
+    backup,
+    conversations,
+    desk_threads,
+    directory,
+    inbox,
+    outbox,
+    retention,
+    timers,
+)
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
@@ -43,6 +56,13 @@ SAVE_CURSOR = """
     INSERT INTO cursors (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value
 """
+# The readiness probe's write, always undone: it needs SQLite's write lock and a writable
+# database, but never reaches the disk.
+PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
+
+
+class _Undo(Exception):
+    """Raised inside the probe's transaction to roll its write back."""
 
 
 class SqliteStore:
@@ -60,6 +80,7 @@ class SqliteStore:
         self._writer: Writer | None = None
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     async def open(self) -> None:
         """Connect, switch to WAL and bring the schema up to date (idempotent)."""
@@ -74,6 +95,8 @@ class SqliteStore:
             raise
         self._writer, self._reader = writer, reader
         self._inbox = inbox.InboxWriter(writer)
+        found = os.stat(self.path)
+        self._file = (found.st_dev, found.st_ino)
 
     async def close(self) -> None:
         """Let queued inbound events commit, then close both connections."""
@@ -89,6 +112,37 @@ class SqliteStore:
             finally:
                 if reader is not None:
                     await reader.close()
+
+    async def check_writable(self) -> None:
+        """Raise StoreUnavailable when the database file is gone or replaced (the store
+        would go on writing to a file nobody will open again), when its folder is not
+        writable (a restart could not open it), or when a write cannot take SQLite's write
+        lock (another process holds it, the database is read-only). A full disk shows only
+        at a commit, and is reported by the writes that fail."""
+        writer = self._writer_or_fail()
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"the database file {self.path} has been removed") from None
+        if (found.st_dev, found.st_ino) != self._file:
+            raise StoreUnavailable(f"the database file {self.path} has been replaced")
+        if not os.access(self.path.parent, os.W_OK):
+            raise StoreUnavailable(f"the folder of {self.path} is not writable")
+        try:
+            async with writer.transaction() as conn:
+                await conn.execute(PROBE)
+                raise _Undo
+        except _Undo:
+            pass
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite database {self.path} is not writable: {exc}") from exc
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        return await retention.purge(self._writer_or_fail(), cutoffs)
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy by SQLite's online backup API, safe while serving."""
+        await asyncio.to_thread(backup.copy, self.path, target)
 
     # inbox --------------------------------------------------------------------------------
 
