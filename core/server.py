@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -47,7 +48,8 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port))
     except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
+        # create_server adds the address to strerror; the message says it once.
+        reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
         raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from exc
 
 
