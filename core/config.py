@@ -87,6 +87,8 @@ def _duration(value: Any) -> Any:
     """`90d`, `12h`, `30m` or `45s` as a timedelta; `off` (or null) as None: keep forever."""
     if value is None or isinstance(value, timedelta):
         return value
+    if value is False:  # YAML reads an unquoted `off` as false
+        return None
     text = str(value).strip().lower()
     if text == "off":
         return None
