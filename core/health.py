@@ -34,6 +34,7 @@ class Readiness:
         self._channels = channels
         self._started = started
         self._runtime_problems = runtime_problems
+        self._reported: list[str] = []
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/readyz", self.ready)]
@@ -57,8 +58,13 @@ class Readiness:
 
     async def ready(self, request: web.Request) -> web.Response:
         problems = await self.problems()
+        if problems != self._reported:  # logged when it changes, not at every probe
+            self._reported = problems
+            if problems:
+                log.warning("not ready: %s", "; ".join(problems))
+            else:
+                log.info("ready again")
         if problems:
-            log.warning("not ready: %s", "; ".join(problems))
             return web.json_response(
                 {"status": "not ready", "reason": "; ".join(problems), "problems": problems},
                 status=503,

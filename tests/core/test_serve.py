@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support.harness import event, post_event, write_config
+from tests.support.harness import API_TOKEN, event, post_event, write_config
 from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
@@ -184,11 +184,22 @@ async def test_sighup_reloads_workflows_and_runs_under_way_keep_theirs(
                 WELCOME, "Hello again{% if contact.name %}, {{ contact.name }}{% endif %}."
             ).replace(THANKS, "Good news: {{ agent.name }} will help you")
         )
-        config.write_text(config.read_text().replace("max_attempts: 5", "max_attempts: 6"))
+        config.write_text(
+            config.read_text()
+            .replace("max_attempts: 5", "max_attempts: 6")
+            .replace(
+                "  dave: {name: Dave, status: away}",
+                "  dave: {name: Dave, status: away}\n  erin: {name: Erin, status: online}",
+            )
+        )
         process.send_signal(signal.SIGHUP)
         await until(lambda: "config reloaded" in log.read_text())
 
-        # A new conversation starts on the new version...
+        # The directory follows the file...
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        async with http.get(f"{url}/api/agents", headers=headers) as response:
+            assert "erin" in [agent["id"] for agent in await response.json()]
+        # ...and a new conversation starts on the new workflow version...
         assert (await post_event(http, url, event("c-2", "Hi", name="Bo")))[0] == 200
         assert (await receiver.wait_for_texts("c-2", 2))[0] == "Hello again, Bo."
         # ...and c-1 finishes on the one it started with.
