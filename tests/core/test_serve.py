@@ -161,10 +161,6 @@ async def test_sigterm_drains_and_exits_cleanly(
     assert "Traceback" not in text
 
 
-async def reloaded(log: Path, count: int) -> None:
-    await until(lambda: log.read_text().count("reload") >= count)
-
-
 async def test_sighup_reloads_workflows_and_runs_under_way_keep_theirs(
     tmp_path: Path, receiver: Receiver, route_by_team: str, http: aiohttp.ClientSession
 ) -> None:
