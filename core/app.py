@@ -208,7 +208,10 @@ async def _until_stopped(frontdesk: Frontdesk, load: Callable[[], Config] | None
         assert load is not None
         while True:
             await reloads.get()
-            await reload(frontdesk, load)
+            try:
+                await reload(frontdesk, load)
+            except Exception:  # the next SIGHUP must still be heard
+                log.exception("reload failed; the running config may be partly replaced")
 
     reloader = asyncio.create_task(reloading(), name="frontdesk:reload")
     try:

@@ -86,12 +86,17 @@ class SqliteStore:
         """Connect, switch to WAL and bring the schema up to date (idempotent)."""
         if self._writer is not None:
             raise RuntimeError(f"the store on {self.path} is already open")
-        writer = Writer(await connect(self.path, self._settings, writer=True))
+        try:
+            writer = Writer(await connect(self.path, self._settings, writer=True))
+        except sqlite3.Error as exc:  # such as a file that is not a database
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
             await migrate(writer)
             reader = await connect(self.path, self._settings, writer=False)
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, sqlite3.Error):  # such as a database that is read-only
+                raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             raise
         self._writer, self._reader = writer, reader
         self._inbox = inbox.InboxWriter(writer)
