@@ -3,6 +3,7 @@ and the readiness check noticing the database file removed or replaced under it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,3 +36,20 @@ async def test_writable_until_the_file_is_removed_or_replaced(tmp_path: Path) ->
             await store.check_writable()
     finally:
         await store.close()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through a read-only folder")
+async def test_a_folder_turned_read_only_is_reported(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    set_mode(tmp_path, 0o555)
+    try:
+        with pytest.raises(StoreUnavailable, match="is not writable"):
+            await store.check_writable()
+    finally:
+        set_mode(tmp_path, 0o755)
+        await store.close()
+
+
+def set_mode(path: Path, mode: int) -> None:
+    path.chmod(mode)
