@@ -27,6 +27,7 @@ from core.events import (
     ConversationOpened,
     DomainEvent,
 )
+from core.history import history_of
 from core.models import (
     Agent,
     AgentStatus,
@@ -152,7 +153,7 @@ class Engine:
                 await tx.mark_processed(item.id, self._clock.now())
                 return None, action_turn
             turn = await self._inbound(tx, event.channel, event.contact)
-            turn.record_in(event.text, event.option_id)
+            turn.record_in(event.text, event.option_id, event.attachment)
             if turn.conversation.handoff is not None:
                 turn.relayed.append(_relayed(event))
             await self._continue(turn, event.text, event.option_id)
@@ -616,6 +617,8 @@ class Engine:
         await tx.save_conversation(turn.conversation)
         if turn.transcript:
             await tx.add_transcript(turn.transcript)
+        if history := history_of(turn.events):
+            await tx.add_history(turn.conversation.id, history)
         if turn.outbound:
             await tx.enqueue(turn.outbound, turn.now)
         for timer_id in turn.dropped_timers:
@@ -653,7 +656,7 @@ def _relayed(event: Inbound) -> str:
     if event.option_id and not event.text:
         parts.append(f"(chose {event.option_id})")
     if event.attachment:
-        parts.append(f"[{event.attachment}]")
+        parts.append(f"[{event.attachment.kind}]")
     return " ".join(p for p in parts if p) or "(an empty message)"
 
 

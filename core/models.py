@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -50,6 +50,19 @@ class ContactProfile(Frozen):
     language: str | None = None
     email: str | None = None
     phone: str | None = None
+
+
+class Attachment(Frozen):
+    """What a customer sent beside text, described: its kind as the platform names it
+    ("photo", "location", "file"...), the platform's file id or a URL to fetch it from, its
+    file name, and coordinates for a location or venue."""
+
+    kind: str
+    file_id: str | None = None
+    url: str | None = None
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class DeskActionKind(StrEnum):
@@ -92,9 +105,15 @@ class Inbound(Frozen):
     contact: ContactProfile
     text: str | None = None
     option_id: str | None = None
-    attachment: str | None = None
+    attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attachment", mode="before")
+    @classmethod
+    def _kind_alone(cls, value: Any) -> Any:
+        # Events stored by earlier versions name only the attachment's kind.
+        return Attachment(kind=value) if isinstance(value, str) else value
 
     @property
     def contact_key(self) -> str:
@@ -233,6 +252,7 @@ class TranscriptEntry(Frozen):
     message_id: str
     at: datetime
     step_id: str | None = None
+    attachment: Attachment | None = None
 
 
 class NoticeKind(StrEnum):

@@ -11,6 +11,7 @@ from core.desk import DeskLine, HandoffRequest
 from core.events import DomainEvent
 from core.models import (
     Agent,
+    Attachment,
     Contact,
     Conversation,
     Direction,
@@ -75,7 +76,9 @@ class Turn:
             self.dropped_timers.append(run.waiting.timer_id)
         run.waiting = None
 
-    def record_in(self, text: str | None, option_id: str | None) -> None:
+    def record_in(
+        self, text: str | None, option_id: str | None, attachment: Attachment | None = None
+    ) -> None:
         self.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,
@@ -84,6 +87,7 @@ class Turn:
                 option_id=option_id,
                 message_id=self.next_id(),
                 at=self.now,
+                attachment=attachment,
             )
         )
 
