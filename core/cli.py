@@ -15,6 +15,7 @@ from core.chat import chat as run_chat
 from core.chat import read_stdin
 from core.config import Config, load_config
 from core.errors import ConfigError
+from core.inspect_cli import agents, conversations, queues
 from core.sources import load_yaml
 from core.workflow import load_workflow, parse_workflow
 
@@ -144,3 +145,8 @@ def init(directory: Path, name: str) -> None:
         click.echo(f"wrote {path}")
     config = directory / "frontdesk.yaml"
     click.echo(f"next: frontdesk validate {config} && frontdesk serve --config {config}")
+
+
+main.add_command(conversations)
+main.add_command(queues)
+main.add_command(agents)

@@ -341,6 +341,10 @@ class Records(Protocol):
         order it happened); None when there is no such conversation."""
         ...
 
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        """Ids that start with `prefix` (taken literally), at most `limit`, in id order."""
+        ...
+
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
         """The team's queued conversations (see `ListStatus.QUEUED`), longest waiting first;
         None when there is no such team."""

@@ -95,6 +95,17 @@ async def list_conversations(
     return [_listed(row) for row in rows]
 
 
+async def conversation_ids(conn: aiosqlite.Connection, prefix: str, limit: int) -> list[str]:
+    # A range on the primary key rather than LIKE, which would read `%` and `_` in the prefix
+    # as wildcards (and not use the index).
+    rows = await fetch_all(
+        conn,
+        "SELECT id FROM conversations WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        (prefix, prefix + "\U0010ffff", limit),
+    )
+    return [row["id"] for row in rows]
+
+
 async def team_queue(conn: aiosqlite.Connection, team: str) -> list[ListedConversation] | None:
     if await fetch_one(conn, "SELECT 1 FROM teams WHERE name = ?", (team,)) is None:
         return None

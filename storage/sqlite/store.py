@@ -272,6 +272,9 @@ class SqliteStore:
     async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
         return await records.conversation_record(self._read(), conversation_id)
 
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await records.conversation_ids(self._read(), prefix, limit)
+
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
         return await records.team_queue(self._read(), team)
 
