@@ -46,11 +46,25 @@ _STATUS = {
     ListStatus.CLOSED: "v.status = 'closed'",
 }
 
-_SELECT = f"""
+# Waiting and queued conversations are few beside the open ones; left to itself SQLite would
+# walk every open conversation (`status = ?` on conversations_by_status) to find them. A
+# contact filter is more selective still, and keeps its own index.
+_PARTIAL = {
+    ListStatus.WAITING: "conversations_waiting",
+    ListStatus.QUEUED: "conversations_queued_by_opened",
+}
+
+
+def _select(index: str | None = None) -> str:
+    indexed = f" INDEXED BY {index}" if index else ""
+    return f"""
     SELECT {", ".join(f"v.{c}" for c in conversations.CONVERSATION_COLUMNS)},
         {", ".join(f"c.{c}" for c in conversations.CONTACT_COLUMNS)}
-    FROM conversations AS v JOIN contacts AS c ON c.id = v.contact_id
-"""
+    FROM conversations AS v{indexed} JOIN contacts AS c ON c.id = v.contact_id
+    """
+
+
+_SELECT = _select()
 
 
 def _where(where: ConversationFilter) -> tuple[list[str], list[Any]]:
@@ -87,9 +101,12 @@ async def list_conversations(
         terms.append("(v.opened_at, v.id) < (?, ?)")
         params += [to_micros(query.after.opened_at), query.after.id]
     where = f"WHERE {' AND '.join(terms)}" if terms else ""
+    index = None
+    if query.filter.status is not None and query.filter.contact is None:
+        index = _PARTIAL.get(query.filter.status)
     rows = await fetch_all(
         conn,
-        f"{_SELECT} {where} ORDER BY v.opened_at DESC, v.id DESC LIMIT ?",
+        f"{_select(index)} {where} ORDER BY v.opened_at DESC, v.id DESC LIMIT ?",
         (*params, query.limit),
     )
     return [_listed(row) for row in rows]
