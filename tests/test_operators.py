@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.support.harness import API_TOKEN, event, post_event, write_config
+from core.models import Attachment, ContactProfile, Inbound
+from tests.support.harness import API_TOKEN, START, event, post_event, running, write_config
 from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
@@ -147,3 +149,53 @@ async def test_an_operator_finds_a_routed_conversation_by_the_contacts_own_id(
         assert loads["carol"] == (1, ["support"])
         assert loads["alice"] == (0, ["sales"])
     assert "Traceback" not in log.read_text()
+
+
+PAUSE = """
+name: pause
+trigger: conversation_opened
+steps:
+  - {id: hold, type: send_message, text: "One moment..."}
+  - {id: pause, type: wait, seconds: 600}
+  - {id: bye, type: close_conversation}
+"""
+
+
+async def test_show_has_the_attachment_the_timer_and_the_close(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"pause": PAUSE})
+    async with running(config) as fd:
+        where = Attachment(kind="location", latitude=40.4, longitude=-3.7)
+        accepted = await fd.frontdesk.runtime.accept(
+            Inbound(
+                channel="webhook",
+                event_id="e-1",
+                contact=ContactProfile(external_id="c-9"),
+                attachment=where,
+            )
+        )
+        assert accepted
+        await fd.frontdesk.runtime.idle()
+        page = await get(fd.session, f"{fd.url}/api/conversations", contact="c-9")
+        [listed] = page["conversations"]
+        path = f"{fd.url}/api/conversations/{listed['id']}"
+
+        shown = await get(fd.session, path)
+        assert shown["transcript"][0]["attachment"] == {
+            "kind": "location",
+            "latitude": 40.4,
+            "longitude": -3.7,
+        }
+        assert shown["position"] == {
+            "workflow": "pause",
+            "step_id": "pause",
+            "waiting_for": "timer",
+            "until": (START + timedelta(seconds=600)).isoformat(),
+        }
+        await fd.advance(600)
+        await fd.frontdesk.runtime.idle()
+        shown = await get(fd.session, path)
+        assert [e["kind"] for e in shown["history"]] == ["opened", "closed"]
+        assert shown["status"] == "closed"
+        assert shown["position"] is None
