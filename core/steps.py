@@ -332,6 +332,8 @@ def answer(
         _say(turn, step.retry_text, run.waiting.options, step.id)
         return
     turn.stop_waiting()
+    if step.answer == "multiple_choice":
+        turn.chose(parsed.value)
     run.last_answer = parsed.value
     for name, value in parsed.contact.items():
         save(turn, f"contact.{name}", value)

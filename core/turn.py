@@ -91,6 +91,15 @@ class Turn:
             )
         )
 
+    def chose(self, option_id: str) -> None:
+        """The customer's message this turn (pressed or typed) chose an offered option: its
+        transcript entry says which."""
+        for n in range(len(self.transcript) - 1, -1, -1):
+            entry = self.transcript[n]
+            if entry.direction == Direction.IN:
+                self.transcript[n] = entry.model_copy(update={"option_id": option_id})
+                return
+
     def say(self, text: str, options: list[Option], step_id: str | None) -> None:
         message_id = self.next_id()
         # A contact the platform refuses messages to (blocked the bot) gets none until they

@@ -90,13 +90,16 @@ async def test_an_operator_finds_a_routed_conversation_by_the_contacts_own_id(
                 "round_robin",
             )
             assert assigned["team"] == "support"
-            said = [(e["direction"], e["text"], e["step_id"]) for e in shown["transcript"]]
+            said = [
+                (e["direction"], e["text"], e["option_id"], e["step_id"])
+                for e in shown["transcript"]
+            ]
             assert said == [
-                ("in", "Hello", None),
-                ("out", "Hi Ana! Welcome to Example Co.", "welcome"),
-                ("out", "Which team would you like to talk to?", "ask_team"),
-                ("in", "support", None),
-                ("out", "Thanks! Carol from Support will help you shortly.", "tell_assignee"),
+                ("in", "Hello", None, None),
+                ("out", "Hi Ana! Welcome to Example Co.", None, "welcome"),
+                ("out", "Which team would you like to talk to?", None, "ask_team"),
+                ("in", "support", "support", None),  # typed, and taken as the option
+                ("out", "Thanks! Carol from Support will help you shortly.", None, "tell_assignee"),
             ]
             assert [o["id"] for o in shown["transcript"][2]["options"]] == ["sales", "support"]
             other = await get(
