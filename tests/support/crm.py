@@ -40,7 +40,7 @@ class Crm:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _lookup(self, request: web.Request) -> web.Response:
+    async def _lookup(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(
             {
                 "query": dict(request.query),
