@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.desk import DeskLine, HandoffRequest
+from core.events import DomainEvent
 from core.models import (
     Agent,
     Contact,
@@ -37,6 +38,7 @@ class Turn:
     timers: list[Timer] = field(default_factory=list)
     dropped_timers: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)  # what happened, for reporting
     freed: list[str] = field(default_factory=list)  # agents this turn gave a slot back to
     calls: list[HttpCall] = field(default_factory=list)  # to make once this turn commits
     # For the agents' desk: new assignments, customer messages to relay, lines to show.
