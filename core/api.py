@@ -31,7 +31,7 @@ async def _field(request: web.Request, name: str) -> Any:
         return None
 
 
-def refusal(token: SecretStr | None, request: web.Request) -> web.Response | None:
+def bearer_refusal(token: SecretStr | None, request: web.Request) -> web.Response | None:
     """The answer to a request without the API's bearer token; None when it has it."""
     if token is None:
         return error_response(403, "the API is disabled: set api.token in the config")
@@ -68,7 +68,7 @@ class AgentApi:
         return web.json_response({"status": "ok"})
 
     def _refused(self, request: web.Request) -> web.Response | None:
-        return refusal(self._token, request)
+        return bearer_refusal(self._token, request)
 
     async def set_status(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request)) is not None:

@@ -1,7 +1,7 @@
 """The REST API's read side: conversations listed and shown, team queues, agents' loads.
 
-Under the same bearer token as the rest of /api/ (see `api.refusal`). Every answer is a
-document of `views`, which the CLI prints too.
+Under the same bearer token as the rest of /api/ (see `api.bearer_refusal`). Every answer
+is a document of `views`, which the CLI prints too.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import SecretStr
 
-from core.api import refusal
+from core.api import bearer_refusal
 from core.bodies import error_response
 from core.listing import BadQuery, ConversationRecord, ListQuery, parse_query
 from core.ports import Clock, Records
@@ -56,7 +56,7 @@ class RecordsApi:
         ]
 
     def _allowed(self, request: web.Request) -> Records | web.Response:
-        if (refused := refusal(self._token, request)) is not None:
+        if (refused := bearer_refusal(self._token, request)) is not None:
             return refused
         if self._records is None:
             return error_response(503, "this store cannot list what it holds")
