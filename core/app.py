@@ -19,7 +19,8 @@ from core.clock import SystemClock
 from core.config import Config
 from core.errors import FrontdeskError, StoreUnavailable
 from core.health import Readiness
-from core.ports import Channel, Clock, Store
+from core.ports import Channel, Clock, Records, Store
+from core.records_api import RecordsApi
 from core.reload import reload
 from core.runtime import Runtime
 from core.server import GuardedSite, bind, body_deadline
@@ -78,13 +79,14 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
     api = AgentApi(
-        store,
         config.api.token,
         runtime.set_agent_status,
         runtime.close_conversation,
         runtime.assign_conversation,
     )
     app.add_routes(api.routes())
+    records = store if isinstance(store, Records) else None
+    app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
     readiness = Readiness(store, channels, lambda: frontdesk.started, runtime.problems)
     app.add_routes(readiness.routes())

@@ -53,6 +53,7 @@ _FINISHED_CONVERSATIONS = """
 _CONVERSATION_ROWS = (
     "DELETE FROM desk_threads WHERE conversation_id IN (SELECT value FROM json_each(?))",
     "DELETE FROM transcript WHERE conversation_id IN (SELECT value FROM json_each(?))",
+    "DELETE FROM history WHERE conversation_id IN (SELECT value FROM json_each(?))",
     "DELETE FROM outbox WHERE conversation_id IN (SELECT value FROM json_each(?))",
     "DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?))",
 )

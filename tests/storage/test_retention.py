@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from core.clock import ManualClock
 from core.config import RetentionSettings
+from core.events import ConversationClosed
 from core.models import ConversationStatus, Timer
 from core.ports import Store
 from core.retention import Cutoffs, Purged, RetentionSweep
@@ -43,6 +44,8 @@ async def closed(store: Store, conversation_id: str, days: float) -> None:
             update={"status": ConversationStatus.CLOSED, "closed_at": when, "version": 2}
         ),
     )
+    async with store.transaction() as tx:
+        await tx.add_history(conversation_id, [ConversationClosed(at=when, by="an agent")])
 
 
 async def test_old_inbound_events_go_but_not_those_still_needed(store: Store) -> None:

@@ -36,9 +36,9 @@ async def serving(
     serve_options: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdesk serve` as a child process, stopped on exit if it is still running (SIGTERM,
-    then SIGKILL if it has not stopped within ten seconds). `options` go before `serve`,
-    `serve_options` after it; `env` is added to the environment."""
+    """`frontdesk [options] serve --config config [serve_options]` as a child process, with
+    `env` added to the environment; stopped on exit if it is still running (SIGTERM, then
+    SIGKILL if it has not stopped within ten seconds)."""
     out = log.open("ab") if log is not None else None
     try:
         process = await asyncio.create_subprocess_exec(
