@@ -29,8 +29,16 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord
-from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
+from core.ports import OutboxRecord, Workload
+from storage.sqlite import (
+    conversations,
+    desk_threads,
+    directory,
+    inbox,
+    outbox,
+    timers,
+    workload,
+)
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
@@ -253,6 +261,9 @@ class SqliteStore:
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
         """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
         return await outbox.records(self._read(), conversation_id)
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
 
     # connections --------------------------------------------------------------------------
 
