@@ -314,6 +314,11 @@ class Runtime:
                 item.id,
                 item.event.contact_key,
                 exc,
+                extra={
+                    "channel": item.event.channel,
+                    "contact_key": item.event.contact_key,
+                    "inbound_id": item.id,
+                },
             )
             await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             return None
@@ -361,7 +366,11 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("offering queued conversations failed: agent=%s", agent_id)
+            log.exception(
+                "offering queued conversations failed: agent=%s",
+                agent_id,
+                extra={"agent": agent_id},
+            )
         finally:
             del self._offering[agent_id]
 
