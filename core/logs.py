@@ -146,6 +146,16 @@ def _value(value: Any) -> str:
     return text
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written (a test runner may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 _redactor = Redactor()
 _handler: logging.Handler | None = None
 
@@ -164,7 +174,9 @@ def setup(
     number = logging.getLevelName(level.upper())
     if not isinstance(number, int):
         raise ValueError(f"unknown log level {level!r}")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler: logging.StreamHandler[Any] = logging.StreamHandler(
+        stream if stream is not None else _Stderr()
+    )
     handler.setLevel(number)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(FirstLine())
