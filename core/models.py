@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -179,12 +179,16 @@ class HttpResult(Frozen):
     error: str | None = None
 
 
+# What a run waits for: the customer's answer, a timer (a wait step), an agent, a response.
+WaitingKind = Literal["answer", "timer", "assignment", "http"]
+
+
 class Waiting(BaseModel):
     """What a paused run waits for: an answer, a timer, an agent, or an HTTP response."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str  # "answer" | "timer" | "assignment" | "http"
+    kind: WaitingKind
     step_id: str
     attempts: int = 0
     timer_id: str | None = None
@@ -245,7 +249,7 @@ class NoticeKind(StrEnum):
 class NoticeTarget(Frozen):
     """Where on the desk a handoff notice goes: a person (direct message) or a channel."""
 
-    kind: str  # "user" | "channel"
+    kind: Literal["user", "channel"]
     id: str
 
 

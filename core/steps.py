@@ -8,7 +8,7 @@ turn, and the outbox and timer workers carry the effects out.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from core.answers import (
     Parsed,
@@ -143,6 +143,8 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
         case WaitStep():
             timer_id = turn.schedule(step.seconds)
             run.waiting = Waiting(kind="timer", step_id=step.id, timer_id=timer_id)
+        case _:
+            assert_never(step)
 
 
 def _in_language(step: SendMessageStep, language: str | None) -> str:
@@ -366,7 +368,10 @@ def _parse(
             return parse_number(text, step.min, step.max)
         case "date":
             return parse_date(text, step.date_format)
-    return Parsed(text.strip())
+        case "text":
+            return Parsed(text.strip())
+        case _:
+            assert_never(step.answer)
 
 
 def save(turn: Turn, path: str, value: Any) -> None:
