@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from core import plugins
+from core import logs, plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
-from core.errors import FrontdeskError, StoreUnavailable
+from core.errors import StoreUnavailable
+from core.exposition import MetricsServer, instrumented, metrics_route
 from core.health import Readiness
 from core.ports import Channel, Clock, Records, Store
 from core.records_api import RecordsApi
 from core.reload import reload
+from core.reporting import Reporter
 from core.runtime import Runtime
-from core.server import GuardedSite, bind, body_deadline
+from core.server import CannotStart, GuardedSite, bind, body_deadline, cannot_listen
 
 log = logging.getLogger("frontdesk")
 
@@ -39,15 +41,14 @@ class Frontdesk:
     channels: dict[str, Channel]
     runtime: Runtime
     app: web.Application
+    metrics_server: MetricsServer | None = None  # with `metrics.port` set
     started: set[str] = field(default_factory=set)  # channels started, for readiness
-
-
-class CannotStart(FrontdeskError):
-    """`serve` could not listen or start; the message is one line for the operator."""
 
 
 def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     clock = clock or SystemClock()
+    logs.hide(config.hidden_values())
+    reporter = Reporter()
     store_type = plugins.store_type(config.store.type)
     assert store_type is not None  # the config loader checked it
     store = store_type(config.store.settings, config.base_dir)
@@ -66,6 +67,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         secrets=config.secret_values(),
         desk=config.desk,
         away_outside=config.away_outside,
+        reporter=reporter,
         retention=config.retention,
     )
     for slug, channel_config in config.channels.items():
@@ -76,8 +78,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app = web.Application(
         client_max_size=MAX_BODY, middlewares=[body_deadline(config.server.body_timeout_seconds)]
     )
-    for channel in channels.values():
-        app.add_routes(list(channel.routes()))
+    for slug, channel in channels.items():
+        app.add_routes(instrumented(slug, channel.routes(), reporter))
     api = AgentApi(
         config.api.token,
         runtime.set_agent_status,
@@ -88,13 +90,28 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     records = store if isinstance(store, Records) else None
     app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
-    readiness = Readiness(store, channels, lambda: frontdesk.started, runtime.problems)
+    readiness = Readiness(store, channels, lambda: frontdesk.started, runtime.loops)
     app.add_routes(readiness.routes())
+    if config.metrics.enabled:
+        scrape = metrics_route(reporter, store, clock)
+        if config.metrics.port is None:
+            app.add_routes([scrape])
+        else:
+            frontdesk.metrics_server = MetricsServer(config.metrics, scrape)
 
     async def startup(_: web.Application) -> None:
         await start(frontdesk)
+        if frontdesk.metrics_server is not None:
+            try:
+                await frontdesk.metrics_server.start()
+            except OSError as exc:
+                await stop(frontdesk)
+                metrics = config.metrics
+                raise cannot_listen(metrics.host, metrics.port or 0, exc, " (metrics)") from exc
 
     async def cleanup(_: web.Application) -> None:
+        if frontdesk.metrics_server is not None:
+            await frontdesk.metrics_server.stop()
         await stop(frontdesk)
 
     app.on_startup.append(startup)
@@ -161,11 +178,7 @@ async def serve(config: Config, load: Callable[[], Config] | None = None) -> Non
 
     The port is bound before anything starts and the store opened before a connection is
     accepted; either failing raises CannotStart with a one-line reason."""
-    server = config.server
-    try:
-        sock = bind(server.host, server.port)
-    except FrontdeskError as exc:
-        raise CannotStart(str(exc)) from exc
+    sock = bind(config.server.host, config.server.port)
     try:
         await _run(build(config), sock, load)
     finally:

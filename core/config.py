@@ -13,14 +13,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from dotenv.parser import parse_stream
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -32,6 +30,7 @@ from core import plugins
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
+from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
 from core.workflow import Workflow, parse_workflow, references
@@ -85,47 +84,13 @@ class OutboxSettings(Section):
     concurrency: int = Field(default=32, ge=1, le=1000)
 
 
-_DURATION = re.compile(r"(\d+)\s*([dhms])")
-_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+class MetricsSettings(Section):
+    """Prometheus metrics at /metrics: on the main server (no auth: it shows only counts), or
+    on a port of their own (then not on the main server), or off."""
 
-
-def _duration(value: Any) -> Any:
-    """`90d`, `12h`, `30m` or `45s` as a timedelta; `off` (or null) as None: keep forever."""
-    if value is None or isinstance(value, timedelta):
-        return value
-    if value is False:  # YAML reads an unquoted `off` as false
-        return None
-    text = str(value).strip().lower()
-    if text == "off":
-        return None
-    found = _DURATION.fullmatch(text)
-    if found is None:
-        raise ValueError(f"{value!r} is not a duration: write e.g. 90d, 12h, 30m, 45s or off")
-    seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
-    if seconds == 0:
-        raise ValueError("a duration must be more than zero (write off to keep forever)")
-    return timedelta(seconds=seconds)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Keep = Annotated[timedelta | None, BeforeValidator(_duration)]
-
-
-class RetentionSettings(Section):
-    """How long finished data is kept before the sweep deletes it; `off` keeps it forever.
-    What is still needed (open conversations, pending messages, unprocessed events, timers)
-    is never deleted, whatever its age (see core/retention.py)."""
-
-    # Transcript entries of closed conversations.
-    transcripts: Keep = timedelta(days=90)
-    # Closed conversations, with everything of theirs, counted from when they closed.
-    closed_conversations: Keep = timedelta(days=365)
-    # Processed inbound events: a platform's redelivery within this window is still
-    # recognised as one seen before.
-    inbox_dedupe: Keep = timedelta(days=7)
-    # Outbox messages that were sent (or given up on).
-    delivered_outbox: Keep = timedelta(days=7)
-    sweep_every: Duration = timedelta(hours=1)
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
 
 
 class AgentSettings(Section):
@@ -158,6 +123,7 @@ class ConfigFile(Section):
     store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
     api: ApiSettings = Field(default_factory=ApiSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
@@ -204,9 +170,47 @@ class Config:
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
+
+    def hidden_values(self) -> set[str]:
+        """Every secret the config holds, wherever it is (`secrets`, the API token, each
+        channel's and the store's settings), for the logs to mask."""
+        found = set(self.secret_values().values())
+        models: list[BaseModel] = [self.api, self.store.settings]
+        models.extend(channel.settings for channel in self.channels.values())
+        for model in models:
+            found |= _secrets_in(model)
+        return {value for value in found if value}
+
+
+def _secrets_in(value: Any) -> set[str]:
+    if isinstance(value, SecretStr):
+        return {value.get_secret_value()}
+    if isinstance(value, BaseModel):
+        return set().union(*(_secrets_in(v) for v in dict(value).values()))
+    if isinstance(value, dict):
+        return set().union(*(_secrets_in(v) for v in value.values()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return set().union(*(_secrets_in(v) for v in value))
+    return set()
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """`FRONTDESK_LOG_LEVEL` and `FRONTDESK_LOG_FORMAT`; None where unset."""
+
+    level: str | None
+    format: str | None
+
+
+def log_settings() -> LogSettings:
+    return LogSettings(
+        os.environ.get("FRONTDESK_LOG_LEVEL") or None,
+        os.environ.get("FRONTDESK_LOG_FORMAT") or None,
+    )
 
 
 def load_config(path: Path, *, host: str | None = None, port: int | None = None) -> Config:
@@ -259,6 +263,7 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         settings=raw.settings,
         secrets=raw.secrets,
         desk=desk,
+        metrics=raw.metrics,
         away_outside={
             team: t.schedule
             for team, t in raw.teams.items()

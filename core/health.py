@@ -28,19 +28,23 @@ class Readiness:
         store: Store,
         channels: Mapping[str, Channel],
         started: Callable[[], set[str]],
-        runtime_problems: Callable[[], list[str]],
+        loops: Mapping[str, asyncio.Task[None]],
     ) -> None:
         self._store = store
         self._channels = channels
         self._started = started
-        self._runtime_problems = runtime_problems
+        self._loops = loops  # the runtime's, by name: live, so started ones show up
         self._reported: list[str] = []
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/readyz", self.ready)]
 
     async def problems(self) -> list[str]:
-        found = [f"runtime: {problem}" for problem in self._runtime_problems()]
+        found = [
+            f"runtime: the {name} loop has stopped" for name, t in self._loops.items() if t.done()
+        ]
+        if not self._loops:
+            found.append("runtime: not started")
         started = self._started()
         for slug, channel in self._channels.items():
             if slug not in started:

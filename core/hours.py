@@ -3,19 +3,21 @@ while its schedule is closed. Done at every sweep of the runtime."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 
 from core.models import Agent, AgentStatus
 from core.ports import Store
+from core.reporting import Reporter
 from core.schedules import Schedule
-
-log = logging.getLogger("frontdesk.runtime")
 
 
 async def away_outside_hours(
-    store: Store, now: datetime, away_outside: Mapping[str, str], schedules: Mapping[str, Schedule]
+    store: Store,
+    reporter: Reporter,
+    now: datetime,
+    away_outside: Mapping[str, str],
+    schedules: Mapping[str, Schedule],
 ) -> list[Agent]:
     """Set away the online agents whose teams (those in `away_outside`, team → schedule) are
     all closed at `now`; the agents set away."""
@@ -32,6 +34,6 @@ async def away_outside_hours(
         if teams and all(t in closed for t in teams):
             updated = await store.set_agent_status(agent.id, AgentStatus.AWAY)
             if updated is not None:
-                log.info("%s set away: outside the hours of %s", agent.id, ",".join(teams))
+                reporter.agent_status(updated, f"outside the hours of {','.join(teams)}")
                 changed.append(updated)
     return changed

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from core import logs
 from core.config import Config
 from core.errors import ConfigError, StoreUnavailable
 
@@ -38,6 +39,7 @@ async def reload(frontdesk: Frontdesk, load: Callable[[], Config]) -> bool:
     except OSError as exc:
         log.error("reload refused, keeping the running config: %s", exc)
         return False
+    logs.hide(new.hidden_values())  # before anything of it can reach a log line
     kept = {}
     for section in NEEDS_RESTART:
         if getattr(new, section) != getattr(running, section):

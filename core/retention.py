@@ -10,16 +10,61 @@ timer, or a closed conversation that still has one of those.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
-from core.config import RetentionSettings
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 if TYPE_CHECKING:
     from core.ports import Clock, Store
 
 log = logging.getLogger("frontdesk.retention")
+
+_DURATION = re.compile(r"(\d+)\s*([dhms])")
+_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def _duration(value: Any) -> Any:
+    """`90d`, `12h`, `30m` or `45s` as a timedelta; `off` (or null) as None: keep forever."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if value is False:  # YAML reads an unquoted `off` as false
+        return None
+    text = str(value).strip().lower()
+    if text == "off":
+        return None
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(f"{value!r} is not a duration: write e.g. 90d, 12h, 30m, 45s or off")
+    seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
+    if seconds == 0:
+        raise ValueError("a duration must be more than zero (write off to keep forever)")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Keep = Annotated[timedelta | None, BeforeValidator(_duration)]
+
+
+class RetentionSettings(BaseModel):
+    """How long finished data is kept before the sweep deletes it; `off` keeps it forever.
+    What is still needed (open conversations, pending messages, unprocessed events, timers)
+    is never deleted, whatever its age."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Transcript entries of closed conversations.
+    transcripts: Keep = timedelta(days=90)
+    # Closed conversations, with everything of theirs, counted from when they closed.
+    closed_conversations: Keep = timedelta(days=365)
+    # Processed inbound events: a platform's redelivery within this window is still
+    # recognised as one seen before.
+    inbox_dedupe: Keep = timedelta(days=7)
+    # Outbox messages that were sent (or given up on).
+    delivered_outbox: Keep = timedelta(days=7)
+    sweep_every: Duration = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

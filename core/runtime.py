@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import Config, OutboxSettings, RetentionSettings
+from core.config import Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
@@ -38,7 +38,8 @@ from core.models import (
 )
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
-from core.retention import RetentionSweep
+from core.reporting import Reporter
+from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
 from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
@@ -83,9 +84,11 @@ class Runtime:
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
         away_outside: Mapping[str, str] | None = None,
+        reporter: Reporter | None = None,
         retention: RetentionSettings | None = None,
     ) -> None:
         self.store = store
+        self.reporter = reporter if reporter is not None else Reporter()
         self.clock = clock
         self.engine = Engine(
             store,
@@ -102,7 +105,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
-        self.outbox = OutboxWorker(store, channels, clock, outbox)
+        self.outbox = OutboxWorker(store, channels, clock, outbox, reporter=self.reporter)
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
@@ -111,7 +114,7 @@ class Runtime:
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
-        self._loops: dict[str, asyncio.Task[None]] = {}
+        self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
 
@@ -123,6 +126,7 @@ class Runtime:
             f"the inbox could not store the event of {event.contact_key}",
             self.store.record_inbound(event, received_at),
         )
+        self.reporter.inbound(event, inbound_id)
         if inbound_id is None:
             return False
         # While stopping (a poller may still hand over an event), the event is stored but
@@ -150,6 +154,7 @@ class Runtime:
             self.store.set_agent_status(agent_id, status),
         )
         if agent is not None:
+            self.reporter.agent_status(agent)
             self.agent_status_changed(agent)
         return agent
 
@@ -187,15 +192,6 @@ class Runtime:
         self._spawn("sweep", self._sweep)
         if self.retention is not None:
             self._spawn("retention", self.retention.run)
-
-    def problems(self) -> list[str]:
-        """What keeps the runtime from working: not started, stopping, or a loop that has
-        stopped (for readiness)."""
-        if not self._loops:
-            return ["the runtime has not started"]
-        if self._stopping:
-            return ["the runtime is stopping"]
-        return [f"the {name} loop has stopped" for name, t in self._loops.items() if t.done()]
 
     async def reload(self, config: Config) -> None:
         """Take a reloaded config's workflows, schedules, settings, secrets and retention
@@ -253,7 +249,7 @@ class Runtime:
                     log.exception("%s loop failed; restarting", name)
                     await asyncio.sleep(RESTART_DELAY)
 
-        self._loops[name] = self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
+        self.loops[name] = self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
 
     # work -------------------------------------------------------------------------------
 
@@ -313,6 +309,11 @@ class Runtime:
                 item.id,
                 item.event.contact_key,
                 exc,
+                extra={
+                    "channel": item.event.channel,
+                    "contact_key": item.event.contact_key,
+                    "inbound_id": item.id,
+                },
             )
             await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             return None
@@ -320,6 +321,7 @@ class Runtime:
         return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
+        self.reporter.turn(report)
         if report.sent:
             self.outbox.wake()
         if timers:
@@ -359,7 +361,11 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("offering queued conversations failed: agent=%s", agent_id)
+            log.exception(
+                "offering queued conversations failed: agent=%s",
+                agent_id,
+                extra={"agent": agent_id},
+            )
         finally:
             del self._offering[agent_id]
 
@@ -441,7 +447,7 @@ class Runtime:
             # Online agents take their teams' queues now and then too, in case a wake-up was
             # lost (a crash between a commit and the offers it called for).
             await away_outside_hours(
-                self.store, self.clock.now(), self._away_outside, self._schedules
+                self.store, self.reporter, self.clock.now(), self._away_outside, self._schedules
             )
             for agent in await self.store.list_agents():
                 self.agent_status_changed(agent)

@@ -33,8 +33,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REFUSAL_LINGER = 1.0  # seconds a refused connection has to send its request before closing
 
 
-class CannotListen(FrontdeskError):
-    """The server's address cannot be bound; the message is one line for the operator."""
+class CannotStart(FrontdeskError):
+    """`serve` could not listen or start; the message is one line for the operator."""
+
+
+def cannot_listen(host: str, port: int, exc: OSError, what: str = "") -> CannotStart:
+    # create_server adds the address to strerror; the message says it once.
+    reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+    return CannotStart(f"cannot listen on {host}:{port}{what}: {reason}")
 
 
 class BodyTimeout(Refused):
@@ -44,13 +50,11 @@ class BodyTimeout(Refused):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port, or CannotListen saying why."""
+    """A listening socket on host:port, or CannotStart saying why."""
     try:
         return socket.create_server((host, port))
     except OSError as exc:
-        # create_server adds the address to strerror; the message says it once.
-        reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
-        raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from exc
+        raise cannot_listen(host, port, exc) from exc
 
 
 def body_deadline(seconds: float) -> Middleware:

@@ -33,7 +33,7 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord
+from core.ports import OutboxRecord, Workload
 from core.retention import Cutoffs, Purged
 from storage.sqlite import (
     backup,
@@ -45,6 +45,7 @@ from storage.sqlite import (
     records,
     retention,
     timers,
+    workload,
 )
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
@@ -332,6 +333,9 @@ class SqliteStore:
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await records.agent_loads(self._read())
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
 
     # connections --------------------------------------------------------------------------
 

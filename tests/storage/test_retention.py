@@ -9,11 +9,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from core.clock import ManualClock
-from core.config import RetentionSettings
 from core.events import ConversationClosed
 from core.models import ConversationStatus, Timer
 from core.ports import Store
-from core.retention import Cutoffs, Purged, RetentionSweep
+from core.retention import Cutoffs, Purged, RetentionSettings, RetentionSweep
 from tests.storage.builders import T0, conversation, enqueue, entry, event, message, save, seed
 from tests.support.waiting import until
 
