@@ -62,6 +62,25 @@ async def test_a_busy_port_is_one_line_and_a_failure_exit(
     assert not (tmp_path / "frontdesk.db").exists()  # nothing started before the bind
 
 
+async def test_a_busy_metrics_port_is_one_line_and_a_failure_exit(
+    tmp_path: Path, receiver: Receiver, route_by_team: str
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"route-by-team": route_by_team})
+    listen_on(config, free_port())
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        config.write_text(config.read_text() + f"metrics: {{port: {port}}}\n")
+        code, err, seconds = await run_serve("--config", str(config))
+
+    assert code == 1
+    assert seconds < 5
+    assert err.strip().splitlines()[-1] == (
+        f"frontdesk: cannot listen on 127.0.0.1:{port} (metrics): address already in use"
+    )
+    assert "Traceback" not in err
+    assert "frontdesk started" not in err
+
+
 async def test_a_store_that_cannot_be_opened_is_one_line_and_a_failure_exit(
     tmp_path: Path, receiver: Receiver, route_by_team: str
 ) -> None:
