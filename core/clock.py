@@ -39,6 +39,11 @@ class ManualClock:
         finally:
             self._sleepers = [(w, f) for w, f in self._sleepers if f is not future]
 
+    @property
+    def sleeping(self) -> int:
+        """How many wait for the clock to move (so a test can advance it once they do)."""
+        return len(self._sleepers)
+
     def advance(self, delta: timedelta | float) -> None:
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from core.ports import Store
+from storage.postgres import PostgresStore
 from storage.sqlite import SqliteSettings, SqliteStore
+from tests.support.postgres import scratch_schema
 
 StoreMaker = Callable[[], Store]
 BackendSetup = Callable[[Path], AbstractAsyncContextManager[StoreMaker]]
@@ -39,6 +41,17 @@ async def sqlite_backend(tmp_path: Path) -> AsyncIterator[StoreMaker]:
         return SqliteStore(SqliteSettings(path="frontdesk.db"), tmp_path)
 
     yield make
+
+
+@backend("postgres")
+@asynccontextmanager
+async def postgres_backend(tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    async with scratch_schema() as settings:
+
+        def make() -> Store:
+            return PostgresStore(settings, tmp_path)
+
+        yield make
 
 
 @pytest.fixture(params=sorted(BACKENDS))

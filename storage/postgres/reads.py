@@ -1,0 +1,154 @@
+"""Reading contacts, conversations and transcripts, on a pooled connection or inside a
+transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import asyncpg
+
+from core.models import Contact, Conversation, TranscriptEntry
+from storage.postgres.rows import (
+    CONTACT,
+    CONTACT_COLUMNS,
+    CONVERSATION,
+    CONVERSATION_COLUMNS,
+    ENTRY,
+    aliased,
+    contact_from,
+    conversation_from,
+    entry_from,
+)
+
+# A connection of the pool (in a transaction), or the pool itself (one statement, autocommit).
+Conn: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
+Reader: TypeAlias = "Conn | asyncpg.Pool[asyncpg.Record]"
+
+
+async def load_contact(db: Reader, channel: str, external_id: str) -> Contact | None:
+    row = await db.fetchrow(
+        f"SELECT {CONTACT} FROM contacts WHERE channel = $1 AND external_id = $2",
+        channel,
+        external_id,
+    )
+    return None if row is None else contact_from(row)
+
+
+async def load_contact_by_id(db: Reader, contact_id: str) -> Contact | None:
+    row = await db.fetchrow(f"SELECT {CONTACT} FROM contacts WHERE id = $1", contact_id)
+    return None if row is None else contact_from(row)
+
+
+async def load_conversation(db: Reader, conversation_id: str) -> Conversation | None:
+    row = await db.fetchrow(
+        f"SELECT {CONVERSATION} FROM conversations WHERE id = $1", conversation_id
+    )
+    return None if row is None else conversation_from(row)
+
+
+_CONTACT_AND_OPEN = f"""
+    SELECT {aliased("c", CONTACT_COLUMNS, "c_")}, {aliased("v", CONVERSATION_COLUMNS, "v_")}
+    FROM contacts AS c
+    LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
+    WHERE c.channel = $1 AND c.external_id = $2
+"""
+
+
+async def load_contact_and_open_conversation(
+    db: Reader, channel: str, external_id: str
+) -> tuple[Contact | None, Conversation | None]:
+    row = await db.fetchrow(_CONTACT_AND_OPEN, channel, external_id)
+    if row is None:
+        return None, None
+    contact = contact_from(row, "c_")
+    if row["v_id"] is None:
+        return contact, None
+    return contact, conversation_from(row, "v_")
+
+
+async def handles(db: Reader, channel: str, external_id: str) -> bool:
+    row = await db.fetchrow(
+        f"""
+        SELECT {CONVERSATION} FROM conversations
+        WHERE status = 'open'
+          AND contact_id = (SELECT id FROM contacts WHERE channel = $1 AND external_id = $2)
+        """,
+        channel,
+        external_id,
+    )
+    if row is None:
+        return False
+    conversation = conversation_from(row)
+    waiting = conversation.run is not None and conversation.run.waiting is not None
+    return waiting or conversation.assignee is not None
+
+
+async def conversations_of(db: Reader, channel: str, external_id: str) -> list[Conversation]:
+    rows = await db.fetch(
+        f"""
+        SELECT {CONVERSATION} FROM conversations
+        WHERE contact_id = (SELECT id FROM contacts WHERE channel = $1 AND external_id = $2)
+        ORDER BY opened_at, row_order
+        """,
+        channel,
+        external_id,
+    )
+    return [conversation_from(row) for row in rows]
+
+
+async def queued(db: Reader, teams: Sequence[str], limit: int) -> list[Conversation]:
+    rows = await db.fetch(
+        f"""
+        SELECT {CONVERSATION} FROM conversations
+        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+          AND team = ANY($1::text[])
+        ORDER BY queued_at, row_order LIMIT $2
+        """,
+        list(teams),
+        limit,
+    )
+    return [conversation_from(row) for row in rows]
+
+
+async def open_assigned(db: Reader, agent_id: str) -> list[Conversation]:
+    rows = await db.fetch(
+        f"""
+        SELECT {CONVERSATION} FROM conversations
+        WHERE status = 'open' AND assignee = $1 ORDER BY opened_at, row_order
+        """,
+        agent_id,
+    )
+    return [conversation_from(row) for row in rows]
+
+
+async def count_open_assigned(db: Reader, agent_id: str) -> int:
+    found = await db.fetchval(
+        "SELECT count(*) FROM conversations WHERE status = 'open' AND assignee = $1", agent_id
+    )
+    return int(found or 0)
+
+
+async def transcript(db: Reader, conversation_id: str) -> list[TranscriptEntry]:
+    rows = await db.fetch(
+        f"SELECT {ENTRY} FROM transcript WHERE conversation_id = $1 ORDER BY id", conversation_id
+    )
+    return [entry_from(row) for row in rows]
+
+
+async def recent_transcript(db: Reader, conversation_id: str, limit: int) -> list[TranscriptEntry]:
+    if limit <= 0:
+        return []
+    rows = await db.fetch(
+        f"""
+        SELECT {ENTRY} FROM (
+            SELECT id, {ENTRY} FROM transcript WHERE conversation_id = $1
+            ORDER BY id DESC LIMIT $2
+        ) AS recent ORDER BY id
+        """,
+        conversation_id,
+        limit,
+    )
+    return [entry_from(row) for row in rows]

@@ -1,0 +1,344 @@
+"""PostgresStore: the Store on PostgreSQL, shared by any number of frontdesk replicas.
+
+Everything that one SQLite process coordinates in memory is coordinated by the database:
+a conversation's turns by an advisory lock on its key (see `transaction`), assignment by row
+locks on the team and its agents (see `directory`), and work in flight (inbound events,
+timers, outbound leases) by owner and heartbeat (see `replicas`, `work`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from itertools import groupby
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+
+from core.errors import ConcurrentUpdate, StoreUnavailable
+from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    Conversation,
+    DeskThread,
+    Inbound,
+    OutboxItem,
+    StoredInbound,
+    Timer,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord, Workload
+from core.retention import Cutoffs, Purged
+from storage.postgres import desk_threads, directory, reads, records, replicas, rows, work
+from storage.postgres.leadership import Leaders
+from storage.postgres.pool import DRIVER_ERRORS, as_store_error, create_pool
+from storage.postgres.reads import Conn
+from storage.postgres.rows import aware
+from storage.postgres.schema import migrate
+from storage.postgres.settings import PostgresSettings
+from storage.postgres.transaction import PostgresTransaction, Write
+
+T = TypeVar("T")
+
+SAVE_CURSOR = """
+    INSERT INTO cursors (name, value) VALUES ($1, $2)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value
+"""
+PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
+
+
+class PostgresStore:
+    """The Store port on PostgreSQL (entry point `frontdesk.stores: postgres`), with the
+    Records port and the Leadership port."""
+
+    settings_model: ClassVar[type[BaseModel]] = PostgresSettings
+
+    def __init__(self, settings: PostgresSettings, base_dir: Path) -> None:
+        self._settings = settings
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._heartbeat: replicas.Heartbeat | None = None
+        self._leaders = Leaders(settings)
+        self.replica = replicas.new_id()
+
+    async def open(self) -> None:
+        """Connect, bring the schema up to date and join the replicas."""
+        if self._pool is not None:
+            raise RuntimeError(f"the store on {self._settings.where()} is already open")
+        pool = await create_pool(self._settings)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn, self._settings.schema_name)
+            heartbeat = replicas.Heartbeat(pool, self.replica, self._settings.heartbeat_seconds)
+            await heartbeat.start()
+        except BaseException as exc:
+            await pool.close()
+            if isinstance(exc, DRIVER_ERRORS):
+                raise StoreUnavailable(
+                    f"cannot open PostgreSQL at {self._settings.where()}: {exc}"
+                ) from exc
+            raise
+        self._pool, self._heartbeat = pool, heartbeat
+
+    async def close(self) -> None:
+        pool, heartbeat = self._pool, self._heartbeat
+        self._pool, self._heartbeat = None, None
+        await self._leaders.close()
+        try:
+            if heartbeat is not None:
+                await heartbeat.stop()
+        finally:
+            if pool is not None:
+                await pool.close()
+
+    async def check_writable(self) -> None:
+        pool = self._db()
+        try:
+            async with pool.acquire() as conn:
+                tx = conn.transaction()
+                await tx.start()
+                try:
+                    await conn.execute(PROBE)
+                finally:
+                    await tx.rollback()
+        except DRIVER_ERRORS as exc:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self._settings.where()} is not writable: {exc}"
+            ) from exc
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        return await self._run(records.purge(self._db(), cutoffs))
+
+    # leadership ---------------------------------------------------------------------------
+
+    async def lead(self, job: str) -> bool:
+        """Whether this replica is the one doing `job` (see `leadership`)."""
+        return await self._leaders.lead(job)
+
+    # inbox --------------------------------------------------------------------------------
+
+    async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
+        found: int | None = await self._run(
+            self._db().fetchval(
+                work.RECORD,
+                event.channel,
+                event.event_id,
+                event.contact_key,
+                event.model_dump_json(),
+                aware(at),
+                self.replica,
+            )
+        )
+        return found
+
+    async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
+        """This replica's unprocessed events, with those of replicas that have died."""
+        return await work.claim_pending(
+            self._db(), self.replica, self._settings.owner_timeout_seconds, limit, after_id
+        )
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await work.load(self._db(), inbound_id)
+
+    async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
+        await self._db().execute(work.SET_ASIDE, aware(at), error, inbound_id)
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        found: str | None = await self._db().fetchval(
+            "SELECT error FROM inbox WHERE id = $1", inbound_id
+        )
+        return found
+
+    # cursors ------------------------------------------------------------------------------
+
+    async def load_cursor(self, name: str) -> str | None:
+        found: str | None = await self._db().fetchval(
+            "SELECT value FROM cursors WHERE name = $1", name
+        )
+        return found
+
+    async def save_cursor(self, name: str, value: str) -> None:
+        await self._run(self._db().execute(SAVE_CURSOR, name, value))
+
+    def transaction(self) -> AbstractAsyncContextManager[PostgresTransaction]:
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[PostgresTransaction]:
+        pool = self._db()
+        try:
+            async with pool.acquire() as conn:
+                control = conn.transaction()
+                await control.start()
+                tx = PostgresTransaction(conn)
+                try:
+                    yield tx
+                    await _flush(conn, tx.writes)
+                except BaseException:
+                    if not conn.is_closed():
+                        try:
+                            await control.rollback()
+                        except DRIVER_ERRORS:
+                            conn.terminate()  # the pool replaces it
+                    raise
+                finally:
+                    tx.end()
+                await control.commit()
+        except DRIVER_ERRORS as exc:
+            raise as_store_error(exc) from exc
+
+    # outbox -------------------------------------------------------------------------------
+
+    async def claim_due_outbound(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        return await work.claim_outbound(
+            self._db(),
+            self.replica,
+            self._settings.owner_timeout_seconds,
+            now,
+            limit,
+            lease_seconds,
+        )
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        await self._db().execute(work.MARK_SENT, aware(at), item_id)
+
+    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
+        await self._db().execute(work.MARK_RETRY, aware(next_attempt_at), error, item_id)
+
+    async def mark_deferred(self, item_id: int, next_attempt_at: datetime) -> None:
+        await self._db().execute(work.MARK_DEFERRED, aware(next_attempt_at), item_id)
+
+    async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
+        await self._db().execute(work.MARK_FAILED, aware(at), error, item_id)
+
+    async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
+        await self._db().execute(rows.MARK_UNREACHABLE, aware(at), channel, external_id)
+
+    async def next_outbound_due(self) -> datetime | None:
+        return await work.next_outbound_due(self._db())
+
+    # timers -------------------------------------------------------------------------------
+
+    async def due_timers(self, now: datetime, limit: int) -> list[Timer]:
+        """Due timers that are this replica's to fire (see `work.claim_timers`)."""
+        return await work.claim_timers(
+            self._db(), self.replica, self._settings.owner_timeout_seconds, now, limit
+        )
+
+    async def next_timer_due(self) -> datetime | None:
+        return await work.next_timer_due(
+            self._db(), self.replica, self._settings.owner_timeout_seconds
+        )
+
+    # agents and teams ---------------------------------------------------------------------
+
+    async def sync_directory(self, agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
+        async with self._db().acquire() as conn, conn.transaction():
+            # Replicas starting at once sync one after the other.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('frontdesk:directory'))")
+            await directory.sync(conn, agents, teams)
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
+        return await directory.set_status(self._db(), agent_id, status)
+
+    async def teams_of(self, agent_id: str) -> list[str]:
+        return await directory.teams_of(self._db(), agent_id)
+
+    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
+        return await reads.queued(self._db(), teams, limit)
+
+    async def list_agents(self) -> list[Agent]:
+        return await directory.list_all(self._db())
+
+    async def open_assigned(self, agent_id: str) -> list[Conversation]:
+        return await reads.open_assigned(self._db(), agent_id)
+
+    # the desk -----------------------------------------------------------------------------
+
+    async def save_thread(self, thread: DeskThread) -> None:
+        await desk_threads.save(self._db(), thread)
+
+    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
+        return await desk_threads.threads_of(self._db(), handoff_id)
+
+    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
+        return await desk_threads.thread_at(self._db(), desk, place, ts)
+
+    # reading ------------------------------------------------------------------------------
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return await reads.load_conversation(self._db(), conversation_id)
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        return await reads.conversations_of(self._db(), channel, external_id)
+
+    async def handles(self, channel: str, external_id: str) -> bool:
+        return await reads.handles(self._db(), channel, external_id)
+
+    async def get_contact_by_id(self, contact_id: str) -> Contact | None:
+        return await reads.load_contact_by_id(self._db(), contact_id)
+
+    async def get_contact(self, channel: str, external_id: str) -> Contact | None:
+        return await reads.load_contact(self._db(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await reads.transcript(self._db(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        return await work.records(self._db(), conversation_id)
+
+    # records ------------------------------------------------------------------------------
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await records.list_conversations(self._db(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await records.conversation_record(self._db(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await records.conversation_ids(self._db(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await records.team_queue(self._db(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await records.agent_loads(self._db())
+
+    async def workload(self) -> Workload:
+        return await records.workload(self._db())
+
+    # connections --------------------------------------------------------------------------
+
+    def _db(self) -> asyncpg.Pool[asyncpg.Record]:
+        if self._pool is None:
+            raise StoreUnavailable("the PostgreSQL store is not open")
+        return self._pool
+
+    async def _run(self, work: Awaitable[T]) -> T:
+        """A write a caller waits on to be durable: any driver failure is StoreUnavailable."""
+        try:
+            return await work
+        except DRIVER_ERRORS as exc:
+            raise StoreUnavailable(
+                f"PostgreSQL at {self._settings.where()} did not store it: {exc}"
+            ) from exc
+
+
+async def _flush(conn: Conn, writes: list[Write]) -> None:
+    """Run the queued writes in order: runs of one statement as one `executemany`, and each
+    exact write alone, checked to have changed exactly one row."""
+    for (sql, exact), run in groupby(writes, key=lambda write: (write.sql, write.exact)):
+        batch = list(run)
+        if not exact:
+            await conn.executemany(sql, [write.args for write in batch])
+            continue
+        for write in batch:
+            status = await conn.execute(sql, *write.args)
+            if not status.endswith(" 1"):
+                raise ConcurrentUpdate("a conversation changed before it could be saved")

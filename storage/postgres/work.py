@@ -1,0 +1,231 @@
+"""Work shared between replicas: inbound events, timers and outbound messages.
+
+Each is claimed with `FOR UPDATE SKIP LOCKED`, so that replicas claiming at once take
+different rows without waiting for each other, and carries its owner (see `replicas`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from core.models import Inbound, Outbound, OutboxItem, StoredInbound, Timer
+from core.ports import OutboxRecord
+from storage.postgres.reads import Reader
+from storage.postgres.replicas import gone
+from storage.postgres.rows import aware
+
+# inbox ------------------------------------------------------------------------------------
+
+RECORD = """
+    INSERT INTO inbox (channel, event_id, contact_key, event, received_at, owner)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (channel, event_id) DO NOTHING RETURNING id
+"""
+
+# An event is this replica's to process if it accepted it, or if its owner is gone: then it
+# becomes this replica's in the same statement, so that two survivors never both take it.
+_CLAIM_PENDING = f"""
+    UPDATE inbox SET owner = $1 WHERE id IN (
+        SELECT id FROM inbox
+        WHERE processed_at IS NULL AND id > $2
+          AND (owner IS NULL OR owner = $1 OR {gone("owner", "$1", "$4")})
+        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, received_at, event
+"""
+
+
+async def claim_pending(
+    db: Reader, replica: str, owner_timeout: float, limit: int, after_id: int
+) -> list[StoredInbound]:
+    rows = await db.fetch(_CLAIM_PENDING, replica, after_id, limit, owner_timeout)
+    return sorted((_stored(row) for row in rows), key=lambda item: item.id)
+
+
+async def load(db: Reader, inbound_id: int) -> StoredInbound | None:
+    row = await db.fetchrow("SELECT id, received_at, event FROM inbox WHERE id = $1", inbound_id)
+    return None if row is None else _stored(row)
+
+
+# Exact (one row must change): an event another replica has processed meanwhile (it took
+# over from an owner thought dead) fails the second turn instead of running it twice.
+MARK_PROCESSED = "UPDATE inbox SET processed_at = $1 WHERE id = $2 AND processed_at IS NULL"
+SET_ASIDE = "UPDATE inbox SET processed_at = $1, error = $2 WHERE id = $3 AND processed_at IS NULL"
+
+
+def _stored(row: asyncpg.Record) -> StoredInbound:
+    return StoredInbound(
+        id=row["id"],
+        received_at=row["received_at"],
+        event=Inbound.model_validate_json(row["event"]),
+    )
+
+
+# timers -----------------------------------------------------------------------------------
+
+SCHEDULE = """
+    INSERT INTO timers (id, conversation_id, key, due_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (id) DO UPDATE SET
+        conversation_id = excluded.conversation_id, key = excluded.key,
+        due_at = excluded.due_at, owner = NULL
+"""
+DELETE_TIMER = "DELETE FROM timers WHERE id = $1"
+
+
+def timer_row(timer: Timer) -> tuple[str, str, str, datetime]:
+    return (timer.id, timer.conversation_id, timer.key, aware(timer.due_at))
+
+
+_CLAIM_TIMERS = f"""
+    UPDATE timers SET owner = $1 WHERE id IN (
+        SELECT id FROM timers
+        WHERE due_at <= $2 AND (owner IS NULL OR owner = $1 OR {gone("owner", "$1", "$4")})
+        ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, conversation_id, key, due_at
+"""
+
+
+async def claim_timers(
+    db: Reader, replica: str, owner_timeout: float, now: datetime, limit: int
+) -> list[Timer]:
+    """Due timers this replica may fire, earliest first, now owned by it; they stay stored
+    until the engine deletes them."""
+    rows = await db.fetch(_CLAIM_TIMERS, replica, aware(now), limit, owner_timeout)
+    timers = [
+        Timer(id=r["id"], conversation_id=r["conversation_id"], key=r["key"], due_at=r["due_at"])
+        for r in rows
+    ]
+    return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
+
+
+async def next_timer_due(db: Reader, replica: str, owner_timeout: float) -> datetime | None:
+    """The earliest timer this replica could fire (those owned by live others are theirs)."""
+    found: datetime | None = await db.fetchval(
+        f"""
+        SELECT min(due_at) FROM timers
+        WHERE owner IS NULL OR owner = $1 OR {gone("owner", "$1", "$2")}
+        """,
+        replica,
+        owner_timeout,
+    )
+    return found
+
+
+# outbox -----------------------------------------------------------------------------------
+
+ENQUEUE = """
+    INSERT INTO outbox
+        (message_id, conversation_id, lane, message, status, attempts, created_at,
+         next_attempt_at)
+    VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)
+    ON CONFLICT (message_id) DO NOTHING
+"""
+
+
+def enqueue_row(message: Outbound, at: datetime) -> tuple[str, str, str, str, datetime]:
+    return (
+        message.message_id,
+        message.conversation_id,
+        message.lane,
+        message.model_dump_json(),
+        aware(at),
+    )
+
+
+_IS_HEAD = """
+    o.id = (SELECT min(h.id) FROM outbox AS h WHERE h.lane = o.lane AND h.status = 'pending')
+"""
+
+# A lease is free when it has run out, or when its owner is gone (its end may be far off).
+_CLAIM = f"""
+    UPDATE outbox SET leased_until = $2, owner = $1 WHERE id IN (
+        SELECT o.id FROM outbox AS o
+        WHERE o.status = 'pending' AND o.next_attempt_at <= $3
+          AND (o.leased_until IS NULL OR o.leased_until <= $3
+               OR {gone("o.owner", "$1", "$5")})
+          AND {_IS_HEAD}
+        ORDER BY o.next_attempt_at, o.id LIMIT $4
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, message, attempts, created_at
+"""
+
+
+async def claim_outbound(
+    db: Reader, replica: str, owner_timeout: float, now: datetime, limit: int, lease_seconds: float
+) -> list[OutboxItem]:
+    if limit <= 0:
+        return []
+    at = aware(now)
+    until = at + timedelta(seconds=lease_seconds)
+    rows = await db.fetch(_CLAIM, replica, until, at, limit, owner_timeout)
+    items = [
+        OutboxItem(
+            id=row["id"],
+            message=Outbound.model_validate_json(row["message"]),
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: item.id)
+
+
+MARK_SENT = """
+    UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
+        leased_until = NULL
+    WHERE id = $2
+"""
+MARK_RETRY = """
+    UPDATE outbox SET next_attempt_at = $1, last_error = $2, attempts = attempts + 1,
+        leased_until = NULL
+    WHERE id = $3 AND status = 'pending'
+"""
+MARK_DEFERRED = """
+    UPDATE outbox SET next_attempt_at = $1, leased_until = NULL
+    WHERE id = $2 AND status = 'pending'
+"""
+MARK_FAILED = """
+    UPDATE outbox SET status = 'failed', failed_at = $1, last_error = $2,
+        attempts = attempts + 1, leased_until = NULL
+    WHERE id = $3 AND status = 'pending'
+"""
+
+
+async def next_outbound_due(db: Reader) -> datetime | None:
+    found: datetime | None = await db.fetchval(
+        f"""
+        SELECT min(t) FROM (
+            (SELECT o.next_attempt_at AS t FROM outbox AS o
+             WHERE o.status = 'pending' AND o.leased_until IS NULL AND {_IS_HEAD}
+             ORDER BY o.next_attempt_at LIMIT 1)
+            UNION ALL
+            SELECT greatest(o.next_attempt_at, o.leased_until) FROM outbox AS o
+            WHERE o.status = 'pending' AND o.leased_until IS NOT NULL AND {_IS_HEAD}
+        ) AS due
+        """
+    )
+    return found
+
+
+async def records(db: Reader, conversation_id: str) -> list[OutboxRecord]:
+    rows = await db.fetch(
+        """
+        SELECT message_id, status, attempts, last_error, sent_at FROM outbox
+        WHERE conversation_id = $1 ORDER BY id
+        """,
+        conversation_id,
+    )
+    return [
+        OutboxRecord(
+            message_id=row["message_id"],
+            status=row["status"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            sent_at=row["sent_at"],
+        )
+        for row in rows
+    ]
