@@ -369,6 +369,18 @@ class Backup(Protocol):
 
 
 @runtime_checkable
+class Leadership(Protocol):
+    """Which replica does a job that only one may do at a time, such as polling a Telegram
+    bot's updates. A store shared by several replicas implements it (and the Runtime passes
+    the question on to its store); without it a process is alone, and always leads."""
+
+    async def lead(self, job: str) -> bool:
+        """Whether this replica does `job` now, taking it over when nobody does; asked again
+        before each round of the job, so a dead leader's job moves within seconds."""
+        ...
+
+
+@runtime_checkable
 class Supervised(Protocol):
     """A channel with work of its own in the background (a poller) says here when that work
     has stopped, so that readiness can report it."""

@@ -37,7 +37,7 @@ from core.models import (
     conversation_key,
 )
 from core.outbox import OutboxWorker
-from core.ports import Channel, Clock, Store
+from core.ports import Channel, Clock, Leadership, Store
 from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
@@ -134,6 +134,9 @@ class Runtime:
         if not self._stopping:
             self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
         return True
+
+    async def lead(self, job: str) -> bool:  # the Leadership port: alone, a process leads
+        return not isinstance(self.store, Leadership) or await self.store.lead(job)
 
     async def load_cursor(self, name: str) -> str | None:
         return await _stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))

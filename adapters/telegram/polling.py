@@ -22,7 +22,7 @@ from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.updates import ALLOWED_UPDATES
 from core.errors import StoreUnavailable
-from core.ports import Inbox
+from core.ports import Inbox, Leadership
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # the cap, and starts small again after a round that works.
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 10.0
+# Beside other replicas, one polls a bot (Telegram allows one getUpdates at a time); the
+# others ask this often whether the leader has gone.
+FOLLOWER_PAUSE_SECONDS = 2.0
 
 
 def cursor_name(slug: str) -> str:
@@ -62,6 +65,10 @@ class UpdatePoller:
         webhook_deleted = False
         while True:
             try:
+                if not await self._leads():
+                    self._last = None  # the leader moves the offset on: read it on taking over
+                    await asyncio.sleep(FOLLOWER_PAUSE_SECONDS)
+                    continue
                 if not webhook_deleted:
                     # Telegram refuses getUpdates (409) while a webhook is set; deleting it
                     # keeps the updates it holds.
@@ -95,6 +102,10 @@ class UpdatePoller:
                 await self._pause()
             else:
                 self._retry_delay = FIRST_RETRY_SECONDS
+
+    async def _leads(self) -> bool:
+        inbox = self._inbox
+        return not isinstance(inbox, Leadership) or await inbox.lead(f"telegram:{self._slug}")
 
     async def _round(self, bot: Bot, last: int) -> None:
         """One getUpdates and its batch, in order. A failure part way leaves the rest of the

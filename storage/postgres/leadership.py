@@ -35,7 +35,9 @@ class Leaders:
                 if job in self._held:
                     await self._conn.fetchval("SELECT 1")  # the session (and lock) still lives
                     return True
-                if await self._conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", job):
+                # Advisory locks span the database: the schema keeps deployments apart.
+                key = f"{self._settings.schema_name}:{job}"
+                if await self._conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
                     self._held.add(job)
                     return True
                 return False
@@ -43,6 +45,10 @@ class Leaders:
                 log.warning("cannot tell who leads %s: %r", job, exc)
                 await self._drop()
                 return False
+
+    def session(self) -> int | None:
+        """The server process of the leading session (for operators: pg_stat_activity)."""
+        return None if self._conn is None else self._conn.get_server_pid()
 
     async def close(self) -> None:
         async with self._lock:

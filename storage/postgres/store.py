@@ -119,6 +119,10 @@ class PostgresStore:
         """Whether this replica is the one doing `job` (see `leadership`)."""
         return await self._leaders.lead(job)
 
+    def leader_session(self) -> int | None:
+        """The server pid of the session holding this replica's leads, if it has one."""
+        return self._leaders.session()
+
     # inbox --------------------------------------------------------------------------------
 
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
