@@ -7,6 +7,7 @@ leads a job; assignment stays fair and within capacity when both pick at once.""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from tests.storage.builders import (
     seed,
 )
 from tests.support.postgres import DATABASE_URL, scratch_schema
+from tests.support.process import FRONTDESK, free_port
 from tests.support.waiting import until
 
 # Long enough that a live store never misses a beat during a test; a "dead" one is made by
@@ -182,3 +184,34 @@ async def test_an_unreachable_server_is_named_without_its_password(tmp_path: Pat
         await store.open()
     assert "127.0.0.1:9/crm" in str(raised.value)
     assert "s3cret-pw" not in str(raised.value)
+
+
+async def test_serve_says_which_server_it_cannot_reach_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "frontdesk.yaml"
+    config.write_text(
+        f"""
+server: {{host: 127.0.0.1, port: {free_port()}}}
+store: {{type: postgres, dsn: "${{FRONTDESK_DATABASE_URL}}"}}
+api: {{token: abcdefghijklmnopqrstuvwxyz0123456789}}
+channels:
+  webhook:
+    type: webhook
+    secret: abcdefghijklmnopqrstuvwxyz0123456789
+    callback_url: http://127.0.0.1:9/callback
+workflows: []
+"""
+    )
+    process = await asyncio.create_subprocess_exec(
+        str(FRONTDESK),
+        "serve",
+        "--config",
+        str(config),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "FRONTDESK_DATABASE_URL": "postgresql://fd:s3cret-pw@127.0.0.1:9/prod"},
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert process.returncode == 1
+    [line] = err.decode().splitlines()
+    assert "cannot connect to PostgreSQL at 127.0.0.1:9/prod" in line
+    assert "s3cret-pw" not in line
