@@ -20,12 +20,13 @@ from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core import plugins
+from core.crosscheck import Directory, workflow_problems
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, parse_workflow, references
+from core.workflow import Workflow, parse_workflow
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 # Beside the config file: values for its `${NAME}` references; the environment wins.
@@ -247,6 +248,19 @@ def load_config(path: Path) -> Config:
     )
 
 
+def directory_of(config: Config) -> Directory:
+    """The names `config` defines, to check a workflow file against it."""
+    return Directory(
+        name=Path(config.source).name,
+        teams=set(config.teams),
+        agents={a.id for a in config.agents},
+        schedules=set(config.schedules),
+        channels=set(config.channels),
+        settings=set(config.settings),
+        secrets=set(config.secrets),
+    )
+
+
 def read_dotenv(path: Path, problems: list[Problem]) -> dict[str, str]:
     """The `NAME=value` lines of a `.env` file (none if there is no file); a line that is not
     one is a problem naming its line, never its text, which may hold a secret."""
@@ -408,7 +422,15 @@ def _workflows(
     problems: list[Problem],
 ) -> list[Workflow]:
     workflows: list[Workflow] = []
-    agent_ids = {a.id for a in agents}
+    directory = Directory(
+        name=config_path.name,
+        teams=set(teams),
+        agents={a.id for a in agents},
+        schedules=set(raw.schedules),
+        channels=set(channels),
+        settings=set(raw.settings),
+        secrets=set(raw.secrets),
+    )
     names: set[str] = set()
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
@@ -424,14 +446,6 @@ def _workflows(
                 source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
             )
         names.add(workflow.name)
-        known = {"team": set(teams), "agent": agent_ids, "schedule": set(raw.schedules)}
-        for kind, name, loc in references(workflow):
-            if name not in known[kind]:
-                problems.append(
-                    workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
-                )
-        for j, channel in enumerate(workflow.channels or []):
-            if channel not in channels:
-                problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
+        problems.extend(workflow_problems(workflow, workflow_source, directory))
         workflows.append(workflow)
     return workflows
