@@ -268,7 +268,11 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# What an assign step tells the customer when an agent takes the conversation, which may be
+# long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
+_V4 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
