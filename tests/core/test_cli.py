@@ -132,8 +132,7 @@ def test_a_config_whose_workflow_reads_an_unknown_name_does_not_serve(tmp_path: 
 def test_chat_checks_the_workflow_against_its_config(tmp_path: Path) -> None:
     workflow = tmp_path / "w.yaml"
     workflow.write_text(
-        "name: w\ntrigger: conversation_opened\nsteps:\n"
-        "  - {id: give, type: assign, team: salez}\n"
+        "name: w\ntrigger: conversation_opened\nsteps:\n  - {id: give, type: assign, team: salez}\n"
     )
     result = run("chat", str(workflow), "--config", str(DEMO / "frontdesk.yaml"), stdin="hi\n")
     assert result.returncode == 1
