@@ -248,6 +248,34 @@ def load_config(path: Path) -> Config:
     )
 
 
+def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig | None]:
+    """The server section and the channel `slug` of the config at `path` (None when it has
+    no such channel), reading only the variables those two name: a tool for one channel
+    needs neither the other channels' secrets nor the rest of the config."""
+    source = load_yaml(path)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the config must be a mapping")])
+    problems: list[Problem] = []
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    channels = source.data.get("channels")
+    body = channels.get(slug) if isinstance(channels, dict) else None
+    server = _interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
+    if isinstance(body, dict):
+        body = _interpolate(source, body, ("channels", slug), environ, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = ServerSettings.model_validate(server)
+    except ValidationError as exc:
+        raise ConfigError(source.problems(exc, ("server",))) from exc
+    if not isinstance(body, dict):
+        return settings, None
+    found = _settings(source, ("channels", slug), "channel", body, problems)
+    if found is None:
+        raise ConfigError(problems)
+    return settings, ChannelConfig(slug, *found)
+
+
 def directory_of(config: Config) -> Directory:
     """The names `config` defines, to check a workflow file against it."""
     return Directory(
