@@ -12,7 +12,7 @@ import asyncio
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from core import plugins
 from core.clock import ManualClock
 from core.config import Config, OutboxSettings
 from core.engine import TurnReport
+from core.hours import away_outside_hours
 from core.models import (
     Agent,
     AgentStatus,
@@ -35,6 +36,7 @@ from core.models import (
     Outbound,
 )
 from core.runtime import Runtime
+from core.schedules import Schedule
 from core.workflow import Workflow, references
 
 CHANNEL = "chat"
@@ -176,6 +178,8 @@ async def _chat(
             await store.sync_directory(agents, teams)
             await runtime.engine.prepare()
             session = _Session(runtime, clock, write, customer)
+            if config is not None:
+                session.hours = (config.away_outside, config.schedules)
             await session.shift_change()
             write(f"frontdesk chat: workflow {workflow.name!r} ({HELP})")
             while True:
@@ -201,6 +205,8 @@ class _Session:
         self.clock = clock
         self.write = write
         self.customer = who
+        # Teams set away outside their schedules (team → schedule), and the schedules.
+        self.hours: tuple[Mapping[str, str], Mapping[str, Schedule]] = ({}, {})
 
     async def handle(self, line: str) -> None:
         command, _, rest = line.strip().partition(" ")
@@ -262,7 +268,12 @@ class _Session:
         self.write(f"  (it is now {self.clock.now():%a %Y-%m-%d %H:%M %Z})")
 
     async def shift_change(self) -> None:
-        for agent in await self.runtime.away_outside_hours():
+        away_outside, schedules = self.hours
+        now = self.clock.now()
+        runtime = self.runtime
+        for agent in await away_outside_hours(
+            runtime.store, runtime.reporter, now, away_outside, schedules
+        ):
             self.write(f"  ({agent.id} is away: outside their team's hours)")
 
     async def agent(self, rest: str) -> None:

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import Problem
 from core.sources import Source
 from core.template_vars import Names, template_problems
 from core.workflow import Workflow, references
+
+if TYPE_CHECKING:  # the config's loader runs these checks: it imports this module
+    from core.config import Config
 
 
 @dataclass(frozen=True)
@@ -45,3 +50,16 @@ def workflow_problems(
     names = Names(directory.settings, directory.secrets, directory.name)
     problems.extend(template_problems(workflow, source, names))
     return problems
+
+
+def directory_of(config: Config) -> Directory:
+    """The names `config` defines, to check a workflow file against it."""
+    return Directory(
+        name=Path(config.source).name,
+        teams=set(config.teams),
+        agents={a.id for a in config.agents},
+        schedules=set(config.schedules),
+        channels=set(config.channels),
+        settings=set(config.settings),
+        secrets=set(config.secrets),
+    )
