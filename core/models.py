@@ -9,9 +9,50 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+# Deeper than any platform payload frontdesk reads, and shallow enough that the store's JSON
+# reader (pydantic's, which stops at a depth of about 250) reads back whatever was written.
+MAX_RAW_DEPTH = 64
+
+
+def storable(text: str) -> str:
+    """`text` if it can be written as UTF-8. JSON lets a sender write half of a surrogate
+    pair (`"\\ud83d"`); Python reads it into a str that no encoder accepts, so it could never
+    be stored, and retrying would not change that."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "not_unicode", "not valid Unicode text (a lone surrogate)"
+        ) from None
+    return text
+
+
+def storable_json(value: Any, depth: int = 0) -> None:
+    """Check every string and key of a JSON value with `storable`, and its nesting depth."""
+    if depth > MAX_RAW_DEPTH:
+        raise PydanticCustomError(
+            "too_deep", "nested deeper than {limit} levels", {"limit": MAX_RAW_DEPTH}
+        )
+    if isinstance(value, str):
+        storable(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                storable(key)
+            storable_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item, depth + 1)
+
+
+# Text that came from outside: checked before anything tries to store it.
+Text = Annotated[str, AfterValidator(storable)]
+Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(storable)]
 
 
 class Frozen(BaseModel):
@@ -44,12 +85,12 @@ class Option(Frozen):
 class ContactProfile(Frozen):
     """What a channel knows about the sender of an inbound event."""
 
-    external_id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
-    username: str | None = None
-    language: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    external_id: Identifier
+    name: Text | None = None
+    username: Text | None = None
+    language: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
 
 
 class DeskActionKind(StrEnum):
@@ -71,12 +112,12 @@ class DeskAction(Frozen):
     """
 
     kind: DeskActionKind
-    conversation_id: str
-    customer_key: str
-    agent_id: str | None = None  # None: not one of the configured agents
-    actor: str
-    place: str | None = None
-    handoff_id: str | None = None
+    conversation_id: Text
+    customer_key: Text
+    agent_id: Text | None = None  # None: not one of the configured agents
+    actor: Text
+    place: Text | None = None
+    handoff_id: Text | None = None
 
 
 class Inbound(Frozen):
@@ -87,14 +128,20 @@ class Inbound(Frozen):
     idempotency key. `raw` keeps the platform payload aside for the transcript and debugging.
     """
 
-    channel: str
-    event_id: str = Field(min_length=1, max_length=256)
+    channel: Text
+    event_id: Identifier
     contact: ContactProfile
-    text: str | None = None
-    option_id: str | None = None
-    attachment: str | None = None
+    text: Text | None = None
+    option_id: Text | None = None
+    attachment: Text | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("raw")
+    @classmethod
+    def _raw_storable(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        storable_json(raw)
+        return raw
 
     @property
     def contact_key(self) -> str:

@@ -22,7 +22,7 @@ from core.config import OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
-from core.errors import StoreUnavailable
+from core.errors import Refused, StoreUnavailable
 from core.models import (
     Agent,
     AgentStatus,
@@ -475,10 +475,11 @@ async def _settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
 
 async def _stored(failure: str, work: Awaitable[T]) -> T:
     """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
-    so that it answers the platform with an error status and the event comes again."""
+    so that it answers the platform with an error status and the event comes again; except
+    a refusal (`Unstorable`), which would fail the same way every time."""
     try:
         return await work
-    except StoreUnavailable:
+    except (StoreUnavailable, Refused):
         raise
     except Exception as exc:
         log.exception("%s", failure)
