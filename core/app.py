@@ -15,6 +15,7 @@ from core import plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
+from core.parked_api import ParkedApi
 from core.ports import Channel, Clock, Store
 from core.runtime import Runtime
 
@@ -71,6 +72,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         runtime.assign_conversation,
     )
     app.add_routes(api.routes())
+    app.add_routes(ParkedApi(store, config.api.token, runtime.retry_parked).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 
     async def startup(_: web.Application) -> None:

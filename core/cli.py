@@ -15,6 +15,7 @@ from core.chat import chat as run_chat
 from core.chat import read_stdin
 from core.config import Config, load_config
 from core.errors import ConfigError
+from core.parked_cli import parked
 from core.sources import load_yaml
 from core.workflow import load_workflow, parse_workflow
 
@@ -46,6 +47,9 @@ def main(log_level: str) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+main.add_command(parked)
 
 
 @main.command()

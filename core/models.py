@@ -164,6 +164,17 @@ class StoredInbound(Frozen):
     event: Inbound
 
 
+class ParkedInbound(Frozen):
+    """An event set aside because processing it kept failing, with the last error; it waits
+    for someone to fix the cause and retry it."""
+
+    id: int
+    received_at: datetime
+    parked_at: datetime
+    error: str
+    event: Inbound
+
+
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -104,6 +104,7 @@ class Runtime:
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
+        self.parked = 0  # events set aside since start
         self._timers_in_flight: set[str] = set()
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
@@ -303,17 +304,48 @@ class Runtime:
             if failures < MAX_FAILURES:
                 raise
             del self._failures[item.id]
+            await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
+            self.parked += 1
+            conversation_id = await self._conversation_of(item.event)
             log.error(
-                "event set aside after %d failures: inbound=%s key=%s error=%r",
+                "event parked after %d failures: inbound=%s conversation=%s key=%s error=%r",
                 failures,
                 item.id,
+                conversation_id or "-",
                 item.event.contact_key,
                 exc,
+                extra={
+                    "conversation_id": conversation_id,
+                    "channel": item.event.channel,
+                    "contact_key": item.event.contact_key,
+                },
             )
-            await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             return None
         self._failures.pop(item.id, None)
         return report
+
+    async def _conversation_of(self, event: Inbound) -> str | None:
+        """The id of the conversation an event belongs to, for the log; None if it has none
+        yet (or the store cannot say)."""
+        if event.action is not None:
+            return event.action.conversation_id
+        try:
+            found = await self.store.conversations_of(event.channel, event.contact.external_id)
+        except Exception:
+            log.warning("could not look up the conversation of %s", event.contact_key)
+            return None
+        return found[-1].id if found else None
+
+    async def retry_parked(self, inbound_id: int) -> bool:
+        """Process a parked event again (once the cause is fixed); False when no parked event
+        has that id. If it fails again, it is parked again after MAX_FAILURES tries."""
+        item = await self.store.unpark_inbound(inbound_id)
+        if item is None:
+            return False
+        self._failures.pop(inbound_id, None)
+        if not self._stopping:
+            self._submit(item)
+        return True
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
         if report.sent:

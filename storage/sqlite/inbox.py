@@ -18,7 +18,7 @@ import aiosqlite
 from pydantic_core import PydanticSerializationError
 
 from core.errors import StoreUnavailable, Unstorable
-from core.models import Inbound, StoredInbound
+from core.models import Inbound, ParkedInbound, StoredInbound
 from storage.sqlite.codec import from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one, store_error
 from storage.sqlite.writer import Writer
@@ -164,6 +164,42 @@ MARK_PROCESSED = "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_a
 SET_ASIDE = """
     UPDATE inbox SET processed_at = ?, error = ? WHERE id = ? AND processed_at IS NULL
 """
+
+
+async def parked(conn: aiosqlite.Connection, limit: int) -> list[ParkedInbound]:
+    # A scan of the inbox: this serves a person looking, not the event path.
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT id, received_at, processed_at, error, event FROM inbox
+        WHERE error IS NOT NULL AND processed_at IS NOT NULL
+        ORDER BY processed_at DESC, id DESC LIMIT ?
+        """,
+        (limit,),
+    )
+    return [
+        ParkedInbound(
+            id=row["id"],
+            received_at=from_micros(row["received_at"]),
+            parked_at=from_micros(row["processed_at"]),
+            error=row["error"],
+            event=Inbound.model_validate_json(row["event"]),
+        )
+        for row in rows
+    ]
+
+
+async def unpark(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
+    row = await fetch_one(
+        conn,
+        """
+        UPDATE inbox SET processed_at = NULL, error = NULL
+        WHERE id = ? AND error IS NOT NULL AND processed_at IS NOT NULL
+        RETURNING id, received_at, event
+        """,
+        (inbound_id,),
+    )
+    return None if row is None else _stored(row)
 
 
 async def error_of(conn: aiosqlite.Connection, inbound_id: int) -> str | None:
