@@ -27,6 +27,10 @@ from core.ports import Clock, Desk, Inbox
 log = logging.getLogger(__name__)
 
 
+# What reading a dict of an unexpected shape raises.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError)
+
+
 class SlackChannel:
     """Slack calls `POST /<slug>/events` for events, interactivity (buttons) and the
     `/frontdesk` slash command alike: set that URL in the app's config for all three.
@@ -106,6 +110,12 @@ class SlackChannel:
             response = refused(self.slug, "request", error.status, str(error))
         elif isinstance(error, ValidationError):  # an Inbound the listener could not build
             response = refused(self.slug, "request", 400, describe(error))
+        elif isinstance(error, SHAPE_ERRORS):
+            # `requests.checked` pins down what bolt and the listeners read; a part it missed
+            # is still the request's shape, not frontdesk's state: refused, not retried.
+            reason = f"a request of a shape frontdesk cannot read ({type(error).__name__})"
+            log.warning("slack %s: %s: %s", self.slug, reason, error)
+            response = error_response(400, reason)
         else:
             log.error("slack %s: a listener failed", self.slug, exc_info=error)
             response = error_response(500, "the request could not be handled")

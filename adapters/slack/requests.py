@@ -124,13 +124,15 @@ class _Message(_Shape):
 
 class BlockActions(_Envelope):
     type: Literal["block_actions"]
+    event: dict[str, Any] | None = None  # bolt reads `event.bot_id` of every request
     user: _Named
     actions: list[_Action] = Field(min_length=1)
     container: _Container | None = None
     message: _Message | None = None
 
 
-class SlashCommand(_Shape):
+class SlashCommand(_Envelope):
+    event: dict[str, Any] | None = None
     command: Text
     user_id: Text
     text: Text = ""
