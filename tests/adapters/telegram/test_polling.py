@@ -127,3 +127,14 @@ async def test_bot_api_errors_are_retried(
     assert [e.event_id for e in inbox.events] == ["60"]
     assert len(bot_api.of("deleteWebhook")) == 2
     assert len(bot_api.of("getUpdates")) >= 3
+
+
+async def test_an_update_that_can_never_be_stored_is_skipped_not_polled_forever(
+    poller: TelegramChannel, inbox: FakeInbox, bot_api: FakeBotApi
+) -> None:
+    poison = text_update(40, "\ud83d")  # text that is not valid Unicode
+    bot_api.queue_update(poison, text_update(41, "after it"))
+
+    await until(lambda: inbox.cursors.get(CURSOR) == "41")
+
+    assert [e.text for e in inbox.events] == ["after it"]
