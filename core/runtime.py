@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -63,6 +63,8 @@ class EngineJob(Generic[T]):
 
 Job = StoredInbound | Timer | EngineJob[Any] | HttpResult
 TIMER_BATCH = 200
+TIMER_RETRY_FIRST = timedelta(seconds=5)
+TIMER_RETRY_MAX = timedelta(hours=1)
 RESTART_DELAY = 1.0
 
 
@@ -106,6 +108,10 @@ class Runtime:
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
         self._timers_in_flight: set[str] = set()
+        # A timer whose turn failed waits before its next try (doubling), so that a timer
+        # that always fails does not take turn after turn; in memory: a restart tries again.
+        self._timer_failures: dict[str, int] = {}
+        self._timers_held: dict[str, datetime] = {}  # timer id → not tried before then
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
@@ -281,7 +287,7 @@ class Runtime:
             if isinstance(job, StoredInbound):
                 report = await self._process(job)
             else:
-                report = await self.engine.process_timer(job)
+                report = await self._process_timer(job)
         finally:
             if isinstance(job, StoredInbound):
                 self._inbound_in_flight.discard(job.id)
@@ -346,6 +352,28 @@ class Runtime:
         if not self._stopping:
             self._submit(item)
         return True
+
+    async def _process_timer(self, timer: Timer) -> TurnReport | None:
+        try:
+            report = await self.engine.process_timer(timer)
+        except Exception as exc:
+            failures = self._timer_failures.get(timer.id, 0) + 1
+            self._timer_failures[timer.id] = failures
+            delay = min(TIMER_RETRY_FIRST * 2 ** (failures - 1), TIMER_RETRY_MAX)
+            self._timers_held[timer.id] = self.clock.now() + delay
+            log.error(
+                "timer failed (%d times), tried again in %s: timer=%s conversation=%s error=%r",
+                failures,
+                delay,
+                timer.id,
+                timer.conversation_id,
+                exc,
+                extra={"conversation_id": timer.conversation_id},
+            )
+            raise
+        self._timer_failures.pop(timer.id, None)
+        self._timers_held.pop(timer.id, None)
+        return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
         if report.sent:
@@ -480,7 +508,12 @@ class Runtime:
             self._timer_wake.clear()
             now = self.clock.now()
             due = await self.store.due_timers(now, TIMER_BATCH)
-            fresh = [t for t in due if t.id not in self._timers_in_flight]
+            held = [self._timers_held[t.id] for t in due if self._timers_held.get(t.id, now) > now]
+            fresh = [
+                t
+                for t in due
+                if t.id not in self._timers_in_flight and self._timers_held.get(t.id, now) <= now
+            ]
             for timer in fresh:
                 self._submit(timer)
             if len(due) == TIMER_BATCH and fresh:
@@ -488,6 +521,8 @@ class Runtime:
             upcoming = await self.store.next_timer_due()
             # Due timers still in flight wake this loop when they finish.
             deadline = upcoming if upcoming is not None and upcoming > now else None
+            if held:  # and failed ones when their wait is over
+                deadline = min(held) if deadline is None else min(deadline, *held)
             if deadline is None and not due:
                 deadline = now + SWEEP_INTERVAL
             await wake_or_deadline(self._timer_wake, self.clock, deadline)
