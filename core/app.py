@@ -16,7 +16,8 @@ from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
 from core.parked_api import ParkedApi
-from core.ports import Channel, Clock, Store
+from core.ports import Channel, Clock, Records, Store
+from core.records_api import RecordsApi
 from core.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -65,7 +66,6 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     for channel in channels.values():
         app.add_routes(list(channel.routes()))
     api = AgentApi(
-        store,
         config.api.token,
         runtime.set_agent_status,
         runtime.close_conversation,
@@ -73,6 +73,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     )
     app.add_routes(api.routes())
     app.add_routes(ParkedApi(store, config.api.token, runtime.retry_parked).routes())
+    records = store if isinstance(store, Records) else None
+    app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
 
     async def startup(_: web.Application) -> None:

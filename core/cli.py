@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,9 @@ from core import plugins, template_library
 from core.chat import chat as run_chat
 from core.chat import read_stdin
 from core.config import Config, load_config
+from core.default_secrets import refusal
 from core.errors import ConfigError
+from core.inspect_cli import agents, conversations, queues
 from core.parked_cli import parked
 from core.sources import load_yaml
 from core.workflow import load_workflow, parse_workflow
@@ -54,7 +57,12 @@ main.add_command(parked)
 
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
-def serve(config_path: Path) -> None:
+@click.option(
+    "--insecure-demo",
+    is_flag=True,
+    help="Serve beyond 127.0.0.1 even with a known default secret (a demo, never production).",
+)
+def serve(config_path: Path, insecure_demo: bool) -> None:
     """Run the server with the given config file."""
     from core.app import serve as run_server
 
@@ -62,6 +70,9 @@ def serve(config_path: Path) -> None:
         config = load_config(config_path)
     except ConfigError as exc:
         _fail(exc)
+    if not insecure_demo and (reason := refusal(config)) is not None:
+        click.echo(reason, err=True)
+        sys.exit(2)
     asyncio.run(run_server(config))
 
 
@@ -138,7 +149,7 @@ def templates() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--template", "name", required=True, help="one of `frontdesk templates`")
 def init(directory: Path, name: str) -> None:
-    """Write a working config and its workflows from a template into DIRECTORY."""
+    """Write a working config, its workflows and a .env with fresh secrets into DIRECTORY."""
     try:
         written = template_library.copy_to(name, directory)
     except (LookupError, FileExistsError) as exc:
@@ -147,4 +158,20 @@ def init(directory: Path, name: str) -> None:
     for path in written:
         click.echo(f"wrote {path}")
     config = directory / "frontdesk.yaml"
-    click.echo(f"next: frontdesk validate {config} && frontdesk serve --config {config}")
+    program = _program()
+    click.echo(f"next: {program} validate {config} && {program} serve --config {config}")
+
+
+def _program() -> str:
+    """The way to run this frontdesk again: as it was typed (`.venv/bin/frontdesk`) when that
+    was a relative path, its bare name when that finds it on PATH, else its full path."""
+    typed = Path(sys.argv[0])
+    if not typed.is_absolute():
+        return str(typed)
+    found = shutil.which(typed.name)
+    return typed.name if found and Path(found).resolve() == typed.resolve() else str(typed)
+
+
+main.add_command(conversations)
+main.add_command(queues)
+main.add_command(agents)

@@ -1,18 +1,22 @@
 """The configuration: one YAML file, validated once at start.
 
 This is the only module that reads the environment: any string value may say `${NAME}` or
-`${NAME:-default}`. Secrets are SecretStr and never logged. Every problem found is reported
-together, each with its file, line and field.
+`${NAME:-default}`, read from the environment or else from a `.env` file beside the config
+(`frontdesk init` writes one with fresh secrets). Secrets are SecretStr and never logged.
+Every problem found is reported together, each with its file, line and field.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dotenv.parser import parse_stream
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from core import plugins
@@ -24,6 +28,8 @@ from core.sources import Loc, Source, load_yaml
 from core.workflow import Workflow, parse_workflow, references
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
+# Beside the config file: values for its `${NAME}` references; the environment wins.
+DOTENV = ".env"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 
 
@@ -140,7 +146,8 @@ class Config:
 def load_config(path: Path) -> Config:
     source = load_yaml(path)
     problems: list[Problem] = []
-    source.data = _interpolate(source, source.data, (), problems)
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    source.data = _interpolate(source, source.data, (), environ, problems)
     if problems:  # an unset variable would only cause confusing follow-up errors
         raise ConfigError(problems)
     if not isinstance(source.data, dict):
@@ -191,17 +198,43 @@ def load_config(path: Path) -> Config:
     )
 
 
-def _interpolate(source: Source, node: Any, loc: Loc, problems: list[Problem]) -> Any:
+def read_dotenv(path: Path, problems: list[Problem]) -> dict[str, str]:
+    """The `NAME=value` lines of a `.env` file (none if there is no file); a line that is not
+    one is a problem naming its line, never its text, which may hold a secret."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), None, "", f"cannot read file: {exc}"))
+        return {}
+    found: dict[str, str] = {}
+    # python-dotenv's own parser, rather than `dotenv_values`, which only logs bad lines.
+    for binding in parse_stream(io.StringIO(content)):
+        text = binding.original.string  # starts with the blank lines before it
+        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+        if binding.error:
+            problems.append(Problem(str(path), line, "", "expected NAME=value"))
+        elif binding.key is not None and binding.value is None:
+            problems.append(Problem(str(path), line, binding.key, "has no value"))
+        elif binding.key is not None and binding.value is not None:
+            found[binding.key] = binding.value
+    return found
+
+
+def _interpolate(
+    source: Source, node: Any, loc: Loc, environ: Mapping[str, str], problems: list[Problem]
+) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(source, v, (*loc, k), problems) for k, v in node.items()}
+        return {k: _interpolate(source, v, (*loc, k), environ, problems) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(source, v, (*loc, i), problems) for i, v in enumerate(node)]
+        return [_interpolate(source, v, (*loc, i), environ, problems) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        value = os.environ.get(name)
+        value = environ.get(name)
         if value is None:
             if default is None:
                 problems.append(source.problem(loc, f"environment variable {name} is not set"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -93,6 +93,19 @@ class ContactProfile(Frozen):
     phone: Text | None = None
 
 
+class Attachment(Frozen):
+    """What a customer sent beside text, described: its kind as the platform names it
+    ("photo", "location", "file"...), the platform's file id or a URL to fetch it from, its
+    file name, and coordinates for a location or venue."""
+
+    kind: Text
+    file_id: Text | None = None
+    url: Text | None = None
+    name: Text | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
 class DeskActionKind(StrEnum):
     ACCEPT = "accept"  # take the conversation (first one wins)
     REASSIGN = "reassign"  # to the team's next available agent
@@ -133,9 +146,15 @@ class Inbound(Frozen):
     contact: ContactProfile
     text: Text | None = None
     option_id: Text | None = None
-    attachment: Text | None = None
+    attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attachment", mode="before")
+    @classmethod
+    def _kind_alone(cls, value: Any) -> Any:
+        # Events stored by earlier versions name only the attachment's kind.
+        return Attachment(kind=value) if isinstance(value, str) else value
 
     @field_validator("raw")
     @classmethod
@@ -237,12 +256,16 @@ class HttpResult(Frozen):
     error: str | None = None
 
 
+# What a run waits for: the customer's answer, a timer (a wait step), an agent, a response.
+WaitingKind = Literal["answer", "timer", "assignment", "http"]
+
+
 class Waiting(BaseModel):
     """What a paused run waits for: an answer, a timer, an agent, or an HTTP response."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str  # "answer" | "timer" | "assignment" | "http"
+    kind: WaitingKind
     step_id: str
     attempts: int = 0
     timer_id: str | None = None
@@ -291,6 +314,7 @@ class TranscriptEntry(Frozen):
     message_id: str
     at: datetime
     step_id: str | None = None
+    attachment: Attachment | None = None
 
 
 class NoticeKind(StrEnum):
@@ -303,7 +327,7 @@ class NoticeKind(StrEnum):
 class NoticeTarget(Frozen):
     """Where on the desk a handoff notice goes: a person (direct message) or a channel."""
 
-    kind: str  # "user" | "channel"
+    kind: Literal["user", "channel"]
     id: str
 
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.history import HistoryEvent
+from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
     AgentStatus,
@@ -178,6 +180,10 @@ class Transaction(Protocol):
 
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None: ...
 
+    async def add_history(self, conversation_id: str, events: Sequence[HistoryEvent]) -> None:
+        """Append to the conversation's history (see `Records.conversation_record`)."""
+        ...
+
     async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
         """Put messages in the outbox, due now; a message id already there is ignored."""
         ...
@@ -328,6 +334,35 @@ class Store(Protocol):
     async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
 
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]: ...
+
+
+@runtime_checkable
+class Records(Protocol):
+    """The read side for operators (the API, the CLI, the console): what is stored, never a
+    decision. Kept apart from `Store`, which is what the engine needs to run."""
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        """The conversations `query.filter` matches (see `ConversationFilter.matches`), newest
+        first by (opened_at, id), those after `query.after` only, at most `query.limit`."""
+        ...
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        """The conversation with its contact, transcript (oldest first) and history (in the
+        order it happened); None when there is no such conversation."""
+        ...
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        """Ids that start with `prefix` (taken literally), at most `limit`, in id order."""
+        ...
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        """The team's queued conversations (see `ListStatus.QUEUED`), longest waiting first;
+        None when there is no such team."""
+        ...
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        """Every agent, by id, with their teams (by name) and open conversations."""
+        ...
 
 
 class OutboxRecord(BaseModel):

@@ -75,6 +75,16 @@ async def test_failures_take_the_failure_steps(
         assert await receiver.wait_for_texts("f", 2) == ["Lookup failed", "after"]
 
 
+async def test_an_answer_sent_in_pieces_is_read_whole(
+    tmp_path: Path, receiver: Receiver, crm: Crm
+) -> None:
+    crm.mode = "chunked"
+    workflow = LOOKUP.replace("max_response_bytes: 10000", "max_response_bytes: 65536")
+    async with running(config_for(tmp_path, receiver, crm, workflow)) as fd:
+        await fd.say("p", "hi", email="p@example.com")
+        assert await receiver.wait_for_texts("p", 2) == ["Type VIP #7", "after"]
+
+
 async def test_missing_path_is_a_failure(tmp_path: Path, receiver: Receiver, crm: Crm) -> None:
     crm.types["x@example.com"] = "VIP"
     workflow = LOOKUP.replace("$.id", "$.missing")

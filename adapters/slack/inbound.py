@@ -33,6 +33,7 @@ from core.bodies import describe
 from core.models import (
     Agent,
     AgentStatus,
+    Attachment,
     ContactProfile,
     DeskAction,
     DeskActionKind,
@@ -123,7 +124,7 @@ class SlackInbound:
                     event_id=event_id,
                     contact=profile,
                     text=text,
-                    attachment="file" if event.get("files") else None,
+                    attachment=_file(event.get("files")),
                     raw=event,
                 )
             )
@@ -363,3 +364,17 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "error"))
     return type(exc).__name__
+
+
+def _file(files: Any) -> Attachment | None:
+    """The first file shared with a message, described (Slack's file object:
+    https://api.slack.com/types/file); the URL needs the bot token to fetch."""
+    if not isinstance(files, list) or not files:
+        return None
+    first = files[0] if isinstance(files[0], dict) else {}
+
+    def text(key: str) -> str | None:
+        value = first.get(key)
+        return value if isinstance(value, str) else None
+
+    return Attachment(kind="file", file_id=text("id"), url=text("url_private"), name=text("name"))

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from core.models import (
+    Attachment,
     Contact,
     Conversation,
     ConversationStatus,
@@ -311,9 +312,9 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
 # transcript -------------------------------------------------------------------------------
 
 
-_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id"
+_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment"
 
-ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -326,6 +327,7 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         entry.message_id,
         to_micros(entry.at),
         entry.step_id,
+        None if entry.attachment is None else entry.attachment.model_dump_json(),
     )
 
 
@@ -369,4 +371,14 @@ def _entry(row: sqlite3.Row) -> TranscriptEntry:
         message_id=row["message_id"],
         at=from_micros(row["at"]),
         step_id=row["step_id"],
+        attachment=(
+            None if row["attachment"] is None else Attachment.model_validate_json(row["attachment"])
+        ),
     )
+
+
+# For other modules that read these rows (see `records`).
+CONTACT_COLUMNS = _CONTACT_COLUMNS
+CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS
+contact_from_row = _contact
+conversation_from_row = _conversation

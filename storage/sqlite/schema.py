@@ -222,7 +222,53 @@ _V2 = (
     "CREATE INDEX IF NOT EXISTS desk_threads_by_handoff ON desk_threads (handoff_id, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# What operators read: a conversation's history, attachments in the transcript, and the
+# indexes that let listings filter and page (newest first by opened_at, id) without a scan.
+_V3 = (
+    # The domain events about a conversation's assignment and life, as JSON (see
+    # core/history.py). Checked at COMMIT like the transcript, which is saved beside it.
+    """
+    CREATE TABLE IF NOT EXISTS history (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS history_by_conversation ON history (conversation_id, id)",
+    # NULL in rows from before: the entry had no attachment, or only its kind was known.
+    "ALTER TABLE transcript ADD COLUMN attachment TEXT",
+    "CREATE INDEX IF NOT EXISTS conversations_by_opened ON conversations (opened_at, id)",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_status
+        ON conversations (status, opened_at, id)
+    """,
+    "CREATE INDEX IF NOT EXISTS conversations_by_team ON conversations (team, opened_at, id)",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_assignee
+        ON conversations (assignee, opened_at, id)
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_channel
+        ON conversations (channel, opened_at, id)
+    """,
+    # Whether a run waits is in its JSON; the listing's query repeats this exact expression
+    # (see records.WAITING), which is what lets SQLite use the partial index.
+    """
+    CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations (opened_at, id)
+        WHERE status = 'open' AND json_extract(run, '$.waiting') IS NOT NULL
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS conversations_queued_by_opened ON conversations (opened_at, id)
+        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+    """,
+    # A contact named by their id on the channel alone, without the channel.
+    "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -17,6 +17,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from core.errors import StoreUnavailable
+from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
     AgentStatus,
@@ -31,7 +32,15 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import OutboxRecord
-from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
+from storage.sqlite import (
+    conversations,
+    desk_threads,
+    directory,
+    inbox,
+    outbox,
+    records,
+    timers,
+)
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
@@ -47,7 +56,8 @@ SAVE_CURSOR = """
 
 
 class SqliteStore:
-    """The Store port on SQLite (entry point `frontdesk.stores: sqlite`).
+    """The Store port on SQLite (entry point `frontdesk.stores: sqlite`), and the Records
+    port that operators read through.
 
     Times go in timezone-aware and come out in UTC, equal to what went in. Ids of inbox rows
     grow in commit order (there is one writer), so paging with `after_id` never skips a row.
@@ -261,6 +271,23 @@ class SqliteStore:
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
         """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
         return await outbox.records(self._read(), conversation_id)
+
+    # records: the read side for operators -------------------------------------------------
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await records.list_conversations(self._read(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await records.conversation_record(self._read(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await records.conversation_ids(self._read(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await records.team_queue(self._read(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await records.agent_loads(self._read())
 
     # connections --------------------------------------------------------------------------
 

@@ -29,14 +29,22 @@ def listen_on(config: Path, port: int) -> str:
 
 @asynccontextmanager
 async def serving(
-    config: Path, log: Path | None = None, *options: str
+    config: Path, log: Path | None = None, *options: str, serve_options: tuple[str, ...] = ()
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdesk serve` as a child process, stopped on exit if it is still running (SIGTERM,
-    then SIGKILL if it has not stopped within ten seconds)."""
+    """`frontdesk [options] serve --config config [serve_options]` as a child process, stopped
+    on exit if it is still running (SIGTERM, then SIGKILL if it has not stopped within ten
+    seconds)."""
     out = log.open("ab") if log is not None else None
     try:
         process = await asyncio.create_subprocess_exec(
-            str(FRONTDESK), *options, "serve", "--config", str(config), stdout=out, stderr=out
+            str(FRONTDESK),
+            *options,
+            "serve",
+            "--config",
+            str(config),
+            *serve_options,
+            stdout=out,
+            stderr=out,
         )
     finally:
         if out is not None:

@@ -177,8 +177,8 @@ async def test_the_listener_prints_each_message_once(
 
     assert [d.outcome for d in sent] == ["sent"] * 3
     assert printed == [
-        "[c-42] Which team?\n  1. Sales (sales)\n  2. Support (support)",
-        "[c-42] Thanks!\n       An agent will write soon.",
+        "[c-42 · conv conv-1] Which team?\n  1. Sales (sales)\n  2. Support (support)",
+        "[c-42 · conv conv-1] Thanks!\n                     An agent will write soon.",
     ]
     assert warned == []
 
@@ -247,5 +247,5 @@ async def test_listen_prints_until_interrupted(
         await asyncio.wait_for(process.wait(), timeout=10)
 
     assert delivery.outcome == "sent"
-    assert line == b"[c-42] hello\n"
+    assert line.decode() == "[c-42 · conv conv-1] hello\n"
     assert process.returncode == 0
