@@ -8,12 +8,12 @@ every /api/ route; without a configured token they answer 403.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import SecretStr
 
+from core.api import bearer_refusal
 from core.bodies import error_response
 from core.models import ParkedInbound
 from core.ports import Store
@@ -56,17 +56,8 @@ class ParkedApi:
             web.post("/api/inbox/parked/{inbound_id}/retry", self.retry),
         ]
 
-    def _refused(self, request: web.Request) -> web.Response | None:
-        if self._token is None:
-            return error_response(403, "the API is disabled: set api.token in the config")
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {self._token.get_secret_value()}"
-        if not hmac.compare_digest(given.encode(errors="replace"), expected.encode()):
-            return error_response(401, "missing or wrong bearer token")
-        return None
-
     async def list_parked(self, request: web.Request) -> web.Response:
-        if (refused := self._refused(request)) is not None:
+        if (refused := bearer_refusal(self._token, request)) is not None:
             return refused
         text = request.query.get("limit", str(LIST_LIMIT))
         if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
@@ -75,7 +66,7 @@ class ParkedApi:
         return web.json_response([parked_json(item) for item in parked])
 
     async def retry(self, request: web.Request) -> web.Response:
-        if (refused := self._refused(request)) is not None:
+        if (refused := bearer_refusal(self._token, request)) is not None:
             return refused
         text = request.match_info["inbound_id"]
         if not (text.isascii() and text.isdigit()) or len(text) > 18:

@@ -110,6 +110,16 @@ async def test_the_parked_routes_refuse_what_they_cannot_do(
         assert (await api(fd, "POST", "/api/inbox/parked/1/retry"))[0] == 401
         wrong = {"Authorization": "Bearer wrong-token-0123456789"}
         assert (await api(fd, "GET", "/api/inbox/parked", **wrong))[0] == 401
+        # A header that is not UTF-8 is a wrong token too, not a 500.
+        host, port = fd.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"GET /api/inbox/parked HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 401 ")
         status, answer = await api(fd, "POST", "/api/inbox/parked/1/retry", **AUTH)
         assert (status, answer) == (404, {"error": "no parked event with that id"})
         for bad in ("x", "-1", "99999999999999999999"):
