@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from core import plugins
+from core import logs, plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
+from core.exposition import MetricsServer, instrumented, metrics_route
 from core.parked_api import ParkedApi
 from core.ports import Channel, Clock, Records, Store
 from core.records_api import RecordsApi
+from core.reporting import Reporter
 from core.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -34,10 +36,13 @@ class Frontdesk:
     channels: dict[str, Channel]
     runtime: Runtime
     app: web.Application
+    metrics_server: MetricsServer | None = None  # with `metrics.port` set
 
 
 def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     clock = clock or SystemClock()
+    logs.hide(config.hidden_values())
+    reporter = Reporter()
     store_type = plugins.store_type(config.store.type)
     assert store_type is not None  # the config loader checked it
     store = store_type(config.store.settings, config.base_dir)
@@ -56,6 +61,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         secrets=config.secret_values(),
         desk=config.desk,
         away_outside=config.away_outside,
+        reporter=reporter,
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)
@@ -63,8 +69,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         channels[slug] = channel_type(slug, channel_config.settings, runtime, clock)
 
     app = web.Application(client_max_size=MAX_BODY)
-    for channel in channels.values():
-        app.add_routes(list(channel.routes()))
+    for slug, channel in channels.items():
+        app.add_routes(instrumented(slug, channel.routes(), reporter))
     api = AgentApi(
         config.api.token,
         runtime.set_agent_status,
@@ -76,11 +82,21 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     records = store if isinstance(store, Records) else None
     app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
+    if config.metrics.enabled:
+        scrape = metrics_route(reporter, store, clock)
+        if config.metrics.port is None:
+            app.add_routes([scrape])
+        else:
+            frontdesk.metrics_server = MetricsServer(config.metrics, scrape)
 
     async def startup(_: web.Application) -> None:
         await start(frontdesk)
+        if frontdesk.metrics_server is not None:
+            await frontdesk.metrics_server.start()
 
     async def cleanup(_: web.Application) -> None:
+        if frontdesk.metrics_server is not None:
+            await frontdesk.metrics_server.stop()
         await stop(frontdesk)
 
     app.on_startup.append(startup)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from core import plugins, template_library
+from core import logs, plugins, template_library
 from core.chat import chat as run_chat
 from core.chat import read_stdin
-from core.config import Config, load_config
+from core.config import Config, load_config, log_settings
 from core.default_secrets import refusal
 from core.errors import ConfigError
 from core.inspect_cli import agents, conversations, queues
@@ -43,13 +43,30 @@ class _Commands(click.Group):
         return command
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 @click.group(cls=_Commands)
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
-def main(log_level: str) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS, case_sensitive=False),
+    help="DEBUG, INFO (the default), WARNING...; or FRONTDESK_LOG_LEVEL",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    help="text (the default) or json, one object per line; or FRONTDESK_LOG_FORMAT",
+)
+def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
     """frontdesk: route customer conversations from Telegram, Slack and webhooks."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    env = log_settings()
+    level = (log_level or env.level or "INFO").upper()
+    chosen = log_format or env.format or "text"
+    if level not in LEVELS:
+        raise click.BadParameter(f"FRONTDESK_LOG_LEVEL={env.level!r}: use one of {LEVELS}")
+    if chosen not in logs.FORMATS:
+        raise click.BadParameter(f"FRONTDESK_LOG_FORMAT={env.format!r}: use text or json")
+    logs.setup(level, "json" if chosen == "json" else "text")
 
 
 main.add_command(parked)

@@ -64,6 +64,15 @@ class OutboxSettings(Section):
     concurrency: int = Field(default=32, ge=1, le=1000)
 
 
+class MetricsSettings(Section):
+    """Prometheus metrics at /metrics: on the main server (no auth: it shows only counts), or
+    on a port of their own (then not on the main server), or off."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+
 class AgentSettings(Section):
     name: str | None = None
     status: AgentStatus = AgentStatus.OFFLINE
@@ -94,6 +103,7 @@ class ConfigFile(Section):
     store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
     api: ApiSettings = Field(default_factory=ApiSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
@@ -138,9 +148,47 @@ class Config:
     desk: DeskRules | None = None
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
+
+    def hidden_values(self) -> set[str]:
+        """Every secret the config holds, wherever it is (`secrets`, the API token, each
+        channel's and the store's settings), for the logs to mask."""
+        found = set(self.secret_values().values())
+        models: list[BaseModel] = [self.api, self.store.settings]
+        models.extend(channel.settings for channel in self.channels.values())
+        for model in models:
+            found |= _secrets_in(model)
+        return {value for value in found if value}
+
+
+def _secrets_in(value: Any) -> set[str]:
+    if isinstance(value, SecretStr):
+        return {value.get_secret_value()}
+    if isinstance(value, BaseModel):
+        return set().union(*(_secrets_in(v) for v in dict(value).values()))
+    if isinstance(value, dict):
+        return set().union(*(_secrets_in(v) for v in value.values()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return set().union(*(_secrets_in(v) for v in value))
+    return set()
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """`FRONTDESK_LOG_LEVEL` and `FRONTDESK_LOG_FORMAT`; None where unset."""
+
+    level: str | None
+    format: str | None
+
+
+def log_settings() -> LogSettings:
+    return LogSettings(
+        os.environ.get("FRONTDESK_LOG_LEVEL") or None,
+        os.environ.get("FRONTDESK_LOG_FORMAT") or None,
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -190,6 +238,7 @@ def load_config(path: Path) -> Config:
         settings=raw.settings,
         secrets=raw.secrets,
         desk=desk,
+        metrics=raw.metrics,
         away_outside={
             team: t.schedule
             for team, t in raw.teams.items()

@@ -335,6 +335,25 @@ class Store(Protocol):
 
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]: ...
 
+    async def workload(self) -> Workload:
+        """What is open and waiting right now, counted in one read, for the metrics."""
+        ...
+
+
+class Waiting(BaseModel):
+    """How many wait, and since when the longest (queued at, or due at) has."""
+
+    count: int
+    oldest: datetime | None
+
+
+class Workload(BaseModel):
+    queues: dict[str, Waiting]  # team → its queued conversations
+    open_conversations: dict[str, int]  # channel → open conversations
+    agents: dict[AgentStatus, int]
+    # (channel, lane kind: "customer" or "desk") → pending outbound messages, oldest due first
+    outbox: dict[tuple[str, str], Waiting]
+
 
 @runtime_checkable
 class Records(Protocol):

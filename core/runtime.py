@@ -37,6 +37,7 @@ from core.models import (
 )
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
+from core.reporting import Reporter
 from core.schedules import Schedule
 from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
@@ -83,8 +84,10 @@ class Runtime:
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
         away_outside: Mapping[str, str] | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         self.store = store
+        self.reporter = reporter if reporter is not None else Reporter()
         self.clock = clock
         self.engine = Engine(
             store,
@@ -101,7 +104,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
-        self.outbox = OutboxWorker(store, channels, clock, outbox)
+        self.outbox = OutboxWorker(store, channels, clock, outbox, reporter=self.reporter)
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
@@ -125,6 +128,7 @@ class Runtime:
             f"the inbox could not store the event of {event.contact_key}",
             self.store.record_inbound(event, received_at),
         )
+        self.reporter.inbound(event, inbound_id)
         if inbound_id is None:
             return False
         # While stopping (a poller may still hand over an event), the event is stored but
@@ -152,6 +156,7 @@ class Runtime:
             self.store.set_agent_status(agent_id, status),
         )
         if agent is not None:
+            self.reporter.agent_status(agent)
             self.agent_status_changed(agent)
         return agent
 
@@ -199,7 +204,7 @@ class Runtime:
             if teams and all(t in closed for t in teams):
                 updated = await self.store.set_agent_status(agent.id, AgentStatus.AWAY)
                 if updated is not None:
-                    log.info("%s set away: outside the hours of %s", agent.id, ",".join(teams))
+                    self.reporter.agent_status(updated, f"outside the hours of {','.join(teams)}")
                     changed.append(updated)
         return changed
 
@@ -312,6 +317,7 @@ class Runtime:
             del self._failures[item.id]
             await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             self.parked += 1
+            self.reporter.metrics.inbound.labels(item.event.channel, "parked").inc()
             conversation_id = await self._conversation_of(item.event)
             log.error(
                 "event parked after %d failures: inbound=%s conversation=%s key=%s error=%r",
@@ -324,6 +330,7 @@ class Runtime:
                     "conversation_id": conversation_id,
                     "channel": item.event.channel,
                     "contact_key": item.event.contact_key,
+                    "inbound_id": item.id,
                 },
             )
             return None
@@ -376,6 +383,7 @@ class Runtime:
         return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
+        self.reporter.turn(report)
         if report.sent:
             self.outbox.wake()
         if timers:
@@ -415,7 +423,11 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("offering queued conversations failed: agent=%s", agent_id)
+            log.exception(
+                "offering queued conversations failed: agent=%s",
+                agent_id,
+                extra={"agent": agent_id},
+            )
         finally:
             del self._offering[agent_id]
 

@@ -80,6 +80,9 @@ async def test_a_failing_event_is_parked_listed_and_retried(
         parked_id = await park_one(fd, receiver)
 
         assert fd.frontdesk.runtime.parked == 1
+        async with fd.session.get(f"{fd.url}/metrics") as response:
+            scraped = await response.text()
+        assert 'frontdesk_inbound_events_total{channel="webhook",outcome="parked"} 1.0' in scraped
         [conversation] = await fd.frontdesk.store.conversations_of("webhook", "p")
         [logged] = [r for r in caplog.records if "parked" in r.getMessage()]
         assert logged.levelno == logging.ERROR

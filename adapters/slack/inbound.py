@@ -29,6 +29,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.hints import token_refused
 from core.bodies import describe
 from core.models import (
     Agent,
@@ -76,6 +77,8 @@ class SlackInbound:
         self._tasks = TaskSet()
         app.event("message")(self.message)
         app.event("app_home_opened")(self.home_opened)
+        app.event("tokens_revoked")(self.tokens_revoked)
+        app.event("app_uninstalled")(self.app_uninstalled)
         for action_id in NOTICE_ACTIONS:
             app.action(action_id)(self.notice_action)
         app.action(OPTION_ACTION)(self.option_chosen)
@@ -129,6 +132,20 @@ class SlackInbound:
                 )
             )
         await ack()
+
+    async def tokens_revoked(self, ack: AsyncAck) -> None:
+        await ack()
+        log.error(
+            token_refused(self._slug, "the app's tokens were revoked (tokens_revoked)"),
+            extra={"channel": self._slug},
+        )
+
+    async def app_uninstalled(self, ack: AsyncAck) -> None:
+        await ack()
+        log.error(
+            token_refused(self._slug, "the app was uninstalled from the workspace"),
+            extra={"channel": self._slug},
+        )
 
     async def home_opened(self, ack: AsyncAck, event: dict[str, Any]) -> None:
         await ack()

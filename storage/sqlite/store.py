@@ -31,7 +31,7 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord
+from core.ports import OutboxRecord, Workload
 from storage.sqlite import (
     conversations,
     desk_threads,
@@ -40,6 +40,7 @@ from storage.sqlite import (
     outbox,
     records,
     timers,
+    workload,
 )
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
@@ -288,6 +289,9 @@ class SqliteStore:
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await records.agent_loads(self._read())
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
 
     # connections --------------------------------------------------------------------------
 

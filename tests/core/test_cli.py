@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,20 @@ def test_chat_without_config_and_skip_a_wait(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "(a wait is due in 60s: /skip to pass it)" in result.stdout
     assert "bot: You have billing-agent" in result.stdout
+
+
+def test_a_wrong_log_level_or_format_is_refused_by_name() -> None:
+    flag = run("--log-format", "xml", "templates")
+    assert flag.returncode == 2
+    assert "'xml' is not one of 'text', 'json'" in flag.stderr
+
+    env = subprocess.run(
+        [str(FRONTDESK), "templates"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FRONTDESK_LOG_LEVEL": "LOUD"},
+    )
+    assert env.returncode == 2
+    assert "FRONTDESK_LOG_LEVEL='LOUD'" in env.stderr
+    assert env.stdout == ""
