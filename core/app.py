@@ -20,6 +20,7 @@ from core.config import Config
 from core.errors import StoreUnavailable
 from core.exposition import MetricsServer, instrumented, metrics_route
 from core.health import Readiness
+from core.parked_api import ParkedApi
 from core.ports import Channel, Clock, Records, Store
 from core.records_api import RecordsApi
 from core.reload import reload
@@ -87,6 +88,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         runtime.assign_conversation,
     )
     app.add_routes(api.routes())
+    app.add_routes(ParkedApi(store, config.api.token, runtime.retry_parked).routes())
     records = store if isinstance(store, Records) else None
     app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)

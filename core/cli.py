@@ -22,6 +22,7 @@ from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable
 from core.inspect_cli import agents, conversations, queues
 from core.models import ContactProfile
+from core.parked_cli import parked
 from core.ports import Backup
 from core.sources import Source, load_yaml
 from core.workflow import parse_workflow
@@ -71,6 +72,9 @@ def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
     if chosen not in logs.FORMATS:
         raise click.BadParameter(f"FRONTDESK_LOG_FORMAT={env.format!r}: use text or json")
     logs.setup(level, "json" if chosen == "json" else "text")
+
+
+main.add_command(parked)
 
 
 @main.command()

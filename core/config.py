@@ -507,6 +507,9 @@ def _workflows(
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
         display = str(config_path.parent / relative) if config_path.parent != Path() else relative
+        if not path.is_file():
+            problems.append(source.problem(("workflows", i), f"no such file {relative}"))
+            continue
         try:
             workflow_source = load_yaml(path, display)
             workflow = parse_workflow(workflow_source)
