@@ -15,10 +15,11 @@ from core import logs, plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
+from core.console.live import Feed, LiveReporter
+from core.console.site import PREFIX, Console
 from core.exposition import MetricsServer, instrumented, metrics_route
 from core.ports import Channel, Clock, Records, Store
 from core.records_api import RecordsApi
-from core.reporting import Reporter
 from core.runtime import Runtime
 
 log = logging.getLogger("frontdesk")
@@ -41,7 +42,8 @@ class Frontdesk:
 def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     clock = clock or SystemClock()
     logs.hide(config.hidden_values())
-    reporter = Reporter()
+    feed = Feed()  # the console's live updates: the reporter tells it every committed turn
+    reporter = LiveReporter(feed)
     store_type = plugins.store_type(config.store.type)
     assert store_type is not None  # the config loader checked it
     store = store_type(config.store.settings, config.base_dir)
@@ -79,6 +81,8 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app.add_routes(api.routes())
     records = store if isinstance(store, Records) else None
     app.add_routes(RecordsApi(records, config.api.token, clock).routes())
+    console = Console(config=config, records=records, controls=runtime, clock=clock, feed=feed)
+    app.add_subapp(PREFIX, console.app())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
     if config.metrics.enabled:
         scrape = metrics_route(reporter, store, clock)

@@ -17,6 +17,7 @@ from core.chat import read_stdin
 from core.config import Config, load_config, log_settings
 from core.default_secrets import refusal
 from core.errors import ConfigError
+from core.graph_cli import graph
 from core.inspect_cli import agents, conversations, queues
 from core.sources import load_yaml
 from core.workflow import load_workflow, parse_workflow
@@ -188,3 +189,4 @@ def _program() -> str:
 main.add_command(conversations)
 main.add_command(queues)
 main.add_command(agents)
+main.add_command(graph)

@@ -1,0 +1,68 @@
+"""What every console page and form reaches: the records, the controls, the config's
+workflows and schedules, the clock, sessions and templates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jinja2
+from aiohttp import web
+
+from core.config import Config
+from core.console.live import Feed
+from core.console.sessions import Session, Sessions
+from core.engine import HandAssignment
+from core.models import Agent, AgentStatus
+from core.ports import Clock, Records
+
+
+class Controls(Protocol):
+    """What operators may do from the console: the runtime's own setters, the same ones the
+    REST API and Slack use."""
+
+    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None: ...
+
+    async def assign_conversation(self, conversation_id: str, agent_id: str) -> HandAssignment: ...
+
+    async def unassign_conversation(self, conversation_id: str) -> bool | None: ...
+
+    async def close_conversation(self, conversation_id: str) -> bool | None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    records: Records | None
+    controls: Controls
+    clock: Clock
+    feed: Feed
+    sessions: Sessions
+    templates: jinja2.Environment
+
+    def render(
+        self, request: web.Request, name: str, status: int = 200, **values: Any
+    ) -> web.Response:
+        session = request.get("console_session")
+        fragment = request.headers.get("X-Console-Fragment") == "1"
+        template = self.templates.get_template(name)
+        values = {"session": session, "now": self.clock.now(), **values}
+        if fragment:
+            text = "".join(template.blocks["main"](template.new_context(values)))
+        else:
+            text = template.render(values)
+        return web.Response(text=text, status=status, content_type="text/html")
+
+    def refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
+        return self.render(request, "error.html", status=status, reason=reason)
+
+
+def session_of(request: web.Request) -> Session:
+    session = request.get("console_session")
+    assert isinstance(session, Session)  # the guard let only signed-in requests through
+    return session
+
+
+def user_names(config: Config) -> Mapping[str, str]:
+    return {agent.id: agent.name for agent in config.agents}
