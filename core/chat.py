@@ -30,7 +30,9 @@ from core.models import (
     Inbound,
     Outbound,
 )
+from core.ports import Records
 from core.runtime import Runtime
+from core.trail import lines, trail
 from core.workflow import Workflow, references
 
 CHANNEL = "chat"
@@ -106,13 +108,16 @@ async def chat(
     read: Callable[[], str | None],
     write: Callable[[str], None],
     crm_answer: str | None = None,
+    *,
+    path: bool = False,
 ) -> None:
+    """`path`: when the chat ends, print the path the conversation took (see `trail`)."""
     if crm_answer is None:
-        await _chat(workflow, config, at, read, write, {})
+        await _chat(workflow, config, at, read, write, {}, path)
         return
     async with stub_crm(crm_answer) as url:
         write(f"(a stub CRM at {url} answers every request with {crm_answer})")
-        await _chat(workflow, config, at, read, write, {"crm_url": url})
+        await _chat(workflow, config, at, read, write, {"crm_url": url}, path)
 
 
 async def _chat(
@@ -122,6 +127,7 @@ async def _chat(
     read: Callable[[], str | None],
     write: Callable[[str], None],
     overrides: dict[str, str],
+    path: bool = False,
 ) -> None:
     clock = ManualClock(at)
     with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as folder:
@@ -176,6 +182,8 @@ async def _chat(
                     await runtime.idle()
                 await runtime.outbox.flush()
                 await _show_state(runtime, write)
+            if path:
+                await _show_path(runtime, workflow, write)
         finally:
             await runtime.stop()
             await store.close()
@@ -195,6 +203,19 @@ async def _show_state(runtime: Runtime, write: Callable[[str], None]) -> None:
     if upcoming is not None:
         seconds = int((upcoming - runtime.clock.now()).total_seconds())
         write(f"  (a wait is due in {seconds}s: /skip to pass it)")
+
+
+async def _show_path(runtime: Runtime, workflow: Workflow, write: Callable[[str], None]) -> None:
+    store = runtime.store
+    conversations = await store.conversations_of(CHANNEL, "terminal")
+    if not conversations or not isinstance(store, Records):
+        return
+    record = await store.conversation_record(conversations[-1].id)
+    if record is None:
+        return
+    write("the path taken:")
+    for line in lines(trail(record, [workflow])):
+        write(f"  {line}")
 
 
 def read_stdin() -> str | None:

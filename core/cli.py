@@ -137,8 +137,13 @@ def _parse_at(text: str | None) -> datetime:
     help="JSON a stub CRM answers every request with (sets settings.crm_url), "
     'e.g. \'{"customerType": "VIP"}\'',
 )
+@click.option("--path", "show_path", is_flag=True, help="at the end, print the path taken")
 def chat(
-    workflow_path: Path, config_path: Path | None, at: str | None, crm_answer: str | None
+    workflow_path: Path,
+    config_path: Path | None,
+    at: str | None,
+    crm_answer: str | None,
+    show_path: bool,
 ) -> None:
     """Talk to a workflow in the terminal as a customer would."""
     logging.getLogger().setLevel(logging.WARNING)
@@ -149,7 +154,17 @@ def chat(
             config = load_config(config_path)
     except ConfigError as exc:
         _fail(exc)
-    asyncio.run(run_chat(workflow, config, _parse_at(at), read_stdin, click.echo, crm_answer))
+    asyncio.run(
+        run_chat(
+            workflow,
+            config,
+            _parse_at(at),
+            read_stdin,
+            click.echo,
+            crm_answer,
+            path=show_path,
+        )
+    )
 
 
 @main.command()

@@ -10,6 +10,7 @@ after them sit.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +32,6 @@ from core.step_types import Step
 from core.workflow import Workflow
 
 StopKind = Literal["step", "answer", "agent", "event"]
-_ORDER: dict[StopKind, int] = {"answer": 0, "step": 1, "agent": 1, "event": 2}
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,9 @@ def _entry_stop(entry: TranscriptEntry, where: dict[str, str]) -> Stop:
         return Stop(entry.at, "answer", f'customer: "{said}"{chose}')
     if entry.step_id is None:
         return Stop(entry.at, "agent", f'agent: "{entry.text or ""}"')
-    return Stop(entry.at, "step", f"{entry.step_id} said", where.get(entry.step_id, ""))
+    said = " ".join((entry.text or "").split())
+    said = said if len(said) <= 60 else said[:59] + "…"
+    return Stop(entry.at, "step", f'{entry.step_id}: "{said}"', where.get(entry.step_id, ""))
 
 
 def trail(record: ConversationRecord, workflows: Iterable[Workflow]) -> list[Stop]:
@@ -95,8 +97,12 @@ def trail(record: ConversationRecord, workflows: Iterable[Workflow]) -> list[Sto
     run = record.conversation.run
     for workflow in sorted(workflows, key=lambda w: run is not None and w.name == run.workflow):
         where.update(places(workflow))
-    stops = [_entry_stop(entry, where) for entry in record.transcript]
-    stops.extend(Stop(event.at, "event", event_text(event)) for event in record.history)
+    said = [_entry_stop(entry, where) for entry in record.transcript]
+    happened = [Stop(event.at, "event", event_text(event)) for event in record.history]
+    # Both are in the order they were stored; what one turn said and did shares its time, and
+    # its messages come first (the opening excepted).
+    stops = list(heapq.merge(said, happened, key=lambda stop: stop.at))
+    stops.sort(key=lambda stop: stop.text != "opened")
     if run is not None and run.waiting is not None:
         step = run.waiting.step_id
         stops.append(
@@ -107,7 +113,7 @@ def trail(record: ConversationRecord, workflows: Iterable[Workflow]) -> list[Sto
                 where.get(step, ""),
             )
         )
-    return sorted(stops, key=lambda stop: (stop.at, _ORDER[stop.kind]))
+    return stops
 
 
 def lines(stops: Iterable[Stop]) -> list[str]:

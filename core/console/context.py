@@ -31,6 +31,10 @@ class Controls(Protocol):
     async def close_conversation(self, conversation_id: str) -> bool | None: ...
 
 
+# The session the guard found for a request (None on the sign-in page before one exists).
+SESSION: web.RequestKey[Session | None] = web.RequestKey("console_session", object)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class Context:
     config: Config
@@ -44,7 +48,7 @@ class Context:
     def render(
         self, request: web.Request, name: str, status: int = 200, **values: Any
     ) -> web.Response:
-        session = request.get("console_session")
+        session = request.get(SESSION)
         fragment = request.headers.get("X-Console-Fragment") == "1"
         template = self.templates.get_template(name)
         values = {"session": session, "now": self.clock.now(), **values}
@@ -59,7 +63,7 @@ class Context:
 
 
 def session_of(request: web.Request) -> Session:
-    session = request.get("console_session")
+    session = request.get(SESSION)
     assert isinstance(session, Session)  # the guard let only signed-in requests through
     return session
 

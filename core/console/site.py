@@ -14,7 +14,7 @@ from aiohttp import web
 
 from core.config import Config
 from core.console import actions, pages
-from core.console.context import Context, Controls, session_of
+from core.console.context import SESSION, Context, Controls, session_of
 from core.console.live import Feed
 from core.console.sessions import COOKIE, Session, Sessions, who
 from core.ports import Clock, Records
@@ -97,7 +97,7 @@ class Console:
             if session is None or not session.csrf_matches(token):
                 reason = "the form's CSRF token is missing or wrong"
                 return self.context.refuse(request, 403, reason)
-        request["console_session"] = session
+        request[SESSION] = session
         return await handler(request)
 
     def _set_cookie(self, response: web.StreamResponse, session: Session) -> None:
@@ -122,7 +122,7 @@ class Console:
             raise web.HTTPSeeOther(f"{PREFIX}/conversations")
         if session is None:
             session = self.context.sessions.start(self.context.clock.now())
-        request["console_session"] = session
+        request[SESSION] = session
         response = self.context.render(request, "sign_in.html", failed=False)
         self._set_cookie(response, session)
         return response
@@ -187,6 +187,6 @@ class Console:
 
 def session_of_any(request: web.Request) -> Session:
     """The session of a form the guard let through (signed in or not)."""
-    session = request.get("console_session")
+    session = request.get(SESSION)
     assert isinstance(session, Session)
     return session
