@@ -68,9 +68,7 @@ async def sign_in(session: aiohttp.ClientSession, url: str, token: str = ANA_TOK
     async with session.get(f"{url}/console/sign-in") as response:
         csrf = csrf_in(await response.text())
     form = {"csrf": csrf, "token": token}
-    async with session.post(
-        f"{url}/console/sign-in", data=form, allow_redirects=False
-    ) as response:
+    async with session.post(f"{url}/console/sign-in", data=form, allow_redirects=False) as response:
         assert response.status == 303, await response.text()
     async with session.get(f"{url}/console/conversations") as response:
         assert response.status == 200

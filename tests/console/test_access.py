@@ -74,7 +74,9 @@ async def test_every_route_wants_a_session(desk: Running) -> None:
             if path == "/console/sign-in":
                 continue
             async with http.request(
-                method, f"{desk.url}{path}", data={"agent": "carol", "status": "away"},
+                method,
+                f"{desk.url}{path}",
+                data={"agent": "carol", "status": "away"},
                 allow_redirects=False,
             ) as response:
                 if path == "/console/events":
@@ -110,7 +112,9 @@ async def test_signing_in_and_out(desk: Running) -> None:
         async with http.get(f"{desk.url}/console/sign-in") as response:
             csrf = csrf_in(await response.text())
             cookie = response.headers["Set-Cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        assert "Path=/console" in cookie
         assert "Secure" not in cookie
         form = {"csrf": csrf, "token": "not-anybody-s-token-0123"}
         async with http.post(f"{desk.url}/console/sign-in", data=form) as response:
@@ -141,9 +145,12 @@ async def test_a_stolen_cookie_from_before_sign_in_is_not_signed_in(desk: Runnin
         async with http.get(f"{desk.url}/console/sign-in") as response:
             before = response.cookies["frontdesk_console"].value
         await sign_in(http, desk.url)
-    async with aiohttp.ClientSession(
-        cookies={"frontdesk_console": before}, cookie_jar=aiohttp.CookieJar(unsafe=True)
-    ) as thief, thief.get(f"{desk.url}/console/queues", allow_redirects=False) as response:
+    async with (
+        aiohttp.ClientSession(
+            cookies={"frontdesk_console": before}, cookie_jar=aiohttp.CookieJar(unsafe=True)
+        ) as thief,
+        thief.get(f"{desk.url}/console/queues", allow_redirects=False) as response,
+    ):
         assert response.status == 303
 
 

@@ -38,9 +38,17 @@ steps:
     branches:
       - name: sales
         conditions: [{field: answer, op: equals, value: sales}]
-        steps: [{id: to_sales, type: assign, team: sales, when_unavailable: [{id: busy, type: send_message, text: "Busy"}]}]
+        steps:
+          - id: to_sales
+            type: assign
+            team: sales
+            when_unavailable: [{id: busy, type: send_message, text: "Busy"}]
     else:
-      - {id: to_support, type: assign, team: support, timeout_seconds: 60, on_timeout: [{id: late, type: wait, seconds: 5}]}
+      - id: to_support
+        type: assign
+        team: support
+        timeout_seconds: 60
+        on_timeout: [{id: late, type: wait, seconds: 5}]
   - id: lookup
     type: http_request
     url: "https://crm.example.com/customers"
@@ -57,7 +65,7 @@ def test_there_are_five_templates() -> None:
     assert len({path.parents[1].name for path in WORKFLOW_FILES}) == 5
 
 
-@pytest.mark.parametrize("path", [*WORKFLOW_FILES, None], ids=lambda p: p and p.stem or "every")
+@pytest.mark.parametrize("path", [*WORKFLOW_FILES, None], ids=lambda p: (p and p.stem) or "every")
 def test_nothing_overlaps_and_text_fits(path: Path | None) -> None:
     workflow = every_way() if path is None else load_workflow(path)
     ids = [step.id for step, _ in walk(workflow.steps, ("steps",))]
@@ -67,8 +75,10 @@ def test_nothing_overlaps_and_text_fits(path: Path | None) -> None:
         assert not first.overlaps(second), (first, second)
     for box in layout.boxes:
         assert box.w >= len(box.text) * CHAR_PX + 2 * PAD
-        assert box.x >= 0 and box.y >= 0
-        assert box.x + box.w <= layout.width and box.y + box.h <= layout.height
+        assert box.x >= 0
+        assert box.y >= 0
+        assert box.x + box.w <= layout.width
+        assert box.y + box.h <= layout.height
     drawn = [box.step_id for box in layout.boxes if box.kind == "step"]
     assert drawn == ids
     assert [box.step_id for box in layout.boxes if box.kind == "count"] == ids
