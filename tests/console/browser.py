@@ -21,7 +21,6 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -61,10 +60,6 @@ class Browser:
     async def open(self, url: str) -> None:
         await self.run(self.driver.get, url)
 
-    async def find(self, css: str) -> WebElement:
-        element: WebElement = await self.run(self.driver.find_element, By.CSS_SELECTOR, css)
-        return element
-
     async def click(self, css: str) -> None:
         await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
 
@@ -97,11 +92,9 @@ class Browser:
         """The first truthy result of `condition`, polled by Selenium; bounded."""
         return await self.run(WebDriverWait(self.driver, WAIT_SECONDS).until, condition)
 
-    async def until_css(self, css: str) -> WebElement:
-        element: WebElement = await self.until(
-            lambda d: (d.find_elements(By.CSS_SELECTOR, css) or [None])[0]
-        )
-        return element
+    async def until_css(self, css: str) -> None:
+        """Until an element matches `css`."""
+        await self.until(lambda d: d.find_elements(By.CSS_SELECTOR, css))
 
     async def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
