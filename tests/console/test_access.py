@@ -9,12 +9,24 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from core.config import load_config
 from core.console.live import Feed
 from core.console.site import Console
+from core.errors import ConfigError
 from core.models import AgentStatus
-from tests.console.signing import client, console_config, csrf_in, sign_in
-from tests.support.harness import API_TOKEN, Running, running
+from tests.console.signing import (
+    ANA_TOKEN,
+    DIRECTORY,
+    WORKFLOW,
+    client,
+    console_config,
+    csrf_in,
+    sign_in,
+)
+from tests.support.harness import API_TOKEN, Running, running, write_config
 from tests.support.receiver import Receiver
+
+CALLBACK = "http://127.0.0.1:9/callback"  # never called: nobody writes in these tests
 
 
 @pytest.fixture
@@ -157,3 +169,25 @@ async def test_a_stolen_cookie_from_before_sign_in_is_not_signed_in(desk: Runnin
 async def test_the_event_stream_wants_a_session(desk: Running) -> None:
     async with client() as http, http.get(f"{desk.url}/console/events") as response:
         assert response.status == 401
+
+
+async def test_the_cookie_can_be_kept_to_https(tmp_path: Path) -> None:
+    extra = f"console: {{users: {{ana: {ANA_TOKEN}}}, secure_cookie: true}}"
+    config = write_config(tmp_path, CALLBACK, {"desk": WORKFLOW}, DIRECTORY, extra)
+    async with (
+        running(config) as desk,
+        client() as http,
+        http.get(f"{desk.url}/console/sign-in") as response,
+    ):
+        assert response.status == 200
+        assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_a_short_user_token_is_refused_by_name(tmp_path: Path) -> None:
+    extra = "console: {users: {ana: short}}"
+    config = write_config(tmp_path, CALLBACK, {"desk": WORKFLOW}, DIRECTORY, extra)
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    [problem] = refused.value.problems
+    assert problem.file == str(config)
+    assert str(problem).endswith(": console: users.ana: token must be at least 16 characters")
