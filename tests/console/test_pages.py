@@ -150,3 +150,15 @@ async def test_live_updates_reach_a_signed_in_stream(desk: Desk) -> None:
         assert line == b"event: conversation\n"
         data = await asyncio.wait_for(stream.content.readline(), 10)
         assert b'"opened"' in data
+
+
+async def test_open_streams_end_when_the_server_stops(desk: Desk) -> None:
+    async with desk.http.get(f"{desk.running.url}/console/events") as stream:
+        assert await stream.content.readline() == b"retry: 2000\n"
+        await desk.running.frontdesk.app.shutdown()
+
+        async def drained() -> None:
+            while await stream.content.readline():
+                pass
+
+        await asyncio.wait_for(drained(), 5)
