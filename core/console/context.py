@@ -3,7 +3,7 @@ workflows and schedules, the clock, sessions and templates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,13 +37,17 @@ SESSION: web.RequestKey[Session | None] = web.RequestKey("console_session", obje
 
 @dataclass(frozen=True)
 class Context:
-    config: Config
+    current: Callable[[], Config]  # the running config: a reload (SIGHUP) replaces it
     records: Records | None
     controls: Controls
     clock: Clock
     feed: Feed
     sessions: Sessions
     templates: jinja2.Environment
+
+    @property
+    def config(self) -> Config:
+        return self.current()
 
     def render(
         self, request: web.Request, name: str, status: int = 200, **values: Any
@@ -66,7 +70,3 @@ def session_of(request: web.Request) -> Session:
     session = request.get(SESSION)
     assert isinstance(session, Session)  # the guard let only signed-in requests through
     return session
-
-
-def user_names(config: Config) -> Mapping[str, str]:
-    return {agent.id: agent.name for agent in config.agents}

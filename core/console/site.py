@@ -31,7 +31,7 @@ class Console:
     def __init__(
         self,
         *,
-        config: Config,
+        config: Callable[[], Config],
         records: Records | None,
         controls: Controls,
         clock: Clock,
@@ -42,9 +42,9 @@ class Console:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
-        lifetime = timedelta(hours=config.console.session_hours)
+        lifetime = timedelta(hours=config().console.session_hours)
         self.context = Context(
-            config=config,
+            current=config,
             records=records,
             controls=controls,
             clock=clock,

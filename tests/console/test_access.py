@@ -44,7 +44,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Running]:
 def console_routes(desk: Running, conversation_id: str) -> list[tuple[str, str]]:
     """(method, path) of every console route, its parameters filled in."""
     app = Console(
-        config=desk.frontdesk.config,
+        config=lambda: desk.frontdesk.config,
         records=None,
         controls=desk.frontdesk.runtime,
         clock=desk.clock,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -162,3 +162,11 @@ async def test_open_streams_end_when_the_server_stops(desk: Desk) -> None:
                 pass
 
         await asyncio.wait_for(drained(), 5)
+
+
+async def test_the_console_shows_the_running_config(desk: Desk) -> None:
+    """A reload (SIGHUP) replaces the running config: the console draws the new one."""
+    frontdesk = desk.running.frontdesk
+    assert "schedule-office" in await desk.page("/console/schedules")
+    frontdesk.config = replace(frontdesk.config, schedules={})
+    assert "No schedules in the config." in await desk.page("/console/schedules")
