@@ -114,6 +114,7 @@ class Runtime:
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
+        self._offers = TaskSet()  # rounds of queue offers under way
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
@@ -218,6 +219,7 @@ class Runtime:
         if self._http is not None:
             await self._http.close()
         await self._tasks.cancel()
+        await self._offers.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -228,6 +230,14 @@ class Runtime:
             if not self._calls:
                 return
             await self._calls.join()
+
+    async def settled(self) -> None:
+        """Wait until every event handed over so far, and every queue offer it caused (an
+        agent came online, a conversation closed), has been processed (`chat`, tests)."""
+        await self.idle()
+        while self._offers:
+            await self._offers.join()
+            await self.idle()
 
     async def fire_due_timers(self) -> int:
         """Hand over every due timer and wait for them (`frontdesk chat`, tests)."""
@@ -349,7 +359,7 @@ class Runtime:
             self._offering[agent_id] = True  # the round under way goes once more
             return
         self._offering[agent_id] = False
-        self._tasks.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
+        self._offers.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
 
     async def _offer_round(self, agent_id: str) -> None:
         try:
