@@ -490,6 +490,13 @@ class Runtime:
         work = partial(self.engine.assign_by_hand, conversation_id, agent_id)
         return await self._in_turn(key, work)
 
+    async def unassign_conversation(self, conversation_id: str) -> bool | None:
+        """Take it from its agent by hand (in its turn order); see `Engine.unassign_by_hand`."""
+        key = await self._conversation_key(conversation_id)
+        if key is None:
+            return None
+        return await self._in_turn(key, partial(self.engine.unassign_by_hand, conversation_id))
+
     def agent_status_changed(self, agent: Agent) -> None:
         if agent.status == AgentStatus.ONLINE:
             self.agent_available(agent.id)
