@@ -40,9 +40,9 @@ class ManualClock:
             self._sleepers = [(w, f) for w, f in self._sleepers if f is not future]
 
     @property
-    def sleeping(self) -> int:
-        """How many wait for the clock to move (so a test can advance it once they do)."""
-        return len(self._sleepers)
+    def deadlines(self) -> list[datetime]:
+        """When the tasks sleeping on this clock wake up (tests)."""
+        return sorted(when for when, _ in self._sleepers)
 
     def advance(self, delta: timedelta | float) -> None:
         if not isinstance(delta, timedelta):

@@ -27,13 +27,14 @@ from pydantic import (
 )
 
 from core import plugins
+from core.crosscheck import Directory, workflow_problems
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
 from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, parse_workflow, references
+from core.workflow import Workflow, parse_workflow
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 # Beside the config file: values for its `${NAME}` references; the environment wins.
@@ -73,6 +74,23 @@ class ApiSettings(Section):
     def _long_enough(self) -> ApiSettings:
         if self.token is not None and len(self.token.get_secret_value()) < 16:
             raise ValueError("token must be at least 16 characters")
+        return self
+
+
+class ConsoleSettings(Section):
+    """The web console at /console: who may sign in (a name and a token each, beside the API
+    token), and how its session cookie is sent."""
+
+    users: dict[str, SecretStr] = Field(default_factory=dict)
+    # Send the cookie over HTTPS only; set it whenever the console is reached through TLS.
+    secure_cookie: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> ConsoleSettings:
+        for name, token in self.users.items():
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"users.{name}: token must be at least 16 characters")
         return self
 
 
@@ -122,6 +140,7 @@ class ConfigFile(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
     api: ApiSettings = Field(default_factory=ApiSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -171,6 +190,7 @@ class Config:
     away_outside: dict[str, str] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
@@ -179,7 +199,7 @@ class Config:
         """Every secret the config holds, wherever it is (`secrets`, the API token, each
         channel's and the store's settings), for the logs to mask."""
         found = set(self.secret_values().values())
-        models: list[BaseModel] = [self.api, self.store.settings]
+        models: list[BaseModel] = [self.api, self.console, self.store.settings]
         models.extend(channel.settings for channel in self.channels.values())
         for model in models:
             found |= _secrets_in(model)
@@ -264,6 +284,7 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         secrets=raw.secrets,
         desk=desk,
         metrics=raw.metrics,
+        console=raw.console,
         away_outside={
             team: t.schedule
             for team, t in raw.teams.items()
@@ -271,6 +292,38 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         },
         retention=raw.retention,
     )
+
+
+def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig | None]:
+    """The server section (with FRONTDESK_HOST/FRONTDESK_PORT applied, as `load_config` does)
+    and the channel `slug` of the config at `path` (None when it has no such channel),
+    reading only the variables those two name: a tool for one channel needs neither the
+    other channels' secrets nor the rest of the config."""
+    source = load_yaml(path)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the config must be a mapping")])
+    problems: list[Problem] = []
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    channels = source.data.get("channels")
+    body = channels.get(slug) if isinstance(channels, dict) else None
+    server = _interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
+    if isinstance(body, dict):
+        body = _interpolate(source, body, ("channels", slug), environ, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = ServerSettings.model_validate(server)
+    except ValidationError as exc:
+        raise ConfigError(source.problems(exc, ("server",))) from exc
+    settings = _listening(settings, None, None, environ, problems)  # as `serve` would listen
+    if problems:
+        raise ConfigError(problems)
+    if not isinstance(body, dict):
+        return settings, None
+    found = _settings(source, ("channels", slug), "channel", body, problems)
+    if found is None:
+        raise ConfigError(problems)
+    return settings, ChannelConfig(slug, *found)
 
 
 def _listening(
@@ -461,11 +514,22 @@ def _workflows(
     problems: list[Problem],
 ) -> list[Workflow]:
     workflows: list[Workflow] = []
-    agent_ids = {a.id for a in agents}
+    directory = Directory(
+        name=config_path.name,
+        teams=set(teams),
+        agents={a.id for a in agents},
+        schedules=set(raw.schedules),
+        channels=set(channels),
+        settings=set(raw.settings),
+        secrets=set(raw.secrets),
+    )
     names: set[str] = set()
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
         display = str(config_path.parent / relative) if config_path.parent != Path() else relative
+        if not path.is_file():
+            problems.append(source.problem(("workflows", i), f"no such file {relative}"))
+            continue
         try:
             workflow_source = load_yaml(path, display)
             workflow = parse_workflow(workflow_source)
@@ -477,14 +541,6 @@ def _workflows(
                 source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
             )
         names.add(workflow.name)
-        known = {"team": set(teams), "agent": agent_ids, "schedule": set(raw.schedules)}
-        for kind, name, loc in references(workflow):
-            if name not in known[kind]:
-                problems.append(
-                    workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
-                )
-        for j, channel in enumerate(workflow.channels or []):
-            if channel not in channels:
-                problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
+        problems.extend(workflow_problems(workflow, workflow_source, directory))
         workflows.append(workflow)
     return workflows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from core.errors import ConcurrentUpdate, StoreUnavailable
+from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from storage.postgres.settings import PostgresSettings
 
 # Failures that mean "another writer got there first": the engine runs the turn again.
@@ -14,6 +14,15 @@ _CONFLICTS = (
     asyncpg.SerializationError,
 )
 DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# Failures caused by the values written, which the same write meets every time: text that is
+# not valid UTF-8 or holds NUL, a number out of range (SQLSTATE class 22), and constraint
+# failures other than conflicts (a bug; retrying cannot help either).
+_UNSTORABLE = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    UnicodeEncodeError,
+    OverflowError,
+)
 
 
 async def create_pool(settings: PostgresSettings) -> asyncpg.Pool[asyncpg.Record]:
@@ -51,9 +60,15 @@ def _reason(exc: BaseException) -> str:
 
 
 def as_store_error(exc: BaseException) -> Exception:
-    """The error the engine understands for a driver error met in a transaction."""
+    """What a failed write means to its caller: `ConcurrentUpdate` (run it again on fresh
+    state), `Unstorable` (the data can never be written) or `StoreUnavailable`."""
+    if isinstance(exc, ConcurrentUpdate | StoreUnavailable | Unstorable):
+        return exc
+    error: Exception
     if isinstance(exc, _CONFLICTS):
-        error: Exception = ConcurrentUpdate(f"a concurrent writer got there first: {exc}")
+        error = ConcurrentUpdate(f"a concurrent writer got there first: {exc}")
+    elif isinstance(exc, _UNSTORABLE):
+        error = Unstorable(f"the store cannot record it: {exc}")
     else:
         error = StoreUnavailable(f"the write could not be committed: {_reason(exc)}")
     error.__cause__ = exc

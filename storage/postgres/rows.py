@@ -109,7 +109,7 @@ def contact_from(row: asyncpg.Record, prefix: str = "") -> Contact:
 
 CONVERSATION_COLUMNS = (
     "id", "contact_id", "channel", "status", "team", "assignee", "opened_at", "closed_at",
-    "assigned_at", "queued_at", "handoff", "run", "seq", "version",
+    "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message",
 )  # fmt: skip
 CONVERSATION = ", ".join(CONVERSATION_COLUMNS)
 
@@ -121,7 +121,7 @@ def aliased(table: str, columns: tuple[str, ...], prefix: str) -> str:
 
 INSERT_CONVERSATION = f"""
     INSERT INTO conversations ({CONVERSATION})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -129,7 +129,7 @@ UPDATE_CONVERSATION = """
     UPDATE conversations SET
         contact_id = $2, channel = $3, status = $4, team = $5, assignee = $6,
         opened_at = $7, closed_at = $8, assigned_at = $9, queued_at = $10,
-        handoff = $11, run = $12, seq = $13, version = $14
+        handoff = $11, run = $12, seq = $13, version = $14, assigned_message = $15
     WHERE id = $1 AND version = $14 - 1
 """
 
@@ -156,6 +156,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, tuple[Any, ...]
         None if conversation.run is None else conversation.run.model_dump_json(),
         conversation.seq,
         conversation.version,
+        conversation.assigned_message,
     )
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
@@ -186,6 +187,7 @@ def conversation_from(row: asyncpg.Record, prefix: str = "") -> Conversation:
         run=None if run is None else Run.model_validate_json(run),
         seq=row[f"{prefix}seq"],
         version=row[f"{prefix}version"],
+        assigned_message=row[f"{prefix}assigned_message"],
     )
 
 

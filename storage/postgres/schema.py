@@ -210,7 +210,11 @@ _V1 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# What an assign step tells the customer when an agent takes the conversation (as the SQLite
+# store's version 5). NULL in rows from before: nothing to say.
+_V2 = ("ALTER TABLE conversations ADD COLUMN IF NOT EXISTS assigned_message TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -17,8 +17,9 @@ from typing import ClassVar, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
-from core.errors import ConcurrentUpdate, StoreUnavailable
+from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
@@ -28,6 +29,7 @@ from core.models import (
     DeskThread,
     Inbound,
     OutboxItem,
+    ParkedInbound,
     StoredInbound,
     Timer,
     TranscriptEntry,
@@ -126,17 +128,24 @@ class PostgresStore:
     # inbox --------------------------------------------------------------------------------
 
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
-        found: int | None = await self._run(
-            self._db().fetchval(
+        """The new inbox id, or None when (channel, event_id) is stored already; durable when
+        it returns. `Unstorable` for an event the database can never take."""
+        try:
+            body = event.model_dump_json()
+        except PydanticSerializationError as exc:  # a value JSON cannot hold
+            raise Unstorable(f"the event cannot be stored: {exc}") from exc
+        try:
+            found: int | None = await self._db().fetchval(
                 work.RECORD,
                 event.channel,
                 event.event_id,
                 event.contact_key,
-                event.model_dump_json(),
+                body,
                 aware(at),
                 self.replica,
             )
-        )
+        except DRIVER_ERRORS as exc:
+            raise as_store_error(exc) from exc
         return found
 
     async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
@@ -156,6 +165,12 @@ class PostgresStore:
             "SELECT error FROM inbox WHERE id = $1", inbound_id
         )
         return found
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await work.parked(self._db(), limit)
+
+    async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await self._run(work.unpark(self._db(), self.replica, inbound_id))
 
     # cursors ------------------------------------------------------------------------------
 

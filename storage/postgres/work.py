@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core.models import Inbound, Outbound, OutboxItem, StoredInbound, Timer
+from core.models import Inbound, Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
 from core.ports import OutboxRecord
 from storage.postgres.reads import Reader
 from storage.postgres.replicas import gone
@@ -53,6 +53,41 @@ async def load(db: Reader, inbound_id: int) -> StoredInbound | None:
 # over from an owner thought dead) fails the second turn instead of running it twice.
 MARK_PROCESSED = "UPDATE inbox SET processed_at = $1 WHERE id = $2 AND processed_at IS NULL"
 SET_ASIDE = "UPDATE inbox SET processed_at = $1, error = $2 WHERE id = $3 AND processed_at IS NULL"
+
+
+async def parked(db: Reader, limit: int) -> list[ParkedInbound]:
+    rows = await db.fetch(
+        """
+        SELECT id, received_at, processed_at, error, event FROM inbox
+        WHERE error IS NOT NULL AND processed_at IS NOT NULL
+        ORDER BY processed_at DESC, id DESC LIMIT $1
+        """,
+        limit,
+    )
+    return [
+        ParkedInbound(
+            id=row["id"],
+            received_at=row["received_at"],
+            parked_at=row["processed_at"],
+            error=row["error"],
+            event=Inbound.model_validate_json(row["event"]),
+        )
+        for row in rows
+    ]
+
+
+async def unpark(db: Reader, replica: str, inbound_id: int) -> StoredInbound | None:
+    """Pending again, and this replica's to process (the one an operator asked)."""
+    row = await db.fetchrow(
+        """
+        UPDATE inbox SET processed_at = NULL, error = NULL, owner = $2
+        WHERE id = $1 AND error IS NOT NULL AND processed_at IS NOT NULL
+        RETURNING id, received_at, event
+        """,
+        inbound_id,
+        replica,
+    )
+    return None if row is None else _stored(row)
 
 
 def _stored(row: asyncpg.Record) -> StoredInbound:

@@ -282,7 +282,11 @@ _V4 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# What an assign step tells the customer when an agent takes the conversation, which may be
+# long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
+_V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
