@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from core.errors import ConcurrentUpdate, StoreUnavailable
+from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.models import Timer
 from storage.postgres import PostgresSettings, PostgresStore
 from tests.storage.builders import (
@@ -215,3 +215,16 @@ workflows: []
     [line] = err.decode().splitlines()
     assert "cannot connect to PostgreSQL at 127.0.0.1:9/prod" in line
     assert "s3cret-pw" not in line
+
+
+async def test_an_event_postgresql_cannot_hold_is_unstorable_and_stores_nothing(
+    tmp_path: Path,
+) -> None:
+    async with replicas(tmp_path, 1) as (store,):
+        # PostgreSQL's text holds no NUL character; JSON escapes it, a plain column cannot.
+        bad = event(1).model_copy(update={"event_id": "e\x001"})
+
+        with pytest.raises(Unstorable):
+            await store.record_inbound(bad, T0)
+        assert await store.pending_inbound(10) == []
+        assert await store.record_inbound(event(2), T0) is not None

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from adapters.telegram import TelegramChannel
+from adapters.telegram import TelegramChannel, polling
 from adapters.telegram.polling import cursor_name
 from core.clock import ManualClock
 from core.models import ContactProfile, Inbound
@@ -159,3 +159,36 @@ async def test_a_refused_token_is_an_error_saying_what_to_do_and_polling_goes_on
     assert "the bot token was refused (401 Unauthorized)" in error.getMessage()
     assert "@BotFather" in error.getMessage()
     assert error.__dict__["channel"] == SLUG
+
+
+class FollowerInbox(FakeInbox):
+    """The inbox of a replica that leads the bot's polling only once told so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leading = False
+        self.asked: list[str] = []
+
+    async def lead(self, job: str) -> bool:
+        self.asked.append(job)
+        return self.leading
+
+
+async def test_a_replica_polls_only_while_it_leads_and_resumes_from_the_saved_offset(
+    clock: ManualClock, bot_api: FakeBotApi, start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(polling, "FOLLOWER_PAUSE_SECONDS", 0.01)
+    inbox = FollowerInbox()
+    inbox.cursors[CURSOR] = "40"  # where the leader that went before got to
+    bot_api.queue_update(text_update(41, "hello"))
+    settings = make_settings(bot_api.url, mode="polling", secret_token=None)
+    await start(TelegramChannel(SLUG, settings, inbox, clock))
+
+    await until(lambda: len(inbox.asked) >= 3)
+    assert inbox.asked[0] == f"telegram:{SLUG}"
+    assert bot_api.of("getUpdates") == []
+    inbox.leading = True
+    await until(lambda: inbox.cursors.get(CURSOR) == "41")
+
+    assert [event.event_id for event in inbox.events] == ["41"]
+    assert bot_api.of("getUpdates")[0].params["offset"] == "41"
