@@ -41,9 +41,9 @@ class Leaders:
                     self._held.add(job)
                     return True
                 return False
-            except DRIVER_ERRORS as exc:
+            except (*DRIVER_ERRORS, TimeoutError) as exc:
                 log.warning("cannot tell who leads %s: %r", job, exc)
-                await self._drop()
+                self._abandon()
                 return False
 
     def session(self) -> int | None:
@@ -60,5 +60,12 @@ class Leaders:
         if conn is not None and not conn.is_closed():
             try:
                 await conn.close(timeout=5)
-            except DRIVER_ERRORS:
+            except (*DRIVER_ERRORS, TimeoutError):
                 conn.terminate()
+
+    def _abandon(self) -> None:
+        """Drop a session that failed: whatever it held is lost with it."""
+        conn, self._conn = self._conn, None
+        self._held.clear()
+        if conn is not None:
+            conn.terminate()

@@ -19,6 +19,9 @@ import uuid
 
 import asyncpg
 
+from storage.postgres.pool import DRIVER_ERRORS, connect
+from storage.postgres.settings import PostgresSettings
+
 log = logging.getLogger("frontdesk.store.postgres")
 
 BEAT = """
@@ -40,26 +43,39 @@ def new_id() -> str:
 
 
 class Heartbeat:
-    """This replica's row, beaten in a task of its own until `stop`."""
+    """This replica's row, beaten in a task of its own until `stop`, on a connection of its
+    own: a pool busy with turns must not delay a beat until the others think this replica
+    dead."""
 
-    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], replica: str, every: float) -> None:
-        self._pool = pool
+    def __init__(self, settings: PostgresSettings, replica: str) -> None:
+        self._settings = settings
         self.replica = replica
-        self._every = every
+        self._conn: asyncpg.Connection[asyncpg.Record] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._pool.execute(BEAT, self.replica)
+        await self._beat()
         self._task = asyncio.create_task(self._run(), name="postgres-heartbeat")
+
+    async def _beat(self) -> None:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await connect(self._settings)
+        await self._conn.execute(BEAT, self.replica)
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._every)
+            await asyncio.sleep(self._settings.heartbeat_seconds)
             try:
-                await self._pool.execute(BEAT, self.replica)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                await self._beat()
+            except (*DRIVER_ERRORS, TimeoutError) as exc:
                 # Missed beats are what let the others take over if this lasts.
                 log.warning("heartbeat of replica %s failed: %r", self.replica, exc)
+                await self._drop()
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
 
     async def stop(self) -> None:
         """Stop beating and leave: what this replica still owns is free for the others now."""
@@ -69,6 +85,10 @@ class Heartbeat:
                 await self._task
             self._task = None
         try:
-            await self._pool.execute("DELETE FROM replicas WHERE id = $1", self.replica)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            if self._conn is not None and not self._conn.is_closed():
+                await self._conn.execute("DELETE FROM replicas WHERE id = $1", self.replica)
+                await self._conn.close(timeout=5)
+        except (*DRIVER_ERRORS, TimeoutError) as exc:
             log.warning("replica %s could not sign off: %r", self.replica, exc)
+        finally:
+            await self._drop()

@@ -75,7 +75,7 @@ class PostgresStore:
         try:
             async with pool.acquire() as conn:
                 await migrate(conn, self._settings.schema_name)
-            heartbeat = replicas.Heartbeat(pool, self.replica, self._settings.heartbeat_seconds)
+            heartbeat = replicas.Heartbeat(self._settings, self.replica)
             await heartbeat.start()
         except BaseException as exc:
             await pool.close()
