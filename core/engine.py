@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from core.callouts import request_done, request_lost
-from core.desk import DeskLine, DeskRules, desk_messages
+from core.desk import DeskLine, DeskRules, desk_messages, undelivered
 from core.errors import ConcurrentUpdate
 from core.events import (
     AssignedBy,
@@ -31,6 +31,7 @@ from core.history import history_of
 from core.models import (
     Agent,
     AgentStatus,
+    Author,
     Contact,
     ContactProfile,
     Conversation,
@@ -42,6 +43,7 @@ from core.models import (
     HttpResult,
     Inbound,
     NoticeKind,
+    Outbound,
     Run,
     StoredInbound,
     Timer,
@@ -252,6 +254,22 @@ class Engine:
 
         closed, _ = await self._retrying(f"closing conversation={conversation_id}", work)
         return closed
+
+    async def undelivered(self, message: Outbound, error: str) -> None:
+        """An agent's reply did not reach the customer and will not: the desk is told in the
+        conversation's notice thread, through the outbox like every desk message."""
+
+        async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            conversation = await tx.load_conversation(message.conversation_id)
+            if self._desk is None or conversation is None or conversation.handoff is None:
+                return None, None  # no notice to say it under
+            turn = await self._turn_of(tx, conversation)
+            customer = turn.contact.name or turn.contact.username or "the customer"
+            turn.desk_lines.append(undelivered(message, error, customer))
+            turn.trace.append(f"reply {message.message_id} undelivered")
+            return None, turn
+
+        await self._retrying(f"undelivered message={message.message_id}", work)
 
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that
@@ -478,10 +496,10 @@ class Engine:
             return refuse(f"This conversation is with {current} now: your message was not sent.")
         if not from_assignee and (actor is None or rules.others_in_thread == "note"):
             return None
-        turn.say(text, [], step_id=None)
+        assert actor is not None  # a reply from nobody frontdesk knows stays a note (above)
+        turn.say(text, [], step_id=None, author=Author(id=actor.id, name=actor.name))
         turn.trace.append(f"reply by {action.actor}")
         if from_assignee and handoff is not None and handoff.accepted_by is None:
-            assert actor is not None
             _accept(turn, handoff, actor)
         return turn
 

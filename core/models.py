@@ -247,6 +247,14 @@ class Conversation(BaseModel):
     version: int = 0
 
 
+class Author(Frozen):
+    """Who wrote a message the workflow did not: an agent, by id and by the name they had."""
+
+    kind: Literal["agent"] = "agent"
+    id: str
+    name: str
+
+
 class TranscriptEntry(Frozen):
     conversation_id: str
     direction: Direction
@@ -257,6 +265,7 @@ class TranscriptEntry(Frozen):
     at: datetime
     step_id: str | None = None
     attachment: Attachment | None = None
+    author: Author | None = None  # an outgoing message someone wrote (None: the workflow)
 
 
 class NoticeKind(StrEnum):
@@ -264,6 +273,7 @@ class NoticeKind(StrEnum):
     MESSAGE = "message"  # the customer wrote: into the handoff notice's thread
     OUTCOME = "outcome"  # someone acted on the notice: shown on it, in place
     REFUSED = "refused"  # an action did nothing: told only to whoever tried it
+    UNDELIVERED = "undelivered"  # an agent's reply did not reach the customer: into the thread
 
 
 class NoticeTarget(Frozen):
@@ -290,13 +300,14 @@ class RecentMessage(Frozen):
     direction: Direction
     text: str
     at: datetime
+    author: str | None = None  # the name of whoever wrote an outgoing one (None: the workflow)
 
 
 class Notice(Frozen):
     """A message for the agents' desk about one conversation (see NoticeKind).
 
-    HANDOFF goes to `targets`; MESSAGE and OUTCOME go to the threads of the handoff
-    notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
+    HANDOFF goes to `targets`; MESSAGE, OUTCOME and UNDELIVERED go to the threads of the
+    handoff notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
     """
 
     kind: NoticeKind
@@ -332,6 +343,7 @@ class Outbound(Frozen):
     options: list[Option] = Field(default_factory=list)
     language: str | None = None
     notice: Notice | None = None
+    author: Author | None = None  # who wrote it, when not the workflow (an agent's reply)
 
     @property
     def lane(self) -> str:

@@ -478,11 +478,12 @@ async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
             notice = await handoff_notice(api, dm)
             assert "Telegram (telegram)" in shown(notice.blocks)
 
-            await slack.message("UCAROL", dm, "Hi! Carol here.", thread_ts=notice.ts)
+            # As Slack sends what Carol typed: "Hi! Tom & Jerry <3 see our help page" (a link).
+            said = "Hi! Tom &amp; Jerry &lt;3 see <https://example.com/help|our help page>"
+            await slack.message("UCAROL", dm, said, thread_ts=notice.ts)
             await run.frontdesk.runtime.idle()
+            typed = "Hi! Tom & Jerry <3 see our help page (https://example.com/help)"
             sent = await until(
-                lambda: [
-                    c for c in bot_api.of("sendMessage") if c.params["text"] == "Hi! Carol here."
-                ]
+                lambda: [c for c in bot_api.of("sendMessage") if c.params["text"] == typed]
             )
             assert sent[0].params["chat_id"] == str(CHAT_ID)

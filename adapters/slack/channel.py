@@ -13,7 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.inbound import SlackInbound
+from adapters.slack.inbound import SlackInbound, ThreadNotRecorded
 from adapters.slack.outbound import SlackSender
 from adapters.slack.settings import SlackSettings
 from core.bodies import error_response, read_limited, refused
@@ -86,7 +86,7 @@ class SlackChannel:
     async def _listener_failed(self, error: Exception) -> BoltResponse:
         """A listener raised: not acknowledged, so that Slack sends the request again. A store
         that could not take the event answers 503 with its reason, as every channel does."""
-        if isinstance(error, StoreUnavailable):
+        if isinstance(error, StoreUnavailable | ThreadNotRecorded):
             response = refused(self.slug, "request", 503, str(error))
         else:
             log.error("slack %s: a listener failed", self.slug, exc_info=error)

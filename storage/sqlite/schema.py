@@ -268,7 +268,13 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Who wrote an outgoing message that the workflow did not (an agent's reply), as JSON.
+_V4 = (
+    # NULL in rows from before: the workflow's words, or a reply whose writer was not kept.
+    "ALTER TABLE transcript ADD COLUMN author TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
