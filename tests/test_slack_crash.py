@@ -89,3 +89,60 @@ async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
     assert receiver.texts("c-1").count("On it, Ana!") == 1
     assert api.in_channel(dm) == [notice]  # one handoff notice, posted once
     assert "Traceback" not in log.read_text()
+
+
+async def test_kill_while_slack_cannot_take_the_note_about_an_undelivered_reply(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE_TO_SUPPORT},
+            directory=DIRECTORY,
+            extra="desk: {channel: slack}",
+            channels=slack_channel(api.url),
+        )
+        config.write_text(config.read_text().replace("max_attempts: 5}", "lease_seconds: 2}"))
+        url = listen_on(config, free_port())
+        log = tmp_path / "frontdesk.log"
+
+        def notes() -> list[str]:
+            return [
+                m.text or ""
+                for m in api.in_thread(dm, notice.ts)
+                if "did not reach" in (m.text or "")
+            ]
+
+        async with aiohttp.ClientSession() as session:
+            slack = SlackClient(session, f"{url}/slack/events")
+            async with frontdesk_serving(config, log) as process:
+                await until_healthy(session, url)
+                await say(session, url, "c-1", "Hello")
+                await say(session, url, "c-1", "support")
+                await receiver.wait_for_texts("c-1", 2)
+                dm = api.dm_of("UCAROL")
+                notice = await handoff_notice(api, dm)
+                # The customer's system refuses the reply; Slack cannot take the note about it.
+                receiver.script = [403]
+                api.fail_next("chat.postMessage", "internal_error", times=1000)
+                status, _ = await slack.message("UCAROL", dm, "On it, Ana!", thread_ts=notice.ts)
+                assert status == 200
+                await until(
+                    lambda: any(
+                        "did not reach" in str(c.params.get("text"))
+                        for c in api.of("chat.postMessage")
+                    )
+                )
+                os.kill(process.pid, signal.SIGKILL)
+                await process.wait()
+
+            api.clear_failures()
+            async with frontdesk_serving(config, log):
+                await until_healthy(session, url)
+                [note] = await until(notes)
+                assert "On it, Ana!" in note
+                assert "HTTP 403" in note
+    assert notes() == [note]  # told once
+    assert receiver.texts("c-1")[2:] == []  # the refused reply was not tried again
+    assert "Traceback" not in log.read_text()
