@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.models import (
     Agent,
+    Author,
     ContactCard,
     ConversationStatus,
     DeskActionKind,
@@ -82,15 +83,18 @@ UNDELIVERED_EXCERPT = 200
 UNDELIVERED_REASON = 300
 
 
-def undelivered(message: Outbound, error: str, customer: str) -> DeskLine:
-    """The desk's line about an agent's reply that did not reach `customer`. Its id comes from
-    the reply's, so that the line is queued once however often the failure is reported."""
-    author = message.author.name if message.author else "A reply"
+def undelivered(
+    author: Author | None, text: str, message_id: str, customer: str, error: str
+) -> DeskLine:
+    """The desk's line about a reply (`message_id`, by `author`) that did not reach `customer`.
+    Its id comes from the reply's, so that the line is queued once however often the failure
+    is reported."""
+    writer = author.name if author else "A reply"
     return DeskLine(
         NoticeKind.UNDELIVERED,
-        f"{author}'s reply did not reach {customer}: “{_cut(message.text, UNDELIVERED_EXCERPT)}”"
+        f"{writer}'s reply did not reach {customer}: “{_cut(text, UNDELIVERED_EXCERPT)}”"
         f" ({_cut(error, UNDELIVERED_REASON)})",
-        message_id=f"{message.message_id}.undelivered",
+        message_id=f"{message_id}.undelivered",
     )
 
 

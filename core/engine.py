@@ -264,8 +264,10 @@ class Engine:
             if self._desk is None or conversation is None or conversation.handoff is None:
                 return None, None  # no notice to say it under
             turn = await self._turn_of(tx, conversation)
-            customer = turn.contact.name or turn.contact.username or "the customer"
-            turn.desk_lines.append(undelivered(message, error, customer))
+            line = undelivered(
+                message.author, message.text, message.message_id, _customer(turn), error
+            )
+            turn.desk_lines.append(line)
             turn.trace.append(f"reply {message.message_id} undelivered")
             return None, turn
 
@@ -497,8 +499,14 @@ class Engine:
         if not from_assignee and (actor is None or rules.others_in_thread == "note"):
             return None
         assert actor is not None  # a reply from nobody frontdesk knows stays a note (above)
-        turn.say(text, [], step_id=None, author=Author(id=actor.id, name=actor.name))
+        author = Author(id=actor.id, name=actor.name)
+        turn.say(text, [], step_id=None, author=author)
         turn.trace.append(f"reply by {action.actor}")
+        gone = turn.contact.unreachable_since
+        if gone is not None:  # not sent at all: the platform refuses them messages
+            reason = f"their platform has refused messages since {gone:%Y-%m-%d %H:%M} UTC"
+            reply_id = turn.transcript[-1].message_id
+            turn.desk_lines.append(undelivered(author, text, reply_id, _customer(turn), reason))
         if from_assignee and handoff is not None and handoff.accepted_by is None:
             _accept(turn, handoff, actor)
         return turn
@@ -666,6 +674,11 @@ def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
     handoff.accepted_at = turn.now
     turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
     turn.events.append(ConversationAccepted(at=turn.now, agent_id=actor.id))
+
+
+def _customer(turn: Turn) -> str:
+    """The customer as the desk names them."""
+    return turn.contact.name or turn.contact.username or "the customer"
 
 
 def _relayed(event: Inbound) -> str:

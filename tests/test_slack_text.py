@@ -249,6 +249,41 @@ async def test_a_reply_whose_retries_run_out_is_told_in_the_thread(
         assert receiver.texts("c-1")[2:] == []
 
 
+async def test_replies_to_a_slack_customer_who_left_are_told_in_the_thread(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        api.add_user("UGUS", "Gus Ortiz")
+        gus = api.dm_of("UGUS")
+        for text in ("hi", "Support"):
+            status, _ = await slack.message("UGUS", "DGUS", text)
+            assert status == 200
+            await run.frontdesk.runtime.idle()
+        dm = api.dm_of("UCAROL")
+        notice = await handoff_notice(api, dm)
+        await until(lambda: any(m.text == "Carol will help you." for m in api.in_channel(gus)))
+
+        api.fail_channel(gus, "account_inactive")  # Gus's account was deactivated
+        await carol_replies(run, slack, dm, notice, "First")
+        await until(lambda: warnings(api, dm, notice))
+
+        async def unreachable() -> bool:
+            contact = await run.frontdesk.store.get_contact("slack", "UGUS")
+            return contact is not None and contact.unreachable_since is not None
+
+        await until(unreachable)
+        tried = len(api.of("chat.postMessage"))
+        await carol_replies(run, slack, dm, notice, "Second")  # not even tried: told at once
+        told = await until(
+            lambda: len(warnings(api, dm, notice)) == 2 and warnings(api, dm, notice)
+        )
+        assert "Carol's reply did not reach Gus Ortiz: “First” (slack: account_inactive)" in told[0]
+        assert "“Second”" in told[1]
+        assert "refused messages since" in told[1]
+        posts = [c.params.get("channel") for c in api.of("chat.postMessage")[tried:]]
+        assert gus not in posts
+
+
 async def test_a_workflow_message_that_fails_tells_the_desk_nothing(
     tmp_path: Path, receiver: Receiver
 ) -> None:
