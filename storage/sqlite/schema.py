@@ -268,13 +268,29 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
 )
 
-# Who wrote an outgoing message that the workflow did not (an agent's reply), as JSON.
+# Retention: the sweep finds what is old enough to delete without reading every row.
 _V4 = (
-    # NULL in rows from before: the workflow's words, or a reply whose writer was not kept.
-    "ALTER TABLE transcript ADD COLUMN author TEXT",
+    """
+    CREATE INDEX IF NOT EXISTS inbox_processed
+        ON inbox (received_at) WHERE processed_at IS NOT NULL AND error IS NULL
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE status = 'sent'",
+    "CREATE INDEX IF NOT EXISTS outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_closed
+        ON conversations (closed_at) WHERE status = 'closed'
+    """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# What an assign step tells the customer when an agent takes the conversation, which may be
+# long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
+_V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
+
+# Who wrote an outgoing message that the workflow did not (an agent's reply), as JSON.
+# NULL in rows from before: the workflow's words, or a reply whose writer was not kept.
+_V6 = ("ALTER TABLE transcript ADD COLUMN author TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
