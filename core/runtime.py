@@ -32,6 +32,7 @@ from core.models import (
     HttpCall,
     HttpResult,
     Inbound,
+    Outbound,
     StoredInbound,
     Timer,
     conversation_key,
@@ -107,7 +108,14 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
-        self.outbox = OutboxWorker(store, channels, clock, outbox, reporter=self.reporter)
+        self.outbox = OutboxWorker(
+            store,
+            channels,
+            clock,
+            outbox,
+            reporter=self.reporter,
+            on_undelivered=self._undelivered,
+        )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
@@ -463,6 +471,11 @@ class Runtime:
         outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._submit(EngineJob(key, work, outcome))
         return await outcome
+
+    async def _undelivered(self, message: Outbound, error: str) -> None:
+        """A customer's message failed for good: the engine hears of it in their turn order."""
+        key = conversation_key(message.channel, message.recipient)
+        await self._in_turn(key, partial(self.engine.undelivered, message, error))
 
     async def _key_of(self, contact_id: str, channel: str) -> str | None:
         contact = await self.store.get_contact_by_id(contact_id)

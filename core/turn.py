@@ -12,6 +12,7 @@ from core.events import DomainEvent
 from core.models import (
     Agent,
     Attachment,
+    Author,
     Contact,
     Conversation,
     Direction,
@@ -100,7 +101,14 @@ class Turn:
                 self.transcript[n] = entry.model_copy(update={"option_id": option_id})
                 return
 
-    def say(self, text: str, options: list[Option], step_id: str | None) -> None:
+    def say(
+        self,
+        text: str,
+        options: list[Option],
+        step_id: str | None,
+        author: Author | None = None,
+    ) -> None:
+        """Tell the customer `text`: the workflow's words, or `author`'s."""
         message_id = self.next_id()
         # A contact the platform refuses messages to (blocked the bot) gets none until they
         # write again: the transcript still shows what the workflow said.
@@ -114,6 +122,7 @@ class Turn:
                     text=text,
                     options=options,
                     language=self.contact.language,
+                    author=author,
                 )
             )
         self.transcript.append(
@@ -125,6 +134,7 @@ class Turn:
                 message_id=message_id,
                 at=self.now,
                 step_id=step_id,
+                author=author,
             )
         )
 

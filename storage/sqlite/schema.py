@@ -286,7 +286,11 @@ _V4 = (
 # long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
 _V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Who wrote an outgoing message that the workflow did not (an agent's reply), as JSON.
+# NULL in rows from before: the workflow's words, or a reply whose writer was not kept.
+_V6 = ("ALTER TABLE transcript ADD COLUMN author TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
