@@ -54,6 +54,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         secrets=config.secret_values(),
         desk=config.desk,
         away_outside=config.away_outside,
+        after_crash=config.after_crash(),
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)
@@ -89,6 +90,8 @@ async def start(frontdesk: Frontdesk) -> None:
     does on startup and `embedded` on entry."""
     config, store, runtime = frontdesk.config, frontdesk.store, frontdesk.runtime
     await store.open()
+    # Before any channel or worker starts, so nothing new is mistaken for the old work.
+    await runtime.take_back()
     await store.sync_directory(config.agents, config.teams)
     # Workflow versions are stored before any channel can hand over an event.
     await runtime.engine.prepare()

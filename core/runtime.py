@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import OutboxSettings
+from core.config import AfterCrash, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
@@ -81,6 +81,7 @@ class Runtime:
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
         away_outside: Mapping[str, str] | None = None,
+        after_crash: Mapping[str, AfterCrash] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -109,6 +110,7 @@ class Runtime:
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
         self._on_turn = on_turn
+        self._after_crash = dict(after_crash or {})
 
     # the Inbox port ---------------------------------------------------------------------
 
@@ -197,6 +199,28 @@ class Runtime:
         return changed
 
     # lifecycle --------------------------------------------------------------------------
+
+    async def take_back(self) -> None:
+        """Take back what the previous process held when it stopped, before anything runs:
+        its deliveries and HTTP requests under way are redone now, not when their leases
+        would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
+        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
+        taken = await self.store.take_back(self.clock.now(), skip)
+        for item in taken.uncertain:
+            log.warning(
+                "not sent again: in flight when the previous process stopped (after_crash:"
+                " skip): conversation=%s channel=%s message=%s",
+                item.message.conversation_id,
+                item.message.channel,
+                item.message.message_id,
+            )
+        if taken.resent or taken.requests:
+            log.info(
+                "taken back from the previous process: %d messages to send again, %d HTTP"
+                " requests to make again",
+                taken.resent,
+                taken.requests,
+            )
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is

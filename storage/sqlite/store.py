@@ -7,7 +7,7 @@ stored by group commit (see `inbox`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord
+from core.ports import OutboxRecord, TakenBack
 from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
@@ -176,6 +176,15 @@ class SqliteStore:
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending)."""
         return await outbox.next_due(self._read())
+
+    # work a stopped process held ---------------------------------------------------------
+
+    async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
+        """Every lease: the process that opened this file is its only user (see `Store`)."""
+        async with self._write() as conn:
+            resent, uncertain = await outbox.take_back(conn, uncertain_channels)
+            cursor = await conn.execute(timers.TAKE_BACK, {"now": to_micros(now)})
+            return TakenBack(resent=resent, uncertain=uncertain, requests=cursor.rowcount)
 
     # timers -------------------------------------------------------------------------------
 
