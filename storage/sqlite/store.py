@@ -150,7 +150,10 @@ class SqliteStore:
             return await outbox.claim_due(conn, now, limit, lease_seconds)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self._writer_or_fail().later(outbox.MARK_SENT, (to_micros(at), item_id))
+        """Committed before any more engine work joins the group: the shorter the time from
+        the platform's answer to this commit, the fewer messages a crash has sent again."""
+        writer = self._writer_or_fail()
+        await writer.later(outbox.MARK_SENT, (to_micros(at), item_id), urgent=True)
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
         """Still pending, due again at `next_attempt_at`; its lane waits for it."""

@@ -18,6 +18,7 @@ from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore
 from storage.sqlite.codec import to_micros
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
+from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
 from tests.storage.builders import T0, event
 
@@ -127,6 +128,34 @@ async def test_concurrent_record_inbound_share_one_commit(
 
     assert len(set(ids)) == 50
     assert len(transactions) == 1
+
+
+async def test_an_urgent_write_is_committed_before_the_members_queued_behind(
+    store: SqliteStore,
+) -> None:
+    writer = store._writer_or_fail()
+    first_in, first_done, second_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def member(entered: asyncio.Event | None, done: asyncio.Event) -> None:
+        async with writer.transaction() as conn:
+            await conn.execute("SELECT 1")
+            if entered is not None:
+                entered.set()
+            await done.wait()
+
+    first = asyncio.create_task(member(first_in, first_done))
+    await first_in.wait()
+    second = asyncio.create_task(member(None, second_done))  # queued behind the first
+    mark = asyncio.create_task(writer.later(SAVE_CURSOR, ("c", "v"), urgent=True))
+    await asyncio.sleep(0)
+    first_done.set()
+
+    # Committed while the second member still works, not when the whole group is done.
+    await asyncio.wait_for(mark, 5)
+    assert not second.done()
+    second_done.set()
+    await asyncio.gather(first, second)
+    assert await store.load_cursor("c") == "v"
 
 
 async def test_close_waits_for_queued_inbound_events(tmp_path: Path) -> None:
