@@ -304,17 +304,23 @@ async def _run(
     timeout = aiohttp.ClientTimeout(total=10)
     accepted: Counter[str] = Counter()
     customers = [Customer(n, c, random.Random(rng.random())) for n, c in script.items()]
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    # One connection per customer, and another session to watch frontdesk's health with, so
+    # that the watching never queues behind the customers for a connection.
+    connector = aiohttp.TCPConnector(limit=len(customers) + 1)
+    async with (
+        aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+        aiohttp.ClientSession(timeout=timeout) as watching,
+    ):
         senders = asyncio.gather(*(c.write(side, session, url, accepted) for c in customers))
         try:
             for point in plan.kill_points(rng):
                 async with serving(config, log) as process:
-                    await until_healthy(session, url)
+                    await until_healthy(watching, url)
                     await until(partial(_reached, accepted, point), SETTLE_LIMIT)
                     os.kill(process.pid, signal.SIGKILL)
                     await process.wait()
             async with serving(config, log):
-                await until_healthy(session, url)
+                await until_healthy(watching, url)
                 await _settled(config.parent / "frontdesk.db", senders)
         finally:
             senders.cancel()
