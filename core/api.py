@@ -1,5 +1,5 @@
 """The small REST API: health, agents setting their status, closing and assigning
-conversations.
+conversations (what operators read is in `records_api`).
 
 Every /api/ route needs `Authorization: Bearer <api.token>`; without a configured token the
 API answers 403 so that a deployment never runs it open by accident.
@@ -18,7 +18,6 @@ from core.bodies import error_response, json_object, read_limited
 from core.engine import HandAssignment
 from core.errors import BadInbound, PayloadTooLarge
 from core.models import Agent, AgentStatus
-from core.ports import Store
 
 BODY_LIMIT = 4096
 
@@ -32,17 +31,26 @@ async def _field(request: web.Request, name: str) -> Any:
         return None
 
 
+def bearer_refusal(token: SecretStr | None, request: web.Request) -> web.Response | None:
+    """The answer to a request without the API's bearer token; None when it has it."""
+    if token is None:
+        return error_response(403, "the API is disabled: set api.token in the config")
+    given = request.headers.get("Authorization", "")
+    expected = f"Bearer {token.get_secret_value()}"
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return error_response(401, "missing or wrong bearer token")
+    return None
+
+
 class AgentApi:
     def __init__(
         self,
-        store: Store,
         token: SecretStr | None,
         set_status: Callable[[str, AgentStatus], Awaitable[Agent | None]],
         close: Callable[[str], Awaitable[bool | None]] | None = None,
         assign: Callable[[str, str], Awaitable[HandAssignment]] | None = None,
     ) -> None:
         self._assign = assign
-        self._store = store
         self._token = token
         # Coming online takes the team's queue: the runtime's setter sees to it.
         self._set_status = set_status
@@ -51,7 +59,6 @@ class AgentApi:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/healthz", self.health),
-            web.get("/api/agents", self.list_agents),
             web.put("/api/agents/{agent_id}/status", self.set_status),
             web.post("/api/conversations/{conversation_id}/close", self.close_conversation),
             web.post("/api/conversations/{conversation_id}/assign", self.assign_conversation),
@@ -61,19 +68,7 @@ class AgentApi:
         return web.json_response({"status": "ok"})
 
     def _refused(self, request: web.Request) -> web.Response | None:
-        if self._token is None:
-            return error_response(403, "the API is disabled: set api.token in the config")
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {self._token.get_secret_value()}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return error_response(401, "missing or wrong bearer token")
-        return None
-
-    async def list_agents(self, request: web.Request) -> web.Response:
-        if (refused := self._refused(request)) is not None:
-            return refused
-        agents = await self._store.list_agents()
-        return web.json_response([a.model_dump(mode="json") for a in agents])
+        return bearer_refusal(self._token, request)
 
     async def set_status(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request)) is not None:

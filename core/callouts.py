@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import jsonpath
 
+from core.bodies import read_at_most
 from core.models import HttpCall, HttpResult, Waiting, conversation_key
 from core.program import Instruction
 from core.step_types import HttpRequestStep
@@ -41,7 +42,7 @@ async def perform(session: aiohttp.ClientSession, call: HttpCall) -> HttpResult:
             timeout=aiohttp.ClientTimeout(total=call.timeout_seconds),
             allow_redirects=False,
         ) as response:
-            raw = await response.content.read(call.max_response_bytes + 1)
+            raw = await read_at_most(response.content, call.max_response_bytes + 1)
             if len(raw) > call.max_response_bytes:
                 return HttpResult(
                     **base,

@@ -1,30 +1,48 @@
 """The configuration: one YAML file, validated once at start.
 
 This is the only module that reads the environment: any string value may say `${NAME}` or
-`${NAME:-default}`. Secrets are SecretStr and never logged. Every problem found is reported
-together, each with its file, line and field.
+`${NAME:-default}`, read from the environment or else from a `.env` file beside the config
+(`frontdesk init` writes one with fresh secrets). Secrets are SecretStr and never logged.
+Every problem found is reported together, each with its file, line and field.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from dotenv.parser import parse_stream
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from core import plugins
+from core.crosscheck import Directory, workflow_problems
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
+from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, parse_workflow, references
+from core.workflow import Workflow, parse_workflow
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
+# Beside the config file: values for its `${NAME}` references; the environment wins.
+DOTENV = ".env"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+# Where `serve` listens, overriding the file (and overridden by `serve --host/--port`).
+HOST_ENV = "FRONTDESK_HOST"
+PORT_ENV = "FRONTDESK_PORT"
 
 
 class Section(BaseModel):
@@ -36,6 +54,15 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # Inbound events processed at once (each conversation still one at a time).
     concurrency: int = Field(default=64, ge=1, le=10_000)
+    # On SIGTERM/SIGINT: how long turns, deliveries and requests under way may finish.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # A connection must send a whole request's headers within this long of opening (or of
+    # its previous response); an idle keep-alive connection is closed after it too.
+    header_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # A request's body must have arrived within this long of its headers.
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Connections open at once; more are answered 503 and closed (see core/server.py).
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class ApiSettings(Section):
@@ -70,6 +97,15 @@ class ChannelRecovery(Section):
     after_crash: AfterCrash = "resend"
 
 
+class MetricsSettings(Section):
+    """Prometheus metrics at /metrics: on the main server (no auth: it shows only counts), or
+    on a port of their own (then not on the main server), or off."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+
 class AgentSettings(Section):
     name: str | None = None
     status: AgentStatus = AgentStatus.OFFLINE
@@ -100,6 +136,7 @@ class ConfigFile(Section):
     store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
     api: ApiSettings = Field(default_factory=ApiSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     agents: dict[str, AgentSettings] = Field(default_factory=dict)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
@@ -111,6 +148,7 @@ class ConfigFile(Section):
     # Where agents work (handoff notices, replies from the thread); none: no notices.
     desk: DeskSettings | None = None
     workflows: list[str] = Field(default_factory=list)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)
@@ -145,6 +183,8 @@ class Config:
     desk: DeskRules | None = None
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
@@ -152,11 +192,51 @@ class Config:
     def after_crash(self) -> dict[str, AfterCrash]:
         return {slug: channel.after_crash for slug, channel in self.channels.items()}
 
+    def hidden_values(self) -> set[str]:
+        """Every secret the config holds, wherever it is (`secrets`, the API token, each
+        channel's and the store's settings), for the logs to mask."""
+        found = set(self.secret_values().values())
+        models: list[BaseModel] = [self.api, self.store.settings]
+        models.extend(channel.settings for channel in self.channels.values())
+        for model in models:
+            found |= _secrets_in(model)
+        return {value for value in found if value}
 
-def load_config(path: Path) -> Config:
+
+def _secrets_in(value: Any) -> set[str]:
+    if isinstance(value, SecretStr):
+        return {value.get_secret_value()}
+    if isinstance(value, BaseModel):
+        return set().union(*(_secrets_in(v) for v in dict(value).values()))
+    if isinstance(value, dict):
+        return set().union(*(_secrets_in(v) for v in value.values()))
+    if isinstance(value, list | tuple | set | frozenset):
+        return set().union(*(_secrets_in(v) for v in value))
+    return set()
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """`FRONTDESK_LOG_LEVEL` and `FRONTDESK_LOG_FORMAT`; None where unset."""
+
+    level: str | None
+    format: str | None
+
+
+def log_settings() -> LogSettings:
+    return LogSettings(
+        os.environ.get("FRONTDESK_LOG_LEVEL") or None,
+        os.environ.get("FRONTDESK_LOG_FORMAT") or None,
+    )
+
+
+def load_config(path: Path, *, host: str | None = None, port: int | None = None) -> Config:
+    """The config in `path`. Where the server listens comes from `host`/`port` (the command
+    line's flags) if given, else from FRONTDESK_HOST/FRONTDESK_PORT if set, else the file."""
     source = load_yaml(path)
     problems: list[Problem] = []
-    source.data = _interpolate(source, source.data, (), problems)
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    source.data = _interpolate(source, source.data, (), environ, problems)
     if problems:  # an unset variable would only cause confusing follow-up errors
         raise ConfigError(problems)
     if not isinstance(source.data, dict):
@@ -166,6 +246,7 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(source.problems(exc)) from exc
     base_dir = path.parent
+    server = _listening(raw.server, host, port, environ, problems)
     store = _store(source, raw, problems)
     channels = _channels(source, raw, problems)
     agents, teams = _directory(source, raw, problems)
@@ -187,7 +268,7 @@ def load_config(path: Path) -> Config:
     return Config(
         source=str(path),
         base_dir=base_dir,
-        server=raw.server,
+        server=server,
         api=raw.api,
         outbox=raw.outbox,
         store=store,
@@ -199,25 +280,112 @@ def load_config(path: Path) -> Config:
         settings=raw.settings,
         secrets=raw.secrets,
         desk=desk,
+        metrics=raw.metrics,
         away_outside={
             team: t.schedule
             for team, t in raw.teams.items()
             if t.away_outside_schedule and t.schedule is not None
         },
+        retention=raw.retention,
     )
 
 
-def _interpolate(source: Source, node: Any, loc: Loc, problems: list[Problem]) -> Any:
+def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig | None]:
+    """The server section (with FRONTDESK_HOST/FRONTDESK_PORT applied, as `load_config` does)
+    and the channel `slug` of the config at `path` (None when it has no such channel),
+    reading only the variables those two name: a tool for one channel needs neither the
+    other channels' secrets nor the rest of the config."""
+    source = load_yaml(path)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the config must be a mapping")])
+    problems: list[Problem] = []
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    channels = source.data.get("channels")
+    body = channels.get(slug) if isinstance(channels, dict) else None
+    server = _interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
+    if isinstance(body, dict):
+        body = _interpolate(source, body, ("channels", slug), environ, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = ServerSettings.model_validate(server)
+    except ValidationError as exc:
+        raise ConfigError(source.problems(exc, ("server",))) from exc
+    settings = _listening(settings, None, None, environ, problems)  # as `serve` would listen
+    if problems:
+        raise ConfigError(problems)
+    if not isinstance(body, dict):
+        return settings, None
+    found = _settings(source, ("channels", slug), "channel", body, problems)
+    if found is None:
+        raise ConfigError(problems)
+    return settings, ChannelConfig(slug, *found)
+
+
+def _listening(
+    server: ServerSettings,
+    host: str | None,
+    port: int | None,
+    environ: Mapping[str, str],
+    problems: list[Problem],
+) -> ServerSettings:
+    """The server settings with the environment's (or .env's) and the flags' host and port
+    applied."""
+    changes: dict[str, Any] = {}
+    for name, variable, flag in (("host", HOST_ENV, host), ("port", PORT_ENV, port)):
+        value = flag if flag is not None else environ.get(variable)
+        if value is not None:
+            changes[name] = (value, "--" + name if flag is not None else variable)
+    if not changes:
+        return server
+    values = {name: value for name, (value, _) in changes.items()}
+    try:
+        return ServerSettings.model_validate({**server.model_dump(), **values})
+    except ValidationError as exc:
+        for item in exc.errors(include_url=False, include_input=False):
+            name = str(item["loc"][0])
+            value, origin = changes[name]
+            problems.append(Problem(origin, None, f"server.{name}", f"{value!r}: {item['msg']}"))
+        return server
+
+
+def read_dotenv(path: Path, problems: list[Problem]) -> dict[str, str]:
+    """The `NAME=value` lines of a `.env` file (none if there is no file); a line that is not
+    one is a problem naming its line, never its text, which may hold a secret."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), None, "", f"cannot read file: {exc}"))
+        return {}
+    found: dict[str, str] = {}
+    # python-dotenv's own parser, rather than `dotenv_values`, which only logs bad lines.
+    for binding in parse_stream(io.StringIO(content)):
+        text = binding.original.string  # starts with the blank lines before it
+        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
+        if binding.error:
+            problems.append(Problem(str(path), line, "", "expected NAME=value"))
+        elif binding.key is not None and binding.value is None:
+            problems.append(Problem(str(path), line, binding.key, "has no value"))
+        elif binding.key is not None and binding.value is not None:
+            found[binding.key] = binding.value
+    return found
+
+
+def _interpolate(
+    source: Source, node: Any, loc: Loc, environ: Mapping[str, str], problems: list[Problem]
+) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(source, v, (*loc, k), problems) for k, v in node.items()}
+        return {k: _interpolate(source, v, (*loc, k), environ, problems) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(source, v, (*loc, i), problems) for i, v in enumerate(node)]
+        return [_interpolate(source, v, (*loc, i), environ, problems) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        value = os.environ.get(name)
+        value = environ.get(name)
         if value is None:
             if default is None:
                 problems.append(source.problem(loc, f"environment variable {name} is not set"))
@@ -349,7 +517,15 @@ def _workflows(
     problems: list[Problem],
 ) -> list[Workflow]:
     workflows: list[Workflow] = []
-    agent_ids = {a.id for a in agents}
+    directory = Directory(
+        name=config_path.name,
+        teams=set(teams),
+        agents={a.id for a in agents},
+        schedules=set(raw.schedules),
+        channels=set(channels),
+        settings=set(raw.settings),
+        secrets=set(raw.secrets),
+    )
     names: set[str] = set()
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
@@ -365,14 +541,6 @@ def _workflows(
                 source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
             )
         names.add(workflow.name)
-        known = {"team": set(teams), "agent": agent_ids, "schedule": set(raw.schedules)}
-        for kind, name, loc in references(workflow):
-            if name not in known[kind]:
-                problems.append(
-                    workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
-                )
-        for j, channel in enumerate(workflow.channels or []):
-            if channel not in channels:
-                problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
+        problems.extend(workflow_problems(workflow, workflow_source, directory))
         workflows.append(workflow)
     return workflows

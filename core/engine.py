@@ -21,6 +21,13 @@ from typing import Any, TypeVar
 from core.callouts import request_done, request_lost
 from core.desk import DeskLine, DeskRules, desk_messages
 from core.errors import ConcurrentUpdate
+from core.events import (
+    AssignedBy,
+    ConversationAccepted,
+    ConversationOpened,
+    DomainEvent,
+)
+from core.history import history_of
 from core.models import (
     Agent,
     AgentStatus,
@@ -38,6 +45,7 @@ from core.models import (
     Run,
     StoredInbound,
     Timer,
+    conversation_key,
 )
 from core.ports import Clock, Store, Transaction
 from core.program import Instruction, Program, compile_workflow
@@ -51,6 +59,7 @@ from core.steps import (
     available,
     close,
     execute,
+    queue,
     take_over,
     timed_out,
     unassign,
@@ -70,13 +79,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class TurnReport:
-    """What a turn did, for logs and `frontdesk chat`."""
+    """What a committed turn did, for logs, metrics and `frontdesk chat`."""
 
     conversation_id: str
     trace: list[str]
     sent: int
     freed: list[str] = field(default_factory=list)  # agents with a slot free again
     calls: list[HttpCall] = field(default_factory=list)  # requests to make now
+    channel: str = ""
+    contact_key: str = ""  # the conversation's key (see `conversation_key`)
+    events: list[DomainEvent] = field(default_factory=list)
 
 
 class HandAssignment(StrEnum):
@@ -130,6 +142,29 @@ class Engine:
                     workflow.content_hash, workflow.name, snapshot(workflow)
                 )
 
+    async def reload(
+        self,
+        workflows: Sequence[Workflow],
+        *,
+        schedules: Mapping[str, Schedule],
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+    ) -> None:
+        """New runs start on `workflows` from now on; a run under way stays on the version it
+        started with (its program is kept, and is in the store). Each new version is stored
+        before any run can start on it."""
+        programs = {w.content_hash: compile_workflow(w) for w in workflows}
+        async with self._store.transaction() as tx:
+            for workflow in workflows:
+                await tx.save_workflow_version(
+                    workflow.content_hash, workflow.name, snapshot(workflow)
+                )
+        self._programs.update(programs)
+        self._workflows = list(workflows)
+        self._schedules = dict(schedules)
+        self._settings = dict(settings)
+        self._secrets = dict(secrets)
+
     # events -----------------------------------------------------------------------------
 
     async def process_inbound(self, item: StoredInbound) -> TurnReport | None:
@@ -141,7 +176,7 @@ class Engine:
                 await tx.mark_processed(item.id, self._clock.now())
                 return None, action_turn
             turn = await self._inbound(tx, event.channel, event.contact)
-            turn.record_in(event.text, event.option_id)
+            turn.record_in(event.text, event.option_id, event.attachment)
             if turn.conversation.handoff is not None:
                 turn.relayed.append(_relayed(event))
             await self._continue(turn, event.text, event.option_id)
@@ -265,7 +300,7 @@ class Engine:
         turn = await self._turn_of(tx, conversation)
         if agent is None or not await available(turn, agent, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
-        assign(turn, agent, f"from the {conversation.team} queue")
+        assign(turn, agent, f"from the {conversation.team} queue", AssignedBy.QUEUE)
         turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
         await self._assignment_made(turn)
         return Offer.ASSIGNED, turn
@@ -297,7 +332,7 @@ class Engine:
                     turn.desk_lines.append(
                         DeskLine(NoticeKind.OUTCOME, f"Reassigned to {agent.name} by hand")
                     )
-                assign(turn, agent, "assigned by hand")
+                assign(turn, agent, "assigned by hand", AssignedBy.HAND)
                 turn.trace.append(f"assigned to {agent.id} by hand")
                 await self._assignment_made(turn)
             return HandAssignment.ASSIGNED, turn
@@ -327,6 +362,7 @@ class Engine:
         turn = self._turn(tx, now, contact, conversation or _new(contact, now))
         turn.contact_changed = changed
         if conversation is None:
+            turn.events.append(ConversationOpened(at=now))
             self._start(turn, "conversation_opened")
         elif conversation.assignee is not None:
             turn.agent = await tx.get_agent(conversation.assignee)
@@ -354,7 +390,12 @@ class Engine:
                 f"Re-routed to {other.name}: {agent.name} is {agent.status.value}",
             )
         )
-        assign(turn, other, f"re-routed from {agent.name}, who is {agent.status.value}")
+        assign(
+            turn,
+            other,
+            f"re-routed from {agent.name}, who is {agent.status.value}",
+            AssignedBy.REROUTE,
+        )
         turn.trace.append(f"re-routed from {agent.id} to {other.id}")
 
     async def _other_agent(self, tx: Transaction, team: str, exclude: str | None) -> Agent | None:
@@ -403,7 +444,7 @@ class Engine:
                 first = await tx.get_agent(handoff.accepted_by)
                 return refuse(f"{first.name if first else 'Someone'} accepted it first.")
             if conversation.assignee != actor.id:  # taken from the team's channel
-                take_over(turn, actor)
+                take_over(turn, actor, AssignedBy.TAKE_OVER)
                 handoff.agent_id = actor.id
             _accept(turn, handoff, actor)
             turn.trace.append(f"accepted by {actor.id}")
@@ -418,7 +459,7 @@ class Engine:
             turn.desk_lines.append(
                 DeskLine(NoticeKind.OUTCOME, f"Reassigned to {other.name} by {by}")
             )
-            assign(turn, other, f"reassigned by {by}")
+            assign(turn, other, f"reassigned by {by}", AssignedBy.REASSIGN)
             turn.trace.append(f"reassigned to {other.id} by {action.actor}")
             return turn
         # CLOSE
@@ -479,11 +520,11 @@ class Engine:
             turn.desk_lines.append(
                 DeskLine(NoticeKind.OUTCOME, f"Handed back by {actor.name}, to {other.name}")
             )
-            assign(turn, other, f"handed back by {actor.name}")
+            assign(turn, other, f"handed back by {actor.name}", AssignedBy.HAND_BACK)
         else:
             unassign(turn, by=f"{actor.name}, back to the {team or 'team'} queue")
             if team is not None:
-                conversation.queued_at = turn.now
+                queue(turn, team)
         turn.trace.append(f"handed back by {actor.id}")
         return turn
 
@@ -599,6 +640,8 @@ class Engine:
         await tx.save_conversation(turn.conversation)
         if turn.transcript:
             await tx.add_transcript(turn.transcript)
+        if history := history_of(turn.events):
+            await tx.add_history(turn.conversation.id, history)
         if turn.outbound:
             await tx.enqueue(turn.outbound, turn.now)
         for timer_id in turn.dropped_timers:
@@ -607,8 +650,16 @@ class Engine:
             await tx.schedule_timer(timer)
 
     def _committed(self, turn: Turn) -> TurnReport:
+        conversation = turn.conversation
         report = TurnReport(
-            turn.conversation.id, turn.trace, len(turn.outbound), turn.freed, turn.calls
+            conversation.id,
+            turn.trace,
+            len(turn.outbound),
+            turn.freed,
+            turn.calls,
+            channel=conversation.channel,
+            contact_key=conversation_key(conversation.channel, turn.contact.external_id),
+            events=turn.events,
         )
         if self._on_commit is not None:
             self._on_commit(report, turn.timers)
@@ -619,6 +670,7 @@ def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
     handoff.accepted_by = actor.id
     handoff.accepted_at = turn.now
     turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
+    turn.events.append(ConversationAccepted(at=turn.now, agent_id=actor.id))
 
 
 def _relayed(event: Inbound) -> str:
@@ -627,7 +679,7 @@ def _relayed(event: Inbound) -> str:
     if event.option_id and not event.text:
         parts.append(f"(chose {event.option_id})")
     if event.attachment:
-        parts.append(f"[{event.attachment}]")
+        parts.append(f"[{event.attachment.kind}]")
     return " ".join(p for p in parts if p) or "(an empty message)"
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -50,6 +50,19 @@ class ContactProfile(Frozen):
     language: str | None = None
     email: str | None = None
     phone: str | None = None
+
+
+class Attachment(Frozen):
+    """What a customer sent beside text, described: its kind as the platform names it
+    ("photo", "location", "file"...), the platform's file id or a URL to fetch it from, its
+    file name, and coordinates for a location or venue."""
+
+    kind: str
+    file_id: str | None = None
+    url: str | None = None
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class DeskActionKind(StrEnum):
@@ -92,9 +105,15 @@ class Inbound(Frozen):
     contact: ContactProfile
     text: str | None = None
     option_id: str | None = None
-    attachment: str | None = None
+    attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("attachment", mode="before")
+    @classmethod
+    def _kind_alone(cls, value: Any) -> Any:
+        # Events stored by earlier versions name only the attachment's kind.
+        return Attachment(kind=value) if isinstance(value, str) else value
 
     @property
     def contact_key(self) -> str:
@@ -179,12 +198,16 @@ class HttpResult(Frozen):
     error: str | None = None
 
 
+# What a run waits for: the customer's answer, a timer (a wait step), an agent, a response.
+WaitingKind = Literal["answer", "timer", "assignment", "http"]
+
+
 class Waiting(BaseModel):
     """What a paused run waits for: an answer, a timer, an agent, or an HTTP response."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str  # "answer" | "timer" | "assignment" | "http"
+    kind: WaitingKind
     step_id: str
     attempts: int = 0
     timer_id: str | None = None
@@ -222,6 +245,9 @@ class Conversation(BaseModel):
     run: Run | None = None
     seq: int = 0
     version: int = 0
+    # The assign step's `assigned_message` (a template): said to the customer whenever an
+    # agent takes the conversation, at once or later (from the queue, on a reassignment).
+    assigned_message: str | None = None
 
 
 class TranscriptEntry(Frozen):
@@ -233,6 +259,7 @@ class TranscriptEntry(Frozen):
     message_id: str
     at: datetime
     step_id: str | None = None
+    attachment: Attachment | None = None
 
 
 class NoticeKind(StrEnum):
@@ -245,7 +272,7 @@ class NoticeKind(StrEnum):
 class NoticeTarget(Frozen):
     """Where on the desk a handoff notice goes: a person (direct message) or a channel."""
 
-    kind: str  # "user" | "channel"
+    kind: Literal["user", "channel"]
     id: str
 
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 from core.config import OutboxSettings
 from core.models import Delivery, DeliveryOutcome, OutboxItem
 from core.ports import Channel, Clock, Store
+from core.reporting import DeliveryResult, Reporter
 from core.waiting import wake_or_deadline
 
 log = logging.getLogger("frontdesk.outbox")
@@ -34,7 +35,10 @@ class OutboxWorker:
         clock: Clock,
         settings: OutboxSettings,
         jitter: Callable[[], float] = random.random,
+        *,
+        reporter: Reporter | None = None,
     ) -> None:
+        self._reporter = reporter if reporter is not None else Reporter()
         self._store = store
         self._channels = channels
         self._clock = clock
@@ -139,50 +143,49 @@ class OutboxWorker:
         now = self._clock.now()
         if channel is None:
             error = f"no channel {message.channel!r} is configured"
-            log.error("undeliverable: conversation=%s %s", message.conversation_id, error)
+            self._reporter.delivery(
+                message, DeliveryResult.FAILED, attempts=item.attempts + 1, error=error
+            )
             await self._store.mark_failed(item.id, now, error)
             return
         try:
             result = await channel.send(message)
         except Exception as exc:  # a channel bug must not stop the worker
-            log.exception("channel raised: conversation=%s", message.conversation_id)
+            log.exception(
+                "channel %s raised",
+                message.channel,
+                extra={"conversation_id": message.conversation_id, "channel": message.channel},
+            )
             result = Delivery.retry(f"channel raised {exc!r}")
         now = self._clock.now()
         if result.outcome == DeliveryOutcome.DEFER:
-            # Routine under load, so debug only; Delivery guarantees retry_after is set.
+            # Delivery guarantees that a DEFER's retry_after is set.
             wait = result.retry_after or 0.0
-            log.debug(
-                "delivery deferred: conversation=%s message=%s in=%.3fs",
-                message.conversation_id,
-                message.message_id,
-                wait,
-            )
+            self._reporter.delivery(message, DeliveryResult.DEFERRED, wait=wait)
             await self._store.mark_deferred(item.id, now + timedelta(seconds=wait))
             return
         attempts = item.attempts + 1
         if result.outcome == DeliveryOutcome.SENT:
             await self._store.mark_sent(item.id, now)
+            self._reporter.delivery(
+                message, DeliveryResult.SENT, attempts=attempts, created_at=item.created_at, now=now
+            )
             return
         error = result.error or result.outcome.value
         if result.outcome == DeliveryOutcome.FAILED or attempts >= self._settings.max_attempts:
-            log.warning(
-                "delivery failed for good: conversation=%s message=%s attempts=%d error=%s",
-                message.conversation_id,
-                message.message_id,
-                attempts,
-                error,
+            given_up = result.outcome != DeliveryOutcome.FAILED
+            self._reporter.delivery(
+                message,
+                DeliveryResult.GIVEN_UP if given_up else DeliveryResult.FAILED,
+                attempts=attempts,
+                error=error,
             )
             await self._store.mark_failed(item.id, now, error)
             if result.recipient_gone:
                 await self._store.mark_unreachable(message.channel, message.recipient, now)
             return
         delay = result.retry_after if result.retry_after is not None else self.backoff(attempts)
-        log.info(
-            "delivery retry: conversation=%s message=%s attempt=%d in=%.1fs error=%s",
-            message.conversation_id,
-            message.message_id,
-            attempts,
-            delay,
-            error,
+        self._reporter.delivery(
+            message, DeliveryResult.RETRY, attempts=attempts, error=error, wait=delay
         )
         await self._store.mark_retry(item.id, now + timedelta(seconds=delay), error)

@@ -11,11 +11,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.history import HistoryEvent
+from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
     AgentStatus,
@@ -30,6 +32,9 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
+
+if TYPE_CHECKING:
+    from core.retention import Cutoffs, Purged
 
 
 class Clock(Protocol):
@@ -178,6 +183,10 @@ class Transaction(Protocol):
 
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None: ...
 
+    async def add_history(self, conversation_id: str, events: Sequence[HistoryEvent]) -> None:
+        """Append to the conversation's history (see `Records.conversation_record`)."""
+        ...
+
     async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
         """Put messages in the outbox, due now; a message id already there is ignored."""
         ...
@@ -202,6 +211,16 @@ class Store(Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def check_writable(self) -> None:
+        """Raise `StoreUnavailable` saying why when a write could not be committed now (for
+        readiness; the caller bounds how long it may take)."""
+        ...
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        """Delete finished data older than the cutoffs, never what is still needed (see
+        `core.retention`), in small transactions so that other writers are not held up."""
+        ...
 
     # inbox
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
@@ -329,6 +348,74 @@ class Store(Protocol):
     async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
 
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]: ...
+
+    async def workload(self) -> Workload:
+        """What is open and waiting right now, counted in one read, for the metrics."""
+        ...
+
+
+class Waiting(BaseModel):
+    """How many wait, and since when the longest (queued at, or due at) has."""
+
+    count: int
+    oldest: datetime | None
+
+
+class Workload(BaseModel):
+    queues: dict[str, Waiting]  # team → its queued conversations
+    open_conversations: dict[str, int]  # channel → open conversations
+    agents: dict[AgentStatus, int]
+    # (channel, lane kind: "customer" or "desk") → pending outbound messages, oldest due first
+    outbox: dict[tuple[str, str], Waiting]
+
+
+@runtime_checkable
+class Backup(Protocol):
+    """A store that can copy itself while serving (`frontdesk backup`). A store without it
+    is backed up with its database's own tools (pg_dump for PostgreSQL)."""
+
+    async def backup(self, target: Path) -> None:
+        """Write a consistent copy to `target`, a new file; the store need not be open."""
+        ...
+
+
+@runtime_checkable
+class Supervised(Protocol):
+    """A channel with work of its own in the background (a poller) says here when that work
+    has stopped, so that readiness can report it."""
+
+    def failure(self) -> str | None:
+        """Why the channel cannot receive now; None while it works."""
+        ...
+
+
+@runtime_checkable
+class Records(Protocol):
+    """The read side for operators (the API, the CLI, the console): what is stored, never a
+    decision. Kept apart from `Store`, which is what the engine needs to run."""
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        """The conversations `query.filter` matches (see `ConversationFilter.matches`), newest
+        first by (opened_at, id), those after `query.after` only, at most `query.limit`."""
+        ...
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        """The conversation with its contact, transcript (oldest first) and history (in the
+        order it happened); None when there is no such conversation."""
+        ...
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        """Ids that start with `prefix` (taken literally), at most `limit`, in id order."""
+        ...
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        """The team's queued conversations (see `ListStatus.QUEUED`), longest waiting first;
+        None when there is no such team."""
+        ...
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        """Every agent, by id, with their teams (by name) and open conversations."""
+        ...
 
 
 @dataclass(frozen=True)

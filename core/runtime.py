@@ -18,11 +18,12 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import AfterCrash, OutboxSettings
+from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
 from core.errors import StoreUnavailable
+from core.hours import away_outside_hours
 from core.models import (
     Agent,
     AgentStatus,
@@ -37,6 +38,8 @@ from core.models import (
 )
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
+from core.reporting import Reporter
+from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
 from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
@@ -81,9 +84,12 @@ class Runtime:
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
         away_outside: Mapping[str, str] | None = None,
+        reporter: Reporter | None = None,
+        retention: RetentionSettings | None = None,
         after_crash: Mapping[str, AfterCrash] | None = None,
     ) -> None:
         self.store = store
+        self.reporter = reporter if reporter is not None else Reporter()
         self.clock = clock
         self.engine = Engine(
             store,
@@ -100,7 +106,7 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
-        self.outbox = OutboxWorker(store, channels, clock, outbox)
+        self.outbox = OutboxWorker(store, channels, clock, outbox, reporter=self.reporter)
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
@@ -109,7 +115,10 @@ class Runtime:
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
+        self._offers = TaskSet()  # rounds of queue offers under way
+        self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
+        self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
         self._after_crash = dict(after_crash or {})
 
     # the Inbox port ---------------------------------------------------------------------
@@ -120,6 +129,7 @@ class Runtime:
             f"the inbox could not store the event of {event.contact_key}",
             self.store.record_inbound(event, received_at),
         )
+        self.reporter.inbound(event, inbound_id)
         if inbound_id is None:
             return False
         # While stopping (a poller may still hand over an event), the event is stored but
@@ -147,6 +157,7 @@ class Runtime:
             self.store.set_agent_status(agent_id, status),
         )
         if agent is not None:
+            self.reporter.agent_status(agent)
             self.agent_status_changed(agent)
         return agent
 
@@ -174,29 +185,6 @@ class Runtime:
         return await _stored(
             "the notice's thread could not be read", self.store.thread_at(desk, place, ts)
         )
-
-    async def away_outside_hours(self) -> list[Agent]:
-        """Set away the online agents whose teams (those set to `away_outside_schedule`) are
-        all closed now; the agents set away. Done at every sweep."""
-        if not self._away_outside:
-            return []
-        now = self.clock.now()
-        closed = {
-            team
-            for team, schedule in self._away_outside.items()
-            if not self._schedules[schedule].is_open(now)
-        }
-        changed = []
-        for agent in await self.store.list_agents():
-            if agent.status != AgentStatus.ONLINE:
-                continue
-            teams = [t for t in await self.store.teams_of(agent.id) if t in self._away_outside]
-            if teams and all(t in closed for t in teams):
-                updated = await self.store.set_agent_status(agent.id, AgentStatus.AWAY)
-                if updated is not None:
-                    log.info("%s set away: outside the hours of %s", agent.id, ",".join(teams))
-                    changed.append(updated)
-        return changed
 
     # lifecycle --------------------------------------------------------------------------
 
@@ -227,6 +215,19 @@ class Runtime:
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self._timers)
         self._spawn("sweep", self._sweep)
+        if self.retention is not None:
+            self._spawn("retention", self.retention.run)
+
+    async def reload(self, config: Config) -> None:
+        """Take a reloaded config's workflows, schedules, settings, secrets and retention
+        (see `core.reload`); runs under way stay on their workflow versions."""
+        schedules, secrets = config.schedules, config.secret_values()
+        await self.engine.reload(
+            config.workflows, schedules=schedules, settings=config.settings, secrets=secrets
+        )
+        self._schedules, self._away_outside = dict(schedules), dict(config.away_outside)
+        if self.retention is not None:
+            self.retention.settings = config.retention
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish the turns and deliveries under way (for at most `grace` seconds each), then
@@ -242,6 +243,7 @@ class Runtime:
         if self._http is not None:
             await self._http.close()
         await self._tasks.cancel()
+        await self._offers.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -252,6 +254,14 @@ class Runtime:
             if not self._calls:
                 return
             await self._calls.join()
+
+    async def settled(self) -> None:
+        """Wait until every event handed over so far, and every queue offer it caused (an
+        agent came online, a conversation closed), has been processed (`chat`, tests)."""
+        await self.idle()
+        while self._offers:
+            await self._offers.join()
+            await self.idle()
 
     async def fire_due_timers(self) -> int:
         """Hand over every due timer and wait for them (`frontdesk chat`, tests)."""
@@ -273,7 +283,7 @@ class Runtime:
                     log.exception("%s loop failed; restarting", name)
                     await asyncio.sleep(RESTART_DELAY)
 
-        self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
+        self.loops[name] = self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
 
     # work -------------------------------------------------------------------------------
 
@@ -333,6 +343,11 @@ class Runtime:
                 item.id,
                 item.event.contact_key,
                 exc,
+                extra={
+                    "channel": item.event.channel,
+                    "contact_key": item.event.contact_key,
+                    "inbound_id": item.id,
+                },
             )
             await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             return None
@@ -340,6 +355,7 @@ class Runtime:
         return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
+        self.reporter.turn(report)
         if report.sent:
             self.outbox.wake()
         if timers:
@@ -367,7 +383,7 @@ class Runtime:
             self._offering[agent_id] = True  # the round under way goes once more
             return
         self._offering[agent_id] = False
-        self._tasks.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
+        self._offers.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
 
     async def _offer_round(self, agent_id: str) -> None:
         try:
@@ -379,7 +395,11 @@ class Runtime:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("offering queued conversations failed: agent=%s", agent_id)
+            log.exception(
+                "offering queued conversations failed: agent=%s",
+                agent_id,
+                extra={"agent": agent_id},
+            )
         finally:
             del self._offering[agent_id]
 
@@ -460,7 +480,9 @@ class Runtime:
         while True:
             # Online agents take their teams' queues now and then too, in case a wake-up was
             # lost (a crash between a commit and the offers it called for).
-            await self.away_outside_hours()
+            await away_outside_hours(
+                self.store, self.reporter, self.clock.now(), self._away_outside, self._schedules
+            )
             for agent in await self.store.list_agents():
                 self.agent_status_changed(agent)
             self._sweep_wake.clear()

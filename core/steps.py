@@ -8,7 +8,7 @@ turn, and the outbox and timer workers carry the effects out.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, assert_never
 
 from core.answers import (
     Parsed,
@@ -21,6 +21,14 @@ from core.answers import (
 from core.callouts import request
 from core.conditions import Facts, case_matches
 from core.desk import DeskLine, HandoffRequest
+from core.events import (
+    AssignedBy,
+    ConversationAssigned,
+    ConversationClosed,
+    ConversationQueued,
+    ConversationUnassigned,
+    StepRan,
+)
 from core.models import (
     Agent,
     AgentStatus,
@@ -52,7 +60,7 @@ class RunEnded(Exception):
     """The run stopped on purpose (the conversation was closed)."""
 
 
-def _say(turn: Turn, text: str, options: list[Option], step_id: str) -> None:
+def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> None:
     try:
         rendered = render(text, turn.template_context())
     except TemplateRenderError as exc:
@@ -65,8 +73,16 @@ def _say(turn: Turn, text: str, options: list[Option], step_id: str) -> None:
         turn.say(rendered, options, step_id)
 
 
-def _options(step: AskQuestionStep) -> list[Option]:
-    return [Option(id=o.id, label=o.label) for o in step.options]
+def _options(step: AskQuestionStep, turn: Turn) -> list[Option]:
+    """The step's options, each label rendered as a template (as written if it fails)."""
+    options = []
+    for o in step.options:
+        try:
+            label = render(o.label, turn.template_context()) if "{" in o.label else o.label
+        except TemplateRenderError:
+            label = o.label
+        options.append(Option(id=o.id, label=label.strip() or o.label))
+    return options
 
 
 async def execute(instruction: Instruction, program: Program, turn: Turn) -> None:
@@ -79,12 +95,15 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
         run.pc = instruction.goto
         return
     turn.trace.append(f"{step.id} ({step.type})")
+    turn.events.append(
+        StepRan(at=turn.now, workflow=run.workflow, step_id=step.id, step_type=step.type)
+    )
     match step:
         case SendMessageStep():
             _say(turn, _in_language(step, turn.contact.language), [], step.id)
             run.pc += 1
         case AskQuestionStep():
-            options = _options(step)
+            options = _options(step, turn)
             _say(turn, step.text, options, step.id)
             timer_id = None
             if step.timeout_seconds is not None:
@@ -132,6 +151,8 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
         case WaitStep():
             timer_id = turn.schedule(step.seconds)
             run.waiting = Waiting(kind="timer", step_id=step.id, timer_id=timer_id)
+        case _:
+            assert_never(step)
 
 
 def _in_language(step: SendMessageStep, language: str | None) -> str:
@@ -186,8 +207,16 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     conversation = turn.conversation
     if step.team is not None:
         conversation.team = step.team
+    conversation.assigned_message = step.assigned_message
     if agent is not None:
-        assign(turn, agent, f"assigned by the workflow {run.workflow}")
+        strategy = "agent" if step.agent is not None else step.strategy
+        assign(
+            turn,
+            agent,
+            f"assigned by the workflow {run.workflow}",
+            AssignedBy.WORKFLOW,
+            strategy=strategy,
+        )
         run.pc += 1
         return
     log.info(
@@ -198,7 +227,7 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
         step.agent,
     )
     if step.team is not None and conversation.queued_at is None:
-        conversation.queued_at = turn.now  # joins the team's queue
+        queue(turn, step.team)
     if step.timeout_seconds is not None:
         timer_id = turn.schedule(step.timeout_seconds)
         run.waiting = Waiting(kind="assignment", step_id=step.id, timer_id=timer_id)
@@ -216,28 +245,54 @@ async def available(turn: Turn, agent: Agent, *, only_online: bool, max_open: in
     return await turn.tx.count_open_assigned(agent.id) < min(limits)
 
 
-def assign(turn: Turn, agent: Agent, reason: str) -> None:
+def assign(
+    turn: Turn, agent: Agent, reason: str, by: AssignedBy, *, strategy: str | None = None
+) -> None:
     """Give the conversation to `agent`; they get a handoff notice saying `reason`."""
-    take_over(turn, agent)
+    take_over(turn, agent, by, strategy=strategy)
     run = turn.conversation.run
     turn.handoffs.append(HandoffRequest(agent, reason, dict(run.vars) if run else {}))
 
 
-def take_over(turn: Turn, agent: Agent) -> None:
+def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None = None) -> None:
     """Make `agent` the assignee, with no new handoff notice (they took it from one)."""
     conversation = turn.conversation
-    if conversation.assignee is not None and conversation.assignee != agent.id:
-        turn.freed.append(conversation.assignee)
+    previous = conversation.assignee
+    if previous is not None and previous != agent.id:
+        turn.freed.append(previous)
+    turn.events.append(
+        ConversationAssigned(
+            at=turn.now,
+            agent_id=agent.id,
+            team=conversation.team,
+            by=by,
+            strategy=strategy,
+            previous=previous if previous != agent.id else None,
+        )
+    )
     conversation.assignee = agent.id
     conversation.assigned_at = turn.now
     conversation.queued_at = None
     turn.agent = agent
+    if previous != agent.id and conversation.assigned_message is not None:
+        # Whoever takes it, and however (at once, from the queue, from another agent), the
+        # customer hears who helps them now.
+        _say(turn, conversation.assigned_message, [], step_id=None)
+
+
+def queue(turn: Turn, team: str) -> None:
+    """The conversation waits in `team`'s queue for an agent with a free slot."""
+    turn.conversation.queued_at = turn.now
+    turn.events.append(ConversationQueued(at=turn.now, team=team))
 
 
 def unassign(turn: Turn, by: str = "the workflow") -> None:
     conversation = turn.conversation
     if conversation.assignee is not None:
         turn.freed.append(conversation.assignee)
+        turn.events.append(
+            ConversationUnassigned(at=turn.now, agent_id=conversation.assignee, by=by)
+        )
         turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Unassigned by {by}"))
     conversation.assignee = None
     conversation.assigned_at = None
@@ -260,6 +315,7 @@ def close(turn: Turn, by: str = "the workflow") -> None:
     turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Closed by {by}"))
     conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = turn.now
+    turn.events.append(ConversationClosed(at=turn.now, by=by))
     conversation.queued_at = None
     if conversation.assignee is not None:
         turn.freed.append(conversation.assignee)  # a slot opens for the team's queue
@@ -291,6 +347,8 @@ def answer(
         _say(turn, step.retry_text, run.waiting.options, step.id)
         return
     turn.stop_waiting()
+    if step.answer == "multiple_choice":
+        turn.chose(parsed.value)
     run.last_answer = parsed.value
     for name, value in parsed.contact.items():
         save(turn, f"contact.{name}", value)
@@ -325,7 +383,10 @@ def _parse(
             return parse_number(text, step.min, step.max)
         case "date":
             return parse_date(text, step.date_format)
-    return Parsed(text.strip())
+        case "text":
+            return Parsed(text.strip())
+        case _:
+            assert_never(step.answer)
 
 
 def save(turn: Turn, path: str, value: Any) -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
+
+from core.config import DOTENV
+
+# The secrets frontdesk itself checks (the API's bearer token, the webhook signature key): a
+# copy of a template gets its own, made up here. Tokens issued elsewhere (a CRM's, a bot's)
+# are for the operator to set.
+GENERATED = ("FRONTDESK_API_TOKEN", "FRONTDESK_WEBHOOK_SECRET")
 
 
 def _root() -> Traversable:
@@ -26,7 +35,8 @@ def available() -> list[tuple[str, str]]:
 
 
 def copy_to(name: str, destination: Path) -> list[Path]:
-    """Write the template's files under `destination`; refuses to overwrite a file."""
+    """Write the template's files under `destination`, and a `.env` beside the config with
+    fresh secrets for it; refuses to overwrite a file."""
     source = _root() / name
     if not (source / "frontdesk.yaml").is_file():
         names = ", ".join(n for n, _ in available())
@@ -37,10 +47,31 @@ def copy_to(name: str, destination: Path) -> list[Path]:
     for item in sorted((source / "workflows").iterdir(), key=lambda t: t.name):
         if item.name.endswith(".yaml"):
             plan.append((item, destination / "workflows" / item.name))
-    existing = [str(target) for _, target in plan if target.exists()]
+    dotenv = destination / DOTENV
+    existing = [str(target) for target in (*(t for _, t in plan), dotenv) if target.exists()]
     if existing:
         raise FileExistsError(f"would overwrite {', '.join(existing)}")
     for item, target in plan:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
-    return [target for _, target in plan]
+    _write_private(dotenv, _dotenv((source / "frontdesk.yaml").read_text(encoding="utf-8")))
+    return [*(target for _, target in plan), dotenv]
+
+
+def _dotenv(config: str) -> str:
+    lines = [
+        "# Secrets for frontdesk.yaml beside this file, made by `frontdesk init`.\n",
+        "# Keep this file private; a variable set in the environment wins over it.\n",
+    ]
+    lines += [
+        f"{name}={secrets.token_urlsafe(32)}\n" for name in GENERATED if f"${{{name}" in config
+    ]
+    return "".join(lines)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only, from the start (no moment of a wider mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)  # the umask could only have narrowed it; make it exact
+        out.write(text)

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.desk import DeskLine, HandoffRequest
+from core.events import DomainEvent
 from core.models import (
     Agent,
+    Attachment,
     Contact,
     Conversation,
     Direction,
@@ -37,6 +39,7 @@ class Turn:
     timers: list[Timer] = field(default_factory=list)
     dropped_timers: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)  # what happened, for reporting
     freed: list[str] = field(default_factory=list)  # agents this turn gave a slot back to
     calls: list[HttpCall] = field(default_factory=list)  # to make once this turn commits
     # For the agents' desk: new assignments, customer messages to relay, lines to show.
@@ -75,7 +78,9 @@ class Turn:
             self.dropped_timers.append(run.waiting.timer_id)
         run.waiting = None
 
-    def record_in(self, text: str | None, option_id: str | None) -> None:
+    def record_in(
+        self, text: str | None, option_id: str | None, attachment: Attachment | None = None
+    ) -> None:
         self.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,
@@ -84,8 +89,18 @@ class Turn:
                 option_id=option_id,
                 message_id=self.next_id(),
                 at=self.now,
+                attachment=attachment,
             )
         )
+
+    def chose(self, option_id: str) -> None:
+        """The customer's message this turn (pressed or typed) chose an offered option: its
+        transcript entry says which."""
+        for n in range(len(self.transcript) - 1, -1, -1):
+            entry = self.transcript[n]
+            if entry.direction == Direction.IN:
+                self.transcript[n] = entry.model_copy(update={"option_id": option_id})
+                return
 
     def say(self, text: str, options: list[Option], step_id: str | None) -> None:
         message_id = self.next_id()

@@ -75,6 +75,16 @@ async def test_failures_take_the_failure_steps(
         assert await receiver.wait_for_texts("f", 2) == ["Lookup failed", "after"]
 
 
+async def test_an_answer_sent_in_pieces_is_read_whole(
+    tmp_path: Path, receiver: Receiver, crm: Crm
+) -> None:
+    crm.mode = "chunked"
+    workflow = LOOKUP.replace("max_response_bytes: 10000", "max_response_bytes: 65536")
+    async with running(config_for(tmp_path, receiver, crm, workflow)) as fd:
+        await fd.say("p", "hi", email="p@example.com")
+        assert await receiver.wait_for_texts("p", 2) == ["Type VIP #7", "after"]
+
+
 async def test_missing_path_is_a_failure(tmp_path: Path, receiver: Receiver, crm: Crm) -> None:
     crm.types["x@example.com"] = "VIP"
     workflow = LOOKUP.replace("$.id", "$.missing")
@@ -106,14 +116,14 @@ steps:
     type: http_request
     method: POST
     url: "{{ settings.crm_url }}/notes"
-    body: {text: "{{ contact.name }} said hi", tags: ["web", "{{ channel }}"], n: 3}
+    body: {text: "{{ contact.name }} said hi", tags: ["web", "{{ conversation.channel }}"], n: 3}
     on_success: [{id: ok, type: send_message, text: "noted"}]
 """
     async with running(config_for(tmp_path, receiver, crm, workflow)) as fd:
         await fd.say("j", "hi", name='Ana "the" \\ Tester')
         assert await receiver.wait_for_texts("j", 1) == ["noted"]
     assert crm.requests == [
-        {"body": {"text": 'Ana "the" \\ Tester said hi', "tags": ["web", ""], "n": 3}}
+        {"body": {"text": 'Ana "the" \\ Tester said hi', "tags": ["web", "webhook"], "n": 3}}
     ]
 
 

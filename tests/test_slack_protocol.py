@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from core.models import Conversation, Direction
+from core.models import Attachment, Conversation, Direction
 from core.ports import OutboxRecord
 from tests.adapters.slack.fake_web_api import BOT_ID, BOT_USER_ID, FakeWebApi, Message, serving
 from tests.support.harness import Running, running, write_config
@@ -275,13 +275,16 @@ async def test_an_edit_is_ignored_and_a_file_with_a_comment_is_a_message(tmp_pat
             WRITES_FROM,
             "my invoice",
             subtype="file_share",
-            files=[{"id": "F01", "name": "invoice.pdf"}],
+            files=[{"id": "F01", "name": "invoice.pdf", "url_private": "https://files/F01"}],
         )
         assert status == 200
         await run.frontdesk.runtime.idle()
         conversation = await the_conversation(run)
         transcript = await run.frontdesk.store.transcript(conversation.id)
         assert transcript[0].text == "my invoice"
+        assert transcript[0].attachment == Attachment(
+            kind="file", file_id="F01", url="https://files/F01", name="invoice.pdf"
+        )
         await question_shown(api)
 
 

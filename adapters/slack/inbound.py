@@ -28,9 +28,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
+from adapters.slack.hints import token_refused
 from core.models import (
     Agent,
     AgentStatus,
+    Attachment,
     ContactProfile,
     DeskAction,
     DeskActionKind,
@@ -73,6 +75,8 @@ class SlackInbound:
         self._tasks = TaskSet()
         app.event("message")(self.message)
         app.event("app_home_opened")(self.home_opened)
+        app.event("tokens_revoked")(self.tokens_revoked)
+        app.event("app_uninstalled")(self.app_uninstalled)
         for action_id in NOTICE_ACTIONS:
             app.action(action_id)(self.notice_action)
         app.action(OPTION_ACTION)(self.option_chosen)
@@ -121,11 +125,25 @@ class SlackInbound:
                     event_id=event_id,
                     contact=profile,
                     text=text,
-                    attachment="file" if event.get("files") else None,
+                    attachment=_file(event.get("files")),
                     raw=event,
                 )
             )
         await ack()
+
+    async def tokens_revoked(self, ack: AsyncAck) -> None:
+        await ack()
+        log.error(
+            token_refused(self._slug, "the app's tokens were revoked (tokens_revoked)"),
+            extra={"channel": self._slug},
+        )
+
+    async def app_uninstalled(self, ack: AsyncAck) -> None:
+        await ack()
+        log.error(
+            token_refused(self._slug, "the app was uninstalled from the workspace"),
+            extra={"channel": self._slug},
+        )
 
     async def home_opened(self, ack: AsyncAck, event: dict[str, Any]) -> None:
         await ack()
@@ -359,3 +377,17 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "error"))
     return type(exc).__name__
+
+
+def _file(files: Any) -> Attachment | None:
+    """The first file shared with a message, described (Slack's file object:
+    https://api.slack.com/types/file); the URL needs the bot token to fetch."""
+    if not isinstance(files, list) or not files:
+        return None
+    first = files[0] if isinstance(files[0], dict) else {}
+
+    def text(key: str) -> str | None:
+        value = first.get(key)
+        return value if isinstance(value, str) else None
+
+    return Attachment(kind="file", file_id=text("id"), url=text("url_private"), name=text("name"))

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import customer_message, handoff, outcome, relay
+from adapters.slack.hints import TOKEN_ERRORS, token_refused
 from core.models import (
     Delivery,
     DeliveryOutcome,
@@ -267,6 +268,11 @@ class SlackSender:
             retry_after = _retry_after(getattr(exc.response, "headers", None))
             self._limiter.pause(retry_after)
             return Delivery.retry("slack: ratelimited", retry_after)
+        if code in TOKEN_ERRORS:
+            log.error(
+                token_refused(self._slug, f"Slack refused the bot token ({code})"),
+                extra={"channel": self._slug},
+            )
         if code in PERMANENT_ERRORS:
             if customer is not None and code in STALE_DM_ERRORS:
                 self._dms.pop(customer, None)

@@ -14,8 +14,9 @@ from typing import TypeVar
 
 import click
 from aiogram import Bot
-from aiogram.exceptions import AiogramError
+from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 
+from adapters.telegram.hints import token_refused
 from adapters.telegram.outbound import new_bot
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import ALLOWED_UPDATES
@@ -65,6 +66,7 @@ def set_webhook(config_path: Path, slug: str, url: str, drop_pending_updates: bo
     if not url.rstrip("/").endswith(f"/{slug}/updates"):
         click.echo(f"note: the channel's endpoint path is /{slug}/updates", err=True)
     _call(
+        slug,
         settings,
         lambda bot: bot.set_webhook(
             url=url,
@@ -83,7 +85,7 @@ def set_webhook(config_path: Path, slug: str, url: str, drop_pending_updates: bo
 def delete_webhook(config_path: Path, slug: str, drop_pending_updates: bool) -> None:
     """Stop Telegram delivering the bot's updates to any webhook."""
     settings = _settings(config_path, slug)
-    _call(settings, lambda bot: bot.delete_webhook(drop_pending_updates=drop_pending_updates))
+    _call(slug, settings, lambda bot: bot.delete_webhook(drop_pending_updates=drop_pending_updates))
     click.echo("webhook deleted")
 
 
@@ -105,7 +107,7 @@ def info(config_path: Path, slug: str) -> None:
             lines.append(f"last error: {hook.last_error_message}")
         return f"bot: @{me.username} ({me.id})", lines
 
-    bot_line, lines = _call(settings, both)
+    bot_line, lines = _call(slug, settings, both)
     click.echo(bot_line)
     for line in lines:
         click.echo(line)
@@ -115,12 +117,14 @@ def _settings(config_path: Path, slug: str) -> TelegramSettings:
     return channel_settings(config_path, slug, TelegramSettings, "telegram")[1]
 
 
-def _call(settings: TelegramSettings, call: Callable[[Bot], Awaitable[T]]) -> T:
+def _call(slug: str, settings: TelegramSettings, call: Callable[[Bot], Awaitable[T]]) -> T:
     async def run() -> T:
         async with new_bot(settings) as bot:
             return await call(bot)
 
     try:
         return asyncio.run(run())
+    except TelegramUnauthorizedError as exc:
+        raise click.ClickException(token_refused(slug)) from exc
     except AiogramError as exc:  # the token is never part of aiogram's messages
         raise click.ClickException(f"the Bot API said no: {exc}") from exc

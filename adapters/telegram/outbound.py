@@ -21,9 +21,11 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from adapters.telegram.hints import token_refused
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
@@ -112,7 +114,13 @@ class BotSender:
             return Delivery.retry(_reason(exc))
         if isinstance(exc, ClientDecodeError):  # e.g. a proxy's HTML error page
             return Delivery.retry(f"ClientDecodeError: {exc.message}")
-        if isinstance(exc, TelegramAPIError):  # 401 (token revoked), 404, 409, migrated chat
+        if isinstance(exc, TelegramUnauthorizedError):
+            log.error(
+                token_refused(self._slug),
+                extra={"channel": self._slug, "conversation_id": message.conversation_id},
+            )
+            return Delivery.failed(_reason(exc))
+        if isinstance(exc, TelegramAPIError):  # 404, 409, migrated chat
             return Delivery.failed(_reason(exc))
         log.exception(
             "telegram %s: unexpected error sending message %s of conversation %s",

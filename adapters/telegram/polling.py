@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable
 
 from aiogram import Bot
-from aiogram.exceptions import AiogramError
+from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 
+from adapters.telegram.hints import token_refused
 from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.updates import ALLOWED_UPDATES
@@ -70,6 +71,9 @@ class UpdatePoller:
                     saved = await self._inbox.load_cursor(self._cursor)
                     self._last = int(saved) if saved is not None else 0
                 await self._round(bot, self._last)
+            except TelegramUnauthorizedError:
+                log.error(token_refused(self._slug), extra={"channel": self._slug})
+                await self._pause()
             except (StoreUnavailable, AiogramError) as exc:
                 # AiogramError covers the Bot API's errors and network failures and timeouts
                 # (aiogram turns those into TelegramNetworkError).

@@ -11,7 +11,7 @@ from typing import Any
 from aiogram.types import CallbackQuery, Message, Update, User
 from aiogram.types.update import UpdateTypeLookupError
 
-from core.models import ContactProfile, Inbound
+from core.models import Attachment, ContactProfile, Inbound
 
 # callback_data is ours: `fd:` + the option id. Option ids are at most 32 characters of
 # [A-Za-z0-9_.-] (core/step_types.py), so it stays well inside Telegram's 1-64 bytes.
@@ -78,7 +78,7 @@ def _from_message(
     if private_only and message.chat.type != "private":
         return None
     text: str | None = message.text
-    attachment: str | None = None
+    attachment: Attachment | None = None
     phone: str | None = None
     shared = message.contact
     if text is not None:
@@ -90,9 +90,10 @@ def _from_message(
         if shared.user_id is not None and shared.user_id == sender_id:
             phone = shared.phone_number
         else:
-            attachment = "contact"
+            name = " ".join(p for p in (shared.first_name, shared.last_name) if p)
+            attachment = Attachment(kind="contact", name=f"{name} {shared.phone_number}")
     else:
-        attachment = next((k for k in ATTACHMENT_KINDS if getattr(message, k) is not None), None)
+        attachment = _attachment(message)
         if attachment is None:
             return None
         text = message.caption or None
@@ -104,6 +105,27 @@ def _from_message(
         attachment=attachment,
         raw=raw,
     )
+
+
+def _attachment(message: Message) -> Attachment | None:
+    """The message's first content of `ATTACHMENT_KINDS`, described; None when it has none.
+    A photo comes in several sizes, largest last: https://core.telegram.org/bots/api#message"""
+    kind = next((k for k in ATTACHMENT_KINDS if getattr(message, k) is not None), None)
+    if kind is None:
+        return None
+    content: Any = getattr(message, kind)
+    if kind == "photo":
+        content = content[-1]
+    if kind == "venue":
+        place = message.venue
+        assert place is not None
+        where = place.location
+        return Attachment(
+            kind=kind, name=place.title, latitude=where.latitude, longitude=where.longitude
+        )
+    if kind == "location":
+        return Attachment(kind=kind, latitude=content.latitude, longitude=content.longitude)
+    return Attachment(kind=kind, file_id=content.file_id, name=getattr(content, "file_name", None))
 
 
 def _from_callback(

@@ -40,9 +40,15 @@ class CallbackPrinter:
         return web.json_response({"status": "ok"})
 
 
+# Enough of a conversation's id to tell it apart, and for `frontdesk conversations show`,
+# which takes a prefix only one conversation has.
+SHOWN_ID = 12
+
+
 def format_message(message: CallbackMessage) -> str:
-    """`[contact] text`, continuation lines indented under the text, then numbered options."""
-    prefix = f"[{message.contact_id}] "
+    """`[contact · conv id] text`, continuation lines indented under the text, then numbered
+    options; the id is the conversation's, shortened."""
+    prefix = f"[{message.contact_id} · conv {message.conversation_id[:SHOWN_ID]}] "
     lines = [prefix + message.text.replace("\n", "\n" + " " * len(prefix))]
     lines += [f"  {n}. {o.label} ({o.id})" for n, o in enumerate(message.options, start=1)]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from core.models import (
+    Attachment,
     Contact,
     Conversation,
     ConversationStatus,
@@ -115,7 +116,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, handoff, run, seq, version"
+    "queued_at, handoff, run, seq, version, assigned_message"
 )
 
 
@@ -194,7 +195,7 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :queued_at, :handoff, :run, :seq, :version)"
+    ":closed_at, :assigned_at, :queued_at, :handoff, :run, :seq, :version, :assigned_message)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -203,7 +204,8 @@ UPDATE_CONVERSATION = """
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
         closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
-        handoff = :handoff, run = :run, seq = :seq, version = :version
+        handoff = :handoff, run = :run, seq = :seq, version = :version,
+        assigned_message = :assigned_message
     WHERE id = :id AND version = :version - 1
 """
 
@@ -231,6 +233,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
         "version": conversation.version,
+        "assigned_message": conversation.assigned_message,
     }
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
@@ -305,15 +308,16 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],
         version=row["version"],
+        assigned_message=row["assigned_message"],
     )
 
 
 # transcript -------------------------------------------------------------------------------
 
 
-_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id"
+_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment"
 
-ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -326,6 +330,7 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         entry.message_id,
         to_micros(entry.at),
         entry.step_id,
+        None if entry.attachment is None else entry.attachment.model_dump_json(),
     )
 
 
@@ -369,4 +374,14 @@ def _entry(row: sqlite3.Row) -> TranscriptEntry:
         message_id=row["message_id"],
         at=from_micros(row["at"]),
         step_id=row["step_id"],
+        attachment=(
+            None if row["attachment"] is None else Attachment.model_validate_json(row["attachment"])
+        ),
     )
+
+
+# For other modules that read these rows (see `records`).
+CONTACT_COLUMNS = _CONTACT_COLUMNS
+CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS
+contact_from_row = _contact
+conversation_from_row = _conversation

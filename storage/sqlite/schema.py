@@ -222,13 +222,78 @@ _V2 = (
     "CREATE INDEX IF NOT EXISTS desk_threads_by_handoff ON desk_threads (handoff_id, id)",
 )
 
+# What operators read: a conversation's history, attachments in the transcript, and the
+# indexes that let listings filter and page (newest first by opened_at, id) without a scan.
+_V3 = (
+    # The domain events about a conversation's assignment and life, as JSON (see
+    # core/history.py). Checked at COMMIT like the transcript, which is saved beside it.
+    """
+    CREATE TABLE IF NOT EXISTS history (
+        id INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS history_by_conversation ON history (conversation_id, id)",
+    # NULL in rows from before: the entry had no attachment, or only its kind was known.
+    "ALTER TABLE transcript ADD COLUMN attachment TEXT",
+    "CREATE INDEX IF NOT EXISTS conversations_by_opened ON conversations (opened_at, id)",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_status
+        ON conversations (status, opened_at, id)
+    """,
+    "CREATE INDEX IF NOT EXISTS conversations_by_team ON conversations (team, opened_at, id)",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_assignee
+        ON conversations (assignee, opened_at, id)
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS conversations_by_channel
+        ON conversations (channel, opened_at, id)
+    """,
+    # Whether a run waits is in its JSON; the listing's query repeats this exact expression
+    # (see records.WAITING), which is what lets SQLite use the partial index.
+    """
+    CREATE INDEX IF NOT EXISTS conversations_waiting ON conversations (opened_at, id)
+        WHERE status = 'open' AND json_extract(run, '$.waiting') IS NOT NULL
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS conversations_queued_by_opened ON conversations (opened_at, id)
+        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+    """,
+    # A contact named by their id on the channel alone, without the channel.
+    "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
+)
+
+# Retention: the sweep finds what is old enough to delete without reading every row.
+_V4 = (
+    """
+    CREATE INDEX IF NOT EXISTS inbox_processed
+        ON inbox (received_at) WHERE processed_at IS NOT NULL AND error IS NULL
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE status = 'sent'",
+    "CREATE INDEX IF NOT EXISTS outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_closed
+        ON conversations (closed_at) WHERE status = 'closed'
+    """,
+)
+
+# What an assign step tells the customer when an agent takes the conversation, which may be
+# long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
+_V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
+
+
 # Taking back what a stopped process held. A timer may be a lease (it stands for an HTTP
 # request under way; the runs waiting for one are found in their stored JSON). An outbox row
 # may be `uncertain`: it was in flight when the process stopped, on a channel set not to send
 # such a message again. SQLite cannot change a CHECK constraint in place, so the outbox is
 # rebuilt the way https://www.sqlite.org/lang_altertable.html#otheralter describes; its
 # AUTOINCREMENT position is carried over, so no id is ever handed out twice.
-_V3 = (
+_V6 = (
     "ALTER TABLE timers ADD COLUMN lease INTEGER NOT NULL DEFAULT 0",
     """
     UPDATE timers SET lease = 1 WHERE id IN (
@@ -276,9 +341,12 @@ _V3 = (
         ON outbox (leased_until) WHERE status = 'pending' AND leased_until IS NOT NULL
     """,
     "CREATE INDEX outbox_pending_by_lane ON outbox (lane, id) WHERE status = 'pending'",
+    "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE status = 'sent'",
+    "CREATE INDEX outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

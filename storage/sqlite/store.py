@@ -7,6 +7,9 @@ stored by group commit (see `inbox`).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -17,6 +20,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from core.errors import StoreUnavailable
+from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
     AgentStatus,
@@ -29,8 +33,20 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord, TakenBack
-from storage.sqlite import conversations, desk_threads, directory, inbox, outbox, timers
+from core.ports import OutboxRecord, TakenBack, Workload
+from core.retention import Cutoffs, Purged
+from storage.sqlite import (
+    backup,
+    conversations,
+    desk_threads,
+    directory,
+    inbox,
+    outbox,
+    records,
+    retention,
+    timers,
+    workload,
+)
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.schema import migrate
@@ -43,10 +59,18 @@ SAVE_CURSOR = """
     INSERT INTO cursors (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value
 """
+# The readiness probe's write, always undone: it needs SQLite's write lock and a writable
+# database, but never reaches the disk.
+PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
+
+
+class _Undo(Exception):
+    """Raised inside the probe's transaction to roll its write back."""
 
 
 class SqliteStore:
-    """The Store port on SQLite (entry point `frontdesk.stores: sqlite`).
+    """The Store port on SQLite (entry point `frontdesk.stores: sqlite`), and the Records
+    port that operators read through.
 
     Times go in timezone-aware and come out in UTC, equal to what went in. Ids of inbox rows
     grow in commit order (there is one writer), so paging with `after_id` never skips a row.
@@ -60,20 +84,28 @@ class SqliteStore:
         self._writer: Writer | None = None
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     async def open(self) -> None:
         """Connect, switch to WAL and bring the schema up to date (idempotent)."""
         if self._writer is not None:
             raise RuntimeError(f"the store on {self.path} is already open")
-        writer = Writer(await connect(self.path, self._settings, writer=True))
+        try:
+            writer = Writer(await connect(self.path, self._settings, writer=True))
+        except sqlite3.Error as exc:  # such as a file that is not a database
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
             await migrate(writer)
             reader = await connect(self.path, self._settings, writer=False)
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, sqlite3.Error):  # such as a database that is read-only
+                raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             raise
         self._writer, self._reader = writer, reader
         self._inbox = inbox.InboxWriter(writer)
+        found = os.stat(self.path)
+        self._file = (found.st_dev, found.st_ino)
 
     async def close(self) -> None:
         """Let queued inbound events commit, then close both connections."""
@@ -89,6 +121,37 @@ class SqliteStore:
             finally:
                 if reader is not None:
                     await reader.close()
+
+    async def check_writable(self) -> None:
+        """Raise StoreUnavailable when the database file is gone or replaced (the store
+        would go on writing to a file nobody will open again), when its folder is not
+        writable (a restart could not open it), or when a write cannot take SQLite's write
+        lock (another process holds it, the database is read-only). A full disk shows only
+        at a commit, and is reported by the writes that fail."""
+        writer = self._writer_or_fail()
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"the database file {self.path} has been removed") from None
+        if (found.st_dev, found.st_ino) != self._file:
+            raise StoreUnavailable(f"the database file {self.path} has been replaced")
+        if not os.access(self.path.parent, os.W_OK):
+            raise StoreUnavailable(f"the folder of {self.path} is not writable")
+        try:
+            async with writer.transaction() as conn:
+                await conn.execute(PROBE)
+                raise _Undo
+        except _Undo:
+            pass
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite database {self.path} is not writable: {exc}") from exc
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        return await retention.purge(self._writer_or_fail(), cutoffs)
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy by SQLite's online backup API, safe while serving."""
+        await asyncio.to_thread(backup.copy, self.path, target)
 
     # inbox --------------------------------------------------------------------------------
 
@@ -265,6 +328,26 @@ class SqliteStore:
     async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
         """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
         return await outbox.records(self._read(), conversation_id)
+
+    # records: the read side for operators -------------------------------------------------
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await records.list_conversations(self._read(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await records.conversation_record(self._read(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await records.conversation_ids(self._read(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await records.team_queue(self._read(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await records.agent_loads(self._read())
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
 
     # connections --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from core.history import HistoryEvent
 from core.models import (
     Agent,
     Contact,
@@ -23,7 +24,7 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from storage.sqlite import conversations, directory, inbox, outbox, timers, workflows
+from storage.sqlite import conversations, directory, inbox, outbox, records, timers, workflows
 from storage.sqlite.codec import to_micros
 from storage.sqlite.writer import Batch
 
@@ -132,6 +133,10 @@ class SqliteTransaction:
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
         for entry in entries:
             self._queued.add(conversations.ADD_TRANSCRIPT, conversations.transcript_row(entry))
+
+    async def add_history(self, conversation_id: str, events: Sequence[HistoryEvent]) -> None:
+        for event in events:
+            self._queued.add(records.ADD_HISTORY, records.history_row(conversation_id, event))
 
     async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
         for message in messages:

@@ -34,7 +34,7 @@ steps:
 """
 
 
-async def main(events: int, concurrency: int, limit: float) -> None:
+async def main(events: int, concurrency: int, limit: float, log_level: str) -> None:
     receiver = Receiver(SECRET)
     await receiver.start()
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
@@ -42,7 +42,7 @@ async def main(events: int, concurrency: int, limit: float) -> None:
     url = listen_on(config, free_port())
     try:
         async with (
-            serving(config, None, "--log-level", "WARNING"),
+            serving(config, None, "--log-level", log_level),
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session,
         ):
             await until_healthy(session, url)
@@ -79,5 +79,6 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--limit", type=float, default=120.0, help="seconds before giving up")
+    parser.add_argument("--log-level", default="WARNING", help="INFO: a line per domain event")
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.concurrency, args.limit))
+    asyncio.run(main(args.events, args.concurrency, args.limit, args.log_level))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import cast
 
 from aiohttp import test_utils, web
 from pydantic import SecretStr
@@ -12,7 +11,6 @@ from pydantic import SecretStr
 from core.api import BODY_LIMIT, AgentApi
 from core.engine import HandAssignment
 from core.models import Agent, AgentStatus
-from core.ports import Store
 
 TOKEN = "t" * 32
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -34,7 +32,6 @@ class Calls:
 
 async def serve(calls: Calls) -> test_utils.TestClient[web.Request, web.Application]:
     api = AgentApi(
-        cast(Store, None),  # only listing agents reads the store
         SecretStr(TOKEN),
         calls.set_status,
         assign=calls.assign,

@@ -18,6 +18,7 @@ steps:
   - {id: give, type: assign, team: nope}
   - {id: give2, type: assign, agent: zed}
 """
+FLOW = "name: w\ntrigger: conversation_opened\nsteps: [{id: hi, type: send_message, text: hi}]\n"
 
 
 def write(folder: Path, text: str, workflow: str = WORKFLOW) -> Path:
@@ -162,4 +163,49 @@ def test_a_wrong_after_crash_is_named_with_its_place(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         f"{path}:6: channels.telegram.after_crash: Input should be 'resend' or 'skip'"
+    ]
+
+
+def test_every_secret_is_known_to_the_logs(tmp_path: Path) -> None:
+    telegram_token = "123456:AAtelegram-token-for-logs"
+    path = write(
+        tmp_path,
+        f"""\
+        api: {{token: api-token-0123456789}}
+        secrets: {{crm: crm-token-value}}
+        channels:
+          tg: {{type: telegram, token: "{telegram_token}", secret_token: tg-secret-token}}
+          slack:
+            type: slack
+            bot_token: xoxb-slack-bot-token
+            signing_secret: slack-signing-secret
+          webhook:
+            type: webhook
+            secret: webhook-secret-0123456789
+            callback_url: http://127.0.0.1:9/
+        workflows: [workflows/w.yaml]
+        """,
+        FLOW,
+    )
+
+    assert load_config(path).hidden_values() == {
+        "api-token-0123456789",
+        "crm-token-value",
+        telegram_token,
+        "tg-secret-token",
+        "xoxb-slack-bot-token",
+        "slack-signing-secret",
+        "webhook-secret-0123456789",
+    }
+
+
+def test_metrics_are_on_the_main_server_unless_given_a_port(tmp_path: Path) -> None:
+    flow = FLOW
+    default = load_config(write(tmp_path, "workflows: [workflows/w.yaml]\n", flow)).metrics
+    assert (default.enabled, default.port) == (True, None)
+
+    path = write(tmp_path, "metrics: {port: 99999, colour: red}\n", flow)
+    assert problems(path) == [
+        f"{path}:1: metrics.port: Input should be less than or equal to 65535",
+        f"{path}:1: metrics.colour: unknown field",
     ]

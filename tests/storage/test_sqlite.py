@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, closing
@@ -13,14 +14,15 @@ import pytest
 from pydantic import ValidationError
 
 from core.errors import StoreUnavailable
-from core.models import DeskThread, Direction, Outbound, TranscriptEntry
+from core.listing import ConversationFilter, ListStatus
+from core.models import Attachment, DeskThread, Direction, Outbound, TranscriptEntry
 from core.ports import Store
-from storage.sqlite import SqliteSettings, SqliteStore
+from storage.sqlite import SqliteSettings, SqliteStore, records
 from storage.sqlite.codec import to_micros
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
-from tests.storage.builders import T0, event
+from tests.storage.builders import T0, event, seconds
 
 
 @pytest.fixture
@@ -296,15 +298,16 @@ def _indexes(conn: sqlite3.Connection, table: str) -> set[str]:
     return {name for (name,) in rows if not name.startswith("sqlite_autoindex")}
 
 
-async def test_a_version_2_database_learns_leases_and_uncertain_messages(tmp_path: Path) -> None:
+async def test_a_version_5_database_learns_leases_and_uncertain_messages(tmp_path: Path) -> None:
     sent, in_flight = (
         Outbound(message_id=m, conversation_id="v1", channel="telegram", recipient="u1", text=m)
         for m in ("m1", "m2")
     )
     with raw(tmp_path / "frontdesk.db") as conn:
-        for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 2")
+        for migration in MIGRATIONS[:5]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 5")
         conn.execute(
             "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
             "VALUES ('c1', 'telegram', 'u1', '{}', '[]', ?)",
@@ -377,3 +380,80 @@ async def test_a_thread_of_an_unknown_conversation_fails_alone(store: SqliteStor
     assert saved is None
     assert await store.load_cursor("poller") == "7"
     assert await store.threads_of("h1") == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ConversationFilter(),
+        *(ConversationFilter(status=status) for status in ListStatus),
+        ConversationFilter(team="t"),
+        ConversationFilter(assignee="a"),
+        ConversationFilter(channel="webhook"),
+        ConversationFilter(contact="u1", channel="webhook"),
+        ConversationFilter(since=T0, until=seconds(60)),
+        ConversationFilter(status=ListStatus.WAITING, team="t"),
+    ],
+    ids=repr,
+)
+async def test_listings_walk_an_index_in_order(
+    store: SqliteStore, where: ConversationFilter
+) -> None:
+    """Each filter reads its conversations newest first from an index, from the cursor on:
+    no scan of the table and no sort of everything it matched."""
+    terms, params = records._where(where)
+    terms.append("(v.opened_at, v.id) < (?, ?)")
+    index = records._PARTIAL.get(where.status) if where.status is not None else None
+    sql = (
+        f"{records._select(index)} WHERE {' AND '.join(terms)} "
+        "ORDER BY v.opened_at DESC, v.id DESC LIMIT 5"
+    )
+    with raw(store.path) as conn:
+        plan = " | ".join(
+            row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", (*params, 0, ""))
+        )
+    assert "SCAN" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_version_2_database_keeps_its_transcript_and_stored_events_readable(
+    tmp_path: Path,
+) -> None:
+    old_event = event(1).model_dump(mode="json") | {"attachment": "photo"}
+    with raw(tmp_path / "frontdesk.db") as conn:
+        for statements in MIGRATIONS[:2]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
+            "VALUES ('c1', 'webhook', 'u1', '{}', '[]', ?)",
+            (to_micros(T0),),
+        )
+        conn.execute(
+            "INSERT INTO conversations (id, contact_id, channel, status, opened_at, seq, version) "
+            "VALUES ('v1', 'c1', 'webhook', 'open', ?, 0, 1)",
+            (to_micros(T0),),
+        )
+        conn.execute(
+            "INSERT INTO transcript (conversation_id, direction, text, options, message_id, at) "
+            "VALUES ('v1', 'in', 'hello', '[]', 'v1.1', ?)",
+            (to_micros(T0),),
+        )
+        conn.execute(
+            "INSERT INTO inbox (channel, event_id, contact_key, event, received_at) "
+            "VALUES ('webhook', 'e1', 'webhook:u1', ?, ?)",
+            (json.dumps(old_event), to_micros(T0)),
+        )
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    try:
+        record = await store.conversation_record("v1")
+        assert record is not None
+        [entry] = record.transcript
+        assert (entry.text, entry.attachment) == ("hello", None)
+        assert record.history == []
+        [stored] = await store.pending_inbound(10)
+        assert stored.event.attachment == Attachment(kind="photo")
+    finally:
+        await store.close()

@@ -16,7 +16,8 @@ class Crm:
 
     `types` maps emails to customer types (unknown: 404); `mode` can make every answer
     "slow" (held until `release` is set), "garbage" (not JSON), "empty" (JSON without a
-    customerType), "big" or "down" (500).
+    customerType), "big", "chunked" (a 30 KB answer sent in 8 KB pieces, one at a time) or
+    "down" (500).
     """
 
     def __init__(self) -> None:
@@ -39,7 +40,7 @@ class Crm:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _lookup(self, request: web.Request) -> web.Response:
+    async def _lookup(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(
             {
                 "query": dict(request.query),
@@ -55,12 +56,25 @@ class Crm:
             return web.Response(text="<html>oops</html>")
         if self.mode == "empty":
             return web.json_response({"id": 7})  # found, but says nothing of the type
+        if self.mode == "chunked":
+            return await self._in_pieces(request)
         if self.mode == "big":
             return web.json_response({"customerType": "VIP", "padding": "x" * 100_000})
         email = request.query.get("email", "")
         if email not in self.types:
             return web.json_response({"error": "not found"}, status=404)
         return web.json_response({"customerType": self.types[email], "id": 7})
+
+    async def _in_pieces(self, request: web.Request) -> web.StreamResponse:
+        body = json.dumps({"customerType": "VIP", "id": 7, "padding": "x" * 30_000}).encode()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 8192):
+            await response.write(body[start : start + 8192])
+            await asyncio.sleep(0.02)  # a slow network: the reader sees one piece at a time
+        await response.write_eof()
+        return response
 
     async def _note(self, request: web.Request) -> web.Response:
         self.requests.append({"body": json.loads(await request.read())})

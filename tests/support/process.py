@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -30,14 +31,27 @@ def listen_on(config: Path, port: int) -> str:
 
 @asynccontextmanager
 async def serving(
-    config: Path, log: Path | None = None, *options: str
+    config: Path,
+    log: Path | None = None,
+    *options: str,
+    serve_options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdesk serve` as a child process, stopped on exit if it is still running (SIGTERM,
-    then SIGKILL if it has not stopped within ten seconds)."""
+    """`frontdesk [options] serve --config config [serve_options]` as a child process, with
+    `env` added to the environment; stopped on exit if it is still running (SIGTERM, then
+    SIGKILL if it has not stopped within ten seconds)."""
     out = log.open("ab") if log is not None else None
     try:
         process = await asyncio.create_subprocess_exec(
-            str(FRONTDESK), *options, "serve", "--config", str(config), stdout=out, stderr=out
+            str(FRONTDESK),
+            *options,
+            "serve",
+            "--config",
+            str(config),
+            *serve_options,
+            stdout=out,
+            stderr=out,
+            env={**os.environ, **(env or {})},
         )
     finally:
         if out is not None:

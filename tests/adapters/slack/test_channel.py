@@ -4,6 +4,7 @@ says nothing more about."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -109,3 +110,28 @@ async def test_a_listener_that_fails_otherwise_is_a_500_and_not_acknowledged(
 
     assert status == 500
     assert json.loads(body) == {"error": "the request could not be handled"}
+
+
+@pytest.mark.parametrize(
+    ("event", "said"),
+    [
+        ({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, "tokens were revoked"),
+        ({"type": "app_uninstalled"}, "the app was uninstalled"),
+    ],
+)
+async def test_a_lost_token_is_an_error_saying_what_to_do(
+    slack: SlackClient,
+    inbox: DeskInbox,
+    caplog: pytest.LogCaptureFixture,
+    event: dict[str, object],
+    said: str,
+) -> None:
+    status, _ = await slack.event(event)
+
+    assert status == 200
+    assert inbox.events == []
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage().startswith(f"slack {SLUG}: ")
+    assert said in error.getMessage()
+    assert "reinstall the app" in error.getMessage()
+    assert f"channels.{SLUG}.bot_token" in error.getMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -339,3 +340,17 @@ async def test_a_deferred_relay_goes_on_where_it_stopped(
     assert second == SENT
     replies = [m for m in web_api.messages if m.thread_ts is not None]
     assert [m.channel for m in replies] == [web_api.dm_of("UCAROL"), TEAM_CHANNEL]
+
+
+async def test_a_refused_bot_token_is_a_failure_and_an_error_saying_what_to_do(
+    sender: SlackSender, web_api: FakeWebApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    web_api.token = "xoxb-the-token-slack-has-now"
+
+    delivery = await sender.send(customer_message())
+
+    assert delivery == Delivery(outcome=DeliveryOutcome.FAILED, error="slack: invalid_auth")
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage().startswith(f"slack {SLUG}: Slack refused the bot token")
+    assert f"channels.{SLUG}.bot_token" in error.getMessage()
+    assert error.__dict__["channel"] == SLUG

@@ -64,6 +64,18 @@ async def test_set_webhook_gives_telegram_the_url_and_secret(
     assert TOKEN not in result.output
 
 
+async def test_a_refused_token_says_what_to_do(tmp_path: Path, bot_api: FakeBotApi) -> None:
+    config = str(config_file(tmp_path, bot_api.url))
+    bot_api.token = "999:a-token-telegram-revoked"
+
+    result = await run("info", "--config", config, "--channel", "bot")
+
+    assert result.exit_code == 1
+    assert "telegram bot: the bot token was refused (401 Unauthorized)" in result.output
+    assert "@BotFather" in result.output
+    assert TOKEN not in result.output
+
+
 async def test_info_then_delete_webhook(tmp_path: Path, bot_api: FakeBotApi) -> None:
     config = str(config_file(tmp_path, bot_api.url))
     bot_api.webhook_url = "https://fd.example.com/bot/updates"

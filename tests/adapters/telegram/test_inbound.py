@@ -13,7 +13,7 @@ from aiogram.types import Update
 from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
 from core.clock import ManualClock
-from core.models import ContactProfile, Inbound
+from core.models import Attachment, ContactProfile, Inbound
 from tests.adapters.conftest import Serve, Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import (
@@ -186,15 +186,18 @@ async def test_someone_elses_contact_is_only_an_attachment(
     await post(http, updates_url, message_update(31, contact=contact))
 
     [event] = inbox.events
-    assert (event.contact.phone, event.attachment) == (None, "contact")
+    assert (event.contact.phone, event.attachment) == (
+        None,
+        Attachment(kind="contact", name="Eve +34611111111"),
+    )
 
 
 @pytest.mark.parametrize(
-    ("content", "kind", "text"),
+    ("content", "described", "text"),
     [
         (
             {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]},
-            "photo",
+            Attachment(kind="photo", file_id="p"),
             None,
         ),
         (
@@ -202,10 +205,14 @@ async def test_someone_elses_contact_is_only_an_attachment(
                 "photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}],
                 "caption": "my invoice",
             },
-            "photo",
+            Attachment(kind="photo", file_id="p"),
             "my invoice",
         ),
-        ({"document": {"file_id": "d", "file_unique_id": "u"}}, "document", None),
+        (
+            {"document": {"file_id": "d", "file_unique_id": "u", "file_name": "bill.pdf"}},
+            Attachment(kind="document", file_id="d", name="bill.pdf"),
+            None,
+        ),
         (
             {
                 "sticker": {
@@ -218,11 +225,19 @@ async def test_someone_elses_contact_is_only_an_attachment(
                     "is_video": False,
                 }
             },
-            "sticker",
+            Attachment(kind="sticker", file_id="s"),
             None,
         ),
-        ({"voice": {"file_id": "v", "file_unique_id": "u", "duration": 2}}, "voice", None),
-        ({"location": {"latitude": 40.4, "longitude": -3.7}}, "location", None),
+        (
+            {"voice": {"file_id": "v", "file_unique_id": "u", "duration": 2}},
+            Attachment(kind="voice", file_id="v"),
+            None,
+        ),
+        (
+            {"location": {"latitude": 40.4, "longitude": -3.7}},
+            Attachment(kind="location", latitude=40.4, longitude=-3.7),
+            None,
+        ),
         (
             {
                 "video": {
@@ -233,7 +248,7 @@ async def test_someone_elses_contact_is_only_an_attachment(
                     "duration": 1,
                 }
             },
-            "video",
+            Attachment(kind="video", file_id="v"),
             None,
         ),
     ],
@@ -243,7 +258,7 @@ async def test_media_is_an_attachment_of_its_kind(
     updates_url: str,
     inbox: FakeInbox,
     content: dict[str, Any],
-    kind: str,
+    described: Attachment,
     text: str | None,
 ) -> None:
     assert await post(http, updates_url, message_update(40, **content)) == (
@@ -252,7 +267,7 @@ async def test_media_is_an_attachment_of_its_kind(
     )
 
     [event] = inbox.events
-    assert (event.attachment, event.text, event.option_id) == (kind, text, None)
+    assert (event.attachment, event.text, event.option_id) == (described, text, None)
     assert event.contact == ANA
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from adapters.telegram import TelegramChannel, TelegramSettings
@@ -252,8 +254,12 @@ async def test_an_unreachable_api_is_a_retry(
     assert delivery.error.startswith("TelegramNetworkError")
 
 
-async def test_a_wrong_token_is_a_failure(
-    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+async def test_a_wrong_token_is_a_failure_and_an_error_saying_what_to_do(
+    inbox: FakeInbox,
+    clock: ManualClock,
+    bot_api: FakeBotApi,
+    start: Start,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(bot_api.url, token="999:another-token")
     channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
@@ -263,6 +269,14 @@ async def test_a_wrong_token_is_a_failure(
     assert delivery == Delivery(
         outcome=DeliveryOutcome.FAILED, error="TelegramUnauthorizedError: Unauthorized"
     )
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage().startswith(
+        f"telegram {SLUG}: the bot token was refused (401 Unauthorized)"
+    )
+    assert f"channels.{SLUG}.token" in error.getMessage()
+    assert "@BotFather" in error.getMessage()
+    assert (error.__dict__["channel"], error.__dict__["conversation_id"]) == (SLUG, "conv-9")
+    assert "999:another-token" not in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from adapters.telegram import TelegramChannel
@@ -127,3 +129,22 @@ async def test_bot_api_errors_are_retried(
     assert [e.event_id for e in inbox.events] == ["60"]
     assert len(bot_api.of("deleteWebhook")) == 2
     assert len(bot_api.of("getUpdates")) >= 3
+
+
+async def test_a_refused_token_is_an_error_saying_what_to_do_and_polling_goes_on(
+    inbox: FakeInbox,
+    clock: ManualClock,
+    bot_api: FakeBotApi,
+    start: Start,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot_api.fail_next("getUpdates", 401)
+    bot_api.queue_update(text_update(70, "hello"))
+    await start(TelegramChannel(SLUG, make_settings(bot_api.url, mode="polling"), inbox, clock))
+
+    await until(lambda: inbox.cursors.get(CURSOR) == "70")
+
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "the bot token was refused (401 Unauthorized)" in error.getMessage()
+    assert "@BotFather" in error.getMessage()
+    assert error.__dict__["channel"] == SLUG

@@ -1,0 +1,158 @@
+"""What happened, told to the operator: one log line per domain event, and the metrics.
+
+The runtime hands every accepted event, committed turn, delivery and agent status change to
+one `Reporter`; the turn's domain events (see `events`) say what the turn did, so the steps
+themselves never log or count. Each line carries `conversation_id`, `channel` and
+`contact_key` as fields (see `logs`), so one conversation's story is one filter away.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, assert_never
+
+from core.engine import TurnReport
+from core.events import (
+    ConversationAccepted,
+    ConversationAssigned,
+    ConversationClosed,
+    ConversationOpened,
+    ConversationQueued,
+    ConversationUnassigned,
+    DomainEvent,
+    StepRan,
+)
+from core.metrics import Metrics
+from core.models import Agent, Inbound, Outbound, conversation_key
+
+log = logging.getLogger("frontdesk.events")
+delivery_log = logging.getLogger("frontdesk.outbox")
+
+
+class DeliveryResult(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    DEFERRED = "deferred"
+    FAILED = "failed"  # the channel said it can never be delivered
+    GIVEN_UP = "given_up"  # it failed `max_attempts` times
+
+
+class Reporter:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
+
+    def inbound(self, event: Inbound, inbound_id: int | None) -> None:
+        """An event was stored (`inbound_id`), or was a duplicate (None)."""
+        fields = {"channel": event.channel, "contact_key": event.contact_key}
+        if inbound_id is None:
+            self.metrics.inbound.labels(event.channel, "duplicate").inc()
+            log.info("duplicate event acknowledged, not processed again", extra=fields)
+            return
+        self.metrics.inbound.labels(event.channel, "accepted").inc()
+        log.info("event accepted", extra={**fields, "inbound_id": inbound_id})
+
+    def refused(self, channel: str, status: int) -> None:
+        """A channel answered a platform request with an error status."""
+        self.metrics.inbound.labels(channel, f"refused_{status}").inc()
+
+    def acknowledged(self, channel: str, seconds: float) -> None:
+        self.metrics.inbound_ack.labels(channel).observe(seconds)
+
+    def turn(self, report: TurnReport) -> None:
+        where = {
+            "conversation_id": report.conversation_id,
+            "channel": report.channel,
+            "contact_key": report.contact_key,
+        }
+        for event in report.events:
+            message, fields = self._event(report.channel, event)
+            log.info(message, extra={**where, **fields})
+
+    def _event(self, channel: str, event: DomainEvent) -> tuple[str, dict[str, Any]]:
+        m = self.metrics
+        match event:
+            case ConversationOpened():
+                m.opened.labels(channel).inc()
+                return "conversation opened", {}
+            case StepRan(workflow=workflow, step_id=step_id, step_type=step_type):
+                m.steps.labels(workflow, step_type).inc()
+                fields = {"workflow": workflow, "step_id": step_id, "step_type": step_type}
+                return f"step {step_id} ({step_type}) ran", fields
+            case ConversationAssigned():
+                team, strategy = event.team or "", event.strategy or ""
+                m.assignments.labels(team, strategy, event.by.value).inc()
+                how = ", ".join(p for p in (event.team, event.by.value, event.strategy) if p)
+                who: dict[str, Any] = {
+                    "agent": event.agent_id,
+                    "team": event.team,
+                    "by": event.by.value,
+                    "strategy": event.strategy,
+                    "previous": event.previous,
+                }
+                return f"assigned to {event.agent_id} ({how})", who
+            case ConversationAccepted(agent_id=agent):
+                return f"accepted by {agent}", {"agent": agent}
+            case ConversationUnassigned(agent_id=agent, by=by):
+                return f"unassigned from {agent} ({by})", {"agent": agent, "by": by}
+            case ConversationQueued(team=team):
+                m.queued.labels(team).inc()
+                return f"queued for team {team}", {"team": team}
+            case ConversationClosed(by=by):
+                m.closed.labels(channel).inc()
+                return f"conversation closed ({by})", {"by": by}
+            case _:
+                assert_never(event)
+
+    def delivery(
+        self,
+        message: Outbound,
+        result: DeliveryResult,
+        *,
+        attempts: int = 0,
+        error: str | None = None,
+        wait: float | None = None,
+        created_at: datetime | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """A delivery attempt's outcome; `wait`: seconds until the next attempt."""
+        m = self.metrics
+        m.deliveries.labels(message.channel, result.value).inc()
+        fields: dict[str, Any] = {
+            "conversation_id": message.conversation_id,
+            "channel": message.channel,
+            "message_id": message.message_id,
+        }
+        if message.notice is None:
+            fields["contact_key"] = conversation_key(message.channel, message.recipient)
+        match result:
+            case DeliveryResult.SENT:
+                if created_at is not None and now is not None:
+                    latency = max(0.0, (now - created_at).total_seconds())
+                    m.delivery_latency.labels(message.channel).observe(latency)
+                delivery_log.debug("delivered", extra=fields)
+            case DeliveryResult.DEFERRED:
+                # Routine under load (the channel's own rate limit), so debug only.
+                delivery_log.debug(f"delivery deferred {wait or 0:.3f}s", extra=fields)
+            case DeliveryResult.RETRY:
+                delivery_log.info(
+                    f"delivery failed, retry in {wait or 0:.1f}s: {error}",
+                    extra={**fields, "attempts": attempts, "error": error},
+                )
+            case DeliveryResult.FAILED | DeliveryResult.GIVEN_UP:
+                why = "undeliverable" if result == DeliveryResult.FAILED else "given up"
+                delivery_log.warning(
+                    f"delivery failed for good ({why}) after {attempts} attempts: {error}",
+                    extra={**fields, "attempts": attempts, "error": error},
+                )
+            case _:
+                assert_never(result)
+
+    def agent_status(self, agent: Agent, why: str | None = None) -> None:
+        self.metrics.agent_status.labels(agent.status.value).inc()
+        reason = f": {why}" if why else ""
+        log.info(
+            f"agent {agent.id} is {agent.status.value}{reason}",
+            extra={"agent": agent.id, "status": agent.status.value},
+        )
