@@ -37,7 +37,8 @@ def bearer_refusal(token: SecretStr | None, request: web.Request) -> web.Respons
         return error_response(403, "the API is disabled: set api.token in the config")
     given = request.headers.get("Authorization", "")
     expected = f"Bearer {token.get_secret_value()}"
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    # aiohttp keeps header bytes that are not UTF-8 as surrogates: encoded back, not a 500.
+    if not hmac.compare_digest(given.encode(errors="surrogateescape"), expected.encode()):
         return error_response(401, "missing or wrong bearer token")
     return None
 

@@ -17,13 +17,15 @@ from core import logs, plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
+from core.console.live import Feed, LiveReporter
+from core.console.site import PREFIX, Console
 from core.errors import StoreUnavailable
 from core.exposition import MetricsServer, instrumented, metrics_route
 from core.health import Readiness
+from core.parked_api import ParkedApi
 from core.ports import Channel, Clock, Records, Store
 from core.records_api import RecordsApi
 from core.reload import reload
-from core.reporting import Reporter
 from core.runtime import Runtime
 from core.server import CannotStart, GuardedSite, bind, body_deadline, cannot_listen
 
@@ -48,7 +50,8 @@ class Frontdesk:
 def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     clock = clock or SystemClock()
     logs.hide(config.hidden_values())
-    reporter = Reporter()
+    feed = Feed()  # the console's live updates: the reporter tells it every committed turn
+    reporter = LiveReporter(feed)
     store_type = plugins.store_type(config.store.type)
     assert store_type is not None  # the config loader checked it
     store = store_type(config.store.settings, config.base_dir)
@@ -88,9 +91,14 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         runtime.assign_conversation,
     )
     app.add_routes(api.routes())
+    app.add_routes(ParkedApi(store, config.api.token, runtime.retry_parked).routes())
     records = store if isinstance(store, Records) else None
     app.add_routes(RecordsApi(records, config.api.token, clock).routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app)
+    console = Console(
+        config=lambda: frontdesk.config, records=records, controls=runtime, clock=clock, feed=feed
+    )
+    app.add_subapp(PREFIX, console.app())
     readiness = Readiness(store, channels, lambda: frontdesk.started, runtime.loops)
     app.add_routes(readiness.routes())
     if config.metrics.enabled:

@@ -13,6 +13,7 @@ from aiohttp import StreamReader, web
 from pydantic import ValidationError
 
 from core.errors import BadInbound, PayloadTooLarge
+from core.models import MAX_RAW_DEPTH
 
 log = logging.getLogger("frontdesk.inbound")
 
@@ -47,15 +48,34 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return body
 
 
-def json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes | str) -> dict[str, Any]:
     """The body as a JSON object, or BadInbound saying what is wrong with it."""
     try:
         data: Any = json.loads(body)
     except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
         raise BadInbound("body is not valid JSON") from exc
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        raise BadInbound(f"body: nested deeper than {MAX_RAW_DEPTH} levels") from exc
     if not isinstance(data, dict):
         raise BadInbound("body: must be a JSON object")
+    if _depth(data) > MAX_RAW_DEPTH:
+        raise BadInbound(f"body: nested deeper than {MAX_RAW_DEPTH} levels")
     return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (a scalar: 0), without recursing."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        node, depth = level.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_RAW_DEPTH:
+            break
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        level.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def describe(error: ValidationError) -> str:

@@ -35,8 +35,10 @@ from core.models import (
     Inbound,
     Outbound,
 )
+from core.ports import Records
 from core.runtime import Runtime
 from core.schedules import Schedule
+from core.trail import lines, trail
 from core.workflow import Workflow, references
 
 CHANNEL = "chat"
@@ -125,14 +127,17 @@ async def chat(
     write: Callable[[str], None],
     crm_answer: str | None = None,
     customer: Customer | None = None,
+    *,
+    path: bool = False,
 ) -> None:
+    """`path`: when the chat ends, print the path the conversation took (see `trail`)."""
     customer = customer or Customer()
     if crm_answer is None:
-        await _chat(workflow, config, at, read, write, {}, customer)
+        await _chat(workflow, config, at, read, write, {}, customer, path)
         return
     async with stub_crm(crm_answer) as url:
         write(f"(a stub CRM at {url} answers every request with {crm_answer})")
-        await _chat(workflow, config, at, read, write, {"crm_url": url}, customer)
+        await _chat(workflow, config, at, read, write, {"crm_url": url}, customer, path)
 
 
 async def _chat(
@@ -143,6 +148,7 @@ async def _chat(
     write: Callable[[str], None],
     overrides: dict[str, str],
     customer: Customer,
+    path: bool = False,
 ) -> None:
     clock = ManualClock(at)
     with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as folder:
@@ -190,6 +196,8 @@ async def _chat(
                 await runtime.settled()
                 await runtime.outbox.flush()
                 await _show_state(runtime, write, session.customer)
+            if path:
+                await _show_path(runtime, workflow, write, session.customer)
         finally:
             await runtime.stop()
             await store.close()
@@ -309,6 +317,21 @@ async def _show_state(runtime: Runtime, write: Callable[[str], None], who: Custo
     if upcoming is not None:
         seconds = int((upcoming - runtime.clock.now()).total_seconds())
         write(f"  (a wait is due in {seconds}s: /skip to pass it)")
+
+
+async def _show_path(
+    runtime: Runtime, workflow: Workflow, write: Callable[[str], None], who: Customer
+) -> None:
+    store = runtime.store
+    conversations = await store.conversations_of(who.channel, who.profile.external_id)
+    if not conversations or not isinstance(store, Records):
+        return
+    record = await store.conversation_record(conversations[-1].id)
+    if record is None:
+        return
+    write("the path taken:")
+    for line in lines(trail(record, [workflow])):
+        write(f"  {line}")
 
 
 def read_stdin() -> str | None:

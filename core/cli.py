@@ -20,8 +20,10 @@ from core.config import Config, load_config, log_settings
 from core.crosscheck import directory_of, workflow_problems
 from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable
+from core.graph_cli import graph
 from core.inspect_cli import agents, conversations, queues
 from core.models import ContactProfile
+from core.parked_cli import parked
 from core.ports import Backup
 from core.sources import Source, load_yaml
 from core.workflow import parse_workflow
@@ -71,6 +73,9 @@ def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
     if chosen not in logs.FORMATS:
         raise click.BadParameter(f"FRONTDESK_LOG_FORMAT={env.format!r}: use text or json")
     logs.setup(level, "json" if chosen == "json" else "text")
+
+
+main.add_command(parked)
 
 
 @main.command()
@@ -209,6 +214,7 @@ def _parse_at(text: str | None) -> datetime:
 @click.option("--language", help="the customer's language, e.g. es")
 @click.option("--email", help="the customer's email")
 @click.option("--channel", default=CHANNEL, show_default=True, help="the channel they write on")
+@click.option("--path", "show_path", is_flag=True, help="at the end, print the path taken")
 def chat(
     workflow_path: Path,
     config_path: Path | None,
@@ -218,6 +224,7 @@ def chat(
     language: str | None,
     email: str | None,
     channel: str,
+    show_path: bool,
 ) -> None:
     """Talk to a workflow in the terminal as a customer would.
 
@@ -241,7 +248,16 @@ def chat(
         raise click.BadParameter(describe(exc)) from exc
     customer = Customer(profile, channel)
     asyncio.run(
-        run_chat(workflow, config, _parse_at(at), read_stdin, click.echo, crm_answer, customer)
+        run_chat(
+            workflow,
+            config,
+            _parse_at(at),
+            read_stdin,
+            click.echo,
+            crm_answer,
+            customer,
+            path=show_path,
+        )
     )
 
 
@@ -282,3 +298,4 @@ def _program() -> str:
 main.add_command(conversations)
 main.add_command(queues)
 main.add_command(agents)
+main.add_command(graph)

@@ -39,6 +39,11 @@ class ManualClock:
         finally:
             self._sleepers = [(w, f) for w, f in self._sleepers if f is not future]
 
+    @property
+    def deadlines(self) -> list[datetime]:
+        """When the tasks sleeping on this clock wake up (tests)."""
+        return sorted(when for when, _ in self._sleepers)
+
     def advance(self, delta: timedelta | float) -> None:
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)

@@ -77,6 +77,23 @@ class ApiSettings(Section):
         return self
 
 
+class ConsoleSettings(Section):
+    """The web console at /console: who may sign in (a name and a token each, beside the API
+    token), and how its session cookie is sent."""
+
+    users: dict[str, SecretStr] = Field(default_factory=dict)
+    # Send the cookie over HTTPS only; set it whenever the console is reached through TLS.
+    secure_cookie: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> ConsoleSettings:
+        for name, token in self.users.items():
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"users.{name}: token must be at least 16 characters")
+        return self
+
+
 class OutboxSettings(Section):
     max_attempts: int = Field(default=12, ge=1, le=1000)
     base_delay_seconds: float = Field(default=1.0, gt=0)
@@ -135,6 +152,7 @@ class ConfigFile(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
     api: ApiSettings = Field(default_factory=ApiSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -185,6 +203,7 @@ class Config:
     away_outside: dict[str, str] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
@@ -196,7 +215,7 @@ class Config:
         """Every secret the config holds, wherever it is (`secrets`, the API token, each
         channel's and the store's settings), for the logs to mask."""
         found = set(self.secret_values().values())
-        models: list[BaseModel] = [self.api, self.store.settings]
+        models: list[BaseModel] = [self.api, self.console, self.store.settings]
         models.extend(channel.settings for channel in self.channels.values())
         for model in models:
             found |= _secrets_in(model)
@@ -281,6 +300,7 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         secrets=raw.secrets,
         desk=desk,
         metrics=raw.metrics,
+        console=raw.console,
         away_outside={
             team: t.schedule
             for team, t in raw.teams.items()
@@ -530,6 +550,9 @@ def _workflows(
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
         display = str(config_path.parent / relative) if config_path.parent != Path() else relative
+        if not path.is_file():
+            problems.append(source.problem(("workflows", i), f"no such file {relative}"))
+            continue
         try:
             workflow_source = load_yaml(path, display)
             workflow = parse_workflow(workflow_source)

@@ -276,6 +276,25 @@ class Engine:
         closed, _ = await self._retrying(f"closing conversation={conversation_id}", work)
         return closed
 
+    async def unassign_by_hand(self, conversation_id: str) -> bool | None:
+        """Take an open conversation away from its agent (a person decided); it stays open,
+        with its team, for someone to assign. None: no such conversation; False: it is closed
+        or has nobody assigned."""
+
+        async def work(tx: Transaction) -> tuple[bool | None, Turn | None]:
+            conversation = await tx.load_conversation(conversation_id)
+            if conversation is None:
+                return None, None
+            if conversation.status != ConversationStatus.OPEN or conversation.assignee is None:
+                return False, None
+            turn = await self._turn_of(tx, conversation)
+            turn.trace.append(f"unassigned from {conversation.assignee} by hand")
+            unassign(turn, by="hand")
+            return True, turn
+
+        done, _ = await self._retrying(f"unassigning conversation={conversation_id}", work)
+        return done
+
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that
         waits for the assignment carry on."""

@@ -58,6 +58,12 @@ class PayloadTooLarge(Refused):
     status = 413
 
 
+class Unstorable(Refused):
+    """The store can never record this (text that is not valid Unicode, a number beyond its
+    range): retrying cannot help, so an inbound request gets 400 and a turn counts a failure.
+    """
+
+
 class StoreUnavailable(FrontdeskError):
     """The store could not durably record something; the caller must not acknowledge it."""
 

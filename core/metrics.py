@@ -88,7 +88,8 @@ class Metrics:
         r = self.registry
         self.inbound = Counter(
             "frontdesk_inbound_events",
-            "Inbound platform events by outcome: accepted, duplicate, or refused_<HTTP status>",
+            "Inbound platform events by outcome: accepted, duplicate, refused_<HTTP status>, or "
+            "parked (accepted, then set aside after processing kept failing)",
             ["channel", "outcome"],
             registry=r,
         )

@@ -9,9 +9,50 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+# Deeper than any platform payload frontdesk reads, and shallow enough that the store's JSON
+# reader (pydantic's, which stops at a depth of about 250) reads back whatever was written.
+MAX_RAW_DEPTH = 64
+
+
+def storable(text: str) -> str:
+    """`text` if it can be written as UTF-8. JSON lets a sender write half of a surrogate
+    pair (`"\\ud83d"`); Python reads it into a str that no encoder accepts, so it could never
+    be stored, and retrying would not change that."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "not_unicode", "not valid Unicode text (a lone surrogate)"
+        ) from None
+    return text
+
+
+def storable_json(value: Any, depth: int = 0) -> None:
+    """Check every string and key of a JSON value with `storable`, and its nesting depth."""
+    if depth > MAX_RAW_DEPTH:
+        raise PydanticCustomError(
+            "too_deep", "nested deeper than {limit} levels", {"limit": MAX_RAW_DEPTH}
+        )
+    if isinstance(value, str):
+        storable(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                storable(key)
+            storable_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            storable_json(item, depth + 1)
+
+
+# Text that came from outside: checked before anything tries to store it.
+Text = Annotated[str, AfterValidator(storable)]
+Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(storable)]
 
 
 class Frozen(BaseModel):
@@ -44,12 +85,12 @@ class Option(Frozen):
 class ContactProfile(Frozen):
     """What a channel knows about the sender of an inbound event."""
 
-    external_id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
-    username: str | None = None
-    language: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    external_id: Identifier
+    name: Text | None = None
+    username: Text | None = None
+    language: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
 
 
 class Attachment(Frozen):
@@ -57,10 +98,10 @@ class Attachment(Frozen):
     ("photo", "location", "file"...), the platform's file id or a URL to fetch it from, its
     file name, and coordinates for a location or venue."""
 
-    kind: str
-    file_id: str | None = None
-    url: str | None = None
-    name: str | None = None
+    kind: Text
+    file_id: Text | None = None
+    url: Text | None = None
+    name: Text | None = None
     latitude: float | None = None
     longitude: float | None = None
 
@@ -84,12 +125,12 @@ class DeskAction(Frozen):
     """
 
     kind: DeskActionKind
-    conversation_id: str
-    customer_key: str
-    agent_id: str | None = None  # None: not one of the configured agents
-    actor: str
-    place: str | None = None
-    handoff_id: str | None = None
+    conversation_id: Text
+    customer_key: Text
+    agent_id: Text | None = None  # None: not one of the configured agents
+    actor: Text
+    place: Text | None = None
+    handoff_id: Text | None = None
 
 
 class Inbound(Frozen):
@@ -100,11 +141,11 @@ class Inbound(Frozen):
     idempotency key. `raw` keeps the platform payload aside for the transcript and debugging.
     """
 
-    channel: str
-    event_id: str = Field(min_length=1, max_length=256)
+    channel: Text
+    event_id: Identifier
     contact: ContactProfile
-    text: str | None = None
-    option_id: str | None = None
+    text: Text | None = None
+    option_id: Text | None = None
     attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
@@ -114,6 +155,12 @@ class Inbound(Frozen):
     def _kind_alone(cls, value: Any) -> Any:
         # Events stored by earlier versions name only the attachment's kind.
         return Attachment(kind=value) if isinstance(value, str) else value
+
+    @field_validator("raw")
+    @classmethod
+    def _raw_storable(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        storable_json(raw)
+        return raw
 
     @property
     def contact_key(self) -> str:
@@ -133,6 +180,17 @@ class StoredInbound(Frozen):
 
     id: int
     received_at: datetime
+    event: Inbound
+
+
+class ParkedInbound(Frozen):
+    """An event set aside because processing it kept failing, with the last error; it waits
+    for someone to fix the cause and retry it."""
+
+    id: int
+    received_at: datetime
+    parked_at: datetime
+    error: str
     event: Inbound
 
 

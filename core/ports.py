@@ -28,6 +28,7 @@ from core.models import (
     Inbound,
     Outbound,
     OutboxItem,
+    ParkedInbound,
     StoredInbound,
     Timer,
     TranscriptEntry,
@@ -239,6 +240,15 @@ class Store(Protocol):
 
     async def inbound_error(self, inbound_id: int) -> str | None:
         """The reason an event was set aside, if it was."""
+        ...
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        """Events set aside, most recently parked first."""
+        ...
+
+    async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
+        """Make a parked event pending again (its error cleared) and return it; None when
+        no parked event has that id. Committed when it returns."""
         ...
 
     # cursors

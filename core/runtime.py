@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -22,7 +22,7 @@ from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
-from core.errors import StoreUnavailable
+from core.errors import Refused, StoreUnavailable
 from core.hours import away_outside_hours
 from core.models import (
     Agent,
@@ -66,6 +66,8 @@ class EngineJob(Generic[T]):
 
 Job = StoredInbound | Timer | EngineJob[Any] | HttpResult
 TIMER_BATCH = 200
+TIMER_RETRY_FIRST = timedelta(seconds=5)
+TIMER_RETRY_MAX = timedelta(hours=1)
 RESTART_DELAY = 1.0
 
 
@@ -111,7 +113,12 @@ class Runtime:
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
+        self.parked = 0  # events set aside since start
         self._timers_in_flight: set[str] = set()
+        # A timer whose turn failed waits before its next try (doubling), so that a timer
+        # that always fails does not take turn after turn; in memory: a restart tries again.
+        self._timer_failures: dict[str, int] = {}
+        self._timers_held: dict[str, datetime] = {}  # timer id → not tried before then
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
@@ -314,7 +321,7 @@ class Runtime:
             if isinstance(job, StoredInbound):
                 report = await self._process(job)
             else:
-                report = await self.engine.process_timer(job)
+                report = await self._process_timer(job)
         finally:
             if isinstance(job, StoredInbound):
                 self._inbound_in_flight.discard(job.id)
@@ -337,21 +344,71 @@ class Runtime:
             if failures < MAX_FAILURES:
                 raise
             del self._failures[item.id]
+            await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
+            self.parked += 1
+            self.reporter.metrics.inbound.labels(item.event.channel, "parked").inc()
+            conversation_id = await self._conversation_of(item.event)
             log.error(
-                "event set aside after %d failures: inbound=%s key=%s error=%r",
+                "event parked after %d failures: inbound=%s conversation=%s key=%s error=%r",
                 failures,
                 item.id,
+                conversation_id or "-",
                 item.event.contact_key,
                 exc,
                 extra={
+                    "conversation_id": conversation_id,
                     "channel": item.event.channel,
                     "contact_key": item.event.contact_key,
                     "inbound_id": item.id,
                 },
             )
-            await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             return None
         self._failures.pop(item.id, None)
+        return report
+
+    async def _conversation_of(self, event: Inbound) -> str | None:
+        """The id of the conversation an event belongs to, for the log; None if it has none
+        yet (or the store cannot say)."""
+        if event.action is not None:
+            return event.action.conversation_id
+        try:
+            found = await self.store.conversations_of(event.channel, event.contact.external_id)
+        except Exception:
+            log.warning("could not look up the conversation of %s", event.contact_key)
+            return None
+        return found[-1].id if found else None
+
+    async def retry_parked(self, inbound_id: int) -> bool:
+        """Process a parked event again (once the cause is fixed); False when no parked event
+        has that id. If it fails again, it is parked again after MAX_FAILURES tries."""
+        item = await self.store.unpark_inbound(inbound_id)
+        if item is None:
+            return False
+        self._failures.pop(inbound_id, None)
+        if not self._stopping:
+            self._submit(item)
+        return True
+
+    async def _process_timer(self, timer: Timer) -> TurnReport | None:
+        try:
+            report = await self.engine.process_timer(timer)
+        except Exception as exc:
+            failures = self._timer_failures.get(timer.id, 0) + 1
+            self._timer_failures[timer.id] = failures
+            delay = min(TIMER_RETRY_FIRST * 2 ** (failures - 1), TIMER_RETRY_MAX)
+            self._timers_held[timer.id] = self.clock.now() + delay
+            log.error(
+                "timer failed (%d times), tried again in %s: timer=%s conversation=%s error=%r",
+                failures,
+                delay,
+                timer.id,
+                timer.conversation_id,
+                exc,
+                extra={"conversation_id": timer.conversation_id},
+            )
+            raise
+        self._timer_failures.pop(timer.id, None)
+        self._timers_held.pop(timer.id, None)
         return report
 
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
@@ -457,6 +514,13 @@ class Runtime:
         work = partial(self.engine.assign_by_hand, conversation_id, agent_id)
         return await self._in_turn(key, work)
 
+    async def unassign_conversation(self, conversation_id: str) -> bool | None:
+        """Take it from its agent by hand (in its turn order); see `Engine.unassign_by_hand`."""
+        key = await self._conversation_key(conversation_id)
+        if key is None:
+            return None
+        return await self._in_turn(key, partial(self.engine.unassign_by_hand, conversation_id))
+
     def agent_status_changed(self, agent: Agent) -> None:
         if agent.status == AgentStatus.ONLINE:
             self.agent_available(agent.id)
@@ -494,7 +558,12 @@ class Runtime:
             self._timer_wake.clear()
             now = self.clock.now()
             due = await self.store.due_timers(now, TIMER_BATCH)
-            fresh = [t for t in due if t.id not in self._timers_in_flight]
+            held = [self._timers_held[t.id] for t in due if self._timers_held.get(t.id, now) > now]
+            fresh = [
+                t
+                for t in due
+                if t.id not in self._timers_in_flight and self._timers_held.get(t.id, now) <= now
+            ]
             for timer in fresh:
                 self._submit(timer)
             if len(due) == TIMER_BATCH and fresh:
@@ -502,6 +571,8 @@ class Runtime:
             upcoming = await self.store.next_timer_due()
             # Due timers still in flight wake this loop when they finish.
             deadline = upcoming if upcoming is not None and upcoming > now else None
+            if held:  # and failed ones when their wait is over
+                deadline = min(held) if deadline is None else min(deadline, *held)
             if deadline is None and not due:
                 deadline = now + SWEEP_INTERVAL
             await wake_or_deadline(self._timer_wake, self.clock, deadline)
@@ -521,10 +592,11 @@ async def _settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
 
 async def _stored(failure: str, work: Awaitable[T]) -> T:
     """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
-    so that it answers the platform with an error status and the event comes again."""
+    so that it answers the platform with an error status and the event comes again; except
+    a refusal (`Unstorable`), which would fail the same way every time."""
     try:
         return await work
-    except StoreUnavailable:
+    except (StoreUnavailable, Refused):
         raise
     except Exception as exc:
         log.exception("%s", failure)

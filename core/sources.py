@@ -114,6 +114,7 @@ def load_yaml(path: Path, display: str | None = None) -> Source:
 
 def parse_yaml(text: str, name: str) -> Source:
     try:
+        _refuse_aliases(text, name)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -128,6 +129,28 @@ def parse_yaml(text: str, name: str) -> Source:
     if problems:
         raise ConfigError(problems)
     return source
+
+
+def _refuse_aliases(text: str, name: str) -> None:
+    """Raise ConfigError at the first alias (`*name`, `<<: *name`).
+
+    An alias repeats a node without copying it, so a kilobyte of nested aliases ("billion
+    laughs") stands for billions of values, and reading them all hangs. Frontdesk's files
+    are short enough to write out; the events are scanned before anything is built.
+    """
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            raise ConfigError(
+                [
+                    Problem(
+                        name,
+                        line,
+                        "",
+                        f"YAML aliases (*{event.anchor}) are not supported: write the value out",
+                    )
+                ]
+            )
 
 
 def _build(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.support.harness import event, running, write_config
 from tests.support.receiver import Receiver
+from tests.support.waiting import until
 
 LOOP = """
 name: loop
@@ -228,3 +230,44 @@ async def test_an_event_that_keeps_failing_is_set_aside(
         monkeypatch.undo()
         await fd.say("q", "hi")
         assert await receiver.wait_for_texts("q", 1) == ["Name?"]
+
+
+HOLD = """
+name: hold
+trigger: conversation_opened
+steps:
+  - {id: hold, type: send_message, text: "One moment..."}
+  - {id: pause, type: wait, seconds: 60}
+  - {id: back, type: send_message, text: "Thanks for waiting."}
+"""
+
+
+async def test_a_timer_that_fails_waits_before_each_new_try(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"hold": HOLD})
+    async with running(config) as fd:
+        runtime = fd.frontdesk.runtime
+        await fd.say("w", "hi")
+        tries: list[object] = []
+
+        async def broken(timer: object) -> None:
+            tries.append(timer)
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(runtime.engine, "process_timer", broken)
+        fd.clock.advance(61)
+        runtime._timer_wake.set()
+        # The timer loop goes to sleep until the held timer's next try, instead of taking
+        # it again at once (it used to, thousands of times a second).
+        first_retry = fd.clock.now() + timedelta(seconds=5)
+        await until(lambda: first_retry in fd.clock.deadlines)
+        assert len(tries) == 1
+        fd.clock.advance(5)
+        await until(lambda: len(tries) == 2)
+        await until(lambda: fd.clock.now() + timedelta(seconds=10) in fd.clock.deadlines)
+        assert len(tries) == 2
+
+        monkeypatch.undo()  # fixed: the next try works
+        fd.clock.advance(10)
+        assert await receiver.wait_for_texts("w", 2) == ["One moment...", "Thanks for waiting."]

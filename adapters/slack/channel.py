@@ -7,22 +7,28 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.inbound import SlackInbound
 from adapters.slack.outbound import SlackSender
+from adapters.slack.requests import checked, verify
 from adapters.slack.settings import SlackSettings
-from core.bodies import error_response, read_limited, refused
-from core.errors import PayloadTooLarge, StoreUnavailable
+from core.bodies import describe, error_response, read_limited, refused
+from core.errors import BadInbound, Refused, StoreUnavailable
 from core.models import Delivery, Outbound
 from core.pacing import SendLimiter
 from core.ports import Clock, Desk, Inbox
 
 log = logging.getLogger(__name__)
+
+
+# What reading a dict of an unexpected shape raises.
+SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError)
 
 
 class SlackChannel:
@@ -44,11 +50,14 @@ class SlackChannel:
             timeout=max(1, round(settings.timeout_seconds)),
             retry_handlers=[],  # the outbox retries, with backoff and Retry-After
         )
-        # Listeners run before bolt answers, so an event is stored before Slack's 200.
+        self._verifier = SignatureVerifier(settings.signing_secret.get_secret_value())
+        # Listeners run before bolt answers, so an event is stored before Slack's 200. Bolt
+        # is handed only requests `handle` has verified and checked the shape of.
         self._app = AsyncApp(
             client=self._client,
             signing_secret=settings.signing_secret.get_secret_value(),
             process_before_response=True,
+            request_verification_enabled=False,
             logger=logging.getLogger("frontdesk.slack.bolt"),
         )
         self._app.error(self._listener_failed)
@@ -63,16 +72,17 @@ class SlackChannel:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            body = await read_limited(request, self._settings.max_body_bytes)
-        except PayloadTooLarge as exc:
-            return refused(self.slug, "request", 413, str(exc))
-        try:
-            text = body.decode()
-        except UnicodeDecodeError:
-            return refused(self.slug, "request", 400, "body is not UTF-8")
-        answer = await self._app.async_dispatch(
-            AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
-        )
+            text = await self._read(request)
+            verify(self._verifier, text, request.headers)
+            content_type = request.headers.get("Content-Type", "").split(";")[0] or None
+            if checked(text, content_type) is None:
+                return web.Response(status=200)  # nothing here listens for it
+            bolt_request = AsyncBoltRequest(
+                body=text, query=request.query_string, headers=dict(request.headers)
+            )
+        except Refused as exc:
+            return refused(self.slug, "request", exc.status, str(exc))
+        answer = await self._app.async_dispatch(bolt_request)
         if answer.status == 404:
             # Nothing here listens for it (an event type or a button frontdesk does not use):
             # answered, so that Slack does not send it again.
@@ -83,11 +93,29 @@ class SlackChannel:
             status=answer.status, body=answer.body, headers=headers, content_type=content_type
         )
 
+    async def _read(self, request: web.Request) -> str:
+        body = await read_limited(request, self._settings.max_body_bytes)
+        try:
+            return body.decode()
+        except UnicodeDecodeError as exc:
+            raise BadInbound("body is not UTF-8") from exc
+
     async def _listener_failed(self, error: Exception) -> BoltResponse:
         """A listener raised: not acknowledged, so that Slack sends the request again. A store
-        that could not take the event answers 503 with its reason, as every channel does."""
+        that could not take the event answers 503 with its reason, as every channel does; an
+        event frontdesk can never take (text that is not valid Unicode) is refused with 400."""
         if isinstance(error, StoreUnavailable):
             response = refused(self.slug, "request", 503, str(error))
+        elif isinstance(error, Refused):
+            response = refused(self.slug, "request", error.status, str(error))
+        elif isinstance(error, ValidationError):  # an Inbound the listener could not build
+            response = refused(self.slug, "request", 400, describe(error))
+        elif isinstance(error, SHAPE_ERRORS):
+            # `requests.checked` pins down what bolt and the listeners read; a part it missed
+            # is still the request's shape, not frontdesk's state: refused, not retried.
+            reason = f"a request of a shape frontdesk cannot read ({type(error).__name__})"
+            log.warning("slack %s: %s: %s", self.slug, reason, error)
+            response = error_response(400, reason)
         else:
             log.error("slack %s: a listener failed", self.slug, exc_info=error)
             response = error_response(500, "the request could not be handled")

@@ -22,6 +22,7 @@ import re
 from collections import OrderedDict
 from typing import Any
 
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
@@ -29,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.hints import token_refused
+from core.bodies import describe
 from core.models import (
     Agent,
     AgentStatus,
@@ -349,6 +351,8 @@ class SlackInbound:
         except (OSError, TimeoutError) as exc:
             log.info("users.info failed for a customer: %s", _reason(exc))
             return profile  # asked again next time
+        except ValidationError as exc:  # a profile frontdesk cannot store: the id alone
+            log.info("users.info gave an unusable profile for a customer: %s", describe(exc))
         self._profiles[user] = profile
         if len(self._profiles) > PROFILE_CACHE:
             self._profiles.popitem(last=False)

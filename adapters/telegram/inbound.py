@@ -34,7 +34,8 @@ Handled = Literal["accepted", "duplicate", "ignored"]
 class UpdateHandler:
     """One update, however it came: normalised, handed to the inbox, and a button press
     followed up once its event is stored. Raises `StoreUnavailable` from the inbox, and then
-    the update must come again (the webhook answers 503; the poller asks again)."""
+    the update must come again (the webhook answers 503; the poller asks again); `Refused`
+    for an update frontdesk can never take (text that is not valid Unicode, say)."""
 
     def __init__(
         self, slug: str, settings: TelegramSettings, inbox: Inbox, pressed: ButtonPressed
@@ -49,7 +50,10 @@ class UpdateHandler:
         update came parsed (getUpdates, a host bot), aiogram's dump of it stands in."""
         if raw is None:
             raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        event = to_inbound(update, self._slug, raw, self._private_chats_only)
+        try:
+            event = to_inbound(update, self._slug, raw, self._private_chats_only)
+        except ValidationError as exc:
+            raise BadInbound(describe(exc)) from exc
         if event is None:
             return "ignored"
         accepted = await self._inbox.accept(event)
@@ -73,10 +77,9 @@ class UpdateEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         try:
             update, data = await self._read_update(request)
+            handled = await self._handler.handle(update, data)
         except Refused as exc:
             return self._refuse(exc.status, str(exc))
-        try:
-            handled = await self._handler.handle(update, data)
         except StoreUnavailable:
             log.exception(
                 "telegram %s: could not store update %s; answering 503 so it is sent again",

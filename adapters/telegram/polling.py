@@ -21,7 +21,7 @@ from adapters.telegram.hints import token_refused
 from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.updates import ALLOWED_UPDATES
-from core.errors import StoreUnavailable
+from core.errors import Refused, StoreUnavailable
 from core.ports import Inbox
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,17 @@ class UpdatePoller:
             request_timeout=self._poll_timeout + REQUEST_TIMEOUT_SECONDS,
         )
         for update in updates:
-            await self._handler.handle(update)
+            try:
+                await self._handler.handle(update)
+            except Refused as exc:
+                # It would be refused again at every round and hold up the updates after it.
+                log.warning(
+                    "telegram %s: update %d refused and skipped: %s",
+                    self._slug,
+                    update.update_id,
+                    exc,
+                    extra={"channel": self._slug},
+                )
             # Only now: the event is stored (or was ignored, or seen before).
             await self._inbox.save_cursor(self._cursor, str(update.update_id))
             self._last = update.update_id

@@ -33,11 +33,9 @@ class EventEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         try:
             event = await self._read_event(request)
+            accepted = await self._inbox.accept(event)
         except Refused as exc:
             return self._refuse(exc.status, str(exc))
-
-        try:
-            accepted = await self._inbox.accept(event)
         except StoreUnavailable:
             log.exception(
                 "webhook %s: could not store event %s; answering 503 so it is sent again",
@@ -57,10 +55,9 @@ class EventEndpoint:
 
         data = json_object(body)
         try:
-            parsed = EventBody.model_validate(data)
+            return EventBody.model_validate(data).to_inbound(self._slug, raw=data)
         except ValidationError as exc:
             raise BadInbound(describe(exc)) from exc
-        return parsed.to_inbound(self._slug, raw=data)
 
     def _refuse(self, status: int, reason: str) -> web.Response:
         return refused(f"webhook {self._slug}", "an event", status, reason)

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from core.models import ContactProfile, Inbound, Outbound
-
-Identifier = Annotated[str, Field(min_length=1, max_length=256)]
+from core.models import ContactProfile, Identifier, Inbound, Outbound, Text, storable
 
 
 class _Body(BaseModel):
@@ -45,14 +43,14 @@ class _Body(BaseModel):
 
 class ContactBody(_Body):
     id: Identifier
-    name: str | None = None
-    language: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    name: Text | None = None
+    language: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
 
 
 class MessageBody(_Body):
-    text: Annotated[str, Field(min_length=1)] | None = None
+    text: Annotated[str, Field(min_length=1), AfterValidator(storable)] | None = None
     option_id: Identifier | None = None
 
     @model_validator(mode="after")

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from core.errors import StoreUnavailable
+from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from storage.sqlite.settings import SqliteSettings
 
 Params = Iterable[Any]
@@ -18,6 +18,20 @@ Params = Iterable[Any]
 # The constraint failures that mean "another writer got there first", as opposed to a
 # NOT NULL, CHECK or foreign key failure, which are bugs and must not be retried.
 _CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+# Failures caused by the values written, which the same write meets every time: text Python
+# cannot encode as UTF-8 (UnicodeEncodeError is a ValueError), an integer beyond SQLite's 64
+# bits, a value of a type sqlite3 cannot bind, and constraint failures other than conflicts.
+# https://docs.python.org/3/library/sqlite3.html#exceptions
+_UNSTORABLE = (
+    ValueError,
+    OverflowError,
+    TypeError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+)
 
 
 async def connect(path: Path, settings: SqliteSettings, *, writer: bool) -> aiosqlite.Connection:
@@ -74,3 +88,20 @@ async def fetch_one(
 def is_conflict(exc: sqlite3.IntegrityError) -> bool:
     """Whether a failed insert or update collided with a row another writer stored."""
     return getattr(exc, "sqlite_errorname", "") in _CONFLICTS
+
+
+def store_error(exc: BaseException) -> Exception:
+    """What a failed write means to its caller: `ConcurrentUpdate` (run it again on fresh
+    state), `Unstorable` (the data can never be written) or `StoreUnavailable` (the database
+    could not take it now: a lock held too long, a full disk, an I/O error)."""
+    if isinstance(exc, ConcurrentUpdate | StoreUnavailable | Unstorable):
+        return exc
+    error: Exception
+    if isinstance(exc, sqlite3.IntegrityError) and is_conflict(exc):
+        error = ConcurrentUpdate(f"a concurrent writer got there first: {exc}")
+    elif isinstance(exc, _UNSTORABLE):
+        error = Unstorable(f"the store cannot record it: {exc}")
+    else:
+        error = StoreUnavailable(f"the write could not be committed: {exc!r}")
+    error.__cause__ = exc
+    return error

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
+from pydantic_core import PydanticSerializationError
 
-from core.errors import StoreUnavailable
-from core.models import Inbound, StoredInbound
+from core.errors import StoreUnavailable, Unstorable
+from core.models import Inbound, ParkedInbound, StoredInbound
 from storage.sqlite.codec import from_micros, to_micros
-from storage.sqlite.connection import fetch_all, fetch_one
+from storage.sqlite.connection import fetch_all, fetch_one, store_error
 from storage.sqlite.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,11 @@ class InboxWriter:
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, event: Inbound, at: datetime) -> int | None:
-        row = (
-            event.channel,
-            event.event_id,
-            event.contact_key,
-            event.model_dump_json(),
-            to_micros(at),
-        )
+        try:
+            body = event.model_dump_json()
+        except PydanticSerializationError as exc:  # a value JSON cannot hold
+            raise Unstorable(f"the event cannot be stored: {exc}") from exc
+        row = (event.channel, event.event_id, event.contact_key, body, to_micros(at))
         waiting = _Waiting(row, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         if self._flusher is None:
@@ -85,20 +84,26 @@ class InboxWriter:
             async with self._writer.transaction() as conn:
                 ids = await _insert_all(conn, [waiting.row for waiting in live])
         except BaseException as exc:
+            if not isinstance(exc, Exception):
+                for waiting in live:
+                    _fail(waiting, StoreUnavailable("the inbound event was not stored"))
+                raise
+            error = store_error(exc)
+            if not isinstance(error, StoreUnavailable) and len(live) > 1:
+                # One event the store can never take must not fail those sharing its commit.
+                for waiting in live:
+                    await self._commit([waiting])
+                return
             log.warning("could not store %d inbound events: %r", len(live), exc)
             for waiting in live:
-                failure = StoreUnavailable(f"could not store the inbound event: {exc}")
-                failure.__cause__ = exc
-                _fail(waiting, failure)
-            if not isinstance(exc, Exception):
-                raise
+                _fail(waiting, error)
             return
         for waiting, inbox_id in zip(live, ids, strict=True):
             if not waiting.result.done():
                 waiting.result.set_result(inbox_id)
 
 
-def _fail(waiting: _Waiting, error: StoreUnavailable) -> None:
+def _fail(waiting: _Waiting, error: Exception) -> None:
     if not waiting.result.done():
         waiting.result.set_exception(error)
 
@@ -159,6 +164,42 @@ MARK_PROCESSED = "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_a
 SET_ASIDE = """
     UPDATE inbox SET processed_at = ?, error = ? WHERE id = ? AND processed_at IS NULL
 """
+
+
+async def parked(conn: aiosqlite.Connection, limit: int) -> list[ParkedInbound]:
+    # A scan of the inbox: this serves a person looking, not the event path.
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT id, received_at, processed_at, error, event FROM inbox
+        WHERE error IS NOT NULL AND processed_at IS NOT NULL
+        ORDER BY processed_at DESC, id DESC LIMIT ?
+        """,
+        (limit,),
+    )
+    return [
+        ParkedInbound(
+            id=row["id"],
+            received_at=from_micros(row["received_at"]),
+            parked_at=from_micros(row["processed_at"]),
+            error=row["error"],
+            event=Inbound.model_validate_json(row["event"]),
+        )
+        for row in rows
+    ]
+
+
+async def unpark(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
+    row = await fetch_one(
+        conn,
+        """
+        UPDATE inbox SET processed_at = NULL, error = NULL
+        WHERE id = ? AND error IS NOT NULL AND processed_at IS NOT NULL
+        RETURNING id, received_at, event
+        """,
+        (inbound_id,),
+    )
+    return None if row is None else _stored(row)
 
 
 async def error_of(conn: aiosqlite.Connection, inbound_id: int) -> str | None:

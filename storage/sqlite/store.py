@@ -29,6 +29,7 @@ from core.models import (
     DeskThread,
     Inbound,
     OutboxItem,
+    ParkedInbound,
     StoredInbound,
     Timer,
     TranscriptEntry,
@@ -176,6 +177,13 @@ class SqliteStore:
 
     async def inbound_error(self, inbound_id: int) -> str | None:
         return await inbox.error_of(self._read(), inbound_id)
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await inbox.parked(self._read(), limit)
+
+    async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
+        async with self._write() as conn:
+            return await inbox.unpark(conn, inbound_id)
 
     # cursors ------------------------------------------------------------------------------
 

@@ -18,7 +18,8 @@ Three kinds of member:
 
 If the commit fails (a conflict found while flushing, a full disk) the whole group is rolled
 back and every member gets the error: `ConcurrentUpdate` for a conflict, which the engine
-answers by running the turn again.
+answers by running the turn again; `Unstorable` for data that can never be written, when the
+group had one member (with more, nobody knows whose it was: `ConcurrentUpdate` for all).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from typing import Any
 
 import aiosqlite
 
-from core.errors import ConcurrentUpdate, StoreUnavailable
-from storage.sqlite.connection import is_conflict
+from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
+from storage.sqlite.connection import store_error
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,11 @@ class Writer:
         except BaseException as exc:
             await _rollback(self._conn)
             self._in_transaction = False
-            error = _as_store_error(exc)
+            error = store_error(exc)
+            if isinstance(error, Unstorable) and len(batch.members) > 1:
+                # Whose write it was is not known, and the others must not count a failure
+                # that is not theirs: each runs again on fresh state, as after a conflict.
+                error = ConcurrentUpdate(f"a write committed with others failed: {exc}")
             log.warning("group commit of %d members failed: %r", len(batch.members), exc)
             for done in batch.members:
                 if not done.done():
@@ -266,17 +271,6 @@ class Writer:
             await self._conn.close()
         finally:
             self._lock.release()
-
-
-def _as_store_error(exc: BaseException) -> Exception:
-    if isinstance(exc, ConcurrentUpdate):
-        return exc
-    if isinstance(exc, sqlite3.IntegrityError) and is_conflict(exc):
-        error: Exception = ConcurrentUpdate(f"a concurrent writer got there first: {exc}")
-    else:
-        error = StoreUnavailable(f"the write could not be committed: {exc!r}")
-    error.__cause__ = exc
-    return error
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -116,10 +116,22 @@ def test_secrets_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "fallback-secret" not in repr(settings)  # secrets never show in reprs or logs
 
 
+SMALL = "{name: w, trigger: conversation_opened, steps: [{id: a, type: close_conversation}]}"
+
+
 def test_missing_files_are_named(tmp_path: Path) -> None:
-    path = write(tmp_path, "workflows: [workflows/missing.yaml]\n")
-    [problem] = problems(path)
-    assert problem.startswith(f"{tmp_path / 'workflows' / 'missing.yaml'}: cannot read file")
+    path = write(
+        tmp_path,
+        """\
+        channels: {}
+        workflows:
+          - workflows/w.yaml
+          - workflows/missing.yaml
+        """,
+        workflow=SMALL,
+    )
+    # The line of the config that names it, as for any other wrong value.
+    assert problems(path) == [f"{path}:4: workflows[1]: no such file workflows/missing.yaml"]
     assert problems(tmp_path / "nope.yaml")[0].startswith(f"{tmp_path / 'nope.yaml'}: cannot read")
 
 
@@ -163,6 +175,28 @@ def test_a_wrong_after_crash_is_named_with_its_place(tmp_path: Path) -> None:
     )
     assert problems(path) == [
         f"{path}:6: channels.telegram.after_crash: Input should be 'resend' or 'skip'"
+    ]
+
+
+BOMB = """\
+name: w
+trigger: conversation_opened
+lol: &lol [{id: a, type: close_conversation}]
+more: &more [*lol, *lol, *lol, *lol, *lol, *lol, *lol, *lol, *lol]
+steps: *more
+"""
+
+
+def test_yaml_aliases_are_refused_at_their_line(tmp_path: Path) -> None:
+    """Nested aliases ("billion laughs") make a tiny file stand for billions of values."""
+    path = write(tmp_path, "workflows: [workflows/w.yaml]\n", workflow=BOMB)
+    assert problems(path) == [
+        f"{tmp_path / 'workflows' / 'w.yaml'}:4: YAML aliases (*lol) are not supported: "
+        "write the value out"
+    ]
+    config = write(tmp_path, "defaults: &d {status: online}\nagents:\n  ann: *d\n")
+    assert problems(config) == [
+        f"{config}:3: YAML aliases (*d) are not supported: write the value out"
     ]
 
 

@@ -915,3 +915,31 @@ async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
     await store.set_inbound_aside(inbound_id, seconds(1), "RuntimeError('boom')")
     assert await store.pending_inbound(10) == []
     assert await store.inbound_error(inbound_id) == "RuntimeError('boom')"
+
+
+async def test_parked_events_are_listed_and_made_pending_again(store: Store) -> None:
+    stored = [await store.record_inbound(event(n), T0) for n in (1, 2, 3)]
+    first, second, processed = (inbound_id or 0 for inbound_id in stored)
+    assert all(stored)
+    await store.set_inbound_aside(first, seconds(1), "RuntimeError('one')")
+    await store.set_inbound_aside(second, seconds(2), "RuntimeError('two')")
+    async with store.transaction() as tx:
+        await tx.mark_processed(processed, seconds(3))
+
+    parked = await store.parked_inbound(10)
+    assert [(p.id, p.error, p.parked_at) for p in parked] == [
+        (second, "RuntimeError('two')", seconds(2)),
+        (first, "RuntimeError('one')", seconds(1)),
+    ]
+    assert parked[1].event == event(1)
+    assert [p.id for p in await store.parked_inbound(1)] == [second]
+
+    again = await store.unpark_inbound(first)
+    assert again is not None
+    assert (again.id, again.event) == (first, event(1))
+    assert [p.id for p in await store.pending_inbound(10)] == [first]
+    assert await store.inbound_error(first) is None
+    assert [p.id for p in await store.parked_inbound(10)] == [second]
+    # Only a parked event: not one pending, processed, or unknown.
+    for not_parked in (first, processed, 999):
+        assert await store.unpark_inbound(not_parked) is None

@@ -13,7 +13,7 @@ import aiosqlite
 import pytest
 from pydantic import ValidationError
 
-from core.errors import StoreUnavailable
+from core.errors import StoreUnavailable, Unstorable
 from core.listing import ConversationFilter, ListStatus
 from core.models import Attachment, DeskThread, Direction, Outbound, TranscriptEntry
 from core.ports import Store
@@ -22,7 +22,7 @@ from storage.sqlite.codec import to_micros
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
-from tests.storage.builders import T0, event, seconds
+from tests.storage.builders import T0, contact, event, seconds
 
 
 @pytest.fixture
@@ -194,8 +194,9 @@ async def test_failed_commit_rolls_back_and_frees_the_writer(store: SqliteStore)
         async with store.transaction() as tx:
             await tx.add_transcript([orphan])
 
-    # The foreign key is checked at COMMIT, which fails and must roll back.
-    with pytest.raises(StoreUnavailable, match="FOREIGN KEY"):
+    # The foreign key is checked at COMMIT, which fails and must roll back; the same write
+    # would fail every time, so it is not reported as the store being unavailable.
+    with pytest.raises(Unstorable, match="FOREIGN KEY"):
         await commit_orphan()
 
     assert await store.transcript("nowhere") == []
@@ -380,6 +381,41 @@ async def test_a_thread_of_an_unknown_conversation_fails_alone(store: SqliteStor
     assert saved is None
     assert await store.load_cursor("poller") == "7"
     assert await store.threads_of("h1") == []
+
+
+LONE = "\ud83d"  # text Python holds but cannot encode as UTF-8
+
+
+async def test_text_that_cannot_be_encoded_is_unstorable_not_unavailable(
+    store: SqliteStore,
+) -> None:
+    unstorable = contact("c-bad")
+    unstorable.name = LONE
+
+    with pytest.raises(Unstorable, match="surrogates not allowed"):
+        async with store.transaction() as tx:
+            await tx.save_contact(unstorable)
+
+    assert await store.get_contact_by_id("c-bad") is None
+    async with store.transaction() as tx:  # the writer goes on
+        await tx.save_contact(contact("c-good", "u2"))
+    assert await store.get_contact_by_id("c-good") is not None
+
+
+async def test_an_event_the_inbox_cannot_store_fails_alone(store: SqliteStore) -> None:
+    # Built without validation, as a bug upstream of the store might.
+    bad = event(1).model_copy(update={"text": LONE})
+    good = [event(n) for n in range(2, 6)]
+
+    results = await asyncio.gather(
+        store.record_inbound(bad, T0),
+        *(store.record_inbound(e, T0) for e in good),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], Unstorable)
+    assert all(isinstance(r, int) for r in results[1:])
+    assert [p.event.event_id for p in await store.pending_inbound(10)] == [e.event_id for e in good]
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,17 @@ async def test_bot_api_errors_are_retried(
     assert len(bot_api.of("getUpdates")) >= 3
 
 
+async def test_an_update_that_can_never_be_stored_is_skipped_not_polled_forever(
+    poller: TelegramChannel, inbox: FakeInbox, bot_api: FakeBotApi
+) -> None:
+    poison = text_update(40, "\ud83d")  # text that is not valid Unicode
+    bot_api.queue_update(poison, text_update(41, "after it"))
+
+    await until(lambda: inbox.cursors.get(CURSOR) == "41")
+
+    assert [e.text for e in inbox.events] == ["after it"]
+
+
 async def test_a_refused_token_is_an_error_saying_what_to_do_and_polling_goes_on(
     inbox: FakeInbox,
     clock: ManualClock,
