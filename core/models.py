@@ -427,6 +427,9 @@ class Timer(Frozen):
     conversation_id: str
     key: str
     due_at: datetime
+    # The timer stands for work in flight (an HTTP request under way): the process that
+    # takes over from a stopped one makes it due at once (see `Store.take_back`).
+    lease: bool = False
 
 
 class Agent(Frozen):

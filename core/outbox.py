@@ -67,7 +67,8 @@ class OutboxWorker:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, and give the deliveries under way `grace` seconds to finish, so that
-        a clean shutdown does not leave sent messages looking unsent until their lease ends."""
+        a clean shutdown does not leave sent messages looking unsent (sent again after the
+        restart, or set uncertain on an `after_crash: skip` channel)."""
         self._stopping = True
         self._grace = grace
         self._wake.set()
@@ -115,7 +116,7 @@ class OutboxWorker:
                     deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
                 await wake_or_deadline(self._wake, self._clock, deadline)
             # Claims made while stop() was called are delivered too: left leased, they would
-            # wait for their lease to run out after the restart.
+            # count as in flight at the restart.
             await self._drain(self._grace)
         except asyncio.CancelledError:
             await self._cancel_active()

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import Config, OutboxSettings
+from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
@@ -89,6 +89,7 @@ class Runtime:
         away_outside: Mapping[str, str] | None = None,
         reporter: Reporter | None = None,
         retention: RetentionSettings | None = None,
+        after_crash: Mapping[str, AfterCrash] | None = None,
     ) -> None:
         self.store = store
         self.reporter = reporter if reporter is not None else Reporter()
@@ -133,6 +134,7 @@ class Runtime:
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
+        self._after_crash = dict(after_crash or {})
 
     # the Inbox port ---------------------------------------------------------------------
 
@@ -200,6 +202,28 @@ class Runtime:
         )
 
     # lifecycle --------------------------------------------------------------------------
+
+    async def take_back(self) -> None:
+        """Take back what the previous process held when it stopped, before anything runs:
+        its deliveries and HTTP requests under way are redone now, not when their leases
+        would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
+        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
+        taken = await self.store.take_back(self.clock.now(), skip)
+        for item in taken.uncertain:
+            log.warning(
+                "not sent again: in flight when the previous process stopped (after_crash:"
+                " skip): conversation=%s channel=%s message=%s",
+                item.message.conversation_id,
+                item.message.channel,
+                item.message.message_id,
+            )
+        if taken.resent or taken.requests:
+            log.info(
+                "taken back from the previous process: %d messages to send again, %d HTTP"
+                " requests to make again",
+                taken.resent,
+                taken.requests,
+            )
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is

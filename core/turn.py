@@ -57,13 +57,15 @@ class Turn:
         self.conversation.seq += 1
         return f"{self.conversation.id}.{self.conversation.seq}"
 
-    def schedule(self, seconds: int) -> str:
-        """A durable timer for this conversation, due in `seconds`; its id."""
+    def schedule(self, seconds: int, *, lease: bool = False) -> str:
+        """A durable timer for this conversation, due in `seconds`; its id. A `lease` timer
+        stands for work in flight, taken back at once after a restart."""
         timer = Timer(
             id=self.next_id(),
             conversation_id=self.conversation.id,
             key=conversation_key(self.conversation.channel, self.contact.external_id),
             due_at=self.now + timedelta(seconds=seconds),
+            lease=lease,
         )
         self.timers.append(timer)
         return timer.id
