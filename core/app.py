@@ -72,6 +72,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         away_outside=config.away_outside,
         reporter=reporter,
         retention=config.retention,
+        after_crash=config.after_crash(),
     )
     for slug, channel_config in config.channels.items():
         channel_type = plugins.channel_type(channel_config.type)
@@ -133,6 +134,8 @@ async def start(frontdesk: Frontdesk) -> None:
     config, store, runtime = frontdesk.config, frontdesk.store, frontdesk.runtime
     await store.open()
     try:
+        # Before any channel or worker starts, so nothing new is mistaken for the old work.
+        await runtime.take_back()
         await store.sync_directory(config.agents, config.teams)
         # Workflow versions are stored before any channel can hand over an event.
         await runtime.engine.prepare()

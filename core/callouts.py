@@ -2,7 +2,8 @@
 
 A run that reaches an http_request step commits "waiting for request R" first; the request
 is made after that commit, and its result comes back to the run as an event of its own. If
-the process dies in between, a durable timer set beside the request makes it again.
+the process dies in between, a durable timer set beside the request makes it again: a lease
+timer, which the next process makes due as it starts.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ async def perform(session: aiohttp.ClientSession, call: HttpCall) -> HttpResult:
         return HttpResult(**base, error=f"request failed: {exc!r}")
 
 
-# After the request's own timeout, how long a lost result (a restart) is waited for before
-# the request is made again.
+# After the request's own timeout, how long a lost result is waited for before the request is
+# made again. A restart does not wait for it: the timer is a lease, taken back at once.
 LOST_RESULT_GRACE = 60
 
 
@@ -102,7 +103,7 @@ def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, atte
         timeout_seconds=step.timeout_seconds,
         max_response_bytes=step.max_response_bytes,
     )
-    timer_id = turn.schedule(int(step.timeout_seconds) + LOST_RESULT_GRACE)
+    timer_id = turn.schedule(int(step.timeout_seconds) + LOST_RESULT_GRACE, lease=True)
     run.waiting = Waiting(
         kind="http", step_id=step.id, timer_id=timer_id, request=call, attempts=attempt
     )

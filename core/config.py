@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv.parser import parse_stream
 from pydantic import (
@@ -102,6 +102,18 @@ class OutboxSettings(Section):
     concurrency: int = Field(default=32, ge=1, le=1000)
 
 
+# What a message in flight when the process died becomes after the restart: sent again (never
+# lost; the platform may show it twice) or set `uncertain` and not sent again (never twice;
+# it may be missing).
+AfterCrash = Literal["resend", "skip"]
+
+
+class ChannelRecovery(Section):
+    """The keys of a channel's section that core reads, beside the channel's own settings."""
+
+    after_crash: AfterCrash = "resend"
+
+
 class MetricsSettings(Section):
     """Prometheus metrics at /metrics: on the main server (no auth: it shows only counts), or
     on a port of their own (then not on the main server), or off."""
@@ -162,6 +174,7 @@ class ChannelConfig:
     slug: str
     type: str
     settings: BaseModel
+    after_crash: AfterCrash = "resend"
 
 
 @dataclass(frozen=True)
@@ -194,6 +207,9 @@ class Config:
 
     def secret_values(self) -> dict[str, str]:
         return {name: value.get_secret_value() for name, value in self.secrets.items()}
+
+    def after_crash(self) -> dict[str, AfterCrash]:
+        return {slug: channel.after_crash for slug, channel in self.channels.items()}
 
     def hidden_values(self) -> set[str]:
         """Every secret the config holds, wherever it is (`secrets`, the API token, each
@@ -442,9 +458,16 @@ def _channels(source: Source, raw: ConfigFile, problems: list[Problem]) -> dict[
         if not re.fullmatch(SLUG, slug):
             problems.append(source.problem(loc, "a channel name is a lowercase slug"))
             continue
-        found = _settings(source, loc, "channel", body, problems)
+        core_keys = {k: v for k, v in body.items() if k in ChannelRecovery.model_fields}
+        try:
+            recovery = ChannelRecovery.model_validate(core_keys)
+        except ValidationError as exc:
+            problems.extend(source.problems(exc, loc))
+            continue
+        own = {k: v for k, v in body.items() if k not in core_keys}
+        found = _settings(source, loc, "channel", own, problems)
         if found:
-            channels[slug] = ChannelConfig(slug, *found)
+            channels[slug] = ChannelConfig(slug, *found, after_crash=recovery.after_crash)
     return channels
 
 

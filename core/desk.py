@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.models import (
     Agent,
+    Author,
     ContactCard,
     ConversationStatus,
     DeskActionKind,
@@ -68,10 +69,37 @@ class HandoffRequest:
 class DeskLine:
     """A line for the desk about the conversation's current handoff notice."""
 
-    kind: NoticeKind  # OUTCOME or REFUSED
+    kind: NoticeKind  # OUTCOME, REFUSED or UNDELIVERED
     text: str
     actor: str | None = None
     place: str | None = None
+    # The desk message's id when it must be the same however often the line is made (see
+    # `undelivered`); else the turn hands one out.
+    message_id: str | None = None
+
+
+# How much of an undelivered reply the desk is shown again, and of the reason.
+UNDELIVERED_EXCERPT = 200
+UNDELIVERED_REASON = 300
+
+
+def undelivered(
+    author: Author | None, text: str, message_id: str, customer: str, error: str
+) -> DeskLine:
+    """The desk's line about a reply (`message_id`, by `author`) that did not reach `customer`.
+    Its id comes from the reply's, so that the line is queued once however often the failure
+    is reported."""
+    writer = author.name if author else "A reply"
+    return DeskLine(
+        NoticeKind.UNDELIVERED,
+        f"{writer}'s reply did not reach {customer}: “{_cut(text, UNDELIVERED_EXCERPT)}”"
+        f" ({_cut(error, UNDELIVERED_REASON)})",
+        message_id=f"{message_id}.undelivered",
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def targets(rules: DeskRules, agent: Agent, team: str | None) -> list[NoticeTarget]:
@@ -105,7 +133,12 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     keep = rules.settings.recent_messages
     recent = await turn.tx.recent_transcript(conversation.id, keep) if keep else []
     lines = [
-        RecentMessage(direction=e.direction, text=e.text, at=e.at)
+        RecentMessage(
+            direction=e.direction,
+            text=e.text,
+            at=e.at,
+            author=e.author.name if e.author else None,
+        )
         for e in [*recent, *turn.transcript]
         if e.text
     ]
@@ -143,9 +176,11 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             }
         )
 
-    def outbound(recipient: str, text: str, body: Notice) -> Outbound:
+    def outbound(
+        recipient: str, text: str, body: Notice, message_id: str | None = None
+    ) -> Outbound:
         return Outbound(
-            message_id=turn.next_id(),
+            message_id=message_id or turn.next_id(),
             conversation_id=conversation.id,
             channel=rules.settings.channel,
             recipient=recipient,
@@ -182,7 +217,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             place=line.place,
             actions=_still_possible(turn, final) if final is previous else [],
         )
-        messages.append(outbound(line.actor or "desk", line.text, body))
+        messages.append(outbound(line.actor or "desk", line.text, body, line.message_id))
     if previous is not None and previous is final and previous.agent_id == conversation.assignee:
         for text in turn.relayed:
             body = notice(NoticeKind.MESSAGE, previous.id, text=text)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from core.callouts import request_done, request_lost
-from core.desk import DeskLine, DeskRules, desk_messages
+from core.desk import DeskLine, DeskRules, desk_messages, undelivered
 from core.errors import ConcurrentUpdate
 from core.events import (
     AssignedBy,
@@ -31,6 +31,7 @@ from core.history import history_of
 from core.models import (
     Agent,
     AgentStatus,
+    Author,
     Contact,
     ContactProfile,
     Conversation,
@@ -42,6 +43,7 @@ from core.models import (
     HttpResult,
     Inbound,
     NoticeKind,
+    Outbound,
     Run,
     StoredInbound,
     Timer,
@@ -295,6 +297,24 @@ class Engine:
         done, _ = await self._retrying(f"unassigning conversation={conversation_id}", work)
         return done
 
+    async def undelivered(self, message: Outbound, error: str) -> None:
+        """An agent's reply did not reach the customer and will not: the desk is told in the
+        conversation's notice thread, through the outbox like every desk message."""
+
+        async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            conversation = await tx.load_conversation(message.conversation_id)
+            if self._desk is None or conversation is None or conversation.handoff is None:
+                return None, None  # no notice to say it under
+            turn = await self._turn_of(tx, conversation)
+            line = undelivered(
+                message.author, message.text, message.message_id, _customer(turn), error
+            )
+            turn.desk_lines.append(line)
+            turn.trace.append(f"reply {message.message_id} undelivered")
+            return None, turn
+
+        await self._retrying(f"undelivered message={message.message_id}", work)
+
     async def offer(self, conversation_id: str, agent_id: str) -> Offer:
         """Give a queued conversation to an agent who has a free slot, and let a run that
         waits for the assignment carry on."""
@@ -520,10 +540,16 @@ class Engine:
             return refuse(f"This conversation is with {current} now: your message was not sent.")
         if not from_assignee and (actor is None or rules.others_in_thread == "note"):
             return None
-        turn.say(text, [], step_id=None)
+        assert actor is not None  # a reply from nobody frontdesk knows stays a note (above)
+        author = Author(id=actor.id, name=actor.name)
+        turn.say(text, [], step_id=None, author=author)
         turn.trace.append(f"reply by {action.actor}")
+        gone = turn.contact.unreachable_since
+        if gone is not None:  # not sent at all: the platform refuses them messages
+            reason = f"their platform has refused messages since {gone:%Y-%m-%d %H:%M} UTC"
+            reply_id = turn.transcript[-1].message_id
+            turn.desk_lines.append(undelivered(author, text, reply_id, _customer(turn), reason))
         if from_assignee and handoff is not None and handoff.accepted_by is None:
-            assert actor is not None
             _accept(turn, handoff, actor)
         return turn
 
@@ -690,6 +716,11 @@ def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
     handoff.accepted_at = turn.now
     turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
     turn.events.append(ConversationAccepted(at=turn.now, agent_id=actor.id))
+
+
+def _customer(turn: Turn) -> str:
+    """The customer as the desk names them."""
+    return turn.contact.name or turn.contact.username or "the customer"
 
 
 def _relayed(event: Inbound) -> str:

@@ -308,6 +308,14 @@ class Conversation(BaseModel):
     assigned_message: str | None = None
 
 
+class Author(Frozen):
+    """Who wrote a message the workflow did not: an agent, by id and by the name they had."""
+
+    kind: Literal["agent"] = "agent"
+    id: str
+    name: str
+
+
 class TranscriptEntry(Frozen):
     conversation_id: str
     direction: Direction
@@ -318,6 +326,7 @@ class TranscriptEntry(Frozen):
     at: datetime
     step_id: str | None = None
     attachment: Attachment | None = None
+    author: Author | None = None  # an outgoing message someone wrote (None: the workflow)
 
 
 class NoticeKind(StrEnum):
@@ -325,6 +334,7 @@ class NoticeKind(StrEnum):
     MESSAGE = "message"  # the customer wrote: into the handoff notice's thread
     OUTCOME = "outcome"  # someone acted on the notice: shown on it, in place
     REFUSED = "refused"  # an action did nothing: told only to whoever tried it
+    UNDELIVERED = "undelivered"  # an agent's reply did not reach the customer: into the thread
 
 
 class NoticeTarget(Frozen):
@@ -351,13 +361,14 @@ class RecentMessage(Frozen):
     direction: Direction
     text: str
     at: datetime
+    author: str | None = None  # the name of whoever wrote an outgoing one (None: the workflow)
 
 
 class Notice(Frozen):
     """A message for the agents' desk about one conversation (see NoticeKind).
 
-    HANDOFF goes to `targets`; MESSAGE and OUTCOME go to the threads of the handoff
-    notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
+    HANDOFF goes to `targets`; MESSAGE, OUTCOME and UNDELIVERED go to the threads of the
+    handoff notice `handoff_id`; REFUSED goes to `actor` only, at `place`.
     """
 
     kind: NoticeKind
@@ -393,6 +404,7 @@ class Outbound(Frozen):
     options: list[Option] = Field(default_factory=list)
     language: str | None = None
     notice: Notice | None = None
+    author: Author | None = None  # who wrote it, when not the workflow (an agent's reply)
 
     @property
     def lane(self) -> str:
@@ -415,6 +427,9 @@ class Timer(Frozen):
     conversation_id: str
     key: str
     due_at: datetime
+    # The timer stands for work in flight (an HTTP request under way): the process that
+    # takes over from a stopped one makes it due at once (see `Store.take_back`).
+    lease: bool = False
 
 
 class Agent(Frozen):

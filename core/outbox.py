@@ -6,6 +6,10 @@ conversation's messages go out in order; a failing one holds back only its own c
 Failures are retried with exponential backoff and jitter, or after exactly the time a 429's
 Retry-After asked for, until `max_attempts`. A DEFER (the channel's own rate limit) is not
 an attempt: the message is due again after exactly the wait the channel named.
+
+A message someone wrote (an agent's reply) that fails for good is reported to
+`on_undelivered` before it is marked failed, so that a crash in between reports it again
+rather than never (the report must be idempotent: the engine's is, by message id).
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from core.config import OutboxSettings
-from core.models import Delivery, DeliveryOutcome, OutboxItem
+from core.models import Delivery, DeliveryOutcome, Outbound, OutboxItem
 from core.ports import Channel, Clock, Store
 from core.reporting import DeliveryResult, Reporter
 from core.waiting import wake_or_deadline
@@ -37,7 +41,9 @@ class OutboxWorker:
         jitter: Callable[[], float] = random.random,
         *,
         reporter: Reporter | None = None,
+        on_undelivered: Callable[[Outbound, str], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_undelivered = on_undelivered
         self._reporter = reporter if reporter is not None else Reporter()
         self._store = store
         self._channels = channels
@@ -61,7 +67,8 @@ class OutboxWorker:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, and give the deliveries under way `grace` seconds to finish, so that
-        a clean shutdown does not leave sent messages looking unsent until their lease ends."""
+        a clean shutdown does not leave sent messages looking unsent (sent again after the
+        restart, or set uncertain on an `after_crash: skip` channel)."""
         self._stopping = True
         self._grace = grace
         self._wake.set()
@@ -109,7 +116,7 @@ class OutboxWorker:
                     deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
                 await wake_or_deadline(self._wake, self._clock, deadline)
             # Claims made while stop() was called are delivered too: left leased, they would
-            # wait for their lease to run out after the restart.
+            # count as in flight at the restart.
             await self._drain(self._grace)
         except asyncio.CancelledError:
             await self._cancel_active()
@@ -145,7 +152,8 @@ class OutboxWorker:
             self._reporter.delivery(
                 message, DeliveryResult.FAILED, attempts=item.attempts + 1, error=error
             )
-            await self._store.mark_failed(item.id, now, error)
+            if await self._reported(message, error):
+                await self._store.mark_failed(item.id, now, error)
             return
         try:
             result = await channel.send(message)
@@ -179,6 +187,8 @@ class OutboxWorker:
                 attempts=attempts,
                 error=error,
             )
+            if not await self._reported(message, error):
+                return
             await self._store.mark_failed(item.id, now, error)
             if result.recipient_gone:
                 await self._store.mark_unreachable(message.channel, message.recipient, now)
@@ -188,3 +198,19 @@ class OutboxWorker:
             message, DeliveryResult.RETRY, attempts=attempts, error=error, wait=delay
         )
         await self._store.mark_retry(item.id, now + timedelta(seconds=delay), error)
+
+    async def _reported(self, message: Outbound, error: str) -> bool:
+        """Whether whoever must hear of `message`'s failure (its author) has been told, or
+        nobody must; False leaves the message leased, so that it is tried (and, failing,
+        reported) again once its lease runs out."""
+        if message.author is None or message.notice is not None or self._on_undelivered is None:
+            return True
+        try:
+            await self._on_undelivered(message, error)
+        except Exception:
+            log.exception(
+                "could not report an undelivered message",
+                extra={"conversation_id": message.conversation_id, "channel": message.channel},
+            )
+            return False
+        return True

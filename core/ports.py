@@ -6,8 +6,9 @@ by name through the `frontdesk.channels` and `frontdesk.stores` entry points.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -291,6 +292,16 @@ class Store(Protocol):
 
     async def next_outbound_due(self) -> datetime | None: ...
 
+    # work a stopped process held
+    async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
+        """Take back the work in flight that no running process holds any more, before this
+        one starts its workers: each leased outbound message is due again at once, or, on a
+        channel in `uncertain_channels`, set `uncertain` and never sent again (its lane goes
+        on without it); each lease timer (`Timer.lease`) is due at `now`. On SQLite the
+        process is the store's only user, so that is every lease; a shared store takes back
+        only the leases of owners that stopped."""
+        ...
+
     # timers
     async def due_timers(self, now: datetime, limit: int) -> list[Timer]: ...
 
@@ -427,6 +438,15 @@ class Records(Protocol):
     async def agent_loads(self) -> list[AgentLoad]:
         """Every agent, by id, with their teams (by name) and open conversations."""
         ...
+
+
+@dataclass(frozen=True)
+class TakenBack:
+    """What `Store.take_back` found in flight."""
+
+    resent: int  # outbound messages due again
+    uncertain: list[OutboxItem]  # outbound messages set uncertain, not to be sent again
+    requests: int  # lease timers made due: HTTP requests to make again
 
 
 class OutboxRecord(BaseModel):

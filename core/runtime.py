@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import Config, OutboxSettings
+from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
@@ -32,6 +32,7 @@ from core.models import (
     HttpCall,
     HttpResult,
     Inbound,
+    Outbound,
     StoredInbound,
     Timer,
     conversation_key,
@@ -88,6 +89,7 @@ class Runtime:
         away_outside: Mapping[str, str] | None = None,
         reporter: Reporter | None = None,
         retention: RetentionSettings | None = None,
+        after_crash: Mapping[str, AfterCrash] | None = None,
     ) -> None:
         self.store = store
         self.reporter = reporter if reporter is not None else Reporter()
@@ -107,7 +109,14 @@ class Runtime:
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
-        self.outbox = OutboxWorker(store, channels, clock, outbox, reporter=self.reporter)
+        self.outbox = OutboxWorker(
+            store,
+            channels,
+            clock,
+            outbox,
+            reporter=self.reporter,
+            on_undelivered=self._undelivered,
+        )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
         self._inbound_in_flight: set[int] = set()
@@ -125,6 +134,7 @@ class Runtime:
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
+        self._after_crash = dict(after_crash or {})
 
     # the Inbox port ---------------------------------------------------------------------
 
@@ -195,6 +205,28 @@ class Runtime:
         )
 
     # lifecycle --------------------------------------------------------------------------
+
+    async def take_back(self) -> None:
+        """Take back what the previous process held when it stopped, before anything runs:
+        its deliveries and HTTP requests under way are redone now, not when their leases
+        would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
+        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
+        taken = await self.store.take_back(self.clock.now(), skip)
+        for item in taken.uncertain:
+            log.warning(
+                "not sent again: in flight when the previous process stopped (after_crash:"
+                " skip): conversation=%s channel=%s message=%s",
+                item.message.conversation_id,
+                item.message.channel,
+                item.message.message_id,
+            )
+        if taken.resent or taken.requests:
+            log.info(
+                "taken back from the previous process: %d messages to send again, %d HTTP"
+                " requests to make again",
+                taken.resent,
+                taken.requests,
+            )
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is
@@ -466,6 +498,11 @@ class Runtime:
         outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._submit(EngineJob(key, work, outcome))
         return await outcome
+
+    async def _undelivered(self, message: Outbound, error: str) -> None:
+        """A customer's message failed for good: the engine hears of it in their turn order."""
+        key = conversation_key(message.channel, message.recipient)
+        await self._in_turn(key, partial(self.engine.undelivered, message, error))
 
     async def _key_of(self, contact_id: str, channel: str) -> str | None:
         contact = await self.store.get_contact_by_id(contact_id)

@@ -12,6 +12,7 @@ from core.events import DomainEvent
 from core.models import (
     Agent,
     Attachment,
+    Author,
     Contact,
     Conversation,
     Direction,
@@ -56,13 +57,15 @@ class Turn:
         self.conversation.seq += 1
         return f"{self.conversation.id}.{self.conversation.seq}"
 
-    def schedule(self, seconds: int) -> str:
-        """A durable timer for this conversation, due in `seconds`; its id."""
+    def schedule(self, seconds: int, *, lease: bool = False) -> str:
+        """A durable timer for this conversation, due in `seconds`; its id. A `lease` timer
+        stands for work in flight, taken back at once after a restart."""
         timer = Timer(
             id=self.next_id(),
             conversation_id=self.conversation.id,
             key=conversation_key(self.conversation.channel, self.contact.external_id),
             due_at=self.now + timedelta(seconds=seconds),
+            lease=lease,
         )
         self.timers.append(timer)
         return timer.id
@@ -100,7 +103,14 @@ class Turn:
                 self.transcript[n] = entry.model_copy(update={"option_id": option_id})
                 return
 
-    def say(self, text: str, options: list[Option], step_id: str | None) -> None:
+    def say(
+        self,
+        text: str,
+        options: list[Option],
+        step_id: str | None,
+        author: Author | None = None,
+    ) -> None:
+        """Tell the customer `text`: the workflow's words, or `author`'s."""
         message_id = self.next_id()
         # A contact the platform refuses messages to (blocked the bot) gets none until they
         # write again: the transcript still shows what the workflow said.
@@ -114,6 +124,7 @@ class Turn:
                     text=text,
                     options=options,
                     language=self.contact.language,
+                    author=author,
                 )
             )
         self.transcript.append(
@@ -125,6 +136,7 @@ class Turn:
                 message_id=message_id,
                 at=self.now,
                 step_id=step_id,
+                author=author,
             )
         )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.adapters.slack.fake_web_api import serving
+from tests.adapters.slack.fake_web_api import BOT_USER_ID, serving
 from tests.support.harness import event, post_event, write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
@@ -35,6 +35,21 @@ teams:
 async def say(session: aiohttp.ClientSession, url: str, contact: str, text: str) -> None:
     status, _ = await post_event(session, url, event(contact, text, name="Ana"))
     assert status == 200
+
+
+async def reply(slack: SlackClient, dm: str, thread_ts: str, text: str) -> None:
+    """Carol answers in the notice's thread; sent again as Slack does while frontdesk answers
+    503 (the notice is posted but not recorded yet)."""
+    event_id = f"EvReply{thread_ts}"
+
+    async def accepted() -> bool:
+        status, _ = await slack.message(
+            "UCAROL", dm, text, thread_ts=thread_ts, parent_user_id=BOT_USER_ID, event_id=event_id
+        )
+        assert status in (200, 503)
+        return status == 200
+
+    await until(accepted)
 
 
 async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
@@ -71,8 +86,7 @@ async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
                     "UCAROL", "fd_accept", value, channel=dm, message_ts=notice.ts
                 )
                 assert status == 200
-                status, _ = await slack.message("UCAROL", dm, "On it, Ana!", thread_ts=notice.ts)
-                assert status == 200
+                await reply(slack, dm, notice.ts, "On it, Ana!")
                 await until(lambda: len(api.of("chat.update")) >= 2)
                 await receiver.wait_until(lambda r: len(r.attempts) >= 2)
                 os.kill(process.pid, signal.SIGKILL)
@@ -88,4 +102,60 @@ async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
     assert receiver.repeats == 0
     assert receiver.texts("c-1").count("On it, Ana!") == 1
     assert api.in_channel(dm) == [notice]  # one handoff notice, posted once
+    assert "Traceback" not in log.read_text()
+
+
+async def test_kill_while_slack_cannot_take_the_note_about_an_undelivered_reply(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE_TO_SUPPORT},
+            directory=DIRECTORY,
+            extra="desk: {channel: slack}",
+            channels=slack_channel(api.url),
+        )
+        config.write_text(config.read_text().replace("max_attempts: 5}", "lease_seconds: 2}"))
+        url = listen_on(config, free_port())
+        log = tmp_path / "frontdesk.log"
+
+        def notes() -> list[str]:
+            return [
+                m.text or ""
+                for m in api.in_thread(dm, notice.ts)
+                if "did not reach" in (m.text or "")
+            ]
+
+        async with aiohttp.ClientSession() as session:
+            slack = SlackClient(session, f"{url}/slack/events")
+            async with frontdesk_serving(config, log) as process:
+                await until_healthy(session, url)
+                await say(session, url, "c-1", "Hello")
+                await say(session, url, "c-1", "support")
+                await receiver.wait_for_texts("c-1", 2)
+                dm = api.dm_of("UCAROL")
+                notice = await handoff_notice(api, dm)
+                # The customer's system refuses the reply; Slack cannot take the note about it.
+                receiver.script = [403]
+                api.fail_next("chat.postMessage", "internal_error", times=1000)
+                await reply(slack, dm, notice.ts, "On it, Ana!")
+                await until(
+                    lambda: any(
+                        "did not reach" in str(c.params.get("text"))
+                        for c in api.of("chat.postMessage")
+                    )
+                )
+                os.kill(process.pid, signal.SIGKILL)
+                await process.wait()
+
+            api.clear_failures()
+            async with frontdesk_serving(config, log):
+                await until_healthy(session, url)
+                [note] = await until(notes)
+                assert "On it, Ana!" in note
+                assert "HTTP 403" in note
+    assert notes() == [note]  # told once
+    assert receiver.texts("c-1")[2:] == []  # the refused reply was not tried again
     assert "Traceback" not in log.read_text()

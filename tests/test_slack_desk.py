@@ -25,6 +25,7 @@ from tests.support.slack import (
     SlackClient,
     buttons,
     handoff_notice,
+    recorded_notice,
     shown,
     slack_channel,
 )
@@ -107,7 +108,7 @@ async def routed_to_carol(run: Running, receiver: Receiver, api: FakeWebApi) -> 
     """Customer c-1 asks for support and goes to Carol: her DM and the notice in it."""
     await routed(run, receiver)
     dm = api.dm_of("UCAROL")
-    return dm, await handoff_notice(api, dm)
+    return dm, await recorded_notice(api, dm, run.frontdesk.runtime)
 
 
 async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
@@ -230,7 +231,7 @@ async def test_replies_from_others_than_the_assignee_stay_notes(
 ) -> None:
     async with desk(tmp_path, receiver, TEAM_NOTICES) as (run, api, slack):
         await routed(run, receiver)
-        notice = await handoff_notice(api, "CSUPPORT")
+        notice = await recorded_notice(api, "CSUPPORT", run.frontdesk.runtime)
         await slack.message(
             "UDAVE", "CSUPPORT", "I know this one", thread_ts=notice.ts, channel_type="channel"
         )
@@ -475,14 +476,15 @@ async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
                     assert response.status == 200
                 await run.frontdesk.runtime.idle()
             dm = api.dm_of("UCAROL")
-            notice = await handoff_notice(api, dm)
+            notice = await recorded_notice(api, dm, run.frontdesk.runtime)
             assert "Telegram (telegram)" in shown(notice.blocks)
 
-            await slack.message("UCAROL", dm, "Hi! Carol here.", thread_ts=notice.ts)
+            # As Slack sends what Carol typed: "Hi! Tom & Jerry <3 see our help page" (a link).
+            said = "Hi! Tom &amp; Jerry &lt;3 see <https://example.com/help|our help page>"
+            await slack.message("UCAROL", dm, said, thread_ts=notice.ts)
             await run.frontdesk.runtime.idle()
+            typed = "Hi! Tom & Jerry <3 see our help page (https://example.com/help)"
             sent = await until(
-                lambda: [
-                    c for c in bot_api.of("sendMessage") if c.params["text"] == "Hi! Carol here."
-                ]
+                lambda: [c for c in bot_api.of("sendMessage") if c.params["text"] == typed]
             )
             assert sent[0].params["chat_id"] == str(CHAT_ID)

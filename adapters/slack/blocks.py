@@ -28,6 +28,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from adapters.slack.markup import ESCAPES, decode
+from adapters.slack.markup import encode as escape
 from core.models import (
     AgentStatus,
     ContactCard,
@@ -36,6 +38,7 @@ from core.models import (
     Notice,
     NoticeKind,
     Option,
+    RecentMessage,
 )
 
 BlockDict = dict[str, Any]
@@ -58,7 +61,6 @@ RECENT_TEXT_LIMIT = 300
 FALLBACK_LIMIT = 300
 
 ELLIPSIS = "…"
-ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 ACCEPT = "fd_accept"
 REASSIGN = "fd_reassign"
@@ -67,11 +69,6 @@ OPTION_PREFIX = "fd_option_"
 STATUS_ONLINE = "fd_status_online"
 STATUS_AWAY = "fd_status_away"
 HAND_BACK = "fd_hand_back"
-
-
-def escape(text: str) -> str:
-    """`text` shown as typed in mrkdwn: Slack's three control characters escaped."""
-    return "".join(ESCAPES.get(char, char) for char in text)
 
 
 def mrkdwn(text: str, limit: int) -> str:
@@ -118,6 +115,9 @@ def relay(notice: Notice) -> str:
         name = _contact_name(notice.contact) or "Customer"
         prefix = f"*{mrkdwn(name, 100)}*: "
         return prefix + mrkdwn(notice.text or "", TEXT_LIMIT - len(prefix))
+    if notice.kind == NoticeKind.UNDELIVERED:
+        prefix = ":warning: "
+        return prefix + mrkdwn(notice.text or "", TEXT_LIMIT - len(prefix))
     return mrkdwn(notice.text or "", TEXT_LIMIT)
 
 
@@ -152,8 +152,8 @@ def customer_message(text: str, options: Sequence[Option]) -> tuple[str, list[Bl
 
 def chosen(question: str, label: str) -> list[BlockDict]:
     """A customer's question once answered by a button: its text (as Slack sent it back to
-    us, mrkdwn already) and the choice, without the buttons."""
-    plain = question.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    us, in Slack's markup) and the choice, without the buttons."""
+    plain = decode(question)
     parts = [part for part in _split(plain, SECTION_TEXT_LIMIT) if part.strip()]
     rendered: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=part)) for part in parts[: MAX_BLOCKS - 1]
@@ -252,12 +252,17 @@ def _card(notice: Notice) -> list[BlockDict]:
     if notice.recent:
         name = mrkdwn(_contact_name(notice.contact) or "Customer", 100)
         lines = [
-            f"*{name if m.direction == Direction.IN else 'frontdesk'}*: "
-            + mrkdwn(m.text, RECENT_TEXT_LIMIT)
-            for m in notice.recent
+            f"*{_writer(m, name)}*: " + mrkdwn(m.text, RECENT_TEXT_LIMIT) for m in notice.recent
         ]
         blocks.append(_section("*Recent messages*", lines))
     return [block.to_dict() for block in blocks]
+
+
+def _writer(message: RecentMessage, customer: str) -> str:
+    """Who wrote a recent message, escaped: the customer, an agent, or the workflow."""
+    if message.direction == Direction.IN:
+        return customer
+    return mrkdwn(message.author, 100) if message.author else "frontdesk"
 
 
 def _buttons(notice: Notice) -> list[BlockDict]:

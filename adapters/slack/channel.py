@@ -14,7 +14,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.inbound import SlackInbound
+from adapters.slack.inbound import SlackInbound, ThreadNotRecorded
 from adapters.slack.outbound import SlackSender
 from adapters.slack.requests import checked, verify
 from adapters.slack.settings import SlackSettings
@@ -104,7 +104,7 @@ class SlackChannel:
         """A listener raised: not acknowledged, so that Slack sends the request again. A store
         that could not take the event answers 503 with its reason, as every channel does; an
         event frontdesk can never take (text that is not valid Unicode) is refused with 400."""
-        if isinstance(error, StoreUnavailable):
+        if isinstance(error, StoreUnavailable | ThreadNotRecorded):
             response = refused(self.slug, "request", 503, str(error))
         elif isinstance(error, Refused):
             response = refused(self.slug, "request", error.status, str(error))

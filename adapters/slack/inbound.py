@@ -16,21 +16,21 @@ answer says what changed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks
 from adapters.slack.hints import token_refused
-from core.bodies import describe
+from adapters.slack.markup import decode, mentioned
+from adapters.slack.people import People
 from core.models import (
     Agent,
     AgentStatus,
@@ -45,6 +45,11 @@ from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
+
+class ThreadNotRecorded(Exception):
+    """A reply in a thread frontdesk has not recorded (yet): Slack should send it again."""
+
+
 NOTICE_ACTIONS = {
     blocks.ACCEPT: DeskActionKind.ACCEPT,
     blocks.REASSIGN: DeskActionKind.REASSIGN,
@@ -52,10 +57,11 @@ NOTICE_ACTIONS = {
 }
 OPTION_ACTION = re.compile(rf"^{blocks.OPTION_PREFIX}\d+$")
 STATUS_ACTIONS = {blocks.STATUS_ONLINE: AgentStatus.ONLINE, blocks.STATUS_AWAY: AgentStatus.AWAY}
-PROFILE_CACHE = 10_000
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 CLOSE_GRACE_SECONDS = 5.0
-PROFILE_WAIT_SECONDS = 1.0
+# Slack sends an event it got no 200 for again, three times: at once, after a minute and
+# after five. https://api.slack.com/apis/events-api#retries
+LAST_RETRY = 3
 COMMAND_HELP = (
     "`/frontdesk online`: take conversations (and your teams' waiting ones)\n"
     "`/frontdesk away`: take no new conversations\n"
@@ -73,7 +79,7 @@ class SlackInbound:
         self._client = client
         self._inbox = inbox
         self._desk = desk
-        self._profiles: OrderedDict[str, ContactProfile] = OrderedDict()
+        self._people = People(client)
         self._tasks = TaskSet()
         app.event("message")(self.message)
         app.event("app_home_opened")(self.home_opened)
@@ -89,7 +95,14 @@ class SlackInbound:
 
     # events -----------------------------------------------------------------------------
 
-    async def message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def message(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
+    ) -> None:
         user = event.get("user")
         # Edits, deletions, joins, bot posts (ours included): not something a person said.
         # A file with a comment, or a thread reply also sent to the channel, is.
@@ -102,15 +115,16 @@ class SlackInbound:
             return
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
         place = str(event.get("channel", ""))
-        text = event.get("text") if isinstance(event.get("text"), str) else None
+        text = await self._plain(event.get("text"))
         thread_ts = event.get("thread_ts")
         if isinstance(thread_ts, str) and thread_ts != event.get("ts"):
             thread = await self._desk.thread_at(self._slug, place, thread_ts)
+            agent = await self._agent(user)
             if thread is not None:
                 await self._act(
                     event_id,
                     user,
-                    await self._agent(user),
+                    agent,
                     DeskActionKind.REPLY,
                     thread.conversation_id,
                     place=place,
@@ -119,8 +133,12 @@ class SlackInbound:
                 )
                 await ack()
                 return
+            if agent is not None and event.get("parent_user_id") == context.bot_user_id:
+                await self._unrecorded_thread(user, place, thread_ts, _retry_num(request))
+                await ack()
+                return
         if event.get("channel_type") == "im" and await self._agent(user) is None:
-            profile = await self._profile(user)
+            profile = await self._people.profile(user)
             await self._inbox.accept(
                 Inbound(
                     channel=self._slug,
@@ -132,6 +150,31 @@ class SlackInbound:
                 )
             )
         await ack()
+
+    async def _plain(self, text: object) -> str | None:
+        """A message's text as its writer sees it in Slack (see `markup`)."""
+        if not isinstance(text, str):
+            return None
+        return decode(text, await self._people.names(mentioned(text)))
+
+    async def _unrecorded_thread(self, user: str, place: str, ts: str, retry: int) -> None:
+        """An agent wrote in the thread of one of frontdesk's posts that is no notice it has
+        recorded: most likely a notice just posted, whose thread is saved a moment later.
+        Not acknowledged, so that Slack sends it again (when the thread is known, it is
+        relayed); after Slack's last try, the writer is told that it was not sent."""
+        if retry < LAST_RETRY:
+            raise ThreadNotRecorded(f"the thread {ts} in {place} is not a recorded notice yet")
+        log.warning("a reply in a thread that is no recorded notice: not sent")
+        try:
+            await self._client.chat_postEphemeral(
+                channel=place,
+                user=user,
+                thread_ts=ts,
+                text="frontdesk does not know this thread as a conversation's notice:"
+                " your message was not sent to anyone.",
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            log.warning("could not tell the writer of an unsent reply: %s", _reason(exc))
 
     async def tokens_revoked(self, ack: AsyncAck) -> None:
         await ack()
@@ -188,7 +231,7 @@ class SlackInbound:
             Inbound(
                 channel=self._slug,
                 event_id=_action_event_id(body),
-                contact=await self._profile(user),
+                contact=await self._people.profile(user),
                 option_id=str(action.get("value", "")),
                 raw={"action": action},
             )
@@ -323,41 +366,6 @@ class SlackInbound:
                 return agent
         return None
 
-    async def _profile(self, user: str) -> ContactProfile:
-        """The customer's name and language from users.info, remembered; just the id when
-        Slack does not say (the message is not held up for it)."""
-        known = self._profiles.get(user)
-        if known is not None:
-            return known
-        profile = ContactProfile(external_id=user)
-        try:
-            # Bounded: Slack wants its answer within 3 seconds, and the name can wait.
-            answer = await asyncio.wait_for(
-                self._client.users_info(user=user, include_locale=True), PROFILE_WAIT_SECONDS
-            )
-            found = answer.get("user") or {}
-            details = found.get("profile") or {}
-            locale = found.get("locale")
-            profile = ContactProfile(
-                external_id=user,
-                name=details.get("real_name") or found.get("real_name") or None,
-                username=found.get("name") or None,
-                language=locale.split("-")[0].lower() if isinstance(locale, str) else None,
-                email=details.get("email") or None,
-            )
-        except SlackApiError as exc:
-            # Slack knows nothing more of them (user_not_found, say): remembered as they are.
-            log.info("users.info said %s for a customer", _reason(exc))
-        except (OSError, TimeoutError) as exc:
-            log.info("users.info failed for a customer: %s", _reason(exc))
-            return profile  # asked again next time
-        except ValidationError as exc:  # a profile frontdesk cannot store: the id alone
-            log.info("users.info gave an unusable profile for a customer: %s", describe(exc))
-        self._profiles[user] = profile
-        if len(self._profiles) > PROFILE_CACHE:
-            self._profiles.popitem(last=False)
-        return profile
-
     async def _publish_home(self, user: str, agent: Agent, open_count: int | None = None) -> None:
         """Show `agent` their Home tab; `open_count` when the caller has just counted their
         open conversations."""
@@ -369,6 +377,15 @@ class SlackInbound:
             )
         except (SlackApiError, OSError, TimeoutError) as exc:
             log.warning("views.publish failed: %s", _reason(exc))
+
+
+def _retry_num(request: AsyncBoltRequest) -> int:
+    """Which of Slack's retries this request is (0: the first delivery)."""
+    values = request.headers.get("x-slack-retry-num") or ["0"]
+    try:
+        return int(values[0])
+    except ValueError:
+        return 0
 
 
 def _action_event_id(body: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import aiosqlite
 
 from core.models import (
     Attachment,
+    Author,
     Contact,
     Conversation,
     ConversationStatus,
@@ -315,9 +316,12 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
 # transcript -------------------------------------------------------------------------------
 
 
-_ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment"
+_ENTRY = (
+    "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment,"
+    " author"
+)
 
-ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -331,6 +335,7 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         to_micros(entry.at),
         entry.step_id,
         None if entry.attachment is None else entry.attachment.model_dump_json(),
+        None if entry.author is None else entry.author.model_dump_json(),
     )
 
 
@@ -377,6 +382,7 @@ def _entry(row: sqlite3.Row) -> TranscriptEntry:
         attachment=(
             None if row["attachment"] is None else Attachment.model_validate_json(row["attachment"])
         ),
+        author=None if row["author"] is None else Author.model_validate_json(row["author"]),
     )
 
 

@@ -1,16 +1,19 @@
 """The outbox: messages waiting to be delivered, each lane's strictly in order.
 
 A lane is a conversation's messages for the customer, or its messages for the agents' desk
-(see `Outbound.lane`). A row is `pending` until it is `sent` or `failed`. Only the head of a
+(see `Outbound.lane`). A row is `pending` until it is `sent` or `failed`, or `uncertain` (in
+flight when a process stopped, on a channel set not to send it again). Only the head of a
 lane's queue (its oldest pending row) may be claimed, so a message that keeps failing holds
 back the later messages of its own lane and of no other: not even the other lane of its
-conversation. A claim leases the row until `leased_until`; an unfinished lease expires so a
-crashed worker's messages are picked up again.
+conversation. A claim leases the row until `leased_until`; the next process takes back at
+once what a stopped one held (`take_back`), and a lease that runs out in a running process
+(a send that hung) lets the row be claimed again.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -80,15 +83,16 @@ async def claim_due(
     )
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
-    return [
-        OutboxItem(
-            id=row["id"],
-            message=Outbound.model_validate_json(row["message"]),
-            attempts=row["attempts"],
-            created_at=from_micros(row["created_at"]),
-        )
-        for row in rows
-    ]
+    return [_item(row) for row in rows]
+
+
+def _item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        message=Outbound.model_validate_json(row["message"]),
+        attempts=row["attempts"],
+        created_at=from_micros(row["created_at"]),
+    )
 
 
 MARK_SENT = """
@@ -115,6 +119,33 @@ MARK_FAILED = """
         attempts = attempts + 1, leased_until = NULL
     WHERE id = ? AND status = 'pending'
 """
+
+
+UNCERTAIN_ERROR = "in flight when the process stopped; not sent again (after_crash: skip)"
+
+
+async def take_back(
+    conn: aiosqlite.Connection, uncertain_channels: Collection[str]
+) -> tuple[int, list[OutboxItem]]:
+    """Clear every lease: the row is due again, or `uncertain` on one of `uncertain_channels`.
+    How many are due again, and the rows set uncertain."""
+    rows = await fetch_all(
+        conn,
+        """
+        SELECT id, message, attempts, created_at FROM outbox
+        WHERE status = 'pending' AND leased_until IS NOT NULL ORDER BY id
+        """,
+    )
+    items = [_item(row) for row in rows]
+    uncertain = [i for i in items if i.message.channel in uncertain_channels]
+    await conn.executemany(
+        "UPDATE outbox SET status = 'uncertain', last_error = ?, leased_until = NULL WHERE id = ?",
+        [(UNCERTAIN_ERROR, item.id) for item in uncertain],
+    )
+    await conn.execute(
+        "UPDATE outbox SET leased_until = NULL WHERE status = 'pending' AND leased_until NOT NULL"
+    )
+    return len(items) - len(uncertain), uncertain
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:

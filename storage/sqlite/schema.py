@@ -286,7 +286,70 @@ _V4 = (
 # long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
 _V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Who wrote an outgoing message that the workflow did not (an agent's reply), as JSON.
+# NULL in rows from before: the workflow's words, or a reply whose writer was not kept.
+_V6 = ("ALTER TABLE transcript ADD COLUMN author TEXT",)
+
+# Taking back what a stopped process held. A timer may be a lease (it stands for an HTTP
+# request under way; the runs waiting for one are found in their stored JSON). An outbox row
+# may be `uncertain`: it was in flight when the process stopped, on a channel set not to send
+# such a message again. SQLite cannot change a CHECK constraint in place, so the outbox is
+# rebuilt the way https://www.sqlite.org/lang_altertable.html#otheralter describes; its
+# AUTOINCREMENT position is carried over, so no id is ever handed out twice.
+_V7 = (
+    "ALTER TABLE timers ADD COLUMN lease INTEGER NOT NULL DEFAULT 0",
+    """
+    UPDATE timers SET lease = 1 WHERE id IN (
+        SELECT json_extract(run, '$.waiting.timer_id') FROM conversations
+        WHERE run IS NOT NULL AND json_extract(run, '$.waiting.kind') = 'http'
+    )
+    """,
+    """
+    CREATE TABLE outbox_rebuilt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED,
+        lane TEXT,
+        message TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'uncertain')),
+        attempts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        leased_until INTEGER,
+        last_error TEXT,
+        sent_at INTEGER,
+        failed_at INTEGER
+    )
+    """,
+    """
+    INSERT INTO outbox_rebuilt
+        (id, message_id, conversation_id, lane, message, status, attempts, created_at,
+         next_attempt_at, leased_until, last_error, sent_at, failed_at)
+    SELECT id, message_id, conversation_id, lane, message, status, attempts, created_at,
+         next_attempt_at, leased_until, last_error, sent_at, failed_at
+    FROM outbox
+    """,
+    "DELETE FROM sqlite_sequence WHERE name = 'outbox_rebuilt'",
+    """
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'outbox_rebuilt', seq FROM sqlite_sequence WHERE name = 'outbox'
+    """,
+    "DROP TABLE outbox",
+    "ALTER TABLE outbox_rebuilt RENAME TO outbox",
+    "CREATE INDEX outbox_by_conversation ON outbox (conversation_id, id)",
+    "CREATE INDEX outbox_pending_due ON outbox (next_attempt_at) WHERE status = 'pending'",
+    """
+    CREATE INDEX outbox_pending_leased
+        ON outbox (leased_until) WHERE status = 'pending' AND leased_until IS NOT NULL
+    """,
+    "CREATE INDEX outbox_pending_by_lane ON outbox (lane, id) WHERE status = 'pending'",
+    "CREATE INDEX outbox_sent ON outbox (sent_at) WHERE status = 'sent'",
+    "CREATE INDEX outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
+)
+
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,16 +12,20 @@ from storage.sqlite.connection import fetch_all, fetch_one
 
 # Scheduling an id that exists again replaces it (moves its time).
 SCHEDULE = """
-    INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, ?, ?, ?)
+    INSERT INTO timers (id, conversation_id, key, due_at, lease) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
-        conversation_id = excluded.conversation_id, key = excluded.key, due_at = excluded.due_at
+        conversation_id = excluded.conversation_id, key = excluded.key, due_at = excluded.due_at,
+        lease = excluded.lease
 """
+
+# Work in flight that a lease timer stands for is redone at once by the process taking over.
+TAKE_BACK = "UPDATE timers SET due_at = MIN(due_at, :now) WHERE lease = 1"
 
 DELETE = "DELETE FROM timers WHERE id = ?"
 
 
-def timer_row(timer: Timer) -> tuple[str, str, str, int]:
-    return (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at))
+def timer_row(timer: Timer) -> tuple[str, str, str, int, int]:
+    return (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at), int(timer.lease))
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:
@@ -29,7 +33,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
     rows = await fetch_all(
         conn,
         """
-        SELECT id, conversation_id, key, due_at FROM timers
+        SELECT id, conversation_id, key, due_at, lease FROM timers
         WHERE due_at <= ? ORDER BY due_at, id LIMIT ?
         """,
         (to_micros(now), limit),
@@ -40,6 +44,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
             conversation_id=row["conversation_id"],
             key=row["key"],
             due_at=from_micros(row["due_at"]),
+            lease=bool(row["lease"]),
         )
         for row in rows
     ]

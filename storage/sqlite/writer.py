@@ -11,7 +11,10 @@ Three kinds of member:
   undone alone and the rest of the group goes on;
 - `buffered()`: reads at once, and queues its writes in a `Batch` that the commit runs as one
   `executemany` per statement for the whole group (the engine's turns);
-- `later()`: one write that needs no answer, queued for the next commit (outbox marks).
+- `later()`: one write that needs no answer, queued for the next commit (outbox marks). An
+  urgent one (a message recorded as sent) ends the group at the member under way, instead of
+  waiting for the members queued behind it: until it is committed, a crash would have the
+  message sent again.
 
 If the commit fails (a conflict found while flushing, a full disk) the whole group is rolled
 back and every member gets the error: `ConcurrentUpdate` for a conflict, which the engine
@@ -50,6 +53,7 @@ class Batch:
         self.cursors: dict[str, str] = {}  # team → agent picked last, not yet stored
         self.open_delta: Counter[str] = Counter()  # agent → open conversations not yet stored
         self.members: list[asyncio.Future[None]] = []
+        self.urgent = False  # commit when the member under way leaves
 
     def add(self, sql: str, params: Params, *, exact: bool = False) -> None:
         self.statements.setdefault(sql, []).append(params)
@@ -62,6 +66,7 @@ class Batch:
         self.exact |= other.exact
         self.cursors.update(other.cursors)
         self.open_delta.update(other.open_delta)
+        self.urgent |= other.urgent
 
     def join(self) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -134,9 +139,11 @@ class Writer:
         assert done is not None
         await done
 
-    async def later(self, sql: str, params: Params) -> None:
-        """Queue one write for the next commit and return once it is committed."""
+    async def later(self, sql: str, params: Params, *, urgent: bool = False) -> None:
+        """Queue one write for the next commit and return once it is committed; an `urgent`
+        one has that commit come as soon as the member under way leaves."""
         self._batch.add(sql, params)
+        self._batch.urgent |= urgent
         done = self._batch.join()
         self._flush_soon()
         await done
@@ -171,9 +178,8 @@ class Writer:
         # A transaction left open with nothing to commit (its members failed) is closed too:
         # it would hold SQLite's write lock against every other process.
         idle = self._batch.empty and self._in_transaction and self._queued == 0
-        if not idle and (
-            self._batch.empty or (self._queued > 0 and len(self._batch.members) < MAX_GROUP)
-        ):
+        grows = self._queued > 0 and len(self._batch.members) < MAX_GROUP and not self._batch.urgent
+        if not idle and (self._batch.empty or grows):
             self._lock.release()
             return
         # The commit runs in a task of its own that releases the lock when it is done: a

@@ -135,6 +135,49 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
     assert problems(tmp_path / "nope.yaml")[0].startswith(f"{tmp_path / 'nope.yaml'}: cannot read")
 
 
+OK_WORKFLOW = """
+name: w
+trigger: conversation_opened
+steps:
+  - {id: hi, type: send_message, text: hi}
+"""
+TELEGRAM = "type: telegram, token: '123:abc', mode: polling"
+
+
+def test_after_crash_is_a_setting_of_every_channel(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        channels:
+          webhook: {{type: webhook, secret: 0123456789abcdef, callback_url: "http://x/cb"}}
+          telegram: {{{TELEGRAM}, after_crash: skip}}
+        workflows: [workflows/w.yaml]
+        """,
+        OK_WORKFLOW,
+    )
+    config = load_config(path)
+    assert config.after_crash() == {"webhook": "resend", "telegram": "skip"}
+
+
+def test_a_wrong_after_crash_is_named_with_its_place(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        channels:
+          telegram:
+            type: telegram
+            token: "123:abc"
+            mode: polling
+            after_crash: maybe
+        workflows: [workflows/w.yaml]
+        """,
+        OK_WORKFLOW,
+    )
+    assert problems(path) == [
+        f"{path}:6: channels.telegram.after_crash: Input should be 'resend' or 'skip'"
+    ]
+
+
 BOMB = """\
 name: w
 trigger: conversation_opened

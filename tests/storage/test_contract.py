@@ -517,6 +517,42 @@ async def test_next_outbound_due_follows_the_heads(store: Store) -> None:
     assert await store.next_outbound_due() is None
 
 
+@pytest.mark.usefixtures("two_conversations")
+async def test_take_back_makes_messages_in_flight_due_at_once(store: Store) -> None:
+    on_telegram = {"channel": "telegram"}
+    await enqueue(
+        store,
+        message("a1", "a"),
+        message("a2", "a"),
+        message("b1", "b").model_copy(update=on_telegram),
+        message("b2", "b").model_copy(update=on_telegram),
+    )
+    [_, b1] = await store.claim_due_outbound(T0, 10, 60)
+
+    taken = await store.take_back(seconds(1), {"telegram"})
+
+    assert (taken.resent, taken.uncertain, taken.requests) == (1, [b1], 0)
+    # a1 goes again now, not when its lease would have run out; b1 is not sent again, and
+    # its lane goes on with b2.
+    assert names(await store.claim_due_outbound(seconds(1), 10, 60)) == ["a1", "b2"]
+    [first, second] = await store.outbox("b")
+    assert (first.status, first.attempts, first.sent_at) == ("uncertain", 0, None)
+    assert "after_crash: skip" in (first.last_error or "")
+    assert second.status == "pending"
+    assert [r.status for r in await store.outbox("a")] == ["pending", "pending"]
+
+
+@pytest.mark.usefixtures("two_conversations")
+async def test_take_back_with_nothing_in_flight_changes_nothing(store: Store) -> None:
+    await enqueue(store, message("a1", "a"), at=seconds(5))
+
+    taken = await store.take_back(T0, {"webhook"})
+
+    assert (taken.resent, taken.uncertain, taken.requests) == (0, [], 0)
+    assert await store.next_outbound_due() == seconds(5)
+    assert [r.status for r in await store.outbox("a")] == ["pending"]
+
+
 # timers -----------------------------------------------------------------------------------
 
 
@@ -548,6 +584,33 @@ async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None
         await tx.delete_timer("t1")
         await tx.delete_timer("t3")
     assert await store.next_timer_due() is None
+
+
+async def test_take_back_makes_lease_timers_due_now(store: Store) -> None:
+    await seed(store, conversation())
+
+    def timer(timer_id: str, due_in: float, lease: bool) -> Timer:
+        return Timer(
+            id=timer_id, conversation_id="v1", key="k", due_at=seconds(due_in), lease=lease
+        )
+
+    async with store.transaction() as tx:
+        for scheduled in (timer("request", 70, True), timer("wait", 50, False)):
+            await tx.schedule_timer(scheduled)
+        await tx.schedule_timer(timer("overdue", 2, True))
+
+    taken = await store.take_back(seconds(10), ())
+
+    assert taken.requests == 2
+    assert await store.due_timers(seconds(10), 10) == [
+        timer("overdue", 2, True),
+        timer("request", 10, True),
+    ]
+    assert await store.due_timers(seconds(50), 10) == [
+        timer("overdue", 2, True),
+        timer("request", 10, True),
+        timer("wait", 50, False),
+    ]
 
 
 # agents and teams -------------------------------------------------------------------------

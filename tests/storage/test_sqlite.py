@@ -20,6 +20,7 @@ from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore, records
 from storage.sqlite.codec import to_micros
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
+from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
 from tests.storage.builders import T0, contact, event, seconds
 
@@ -129,6 +130,34 @@ async def test_concurrent_record_inbound_share_one_commit(
 
     assert len(set(ids)) == 50
     assert len(transactions) == 1
+
+
+async def test_an_urgent_write_is_committed_before_the_members_queued_behind(
+    store: SqliteStore,
+) -> None:
+    writer = store._writer_or_fail()
+    first_in, first_done, second_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def member(entered: asyncio.Event | None, done: asyncio.Event) -> None:
+        async with writer.transaction() as conn:
+            await conn.execute("SELECT 1")
+            if entered is not None:
+                entered.set()
+            await done.wait()
+
+    first = asyncio.create_task(member(first_in, first_done))
+    await first_in.wait()
+    second = asyncio.create_task(member(None, second_done))  # queued behind the first
+    mark = asyncio.create_task(writer.later(SAVE_CURSOR, ("c", "v"), urgent=True))
+    await asyncio.sleep(0)
+    first_done.set()
+
+    # Committed while the second member still works, not when the whole group is done.
+    await asyncio.wait_for(mark, 5)
+    assert not second.done()
+    second_done.set()
+    await asyncio.gather(first, second)
+    assert await store.load_cursor("c") == "v"
 
 
 async def test_close_waits_for_queued_inbound_events(tmp_path: Path) -> None:
@@ -261,6 +290,81 @@ async def test_a_version_1_database_is_migrated_with_its_outbox_in_lanes(tmp_pat
         assert claimed.message == second
     finally:
         await store.close()
+
+
+def _indexes(conn: sqlite3.Connection, table: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+    )
+    return {name for (name,) in rows if not name.startswith("sqlite_autoindex")}
+
+
+async def test_a_version_6_database_learns_leases_and_uncertain_messages(tmp_path: Path) -> None:
+    sent, in_flight = (
+        Outbound(message_id=m, conversation_id="v1", channel="telegram", recipient="u1", text=m)
+        for m in ("m1", "m2")
+    )
+    with raw(tmp_path / "frontdesk.db") as conn:
+        for migration in MIGRATIONS[:6]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 6")
+        conn.execute(
+            "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
+            "VALUES ('c1', 'telegram', 'u1', '{}', '[]', ?)",
+            (to_micros(T0),),
+        )
+        # A run waiting for an HTTP response, with the timer that stands for it.
+        run = '{"waiting": {"kind": "http", "step_id": "crm", "timer_id": "v1.3"}}'
+        conn.execute(
+            "INSERT INTO conversations (id, contact_id, channel, status, opened_at, run, seq, "
+            "version) VALUES ('v1', 'c1', 'telegram', 'open', ?, ?, 3, 1)",
+            (to_micros(T0), run),
+        )
+        for timer_id in ("v1.3", "v1.9"):
+            conn.execute(
+                "INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, 'v1', 'k', ?)",
+                (timer_id, to_micros(T0) + 60_000_000),
+            )
+        for row_id, message, status, leased in (
+            (1, sent, "sent", None),
+            (7, in_flight, "pending", 1),
+        ):
+            conn.execute(
+                "INSERT INTO outbox (id, message_id, conversation_id, lane, message, status, "
+                "attempts, created_at, next_attempt_at, leased_until) "
+                "VALUES (?, ?, 'v1', 'v1', ?, ?, 0, 0, 0, ?)",
+                (row_id, message.message_id, message.model_dump_json(), status, leased),
+            )
+        # An id handed out once and pruned since must never come back.
+        conn.execute("UPDATE sqlite_sequence SET seq = 20 WHERE name = 'outbox'")
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    try:
+        taken = await store.take_back(T0, {"telegram"})
+        assert (taken.resent, [i.message for i in taken.uncertain], taken.requests) == (
+            0,
+            [in_flight],
+            1,
+        )
+        assert [t.id for t in await store.due_timers(T0, 10)] == ["v1.3"]
+        assert [(r.message_id, r.status) for r in await store.outbox("v1")] == [
+            ("m1", "sent"),
+            ("m2", "uncertain"),
+        ]
+        async with store.transaction() as tx:
+            await tx.enqueue([sent.model_copy(update={"message_id": "m3"})], T0)
+        with raw(store.path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+            assert conn.execute("SELECT MAX(id) FROM outbox").fetchone() == (21,)
+            migrated = _indexes(conn, "outbox")
+    finally:
+        await store.close()
+    fresh = SqliteStore(SqliteSettings(path="fresh.db"), tmp_path)
+    await fresh.open()
+    await fresh.close()
+    with raw(tmp_path / "fresh.db") as conn:
+        assert migrated == _indexes(conn, "outbox")
 
 
 async def test_a_thread_of_an_unknown_conversation_fails_alone(store: SqliteStore) -> None:

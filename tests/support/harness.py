@@ -47,9 +47,10 @@ def write_config(
     directory: str = DIRECTORY,
     extra: str = "",
     channels: str = "",
+    outbox: str = "{base_delay_seconds: 1, max_delay_seconds: 60, max_attempts: 5}",
 ) -> Path:
     """A config with one webhook channel called `webhook` (and `channels`, more of the
-    section's YAML indented by two), and the given workflow files."""
+    section's YAML indented by two), the given workflow files, and `outbox` settings."""
     (folder / "workflows").mkdir(exist_ok=True)
     for name, body in workflows.items():
         (folder / "workflows" / f"{name}.yaml").write_text(textwrap.dedent(body))
@@ -60,7 +61,7 @@ def write_config(
 server: {{host: 127.0.0.1, port: 0}}
 store: {{type: sqlite, path: frontdesk.db}}
 api: {{token: {API_TOKEN}}}
-outbox: {{base_delay_seconds: 1, max_delay_seconds: 60, max_attempts: 5}}
+outbox: {outbox}
 channels:
   webhook:
     type: webhook

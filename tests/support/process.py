@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -67,9 +68,12 @@ async def serving(
                 await process.wait()
 
 
-async def until_healthy(session: aiohttp.ClientSession, url: str) -> None:
-    """Wait for /healthz to answer (bounded: a server that never starts fails the caller)."""
-    for _ in range(500):
+async def until_healthy(session: aiohttp.ClientSession, url: str, limit: float = 30.0) -> None:
+    """Wait for /healthz to answer (bounded: a server that never starts fails the caller).
+    The bound is generous: a start imports aiogram and slack_sdk, which takes seconds on a
+    busy machine."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
         try:
             async with session.get(f"{url}/healthz") as response:
                 if response.status == 200:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -12,11 +12,14 @@ from aiohttp import web
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
 from tests.support.serve import start_app
 
+Answer = int | tuple[int, dict[str, str]]
+
 
 class Receiver:
     """Records every POST; answers from `script` (status codes, or (status, headers)) first,
-    then 200. Only 2xx answers count as received messages; repeats of a message id are kept
-    in `attempts` but not again in `messages`."""
+    then from `answer` if set (which may take its time, as a slow receiver does), else 200.
+    Only 2xx answers count as received messages; repeats of a message id are kept in
+    `attempts` but not again in `messages`."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -24,7 +27,9 @@ class Receiver:
         self.messages: list[dict[str, Any]] = []
         self.repeats = 0
         self.bad_signatures = 0
-        self.script: list[int | tuple[int, dict[str, str]]] = []
+        self.script: list[Answer] = []
+        self.answer: Callable[[dict[str, Any]], Awaitable[Answer]] | None = None
+        self._received: set[str] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -48,14 +53,17 @@ class Receiver:
         message = json.loads(body)
         async with self._changed:
             self.attempts.append(message)
-            status, headers = 200, dict[str, str]()
-            if self.script:
-                step = self.script.pop(0)
-                status, headers = step if isinstance(step, tuple) else (step, {})
+            self._changed.notify_all()
+            step: Answer | None = self.script.pop(0) if self.script else None
+        if step is None:
+            step = 200 if self.answer is None else await self.answer(message)
+        status, headers = step if isinstance(step, tuple) else (step, {})
+        async with self._changed:
             if 200 <= status < 300:
-                if any(m["message_id"] == message["message_id"] for m in self.messages):
+                if message["message_id"] in self._received:
                     self.repeats += 1
                 else:
+                    self._received.add(message["message_id"])
                     self.messages.append(message)
             self._changed.notify_all()
         return web.Response(status=status, headers=headers)

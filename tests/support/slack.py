@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
+from core.ports import Desk
 from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message
 from tests.support.waiting import until
 
@@ -222,4 +223,12 @@ async def handoff_notice(api: FakeWebApi, channel: str) -> Message:
         return next(found, None)
 
     notice: Message = await until(posted)
+    return notice
+
+
+async def recorded_notice(api: FakeWebApi, channel: str, desk: Desk) -> Message:
+    """The handoff notice once posted in `channel` and recorded by frontdesk as a thread: an
+    agent who answers in it sooner is asked by frontdesk to send it again later (503)."""
+    notice = await handoff_notice(api, channel)
+    await until(lambda: desk.thread_at("slack", channel, notice.ts))
     return notice

@@ -11,6 +11,7 @@ HTTP 429 with a Retry-After header. https://api.slack.com/web#responses
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -31,6 +32,7 @@ TEAM_ID = "T0001"
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
 # The methods that address a channel, and so answer a channel's scripted error.
 CHANNEL_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+HOLD_SECONDS = 10.0  # bounds a held answer, so that a broken test ends
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class FakeWebApi:
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _channel_errors: dict[str, str] = field(default_factory=dict)
     _dms: dict[str, str] = field(default_factory=dict)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100, 100))
 
     # Scripting
@@ -97,6 +100,13 @@ class FakeWebApi:
         and HTTP `status` (a Retry-After header when `retry_after` is given)."""
         failure = Failure(error, status, retry_after)
         self._failures.setdefault(method, []).extend([failure] * times)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Do the next call of `method` (the message is in Slack) but hold its answer back
+        until the returned event is set (at most HOLD_SECONDS): the caller is slow to hear."""
+        released = asyncio.Event()
+        self._holds[method] = released
+        return released
 
     def clear_failures(self) -> None:
         """Answer every method normally again (a scripted channel error stays)."""
@@ -165,6 +175,9 @@ class FakeWebApi:
         if answer is None:
             return _error("unknown_method", 404)
         result: dict[str, Any] | str = answer(params)
+        held = self._holds.pop(method, None)
+        if held is not None:
+            await asyncio.wait_for(held.wait(), HOLD_SECONDS)
         if isinstance(result, str):
             return _error(result)
         return web.json_response({"ok": True, **result})
@@ -216,6 +229,7 @@ class FakeWebApi:
             text=params.get("text"),
             blocks=params.get("blocks"),
             user=str(params["user"]),
+            thread_ts=params.get("thread_ts"),
         )
         self.ephemerals.append(message)
         return {"message_ts": message.ts}
