@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 5 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 7 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 5  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 7  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,6 +42,7 @@ class Table:
     order: str = "rowid"
     # Columns written as NULL whatever the source says.
     cleared: frozenset[str] = field(default_factory=frozenset)
+    flags: frozenset[str] = field(default_factory=frozenset)  # SQLite's 0/1 as booleans
 
     def insert(self) -> str:
         marks = ", ".join(f"${n}" for n in range(1, len(self.columns) + 1))
@@ -54,7 +55,11 @@ class Table:
         values: list[Any] = []
         for column in self.columns:
             value = None if column in self.cleared else row[column]
-            values.append(_time(value) if column in self.times else value)
+            if column in self.times:
+                value = _time(value)
+            elif column in self.flags:
+                value = bool(value)
+            values.append(value)
         return tuple(values)
 
 
@@ -93,7 +98,7 @@ DEPENDENT = (
     Table(
         "transcript",
         ("conversation_id", "direction", "text", "options", "option_id", "message_id", "at",
-         "step_id", "attachment"),
+         "step_id", "attachment", "author"),
         _t("at"),
         order="id",
     ),
@@ -107,7 +112,12 @@ DEPENDENT = (
         order="id",
         cleared=_t("leased_until"),
     ),
-    Table("timers", ("id", "conversation_id", "key", "due_at"), _t("due_at")),
+    Table(
+        "timers",
+        ("id", "conversation_id", "key", "due_at", "lease"),
+        _t("due_at"),
+        flags=_t("lease"),
+    ),
     Table(
         "desk_threads",
         ("desk", "place", "ts", "conversation_id", "handoff_id", "agent_id"),

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from core.models import (
     Attachment,
+    Author,
     Contact,
     Conversation,
     ConversationStatus,
@@ -193,9 +194,14 @@ def conversation_from(row: asyncpg.Record, prefix: str = "") -> Conversation:
 
 # transcript -------------------------------------------------------------------------------
 
-ENTRY = "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment"
+ENTRY = (
+    "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment,"
+    " author"
+)
 
-ADD_TRANSCRIPT = f"INSERT INTO transcript ({ENTRY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+ADD_TRANSCRIPT = (
+    f"INSERT INTO transcript ({ENTRY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -209,11 +215,12 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         aware(entry.at),
         entry.step_id,
         None if entry.attachment is None else entry.attachment.model_dump_json(),
+        None if entry.author is None else entry.author.model_dump_json(),
     )
 
 
 def entry_from(row: asyncpg.Record) -> TranscriptEntry:
-    attachment = row["attachment"]
+    attachment, author = row["attachment"], row["author"]
     return TranscriptEntry(
         conversation_id=row["conversation_id"],
         direction=Direction(row["direction"]),
@@ -224,4 +231,5 @@ def entry_from(row: asyncpg.Record) -> TranscriptEntry:
         at=row["at"],
         step_id=row["step_id"],
         attachment=None if attachment is None else Attachment.model_validate_json(attachment),
+        author=None if author is None else Author.model_validate_json(author),
     )

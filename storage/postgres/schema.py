@@ -214,7 +214,27 @@ _V1 = (
 # store's version 5). NULL in rows from before: nothing to say.
 _V2 = ("ALTER TABLE conversations ADD COLUMN IF NOT EXISTS assigned_message TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# As the SQLite store's versions 6 and 7: who wrote an outgoing message the workflow did not
+# (JSON), timers that stand for work in flight (`lease`, taken back from a dead owner), and
+# outbox rows set `uncertain` (in flight when their owner died, on a channel set not to send
+# such a message again).
+_V3 = (
+    "ALTER TABLE transcript ADD COLUMN IF NOT EXISTS author TEXT",
+    "ALTER TABLE timers ADD COLUMN IF NOT EXISTS lease BOOLEAN NOT NULL DEFAULT false",
+    """
+    UPDATE timers SET lease = true WHERE id IN (
+        SELECT run::jsonb #>> '{waiting,timer_id}' FROM conversations
+        WHERE run IS NOT NULL AND run::jsonb #>> '{waiting,kind}' = 'http'
+    )
+    """,
+    "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check",
+    """
+    ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
+        CHECK (status IN ('pending', 'sent', 'failed', 'uncertain'))
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

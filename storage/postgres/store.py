@@ -8,7 +8,7 @@ timers, outbound leases) by owner and heartbeat (see `replicas`, `work`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from itertools import groupby
@@ -34,7 +34,7 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord, Workload
+from core.ports import OutboxRecord, TakenBack, Workload
 from core.retention import Cutoffs, Purged
 from storage.postgres import desk_threads, directory, reads, records, replicas, rows, work
 from storage.postgres.leadership import Leaders
@@ -193,7 +193,7 @@ class PostgresStore:
             async with pool.acquire() as conn:
                 control = conn.transaction()
                 await control.start()
-                tx = PostgresTransaction(conn)
+                tx = PostgresTransaction(conn, self.replica)
                 try:
                     yield tx
                     await _flush(conn, tx.writes)
@@ -241,6 +241,20 @@ class PostgresStore:
 
     async def next_outbound_due(self) -> datetime | None:
         return await work.next_outbound_due(self._db())
+
+    # work a stopped replica held ----------------------------------------------------------
+
+    async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
+        """Only the leases of replicas that have stopped (signed off, or silent past the owner
+        timeout): the work of live replicas stays theirs."""
+        async with self._db().acquire() as conn, conn.transaction():
+            return await work.take_back(
+                conn,
+                self.replica,
+                self._settings.owner_timeout_seconds,
+                now,
+                uncertain_channels,
+            )
 
     # timers -------------------------------------------------------------------------------
 

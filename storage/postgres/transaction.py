@@ -47,8 +47,9 @@ class Write:
 
 
 class PostgresTransaction:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, replica: str) -> None:
         self._open_conn: Conn | None = conn
+        self._replica = replica
         self.writes: list[Write] = []
         self._cursors: dict[str, str] = {}  # team → agent picked in this transaction
         self._open_delta: Counter[str] = Counter()  # agent → assignments not yet stored
@@ -171,7 +172,7 @@ class PostgresTransaction:
             self._queue(work.ENQUEUE, work.enqueue_row(message, at))
 
     async def schedule_timer(self, timer: Timer) -> None:
-        self._queue(work.SCHEDULE, work.timer_row(timer))
+        self._queue(work.SCHEDULE, work.timer_row(timer, self._replica))
 
     async def delete_timer(self, timer_id: str) -> None:
         self._queue(work.DELETE_TIMER, (timer_id,))

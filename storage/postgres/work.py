@@ -6,13 +6,14 @@ different rows without waiting for each other, and carries its owner (see `repli
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from core.models import Inbound, Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
-from core.ports import OutboxRecord
-from storage.postgres.reads import Reader
+from core.ports import OutboxRecord, TakenBack
+from storage.postgres.reads import Conn, Reader
 from storage.postgres.replicas import gone
 from storage.postgres.rows import aware
 
@@ -100,17 +101,27 @@ def _stored(row: asyncpg.Record) -> StoredInbound:
 
 # timers -----------------------------------------------------------------------------------
 
+# A timer belongs to the replica whose turn scheduled it: a lease timer stands for the HTTP
+# request that replica is making, and is taken back (due at once) only when it dies.
 SCHEDULE = """
-    INSERT INTO timers (id, conversation_id, key, due_at) VALUES ($1, $2, $3, $4)
+    INSERT INTO timers (id, conversation_id, key, due_at, lease, owner)
+    VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (id) DO UPDATE SET
         conversation_id = excluded.conversation_id, key = excluded.key,
-        due_at = excluded.due_at, owner = NULL
+        due_at = excluded.due_at, lease = excluded.lease, owner = excluded.owner
 """
 DELETE_TIMER = "DELETE FROM timers WHERE id = $1"
 
 
-def timer_row(timer: Timer) -> tuple[str, str, str, datetime]:
-    return (timer.id, timer.conversation_id, timer.key, aware(timer.due_at))
+def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool, str]:
+    return (
+        timer.id,
+        timer.conversation_id,
+        timer.key,
+        aware(timer.due_at),
+        timer.lease,
+        replica,
+    )
 
 
 _CLAIM_TIMERS = f"""
@@ -119,7 +130,7 @@ _CLAIM_TIMERS = f"""
         WHERE due_at <= $2 AND (owner IS NULL OR owner = $1 OR {gone("owner", "$1", "$4")})
         ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, conversation_id, key, due_at
+    RETURNING id, conversation_id, key, due_at, lease
 """
 
 
@@ -130,7 +141,13 @@ async def claim_timers(
     until the engine deletes them."""
     rows = await db.fetch(_CLAIM_TIMERS, replica, aware(now), limit, owner_timeout)
     timers = [
-        Timer(id=r["id"], conversation_id=r["conversation_id"], key=r["key"], due_at=r["due_at"])
+        Timer(
+            id=r["id"],
+            conversation_id=r["conversation_id"],
+            key=r["key"],
+            due_at=r["due_at"],
+            lease=r["lease"],
+        )
         for r in rows
     ]
     return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
@@ -197,16 +214,16 @@ async def claim_outbound(
     at = aware(now)
     until = at + timedelta(seconds=lease_seconds)
     rows = await db.fetch(_CLAIM, replica, until, at, limit, owner_timeout)
-    items = [
-        OutboxItem(
-            id=row["id"],
-            message=Outbound.model_validate_json(row["message"]),
-            attempts=row["attempts"],
-            created_at=row["created_at"],
-        )
-        for row in rows
-    ]
-    return sorted(items, key=lambda item: item.id)
+    return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
+
+def _item(row: asyncpg.Record) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        message=Outbound.model_validate_json(row["message"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+    )
 
 
 MARK_SENT = """
@@ -228,6 +245,58 @@ MARK_FAILED = """
         attempts = attempts + 1, leased_until = NULL
     WHERE id = $3 AND status = 'pending'
 """
+
+
+UNCERTAIN_ERROR = "in flight when its replica stopped; not sent again (after_crash: skip)"
+
+
+async def take_back(
+    conn: Conn,
+    replica: str,
+    owner_timeout: float,
+    now: datetime,
+    uncertain_channels: Collection[str],
+) -> TakenBack:
+    """The leases of replicas that are gone (see `replicas`), never those of live ones:
+    messages in flight are due again at once (or `uncertain` on one of `uncertain_channels`),
+    and lease timers due at `now`, this replica's from then on."""
+    rows = await conn.fetch(
+        f"""
+        SELECT id, message, attempts, created_at FROM outbox
+        WHERE status = 'pending' AND leased_until IS NOT NULL
+          AND {gone("owner", "$1", "$2")}
+        ORDER BY id FOR UPDATE SKIP LOCKED
+        """,
+        replica,
+        owner_timeout,
+    )
+    items = [_item(row) for row in rows]
+    uncertain = [i for i in items if i.message.channel in uncertain_channels]
+    await conn.execute(
+        """
+        UPDATE outbox SET status = 'uncertain', last_error = $2, leased_until = NULL,
+            owner = NULL
+        WHERE id = ANY($1::bigint[])
+        """,
+        [item.id for item in uncertain],
+        UNCERTAIN_ERROR,
+    )
+    await conn.execute(
+        "UPDATE outbox SET leased_until = NULL, owner = NULL WHERE id = ANY($1::bigint[])",
+        [item.id for item in items if item not in uncertain],
+    )
+    status = await conn.execute(
+        f"""
+        UPDATE timers SET due_at = least(due_at, $3), owner = $1
+        WHERE lease AND {gone("owner", "$1", "$2")}
+        """,
+        replica,
+        owner_timeout,
+        aware(now),
+    )
+    return TakenBack(
+        resent=len(items) - len(uncertain), uncertain=uncertain, requests=int(status.split()[-1])
+    )
 
 
 async def next_outbound_due(db: Reader) -> datetime | None:

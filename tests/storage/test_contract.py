@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -518,7 +520,9 @@ async def test_next_outbound_due_follows_the_heads(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_take_back_makes_messages_in_flight_due_at_once(store: Store) -> None:
+async def test_take_back_makes_messages_in_flight_due_at_once(
+    store: Store, store_maker: StoreMaker
+) -> None:
     on_telegram = {"channel": "telegram"}
     await enqueue(
         store,
@@ -528,18 +532,31 @@ async def test_take_back_makes_messages_in_flight_due_at_once(store: Store) -> N
         message("b2", "b").model_copy(update=on_telegram),
     )
     [_, b1] = await store.claim_due_outbound(T0, 10, 60)
+    await store.close()  # the process that held the leases stops
 
-    taken = await store.take_back(seconds(1), {"telegram"})
+    async with successor(store_maker) as store:
+        taken = await store.take_back(seconds(1), {"telegram"})
 
-    assert (taken.resent, taken.uncertain, taken.requests) == (1, [b1], 0)
-    # a1 goes again now, not when its lease would have run out; b1 is not sent again, and
-    # its lane goes on with b2.
-    assert names(await store.claim_due_outbound(seconds(1), 10, 60)) == ["a1", "b2"]
-    [first, second] = await store.outbox("b")
-    assert (first.status, first.attempts, first.sent_at) == ("uncertain", 0, None)
-    assert "after_crash: skip" in (first.last_error or "")
-    assert second.status == "pending"
-    assert [r.status for r in await store.outbox("a")] == ["pending", "pending"]
+        assert (taken.resent, taken.uncertain, taken.requests) == (1, [b1], 0)
+        # a1 goes again now, not when its lease would have run out; b1 is not sent again,
+        # and its lane goes on with b2.
+        assert names(await store.claim_due_outbound(seconds(1), 10, 60)) == ["a1", "b2"]
+        [first, second] = await store.outbox("b")
+        assert (first.status, first.attempts, first.sent_at) == ("uncertain", 0, None)
+        assert "after_crash: skip" in (first.last_error or "")
+        assert second.status == "pending"
+        assert [r.status for r in await store.outbox("a")] == ["pending", "pending"]
+
+
+@asynccontextmanager
+async def successor(store_maker: StoreMaker) -> AsyncIterator[Store]:
+    """The process that starts on the store after another one stopped."""
+    store = store_maker()
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @pytest.mark.usefixtures("two_conversations")
@@ -586,7 +603,9 @@ async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None
     assert await store.next_timer_due() is None
 
 
-async def test_take_back_makes_lease_timers_due_now(store: Store) -> None:
+async def test_take_back_makes_lease_timers_due_now(
+    store: Store, store_maker: StoreMaker
+) -> None:
     await seed(store, conversation())
 
     def timer(timer_id: str, due_in: float, lease: bool) -> Timer:
@@ -598,19 +617,21 @@ async def test_take_back_makes_lease_timers_due_now(store: Store) -> None:
         for scheduled in (timer("request", 70, True), timer("wait", 50, False)):
             await tx.schedule_timer(scheduled)
         await tx.schedule_timer(timer("overdue", 2, True))
+    await store.close()  # the process making the requests stops
 
-    taken = await store.take_back(seconds(10), ())
+    async with successor(store_maker) as store:
+        taken = await store.take_back(seconds(10), ())
 
-    assert taken.requests == 2
-    assert await store.due_timers(seconds(10), 10) == [
-        timer("overdue", 2, True),
-        timer("request", 10, True),
-    ]
-    assert await store.due_timers(seconds(50), 10) == [
-        timer("overdue", 2, True),
-        timer("request", 10, True),
-        timer("wait", 50, False),
-    ]
+        assert taken.requests == 2
+        assert await store.due_timers(seconds(10), 10) == [
+            timer("overdue", 2, True),
+            timer("request", 10, True),
+        ]
+        assert await store.due_timers(seconds(50), 10) == [
+            timer("overdue", 2, True),
+            timer("request", 10, True),
+            timer("wait", 50, False),
+        ]
 
 
 # agents and teams -------------------------------------------------------------------------

@@ -228,3 +228,25 @@ async def test_an_event_postgresql_cannot_hold_is_unstorable_and_stores_nothing(
             await store.record_inbound(bad, T0)
         assert await store.pending_inbound(10) == []
         assert await store.record_inbound(event(2), T0) is not None
+
+
+async def test_a_starting_replica_takes_back_only_what_dead_ones_held(tmp_path: Path) -> None:
+    async with replicas(tmp_path) as (first, second):
+        await seed(first, conversation("v1"))
+        await enqueue(first, message("m1", "v1"))
+        async with first.transaction() as tx:
+            await tx.schedule_timer(
+                Timer(id="request", conversation_id="v1", key="k", due_at=seconds(60), lease=True)
+            )
+        [claimed] = await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
+
+        nothing = await second.take_back(seconds(2), ())
+        assert (nothing.resent, nothing.uncertain, nothing.requests) == (0, [], 0)
+        assert await second.claim_due_outbound(seconds(2), 10, lease_seconds=600) == []
+        await stop_beating(first)
+        taken = await second.take_back(seconds(3), ())
+
+        assert (taken.resent, taken.uncertain, taken.requests) == (1, [], 1)
+        [again] = await second.claim_due_outbound(seconds(3), 10, lease_seconds=600)
+        assert again.id == claimed.id
+        assert [t.id for t in await second.due_timers(seconds(3), 10)] == ["request"]
