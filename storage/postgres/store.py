@@ -8,6 +8,7 @@ timers, outbound leases) by owner and heartbeat (see `replicas`, `work`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -46,6 +47,7 @@ from storage.postgres.settings import PostgresSettings
 from storage.postgres.transaction import PostgresTransaction, Write
 
 T = TypeVar("T")
+log = logging.getLogger("frontdesk.store.postgres")
 
 SAVE_CURSOR = """
     INSERT INTO cursors (name, value) VALUES ($1, $2)
@@ -66,6 +68,9 @@ class PostgresStore:
         self._heartbeat: replicas.Heartbeat | None = None
         self._leaders = Leaders(settings)
         self.replica = replicas.new_id()
+        # The channels whose messages in flight are not sent again after their sender died
+        # (`after_crash: skip`), as the runtime said at `take_back`.
+        self._uncertain_channels: frozenset[str] = frozenset()
 
     async def open(self) -> None:
         """Connect, bring the schema up to date and join the replicas."""
@@ -215,6 +220,23 @@ class PostgresStore:
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
+        """Due heads of lanes, with the leases of replicas that died meanwhile (those on an
+        `after_crash: skip` channel set uncertain instead, and logged)."""
+        if self._uncertain_channels:
+            forsaken = await work.forsake(
+                self._db(),
+                self.replica,
+                self._settings.owner_timeout_seconds,
+                self._uncertain_channels,
+            )
+            for item in forsaken:
+                log.warning(
+                    "not sent again: in flight when its replica stopped (after_crash: skip):"
+                    " conversation=%s channel=%s message=%s",
+                    item.message.conversation_id,
+                    item.message.channel,
+                    item.message.message_id,
+                )
         return await work.claim_outbound(
             self._db(),
             self.replica,
@@ -246,7 +268,9 @@ class PostgresStore:
 
     async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
         """Only the leases of replicas that have stopped (signed off, or silent past the owner
-        timeout): the work of live replicas stays theirs."""
+        timeout): the work of live replicas stays theirs. `uncertain_channels` hold for the
+        replicas that die later too (see `claim_due_outbound`)."""
+        self._uncertain_channels = frozenset(uncertain_channels)
         async with self._db().acquire() as conn, conn.transaction():
             return await work.take_back(
                 conn,

@@ -249,6 +249,24 @@ MARK_FAILED = """
 
 UNCERTAIN_ERROR = "in flight when its replica stopped; not sent again (after_crash: skip)"
 
+# Leases of a replica that died while the others ran, on a channel set not to send such a
+# message again: set uncertain before a claim could send them again.
+_FORSAKE = f"""
+    UPDATE outbox SET status = 'uncertain', last_error = $4, leased_until = NULL, owner = NULL
+    WHERE status = 'pending' AND leased_until IS NOT NULL
+      AND {gone("owner", "$1", "$2")} AND (message::jsonb ->> 'channel') = ANY($3::text[])
+    RETURNING id, message, attempts, created_at
+"""
+
+
+async def forsake(
+    db: Reader, replica: str, owner_timeout: float, uncertain_channels: Collection[str]
+) -> list[OutboxItem]:
+    rows = await db.fetch(
+        _FORSAKE, replica, owner_timeout, list(uncertain_channels), UNCERTAIN_ERROR
+    )
+    return [_item(row) for row in rows]
+
 
 async def take_back(
     conn: Conn,

@@ -250,3 +250,20 @@ async def test_a_starting_replica_takes_back_only_what_dead_ones_held(tmp_path: 
         [again] = await second.claim_due_outbound(seconds(3), 10, lease_seconds=600)
         assert again.id == claimed.id
         assert [t.id for t in await second.due_timers(seconds(3), 10)] == ["request"]
+
+
+async def test_a_message_in_flight_when_its_replica_died_is_not_sent_again_on_skip(
+    tmp_path: Path,
+) -> None:
+    async with replicas(tmp_path) as (first, second):
+        await second.take_back(T0, {"webhook"})  # as serve does at start, after_crash: skip
+        await seed(first, conversation("v1"))
+        await enqueue(first, message("m1", "v1"), message("m2", "v1"))
+        await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
+        await stop_beating(first)  # it dies while the second runs
+
+        [after] = await second.claim_due_outbound(seconds(2), 10, lease_seconds=600)
+
+        assert after.message.message_id == "m2"
+        [m1, _] = await second.outbox("v1")
+        assert (m1.status, m1.sent_at) == ("uncertain", None)
