@@ -13,7 +13,13 @@ _CONFLICTS = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
-DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# InternalClientError: a session the server ended under a statement (an admin shutdown).
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 # Failures caused by the values written, which the same write meets every time: text that is
 # not valid UTF-8 or holds NUL, a number out of range (SQLSTATE class 22), and constraint
 # failures other than conflicts (a bug; retrying cannot help either).
