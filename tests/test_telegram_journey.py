@@ -62,7 +62,10 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         }
 
         question_id = 2  # the fake numbers the messages it is sent
-        await deliver(fd, button_update(2, "fd:sales", message_id=question_id))
+        buttons = {"fd:sales": "Sales", "fd:support": "Support"}
+        await deliver(
+            fd, button_update(2, "fd:sales", message_id=question_id, buttons=buttons, text=QUESTION)
+        )
 
         await bot_api.wait_for("sendMessage", 3)
         assert texts(bot_api)[2] == THANKS
@@ -71,8 +74,13 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         await channel.idle()
         [answered] = bot_api.of("answerCallbackQuery")
         assert answered.params == {"callback_query_id": "cb-2"}
-        [edited] = bot_api.of("editMessageReplyMarkup")
-        assert edited.params == {"chat_id": CHAT, "message_id": str(question_id)}
+        # The question shows what was chosen, without its buttons.
+        [edited] = bot_api.of("editMessageText")
+        assert edited.params == {
+            "chat_id": CHAT,
+            "message_id": str(question_id),
+            "text": f"{QUESTION}\n✔ Sales",
+        }
 
         store = fd.frontdesk.store
         [conversation] = await store.conversations_of("telegram", CHAT)

@@ -79,17 +79,20 @@ class BotSender:
             for index in range(done, len(parts)):
                 # Each part is a message to Telegram's limits; the parts already sent are
                 # remembered below, so a deferred long message goes on where it stopped.
-                wait = self._limiter.acquire(message.recipient)
+                wait = self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
                 last = index == len(parts) - 1
-                # No parse_mode: the text goes as plain text, so nothing in it is markup and
-                # nothing needs escaping.
-                await self._bot.send_message(
-                    chat_id=message.recipient,
-                    text=parts[index],
-                    reply_markup=keyboard(message.options) if last else None,
-                )
+                try:
+                    # No parse_mode: the text goes as plain text, so nothing in it is markup
+                    # and nothing needs escaping.
+                    await self._bot.send_message(
+                        chat_id=message.recipient,
+                        text=parts[index],
+                        reply_markup=keyboard(message.options) if last else None,
+                    )
+                finally:
+                    self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
         except Exception as exc:
             if isinstance(exc, TelegramRetryAfter):
