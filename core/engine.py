@@ -156,7 +156,7 @@ class Engine:
             turn.record_in(event.text, event.option_id, event.attachment)
             if turn.conversation.handoff is not None:
                 turn.relayed.append(_relayed(event))
-            await self._continue(turn, event.text, event.option_id)
+            await self._continue(turn, event.text, event.option_id, event.shared_phone)
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
@@ -568,7 +568,13 @@ class Engine:
         turn.conversation.run = None
         return False
 
-    async def _continue(self, turn: Turn, text: str | None, option_id: str | None) -> None:
+    async def _continue(
+        self,
+        turn: Turn,
+        text: str | None,
+        option_id: str | None,
+        shared_phone: str | None = None,
+    ) -> None:
         run = turn.conversation.run
         if run is None:
             return
@@ -577,7 +583,7 @@ class Engine:
                 return  # waiting on a timer: the message is in the transcript, nothing more
             instruction = await self._instruction(turn.tx, run)
             assert isinstance(instruction.step, AskQuestionStep)
-            answer(instruction.step, instruction, turn, text, option_id)
+            answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
 
     async def _run(self, turn: Turn) -> None:

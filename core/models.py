@@ -41,6 +41,10 @@ class Option(Frozen):
     label: str
 
 
+# What an ask_question step asks for: the kind of answer it reads.
+AnswerType = Literal["text", "multiple_choice", "email", "phone", "number", "date"]
+
+
 class ContactProfile(Frozen):
     """What a channel knows about the sender of an inbound event."""
 
@@ -108,6 +112,9 @@ class Inbound(Frozen):
     attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    # A phone number the sender shared as their own (Telegram's "share my contact"): it
+    # answers a phone question as a typed number would.
+    shared_phone: str | None = None
 
     @field_validator("attachment", mode="before")
     @classmethod
@@ -332,6 +339,9 @@ class Outbound(Frozen):
     options: list[Option] = Field(default_factory=list)
     language: str | None = None
     notice: Notice | None = None
+    # The kind of answer the message asks for, when it asks a question: a channel may offer
+    # a way to give it (Telegram's button that shares the customer's phone number).
+    answer: AnswerType | None = None
 
     @property
     def lane(self) -> str:

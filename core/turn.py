@@ -11,6 +11,7 @@ from core.desk import DeskLine, HandoffRequest
 from core.events import DomainEvent
 from core.models import (
     Agent,
+    AnswerType,
     Attachment,
     Contact,
     Conversation,
@@ -100,7 +101,13 @@ class Turn:
                 self.transcript[n] = entry.model_copy(update={"option_id": option_id})
                 return
 
-    def say(self, text: str, options: list[Option], step_id: str | None) -> None:
+    def say(
+        self,
+        text: str,
+        options: list[Option],
+        step_id: str | None,
+        answer: AnswerType | None = None,
+    ) -> None:
         message_id = self.next_id()
         # A contact the platform refuses messages to (blocked the bot) gets none until they
         # write again: the transcript still shows what the workflow said.
@@ -114,6 +121,7 @@ class Turn:
                     text=text,
                     options=options,
                     language=self.contact.language,
+                    answer=answer,
                 )
             )
         self.transcript.append(

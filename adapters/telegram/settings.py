@@ -84,6 +84,10 @@ class TelegramSettings(BaseModel):
     """At most this many messages from the bot in any one second, over all chats; a 429
     from Telegram also pauses every chat's sends for its `retry_after`."""
 
+    share_phone_label: str = Field(default="Share my phone number", min_length=1, max_length=64)
+    """The label of the button offered under a phone question, which shares the customer's
+    own number (Telegram's request_contact keyboard button)."""
+
     @field_validator("secret_token", mode="after")
     @classmethod
     def _required_for_webhooks(

@@ -155,7 +155,8 @@ class FakeBotApi:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Frontdesk"},
             "text": params["text"],
         }
-        if "reply_markup" in params:
+        # A message shows only an inline keyboard; a reply keyboard is the chat's.
+        if "inline_keyboard" in params.get("reply_markup", {}):
             message["reply_markup"] = params["reply_markup"]
         return message
 
