@@ -676,18 +676,17 @@ def _new(contact: Contact, now: datetime) -> Conversation:
     )
 
 
+PROFILE_FIELDS = ("name", "username", "language", "email", "phone")
+
+
 def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
-    """Take what the platform says about the contact. Language only fills a gap: a workflow
-    may have set it on purpose."""
+    """Take what the platform says about the contact in its latest event (the customer
+    changed their language or email there), except for the fields a workflow saved, which
+    it did on purpose (`Contact.workflow_fields`). A field the event leaves out is kept."""
     changed = False
-    for name in ("name", "username"):
+    for name in PROFILE_FIELDS:
         value = getattr(profile, name)
-        if value and value != getattr(contact, name):
-            setattr(contact, name, value)
-            changed = True
-    for name in ("language", "email", "phone"):
-        value = getattr(profile, name)
-        if value and getattr(contact, name) is None:
+        if value and name not in contact.workflow_fields and value != getattr(contact, name):
             setattr(contact, name, value)
             changed = True
     return changed

@@ -161,6 +161,9 @@ class Contact(BaseModel):
     # Since when the platform refuses messages to them (they blocked the bot); cleared as
     # soon as they write again.
     unreachable_since: datetime | None = None
+    # The profile fields (name, language, email, phone, ...) a workflow saved, by an answer,
+    # update_contact or a CRM lookup: a channel's later events do not overwrite them.
+    workflow_fields: list[str] = Field(default_factory=list)
 
 
 class Run(BaseModel):

@@ -407,4 +407,7 @@ def save(turn: Turn, path: str, value: Any) -> None:
         contact.fields = fields
     else:
         setattr(contact, parts[1], None if value is None else str(value))
+        # Saved on purpose, it is the workflow's; cleared, the channel may fill it again.
+        owned = [f for f in contact.workflow_fields if f != parts[1]]
+        contact.workflow_fields = owned if value is None else sorted([*owned, parts[1]])
     turn.contact_changed = True

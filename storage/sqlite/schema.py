@@ -268,7 +268,11 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Which of a contact's profile fields a workflow saved (a JSON list of names; NULL: none),
+# so that a channel's later events leave them as the workflow set them.
+_V4 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

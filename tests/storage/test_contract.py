@@ -852,3 +852,19 @@ async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
     await store.set_inbound_aside(inbound_id, seconds(1), "RuntimeError('boom')")
     assert await store.pending_inbound(10) == []
     assert await store.inbound_error(inbound_id) == "RuntimeError('boom')"
+
+
+async def test_the_fields_a_workflow_saved_are_kept_with_the_contact(store: Store) -> None:
+    saved = contact().model_copy(update={"language": "fr", "workflow_fields": ["language"]})
+    async with store.transaction() as tx:
+        await tx.save_contact(saved)
+    stored = await store.get_contact("webhook", "u1")
+    assert stored is not None
+    assert (stored.language, stored.workflow_fields) == ("fr", ["language"])
+
+    stored.workflow_fields = []
+    async with store.transaction() as tx:
+        await tx.save_contact(stored)
+    again = await store.get_contact("webhook", "u1")
+    assert again is not None
+    assert again.workflow_fields == []
