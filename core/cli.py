@@ -16,8 +16,9 @@ from core.chat import chat as run_chat
 from core.chat import read_stdin
 from core.config import Config, load_config, log_settings
 from core.default_secrets import refusal
-from core.errors import ConfigError
+from core.errors import ConfigError, Problem, StoreUnavailable
 from core.inspect_cli import agents, conversations, queues
+from core.ports import Backup
 from core.sources import load_yaml
 from core.workflow import load_workflow, parse_workflow
 
@@ -70,23 +71,70 @@ def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
 
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.option("--host", help="listen on this address (over FRONTDESK_HOST and the config)")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="listen on this port (over FRONTDESK_PORT and the config)",
+)
 @click.option(
     "--insecure-demo",
     is_flag=True,
     help="Serve beyond 127.0.0.1 even with a known default secret (a demo, never production).",
 )
-def serve(config_path: Path, insecure_demo: bool) -> None:
-    """Run the server with the given config file."""
+def serve(config_path: Path, host: str | None, port: int | None, insecure_demo: bool) -> None:
+    """Run the server with the given config file. SIGHUP reloads it; SIGTERM stops."""
     from core.app import serve as run_server
+    from core.server import CannotStart
+
+    def load() -> Config:
+        return load_config(config_path, host=host, port=port)
+
+    def reload() -> Config:
+        config = load()
+        if not insecure_demo and (reason := refusal(config)) is not None:
+            raise ConfigError([Problem(config.source, None, "", reason)])
+        return config
 
     try:
-        config = load_config(config_path)
+        config = load()
     except ConfigError as exc:
         _fail(exc)
     if not insecure_demo and (reason := refusal(config)) is not None:
         click.echo(reason, err=True)
         sys.exit(2)
-    asyncio.run(run_server(config))
+    try:
+        asyncio.run(run_server(config, reload))
+    except CannotStart as exc:
+        click.echo(f"frontdesk: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path, target: Path) -> None:
+    """Copy the store to TARGET (a new file), consistently, even while serving."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        _fail(exc)
+    store_type = plugins.store_type(config.store.type)
+    assert store_type is not None  # the config loader checked it
+    store = store_type(config.store.settings, config.base_dir)
+    if not isinstance(store, Backup):
+        click.echo(
+            f"frontdesk: the {config.store.type} store cannot back itself up; "
+            "use its database's own tools (such as pg_dump)",
+            err=True,
+        )
+        sys.exit(1)
+    try:
+        asyncio.run(store.backup(target))
+    except (StoreUnavailable, OSError) as exc:
+        click.echo(f"frontdesk: backup failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backed up the {config.store.type} store to {target}")
 
 
 @main.command()

@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from dotenv.parser import parse_stream
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from core import plugins
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
+from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
 from core.workflow import Workflow, parse_workflow, references
@@ -31,6 +39,9 @@ SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 # Beside the config file: values for its `${NAME}` references; the environment wins.
 DOTENV = ".env"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+# Where `serve` listens, overriding the file (and overridden by `serve --host/--port`).
+HOST_ENV = "FRONTDESK_HOST"
+PORT_ENV = "FRONTDESK_PORT"
 
 
 class Section(BaseModel):
@@ -42,6 +53,15 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # Inbound events processed at once (each conversation still one at a time).
     concurrency: int = Field(default=64, ge=1, le=10_000)
+    # On SIGTERM/SIGINT: how long turns, deliveries and requests under way may finish.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # A connection must send a whole request's headers within this long of opening (or of
+    # its previous response); an idle keep-alive connection is closed after it too.
+    header_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # A request's body must have arrived within this long of its headers.
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Connections open at once; more are answered 503 and closed (see core/server.py).
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class ApiSettings(Section):
@@ -115,6 +135,7 @@ class ConfigFile(Section):
     # Where agents work (handoff notices, replies from the thread); none: no notices.
     desk: DeskSettings | None = None
     workflows: list[str] = Field(default_factory=list)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,7 @@ class Config:
     desk: DeskRules | None = None
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def secret_values(self) -> dict[str, str]:
@@ -191,7 +213,9 @@ def log_settings() -> LogSettings:
     )
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, host: str | None = None, port: int | None = None) -> Config:
+    """The config in `path`. Where the server listens comes from `host`/`port` (the command
+    line's flags) if given, else from FRONTDESK_HOST/FRONTDESK_PORT if set, else the file."""
     source = load_yaml(path)
     problems: list[Problem] = []
     environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
@@ -205,6 +229,7 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(source.problems(exc)) from exc
     base_dir = path.parent
+    server = _listening(raw.server, host, port, environ, problems)
     store = _store(source, raw, problems)
     channels = _channels(source, raw, problems)
     agents, teams = _directory(source, raw, problems)
@@ -226,7 +251,7 @@ def load_config(path: Path) -> Config:
     return Config(
         source=str(path),
         base_dir=base_dir,
-        server=raw.server,
+        server=server,
         api=raw.api,
         outbox=raw.outbox,
         store=store,
@@ -244,7 +269,35 @@ def load_config(path: Path) -> Config:
             for team, t in raw.teams.items()
             if t.away_outside_schedule and t.schedule is not None
         },
+        retention=raw.retention,
     )
+
+
+def _listening(
+    server: ServerSettings,
+    host: str | None,
+    port: int | None,
+    environ: Mapping[str, str],
+    problems: list[Problem],
+) -> ServerSettings:
+    """The server settings with the environment's (or .env's) and the flags' host and port
+    applied."""
+    changes: dict[str, Any] = {}
+    for name, variable, flag in (("host", HOST_ENV, host), ("port", PORT_ENV, port)):
+        value = flag if flag is not None else environ.get(variable)
+        if value is not None:
+            changes[name] = (value, "--" + name if flag is not None else variable)
+    if not changes:
+        return server
+    values = {name: value for name, (value, _) in changes.items()}
+    try:
+        return ServerSettings.model_validate({**server.model_dump(), **values})
+    except ValidationError as exc:
+        for item in exc.errors(include_url=False, include_input=False):
+            name = str(item["loc"][0])
+            value, origin = changes[name]
+            problems.append(Problem(origin, None, f"server.{name}", f"{value!r}: {item['msg']}"))
+        return server
 
 
 def read_dotenv(path: Path, problems: list[Problem]) -> dict[str, str]:

@@ -142,6 +142,29 @@ class Engine:
                     workflow.content_hash, workflow.name, snapshot(workflow)
                 )
 
+    async def reload(
+        self,
+        workflows: Sequence[Workflow],
+        *,
+        schedules: Mapping[str, Schedule],
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+    ) -> None:
+        """New runs start on `workflows` from now on; a run under way stays on the version it
+        started with (its program is kept, and is in the store). Each new version is stored
+        before any run can start on it."""
+        programs = {w.content_hash: compile_workflow(w) for w in workflows}
+        async with self._store.transaction() as tx:
+            for workflow in workflows:
+                await tx.save_workflow_version(
+                    workflow.content_hash, workflow.name, snapshot(workflow)
+                )
+        self._programs.update(programs)
+        self._workflows = list(workflows)
+        self._schedules = dict(schedules)
+        self._settings = dict(settings)
+        self._secrets = dict(secrets)
+
     # events -----------------------------------------------------------------------------
 
     async def process_inbound(self, item: StoredInbound) -> TurnReport | None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -31,6 +31,9 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
+
+if TYPE_CHECKING:
+    from core.retention import Cutoffs, Purged
 
 
 class Clock(Protocol):
@@ -208,6 +211,16 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def check_writable(self) -> None:
+        """Raise `StoreUnavailable` saying why when a write could not be committed now (for
+        readiness; the caller bounds how long it may take)."""
+        ...
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        """Delete finished data older than the cutoffs, never what is still needed (see
+        `core.retention`), in small transactions so that other writers are not held up."""
+        ...
+
     # inbox
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
         """Store an inbound event; None when (channel, event_id) is stored already."""
@@ -343,6 +356,26 @@ class Workload(BaseModel):
     agents: dict[AgentStatus, int]
     # (channel, lane kind: "customer" or "desk") → pending outbound messages, oldest due first
     outbox: dict[tuple[str, str], Waiting]
+
+
+@runtime_checkable
+class Backup(Protocol):
+    """A store that can copy itself while serving (`frontdesk backup`). A store without it
+    is backed up with its database's own tools (pg_dump for PostgreSQL)."""
+
+    async def backup(self, target: Path) -> None:
+        """Write a consistent copy to `target`, a new file; the store need not be open."""
+        ...
+
+
+@runtime_checkable
+class Supervised(Protocol):
+    """A channel with work of its own in the background (a poller) says here when that work
+    has stopped, so that readiness can report it."""
+
+    def failure(self) -> str | None:
+        """Why the channel cannot receive now; None while it works."""
+        ...
 
 
 @runtime_checkable

@@ -18,11 +18,12 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from core.callouts import perform
-from core.config import OutboxSettings
+from core.config import Config, OutboxSettings
 from core.desk import DeskRules
 from core.dispatch import Dispatcher
 from core.engine import Engine, HandAssignment, Offer, TurnReport
 from core.errors import StoreUnavailable
+from core.hours import away_outside_hours
 from core.models import (
     Agent,
     AgentStatus,
@@ -38,6 +39,7 @@ from core.models import (
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Store
 from core.reporting import Reporter
+from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
 from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
@@ -83,6 +85,7 @@ class Runtime:
         desk: DeskRules | None = None,
         away_outside: Mapping[str, str] | None = None,
         reporter: Reporter | None = None,
+        retention: RetentionSettings | None = None,
     ) -> None:
         self.store = store
         self.reporter = reporter if reporter is not None else Reporter()
@@ -111,7 +114,9 @@ class Runtime:
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
+        self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
+        self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
 
     # the Inbox port ---------------------------------------------------------------------
 
@@ -178,29 +183,6 @@ class Runtime:
             "the notice's thread could not be read", self.store.thread_at(desk, place, ts)
         )
 
-    async def away_outside_hours(self) -> list[Agent]:
-        """Set away the online agents whose teams (those set to `away_outside_schedule`) are
-        all closed now; the agents set away. Done at every sweep."""
-        if not self._away_outside:
-            return []
-        now = self.clock.now()
-        closed = {
-            team
-            for team, schedule in self._away_outside.items()
-            if not self._schedules[schedule].is_open(now)
-        }
-        changed = []
-        for agent in await self.store.list_agents():
-            if agent.status != AgentStatus.ONLINE:
-                continue
-            teams = [t for t in await self.store.teams_of(agent.id) if t in self._away_outside]
-            if teams and all(t in closed for t in teams):
-                updated = await self.store.set_agent_status(agent.id, AgentStatus.AWAY)
-                if updated is not None:
-                    self.reporter.agent_status(updated, f"outside the hours of {','.join(teams)}")
-                    changed.append(updated)
-        return changed
-
     # lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -208,6 +190,19 @@ class Runtime:
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self._timers)
         self._spawn("sweep", self._sweep)
+        if self.retention is not None:
+            self._spawn("retention", self.retention.run)
+
+    async def reload(self, config: Config) -> None:
+        """Take a reloaded config's workflows, schedules, settings, secrets and retention
+        (see `core.reload`); runs under way stay on their workflow versions."""
+        schedules, secrets = config.schedules, config.secret_values()
+        await self.engine.reload(
+            config.workflows, schedules=schedules, settings=config.settings, secrets=secrets
+        )
+        self._schedules, self._away_outside = dict(schedules), dict(config.away_outside)
+        if self.retention is not None:
+            self.retention.settings = config.retention
 
     async def stop(self, grace: float = 10.0) -> None:
         """Finish the turns and deliveries under way (for at most `grace` seconds each), then
@@ -254,7 +249,7 @@ class Runtime:
                     log.exception("%s loop failed; restarting", name)
                     await asyncio.sleep(RESTART_DELAY)
 
-        self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
+        self.loops[name] = self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
 
     # work -------------------------------------------------------------------------------
 
@@ -451,7 +446,9 @@ class Runtime:
         while True:
             # Online agents take their teams' queues now and then too, in case a wake-up was
             # lost (a crash between a commit and the offers it called for).
-            await self.away_outside_hours()
+            await away_outside_hours(
+                self.store, self.reporter, self.clock.now(), self._away_outside, self._schedules
+            )
             for agent in await self.store.list_agents():
                 self.agent_status_changed(agent)
             self._sweep_wake.clear()

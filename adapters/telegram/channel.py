@@ -74,6 +74,12 @@ class TelegramChannel:
         await self._follow_ups.close()
         await self._sender.close()
 
+    def failure(self) -> str | None:
+        """For readiness: in polling mode, the poller must be running."""
+        if self._poller is not None and not self._tasks:
+            return "its poller is not running"
+        return None
+
     def _poller_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:

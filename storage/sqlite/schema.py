@@ -268,11 +268,25 @@ _V3 = (
     "CREATE INDEX IF NOT EXISTS contacts_by_external_id ON contacts (external_id)",
 )
 
+# Retention: the sweep finds what is old enough to delete without reading every row.
+_V4 = (
+    """
+    CREATE INDEX IF NOT EXISTS inbox_processed
+        ON inbox (received_at) WHERE processed_at IS NOT NULL AND error IS NULL
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE status = 'sent'",
+    "CREATE INDEX IF NOT EXISTS outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_closed
+        ON conversations (closed_at) WHERE status = 'closed'
+    """,
+)
+
 # Which of a contact's profile fields a workflow saved (a JSON list of names; NULL: none),
 # so that a channel's later events leave them as the workflow set them.
-_V4 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
+_V5 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

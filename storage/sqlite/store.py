@@ -7,6 +7,9 @@ stored by group commit (see `inbox`).
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -31,13 +34,16 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import OutboxRecord, Workload
+from core.retention import Cutoffs, Purged
 from storage.sqlite import (
+    backup,
     conversations,
     desk_threads,
     directory,
     inbox,
     outbox,
     records,
+    retention,
     timers,
     workload,
 )
@@ -53,6 +59,13 @@ SAVE_CURSOR = """
     INSERT INTO cursors (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = excluded.value
 """
+# The readiness probe's write, always undone: it needs SQLite's write lock and a writable
+# database, but never reaches the disk.
+PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
+
+
+class _Undo(Exception):
+    """Raised inside the probe's transaction to roll its write back."""
 
 
 class SqliteStore:
@@ -71,20 +84,28 @@ class SqliteStore:
         self._writer: Writer | None = None
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     async def open(self) -> None:
         """Connect, switch to WAL and bring the schema up to date (idempotent)."""
         if self._writer is not None:
             raise RuntimeError(f"the store on {self.path} is already open")
-        writer = Writer(await connect(self.path, self._settings, writer=True))
+        try:
+            writer = Writer(await connect(self.path, self._settings, writer=True))
+        except sqlite3.Error as exc:  # such as a file that is not a database
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
             await migrate(writer)
             reader = await connect(self.path, self._settings, writer=False)
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, sqlite3.Error):  # such as a database that is read-only
+                raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             raise
         self._writer, self._reader = writer, reader
         self._inbox = inbox.InboxWriter(writer)
+        found = os.stat(self.path)
+        self._file = (found.st_dev, found.st_ino)
 
     async def close(self) -> None:
         """Let queued inbound events commit, then close both connections."""
@@ -100,6 +121,37 @@ class SqliteStore:
             finally:
                 if reader is not None:
                     await reader.close()
+
+    async def check_writable(self) -> None:
+        """Raise StoreUnavailable when the database file is gone or replaced (the store
+        would go on writing to a file nobody will open again), when its folder is not
+        writable (a restart could not open it), or when a write cannot take SQLite's write
+        lock (another process holds it, the database is read-only). A full disk shows only
+        at a commit, and is reported by the writes that fail."""
+        writer = self._writer_or_fail()
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"the database file {self.path} has been removed") from None
+        if (found.st_dev, found.st_ino) != self._file:
+            raise StoreUnavailable(f"the database file {self.path} has been replaced")
+        if not os.access(self.path.parent, os.W_OK):
+            raise StoreUnavailable(f"the folder of {self.path} is not writable")
+        try:
+            async with writer.transaction() as conn:
+                await conn.execute(PROBE)
+                raise _Undo
+        except _Undo:
+            pass
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite database {self.path} is not writable: {exc}") from exc
+
+    async def purge(self, cutoffs: Cutoffs) -> Purged:
+        return await retention.purge(self._writer_or_fail(), cutoffs)
+
+    async def backup(self, target: Path) -> None:
+        """A consistent copy by SQLite's online backup API, safe while serving."""
+        await asyncio.to_thread(backup.copy, self.path, target)
 
     # inbox --------------------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ def test_it_serves_the_installed_config() -> None:
 def test_it_waits_for_the_drain_before_killing() -> None:
     # Runtime.stop gives the turns under way `grace` seconds, then the deliveries as long.
     grace = inspect.signature(Runtime.stop).parameters["grace"].default
-    assert int(service()["TimeoutStopSec"]) > 2 * grace
+    assert int(service()["TimeoutStopSec"]) > 3 * grace
 
 
 def test_the_container_config_stores_where_the_service_may_write() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -29,11 +30,15 @@ def listen_on(config: Path, port: int) -> str:
 
 @asynccontextmanager
 async def serving(
-    config: Path, log: Path | None = None, *options: str, serve_options: tuple[str, ...] = ()
+    config: Path,
+    log: Path | None = None,
+    *options: str,
+    serve_options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`frontdesk [options] serve --config config [serve_options]` as a child process, stopped
-    on exit if it is still running (SIGTERM, then SIGKILL if it has not stopped within ten
-    seconds)."""
+    """`frontdesk [options] serve --config config [serve_options]` as a child process, with
+    `env` added to the environment; stopped on exit if it is still running (SIGTERM, then
+    SIGKILL if it has not stopped within ten seconds)."""
     out = log.open("ab") if log is not None else None
     try:
         process = await asyncio.create_subprocess_exec(
@@ -45,6 +50,7 @@ async def serving(
             *serve_options,
             stdout=out,
             stderr=out,
+            env={**os.environ, **(env or {})},
         )
     finally:
         if out is not None:
