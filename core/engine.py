@@ -181,7 +181,7 @@ class Engine:
             turn.record_in(event.text, event.option_id, event.attachment)
             if turn.conversation.handoff is not None:
                 turn.relayed.append(_relayed(event))
-            await self._continue(turn, event.text, event.option_id)
+            await self._continue(turn, event.text, event.option_id, event.shared_phone)
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
@@ -636,7 +636,13 @@ class Engine:
         turn.conversation.run = None
         return False
 
-    async def _continue(self, turn: Turn, text: str | None, option_id: str | None) -> None:
+    async def _continue(
+        self,
+        turn: Turn,
+        text: str | None,
+        option_id: str | None,
+        shared_phone: str | None = None,
+    ) -> None:
         run = turn.conversation.run
         if run is None:
             return
@@ -645,7 +651,7 @@ class Engine:
                 return  # waiting on a timer: the message is in the transcript, nothing more
             instruction = await self._instruction(turn.tx, run)
             assert isinstance(instruction.step, AskQuestionStep)
-            answer(instruction.step, instruction, turn, text, option_id)
+            answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
 
     async def _run(self, turn: Turn) -> None:
@@ -743,18 +749,17 @@ def _new(contact: Contact, now: datetime) -> Conversation:
     )
 
 
+PROFILE_FIELDS = ("name", "username", "language", "email", "phone")
+
+
 def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
-    """Take what the platform says about the contact. Language only fills a gap: a workflow
-    may have set it on purpose."""
+    """Take what the platform says about the contact in its latest event (the customer
+    changed their language or email there), except for the fields a workflow saved, which
+    it did on purpose (`Contact.workflow_fields`). A field the event leaves out is kept."""
     changed = False
-    for name in ("name", "username"):
+    for name in PROFILE_FIELDS:
         value = getattr(profile, name)
-        if value and value != getattr(contact, name):
-            setattr(contact, name, value)
-            changed = True
-    for name in ("language", "email", "phone"):
-        value = getattr(profile, name)
-        if value and getattr(contact, name) is None:
+        if value and name not in contact.workflow_fields and value != getattr(contact, name):
             setattr(contact, name, value)
             changed = True
     return changed

@@ -32,6 +32,7 @@ from core.events import (
 from core.models import (
     Agent,
     AgentStatus,
+    AnswerType,
     ConversationStatus,
     NoticeKind,
     Option,
@@ -60,7 +61,13 @@ class RunEnded(Exception):
     """The run stopped on purpose (the conversation was closed)."""
 
 
-def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> None:
+def _say(
+    turn: Turn,
+    text: str,
+    options: list[Option],
+    step_id: str | None,
+    answer: AnswerType | None = None,
+) -> None:
     try:
         rendered = render(text, turn.template_context())
     except TemplateRenderError as exc:
@@ -70,7 +77,7 @@ def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> N
         )
         return
     if rendered.strip():
-        turn.say(rendered, options, step_id)
+        turn.say(rendered, options, step_id, answer=answer)
 
 
 def _options(step: AskQuestionStep, turn: Turn) -> list[Option]:
@@ -104,7 +111,7 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             run.pc += 1
         case AskQuestionStep():
             options = _options(step, turn)
-            _say(turn, step.text, options, step.id)
+            _say(turn, step.text, options, step.id, step.answer)
             timer_id = None
             if step.timeout_seconds is not None:
                 timer_id = turn.schedule(step.timeout_seconds)
@@ -330,11 +337,15 @@ def answer(
     turn: Turn,
     text: str | None,
     option_id: str | None,
+    shared_phone: str | None = None,
 ) -> None:
-    """Take the customer's reply to the question the run waits on."""
+    """Take the customer's reply to the question the run waits on; `shared_phone` is a
+    number they shared as their own (see `Inbound.shared_phone`)."""
     run = turn.conversation.run
     assert run is not None
     assert run.waiting is not None
+    if step.answer == "phone" and shared_phone is not None and not (text and text.strip()):
+        text = shared_phone
     parsed = _parse(step, run.waiting.options, text, option_id)
     if parsed is None:
         attempts = run.waiting.attempts + 1
@@ -344,7 +355,7 @@ def answer(
             run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
-        _say(turn, step.retry_text, run.waiting.options, step.id)
+        _say(turn, step.retry_text, run.waiting.options, step.id, step.answer)
         return
     turn.stop_waiting()
     if step.answer == "multiple_choice":
@@ -409,4 +420,7 @@ def save(turn: Turn, path: str, value: Any) -> None:
         contact.fields = fields
     else:
         setattr(contact, parts[1], None if value is None else str(value))
+        # Saved on purpose, it is the workflow's; cleared, the channel may fill it again.
+        owned = [f for f in contact.workflow_fields if f != parts[1]]
+        contact.workflow_fields = owned if value is None else sorted([*owned, parts[1]])
     turn.contact_changed = True

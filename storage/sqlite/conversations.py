@@ -36,7 +36,7 @@ from storage.sqlite.connection import fetch_all, fetch_one
 
 _CONTACT = (
     "id, channel, external_id, name, username, language, email, phone, country, "
-    "fields, tags, created_at, unreachable_since"
+    "fields, tags, created_at, unreachable_since, workflow_fields"
 )
 
 
@@ -57,14 +57,15 @@ async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Con
 
 
 SAVE_CONTACT = f"""
-    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         channel = excluded.channel, external_id = excluded.external_id,
         name = excluded.name, username = excluded.username,
         language = excluded.language, email = excluded.email,
         phone = excluded.phone, country = excluded.country,
         fields = excluded.fields, tags = excluded.tags,
-        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since
+        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since,
+        workflow_fields = excluded.workflow_fields
 """
 
 # The platform refuses messages to this contact; the first time it said so is kept.
@@ -92,6 +93,7 @@ def contact_row(contact: Contact) -> tuple[Any, ...]:
         dump_json(TAGS, contact.tags),
         to_micros(contact.created_at),
         to_micros_or_none(contact.unreachable_since),
+        dump_json(TAGS, contact.workflow_fields) if contact.workflow_fields else None,
     )
 
 
@@ -110,6 +112,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
         tags=TAGS.validate_json(row["tags"]),
         created_at=from_micros(row["created_at"]),
         unreachable_since=from_micros_or_none(row["unreachable_since"]),
+        workflow_fields=TAGS.validate_json(row["workflow_fields"] or "[]"),
     )
 
 

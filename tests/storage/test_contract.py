@@ -943,3 +943,19 @@ async def test_parked_events_are_listed_and_made_pending_again(store: Store) -> 
     # Only a parked event: not one pending, processed, or unknown.
     for not_parked in (first, processed, 999):
         assert await store.unpark_inbound(not_parked) is None
+
+
+async def test_the_fields_a_workflow_saved_are_kept_with_the_contact(store: Store) -> None:
+    saved = contact().model_copy(update={"language": "fr", "workflow_fields": ["language"]})
+    async with store.transaction() as tx:
+        await tx.save_contact(saved)
+    stored = await store.get_contact("webhook", "u1")
+    assert stored is not None
+    assert (stored.language, stored.workflow_fields) == ("fr", ["language"])
+
+    stored.workflow_fields = []
+    async with store.transaction() as tx:
+        await tx.save_contact(stored)
+    again = await store.get_contact("webhook", "u1")
+    assert again is not None
+    assert again.workflow_fields == []
