@@ -282,7 +282,12 @@ _V4 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# A queued conversation keeps the `max_open` of the step that queued it, so that an agent
+# taking the queue (after a restart too) takes it only below that limit. NULL: no limit, as
+# for every conversation queued before.
+_V5 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
