@@ -8,7 +8,7 @@ from typing import TypeVar
 import click
 from pydantic import BaseModel
 
-from core.config import Config, load_config
+from core.config import Config, ServerSettings, load_channel, load_config
 from core.errors import ConfigError
 
 S = TypeVar("S", bound=BaseModel)
@@ -29,3 +29,19 @@ def channel_settings(
     if not isinstance(channel.settings, settings_type):
         raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a {kind} one")
     return config, channel.settings
+
+
+def channel_section(
+    config_path: Path, slug: str, settings_type: type[S], kind: str
+) -> tuple[ServerSettings, S]:
+    """Like `channel_settings`, from the server section and that one channel only: the
+    environment variables the rest of the config names need not be set."""
+    try:
+        server, channel = load_channel(config_path, slug)
+    except ConfigError as exc:
+        raise click.ClickException(f"the config is wrong:\n{exc}") from exc
+    if channel is None:
+        raise click.UsageError(f"{config_path} has no channel '{slug}'; pick one with --channel")
+    if not isinstance(channel.settings, settings_type):
+        raise click.UsageError(f"channel '{slug}' is a {channel.type} channel, not a {kind} one")
+    return server, channel.settings

@@ -2,7 +2,8 @@
 
 The real engine and a real (temporary) SQLite store run the workflow; messages go through the
 real outbox to a console channel that prints them. Time is a manual clock, so a Wait step is
-passed with `/skip` instead of waiting.
+passed with `/skip` or `/wait SECONDS` instead of waiting; `/agent` and `/as` play the agents
+and other customers, so that a whole journey (queue, shift change, close) can be tried.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import asyncio
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -22,19 +24,27 @@ from core import plugins
 from core.clock import ManualClock
 from core.config import Config, OutboxSettings
 from core.engine import TurnReport
+from core.hours import away_outside_hours
 from core.models import (
     Agent,
     AgentStatus,
     ContactProfile,
+    Conversation,
+    ConversationStatus,
     Delivery,
     Inbound,
     Outbound,
 )
 from core.runtime import Runtime
+from core.schedules import Schedule
 from core.workflow import Workflow, references
 
 CHANNEL = "chat"
-HELP = "type a reply; a number or a label picks an option; /skip passes a wait; /quit leaves"
+HELP = (
+    "type a reply; a number or a label picks an option; /skip passes a wait; "
+    "/wait SECONDS moves the clock; /close; /agent NAME online|away|offline; "
+    "/as CONTACT; /quit leaves"
+)
 
 
 class ConsoleChannel:
@@ -99,6 +109,14 @@ async def stub_crm(answer: str) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@dataclass(frozen=True)
+class Customer:
+    """Who `frontdesk chat` plays, and on which channel name."""
+
+    profile: ContactProfile = field(default_factory=lambda: ContactProfile(external_id="terminal"))
+    channel: str = CHANNEL
+
+
 async def chat(
     workflow: Workflow,
     config: Config | None,
@@ -106,13 +124,15 @@ async def chat(
     read: Callable[[], str | None],
     write: Callable[[str], None],
     crm_answer: str | None = None,
+    customer: Customer | None = None,
 ) -> None:
+    customer = customer or Customer()
     if crm_answer is None:
-        await _chat(workflow, config, at, read, write, {})
+        await _chat(workflow, config, at, read, write, {}, customer)
         return
     async with stub_crm(crm_answer) as url:
         write(f"(a stub CRM at {url} answers every request with {crm_answer})")
-        await _chat(workflow, config, at, read, write, {"crm_url": url})
+        await _chat(workflow, config, at, read, write, {"crm_url": url}, customer)
 
 
 async def _chat(
@@ -122,6 +142,7 @@ async def _chat(
     read: Callable[[], str | None],
     write: Callable[[str], None],
     overrides: dict[str, str],
+    customer: Customer,
 ) -> None:
     clock = ManualClock(at)
     with tempfile.TemporaryDirectory(prefix="frontdesk-chat-") as folder:
@@ -143,46 +164,139 @@ async def _chat(
             store,
             clock,
             [workflow],
-            {CHANNEL: console},
+            {customer.channel: console},
             OutboxSettings(),
             on_turn=trace,
             schedules=config.schedules if config is not None else {},
             settings={**(config.settings if config is not None else {}), **overrides},
             secrets=config.secret_values() if config is not None else {},
+            away_outside=config.away_outside if config is not None else {},
         )
         await store.open()
         try:
             agents, teams = directory_for(workflow, config)
             await store.sync_directory(agents, teams)
             await runtime.engine.prepare()
+            session = _Session(runtime, clock, write, customer)
+            if config is not None:
+                session.hours = (config.away_outside, config.schedules)
+            await session.shift_change()
             write(f"frontdesk chat: workflow {workflow.name!r} ({HELP})")
-            contact = ContactProfile(external_id="terminal", name="You")
             while True:
                 line = await asyncio.to_thread(read)
                 if line is None or line.strip() == "/quit":
                     break
-                if line.strip() == "/skip":
-                    upcoming = await store.next_timer_due()
-                    if upcoming is None:
-                        write("  (nothing is waiting on a timer)")
-                        continue
-                    clock.set(max(upcoming, clock.now()))
-                    await runtime.fire_due_timers()
-                else:
-                    event = Inbound(
-                        channel=CHANNEL, event_id=uuid.uuid4().hex, contact=contact, text=line
-                    )
-                    await runtime.accept(event)
-                    await runtime.idle()
+                await session.handle(line)
+                await runtime.settled()
                 await runtime.outbox.flush()
-                await _show_state(runtime, write)
+                await _show_state(runtime, write, session.customer)
         finally:
             await runtime.stop()
             await store.close()
 
 
-async def _show_state(runtime: Runtime, write: Callable[[str], None]) -> None:
-    conversations = await runtime.store.conversations_of(CHANNEL, "terminal")
+class _Session:
+    """What the terminal's lines do: a customer's message, or a command."""
+
+    def __init__(
+        self, runtime: Runtime, clock: ManualClock, write: Callable[[str], None], who: Customer
+    ) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.write = write
+        self.customer = who
+        # Teams set away outside their schedules (team → schedule), and the schedules.
+        self.hours: tuple[Mapping[str, str], Mapping[str, Schedule]] = ({}, {})
+
+    async def handle(self, line: str) -> None:
+        command, _, rest = line.strip().partition(" ")
+        rest = rest.strip()
+        match command:
+            case "/skip":
+                upcoming = await self.runtime.store.next_timer_due()
+                if upcoming is None:
+                    self.write("  (nothing is waiting on a timer)")
+                    return
+                await self.advance(max(upcoming, self.clock.now()))
+            case "/wait":
+                try:
+                    seconds = float(rest)
+                except ValueError:
+                    self.write("  (/wait takes a number of seconds, e.g. /wait 3600)")
+                    return
+                if seconds < 0:
+                    self.write("  (/wait takes a number of seconds, e.g. /wait 3600)")
+                    return
+                await self.advance(self.clock.now() + timedelta(seconds=seconds))
+            case "/close":
+                current = await self.current()
+                if current is None or current.status != ConversationStatus.OPEN:
+                    self.write("  (no open conversation to close)")
+                    return
+                await self.runtime.close_conversation(current.id)
+            case "/agent":
+                await self.agent(rest)
+            case "/as":
+                if not rest:
+                    self.write("  (/as takes a contact id, e.g. /as ana)")
+                    return
+                self.customer = replace(
+                    self.customer, profile=ContactProfile(external_id=rest, name=rest)
+                )
+                self.write(f"  (now writing as {rest})")
+            case _ if command.startswith("/"):
+                self.write(f"  (unknown command {command}: {HELP})")
+            case _:
+                event = Inbound(
+                    channel=self.customer.channel,
+                    event_id=uuid.uuid4().hex,
+                    contact=self.customer.profile,
+                    text=line,
+                )
+                await self.runtime.accept(event)
+
+    async def advance(self, to: datetime) -> None:
+        """Move the clock on, firing every timer due on the way, in order."""
+        while (upcoming := await self.runtime.store.next_timer_due()) is not None and (
+            upcoming <= to
+        ):
+            self.clock.set(max(upcoming, self.clock.now()))
+            await self.runtime.fire_due_timers()
+            await self.runtime.settled()
+        self.clock.set(max(to, self.clock.now()))
+        await self.shift_change()
+        self.write(f"  (it is now {self.clock.now():%a %Y-%m-%d %H:%M %Z})")
+
+    async def shift_change(self) -> None:
+        away_outside, schedules = self.hours
+        now = self.clock.now()
+        runtime = self.runtime
+        for agent in await away_outside_hours(
+            runtime.store, runtime.reporter, now, away_outside, schedules
+        ):
+            self.write(f"  ({agent.id} is away: outside their team's hours)")
+
+    async def agent(self, rest: str) -> None:
+        parts = rest.split()
+        statuses = [s.value for s in AgentStatus]
+        if len(parts) != 2 or parts[1] not in statuses:
+            self.write(f"  (/agent takes a name and one of {', '.join(statuses)})")
+            return
+        agent = await self.runtime.set_agent_status(parts[0], AgentStatus(parts[1]))
+        if agent is None:
+            self.write(f"  (no agent {parts[0]!r})")
+            return
+        self.write(f"  ({agent.id} is {agent.status.value})")
+
+    async def current(self) -> Conversation | None:
+        found = await self.runtime.store.conversations_of(
+            self.customer.channel, self.customer.profile.external_id
+        )
+        return found[-1] if found else None
+
+
+async def _show_state(runtime: Runtime, write: Callable[[str], None], who: Customer) -> None:
+    conversations = await runtime.store.conversations_of(who.channel, who.profile.external_id)
     if not conversations:
         return
     current = conversations[-1]

@@ -10,17 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from core import logs, plugins, template_library
+from core.bodies import describe
+from core.chat import CHANNEL, Customer, read_stdin
 from core.chat import chat as run_chat
-from core.chat import read_stdin
 from core.config import Config, load_config, log_settings
+from core.crosscheck import directory_of, workflow_problems
 from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable
 from core.inspect_cli import agents, conversations, queues
+from core.models import ContactProfile
 from core.ports import Backup
-from core.sources import load_yaml
-from core.workflow import load_workflow, parse_workflow
+from core.sources import Source, load_yaml
+from core.workflow import parse_workflow
 
 
 def _fail(error: ConfigError) -> None:
@@ -140,23 +144,40 @@ def backup(config_path: Path, target: Path) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Check config and workflow files; name the file, line and field of each problem."""
+    """Check config and workflow files; name the file, line and field of each problem.
+
+    A workflow file given beside one config is also checked against that config: the
+    teams, agents, schedules, settings and secrets it names."""
     failed = False
+    sources: dict[Path, Source] = {}
+    configs: list[Config] = []
+    outcome: dict[Path, list[Problem] | str] = {}
     for path in files:
         try:
             source = load_yaml(path)
             if isinstance(source.data, dict) and "steps" in source.data:
-                parse_workflow(source)
-                kind = "workflow"
-            else:
-                load_config(path)
-                kind = "config"
+                sources[path] = source
+                continue
+            configs.append(load_config(path))
+            outcome[path] = "config"
         except ConfigError as exc:
-            failed = True
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
+            outcome[path] = exc.problems
+    directory = directory_of(configs[0]) if len(configs) == 1 else None
+    for path, source in sources.items():
+        try:
+            workflow = parse_workflow(source)
+        except ConfigError as exc:
+            outcome[path] = exc.problems
             continue
-        click.echo(f"{path}: ok ({kind})")
+        outcome[path] = workflow_problems(workflow, source, directory) or "workflow"
+    for path in files:
+        result = outcome[path]
+        if isinstance(result, str):
+            click.echo(f"{path}: ok ({result})")
+            continue
+        failed = True
+        for problem in result:
+            click.echo(str(problem), err=True)
     sys.exit(1 if failed else 0)
 
 
@@ -184,19 +205,44 @@ def _parse_at(text: str | None) -> datetime:
     help="JSON a stub CRM answers every request with (sets settings.crm_url), "
     'e.g. \'{"customerType": "VIP"}\'',
 )
+@click.option("--name", default="You", show_default=True, help="the customer's name")
+@click.option("--language", help="the customer's language, e.g. es")
+@click.option("--email", help="the customer's email")
+@click.option("--channel", default=CHANNEL, show_default=True, help="the channel they write on")
 def chat(
-    workflow_path: Path, config_path: Path | None, at: str | None, crm_answer: str | None
+    workflow_path: Path,
+    config_path: Path | None,
+    at: str | None,
+    crm_answer: str | None,
+    name: str,
+    language: str | None,
+    email: str | None,
+    channel: str,
 ) -> None:
-    """Talk to a workflow in the terminal as a customer would."""
+    """Talk to a workflow in the terminal as a customer would.
+
+    With --config, the workflow is first checked against it as `validate` would."""
     logging.getLogger().setLevel(logging.WARNING)
     config: Config | None = None
     try:
-        workflow = load_workflow(workflow_path)
+        source = load_yaml(workflow_path)
+        workflow = parse_workflow(source)
         if config_path is not None:
             config = load_config(config_path)
+        problems = workflow_problems(
+            workflow, source, directory_of(config) if config is not None else None
+        )
+        if problems:
+            raise ConfigError(problems)
+        profile = ContactProfile(external_id="terminal", name=name, language=language, email=email)
     except ConfigError as exc:
         _fail(exc)
-    asyncio.run(run_chat(workflow, config, _parse_at(at), read_stdin, click.echo, crm_answer))
+    except ValidationError as exc:
+        raise click.BadParameter(describe(exc)) from exc
+    customer = Customer(profile, channel)
+    asyncio.run(
+        run_chat(workflow, config, _parse_at(at), read_stdin, click.echo, crm_answer, customer)
+    )
 
 
 @main.command()

@@ -27,13 +27,14 @@ from pydantic import (
 )
 
 from core import plugins
+from core.crosscheck import Directory, workflow_problems
 from core.desk import DeskRules, DeskSettings
 from core.errors import ConfigError, Problem
 from core.models import Agent, AgentStatus
 from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
-from core.workflow import Workflow, parse_workflow, references
+from core.workflow import Workflow, parse_workflow
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
 # Beside the config file: values for its `${NAME}` references; the environment wins.
@@ -273,6 +274,38 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
     )
 
 
+def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig | None]:
+    """The server section (with FRONTDESK_HOST/FRONTDESK_PORT applied, as `load_config` does)
+    and the channel `slug` of the config at `path` (None when it has no such channel),
+    reading only the variables those two name: a tool for one channel needs neither the
+    other channels' secrets nor the rest of the config."""
+    source = load_yaml(path)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the config must be a mapping")])
+    problems: list[Problem] = []
+    environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
+    channels = source.data.get("channels")
+    body = channels.get(slug) if isinstance(channels, dict) else None
+    server = _interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
+    if isinstance(body, dict):
+        body = _interpolate(source, body, ("channels", slug), environ, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = ServerSettings.model_validate(server)
+    except ValidationError as exc:
+        raise ConfigError(source.problems(exc, ("server",))) from exc
+    settings = _listening(settings, None, None, environ, problems)  # as `serve` would listen
+    if problems:
+        raise ConfigError(problems)
+    if not isinstance(body, dict):
+        return settings, None
+    found = _settings(source, ("channels", slug), "channel", body, problems)
+    if found is None:
+        raise ConfigError(problems)
+    return settings, ChannelConfig(slug, *found)
+
+
 def _listening(
     server: ServerSettings,
     host: str | None,
@@ -461,7 +494,15 @@ def _workflows(
     problems: list[Problem],
 ) -> list[Workflow]:
     workflows: list[Workflow] = []
-    agent_ids = {a.id for a in agents}
+    directory = Directory(
+        name=config_path.name,
+        teams=set(teams),
+        agents={a.id for a in agents},
+        schedules=set(raw.schedules),
+        channels=set(channels),
+        settings=set(raw.settings),
+        secrets=set(raw.secrets),
+    )
     names: set[str] = set()
     for i, relative in enumerate(raw.workflows):
         path = base_dir / relative
@@ -477,14 +518,6 @@ def _workflows(
                 source.problem(("workflows", i), f"two workflows named {workflow.name!r}")
             )
         names.add(workflow.name)
-        known = {"team": set(teams), "agent": agent_ids, "schedule": set(raw.schedules)}
-        for kind, name, loc in references(workflow):
-            if name not in known[kind]:
-                problems.append(
-                    workflow_source.problem(loc, f"no {kind} '{name}' in {config_path.name}")
-                )
-        for j, channel in enumerate(workflow.channels or []):
-            if channel not in channels:
-                problems.append(workflow_source.problem(("channels", j), f"no channel '{channel}'"))
+        problems.extend(workflow_problems(workflow, workflow_source, directory))
         workflows.append(workflow)
     return workflows

@@ -247,6 +247,9 @@ class Conversation(BaseModel):
     run: Run | None = None
     seq: int = 0
     version: int = 0
+    # The assign step's `assigned_message` (a template): said to the customer whenever an
+    # agent takes the conversation, at once or later (from the queue, on a reassignment).
+    assigned_message: str | None = None
 
 
 class TranscriptEntry(Frozen):

@@ -115,6 +115,7 @@ class Runtime:
         self._timer_wake = asyncio.Event()
         self._sweep_wake = asyncio.Event()
         self._tasks = TaskSet()
+        self._offers = TaskSet()  # rounds of queue offers under way
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
@@ -220,6 +221,7 @@ class Runtime:
             await self._http.close()
         await self._offers.cancel()
         await self._tasks.cancel()
+        await self._offers.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -234,6 +236,14 @@ class Runtime:
                 await self._offers.join()
             else:
                 return
+
+    async def settled(self) -> None:
+        """Wait until every event handed over so far, and every queue offer it caused (an
+        agent came online, a conversation closed), has been processed (`chat`, tests)."""
+        await self.idle()
+        while self._offers:
+            await self._offers.join()
+            await self.idle()
 
     async def fire_due_timers(self) -> int:
         """Hand over every due timer and wait for them (`frontdesk chat`, tests)."""

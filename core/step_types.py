@@ -208,11 +208,16 @@ class AssignStep(StepBase):
     free a slot take the queue in arrival order) and the run takes `when_unavailable`, or,
     with `timeout_seconds`, waits at this step until an agent takes it (then carries on) or
     the time is up (then takes `on_timeout`).
+
+    `assigned_message` (a template; `agent` is the agent who took it) tells the customer who
+    helps them whenever that happens: at once, or later when an agent takes the conversation
+    from the queue or from its first agent.
     """
 
     type: Literal["assign"]
     team: str | None = None
     agent: str | None = None
+    assigned_message: str | None = Field(default=None, min_length=1, max_length=4096)
     strategy: Literal["round_robin", "least_open"] = "round_robin"
     only_online: bool = True
     max_open: int | None = Field(default=None, ge=1)  # only agents with fewer open than this

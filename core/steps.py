@@ -61,7 +61,7 @@ class RunEnded(Exception):
     """The run stopped on purpose (the conversation was closed)."""
 
 
-def _say(turn: Turn, text: str, options: list[Option], step_id: str) -> None:
+def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> None:
     try:
         rendered = render(text, turn.template_context())
     except TemplateRenderError as exc:
@@ -74,8 +74,16 @@ def _say(turn: Turn, text: str, options: list[Option], step_id: str) -> None:
         turn.say(rendered, options, step_id)
 
 
-def _options(step: AskQuestionStep) -> list[Option]:
-    return [Option(id=o.id, label=o.label) for o in step.options]
+def _options(step: AskQuestionStep, turn: Turn) -> list[Option]:
+    """The step's options, each label rendered as a template (as written if it fails)."""
+    options = []
+    for o in step.options:
+        try:
+            label = render(o.label, turn.template_context()) if "{" in o.label else o.label
+        except TemplateRenderError:
+            label = o.label
+        options.append(Option(id=o.id, label=label.strip() or o.label))
+    return options
 
 
 async def execute(instruction: Instruction, program: Program, turn: Turn) -> None:
@@ -96,7 +104,7 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             _say(turn, _in_language(step, turn.contact.language), [], step.id)
             run.pc += 1
         case AskQuestionStep():
-            options = _options(step)
+            options = _options(step, turn)
             _say(turn, step.text, options, step.id)
             timer_id = None
             if step.timeout_seconds is not None:
@@ -196,6 +204,7 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     conversation = turn.conversation
     if step.team is not None:
         conversation.team = step.team
+    conversation.assigned_message = step.assigned_message
     if agent is not None:
         strategy = "agent" if step.agent is not None else step.strategy
         assign(
@@ -263,6 +272,10 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
     conversation.queued_at = None
     conversation.queue_limit = None
     turn.agent = agent
+    if previous != agent.id and conversation.assigned_message is not None:
+        # Whoever takes it, and however (at once, from the queue, from another agent), the
+        # customer hears who helps them now.
+        _say(turn, conversation.assigned_message, [], step_id=None)
 
 
 def queue(turn: Turn, team: str, *, limit: int | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _ENV = ImmutableSandboxedEnvironment(
@@ -85,3 +86,68 @@ def render_url(text: str, context: Mapping[str, Any]) -> str:
         return _compile_url(text).render(context)
     except jinja2.TemplateError as exc:
         raise TemplateRenderError(str(exc)) from exc
+
+
+Path = tuple[str, ...]
+
+
+def paths_read(text: str) -> list[tuple[str, Path]]:
+    """Every value `text` reads from its context, as (root, attribute path): `{{
+    contact.fields.plan }}` reads ("contact", ("fields", "plan")). Names the template sets
+    itself (`{% set %}`, loop variables) and Jinja's own globals are left out. Only constant
+    attribute and item names are followed; `contact[key]` stops at `contact`."""
+    tree = _compile_tree(text)
+    outside = meta.find_undeclared_variables(tree) - set(_ENV.globals)
+    found: list[tuple[str, Path]] = []
+    _collect(tree, outside, found)
+    return found
+
+
+def _compile_tree(text: str) -> nodes.Template:
+    try:
+        return _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateSyntaxProblem(
+            f"template error on its line {exc.lineno}: {exc.message}"
+        ) from exc
+
+
+def _chain(node: nodes.Node) -> tuple[str, Path] | None:
+    """(root, path) when `node` is a name followed by constant attributes or items."""
+    path: list[str] = []
+    while True:
+        if isinstance(node, nodes.Getattr):
+            path.append(node.attr)
+            node = node.node
+        elif (
+            isinstance(node, nodes.Getitem)
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            path.append(node.arg.value)
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            return node.name, tuple(reversed(path))
+        else:
+            return None
+
+
+def _collect(node: nodes.Node, outside: set[str], found: list[tuple[str, Path]]) -> None:
+    if isinstance(node, nodes.Call):
+        called = _chain(node.node)
+        if called is not None and called[1]:  # `vars.get(...)`: a method, not a value
+            root, path = called
+            if root in outside:
+                found.append((root, path[:-1]))
+            for child in node.iter_child_nodes(exclude=("node",)):
+                _collect(child, outside, found)
+            return
+    if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.Name):
+        chain = _chain(node)
+        if chain is not None:
+            if chain[0] in outside:
+                found.append(chain)
+            if isinstance(node, nodes.Name) or chain[1]:
+                return
+    for child in node.iter_child_nodes():
+        _collect(child, outside, found)

@@ -80,7 +80,7 @@ def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
         if step.id in seen:
             problems.append(source.problem((*loc, "id"), f"duplicate step id '{step.id}'"))
         seen.setdefault(step.id, loc)
-        for where, text in _templates(step, loc):
+        for where, text in templates_of(step, loc):
             try:
                 check_template(text)
             except TemplateSyntaxProblem as exc:
@@ -91,15 +91,18 @@ def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
     return problems
 
 
-def _templates(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+def templates_of(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
     """Every template text of a step, with where it stands."""
-    for name in ("text", "retry_message"):
+    for name in ("text", "retry_message", "assigned_message"):
         text = getattr(step, name, None)
         if isinstance(text, str):
             yield (*loc, name), text
     if isinstance(step, SendMessageStep):
         for language, text in step.translations.items():
             yield (*loc, "translations", language), text
+    if isinstance(step, AskQuestionStep):
+        for i, option in enumerate(step.options):
+            yield (*loc, "options", i, "label"), option.label
     if isinstance(step, UpdateContactStep):
         for path, text in step.set.items():
             yield (*loc, "set", path), text

@@ -116,14 +116,14 @@ steps:
     type: http_request
     method: POST
     url: "{{ settings.crm_url }}/notes"
-    body: {text: "{{ contact.name }} said hi", tags: ["web", "{{ channel }}"], n: 3}
+    body: {text: "{{ contact.name }} said hi", tags: ["web", "{{ conversation.channel }}"], n: 3}
     on_success: [{id: ok, type: send_message, text: "noted"}]
 """
     async with running(config_for(tmp_path, receiver, crm, workflow)) as fd:
         await fd.say("j", "hi", name='Ana "the" \\ Tester')
         assert await receiver.wait_for_texts("j", 1) == ["noted"]
     assert crm.requests == [
-        {"body": {"text": 'Ana "the" \\ Tester said hi', "tags": ["web", ""], "n": 3}}
+        {"body": {"text": 'Ana "the" \\ Tester said hi', "tags": ["web", "webhook"], "n": 3}}
     ]
 
 

@@ -195,3 +195,31 @@ async def test_number_comparisons(tmp_path: Path, receiver: Receiver) -> None:
         assert (await receiver.wait_for_texts("a", 2))[1] == "big"
         assert (await receiver.wait_for_texts("b", 2))[1] == "small"
         assert (await receiver.wait_for_texts("c", 2))[1] == "medium"
+
+
+async def test_option_labels_are_templates(tmp_path: Path, receiver: Receiver) -> None:
+    workflow = """
+name: labels
+trigger: conversation_opened
+steps:
+  - id: who
+    type: ask_question
+    text: "Who are you?"
+    answer: multiple_choice
+    options:
+      - {id: me, label: "{{ contact.name }}"}
+      - {id: other, label: "Someone else"}
+    save_to: vars.who
+  - {id: said, type: send_message, text: "You chose {{ vars.who }}."}
+"""
+    config = write_config(tmp_path, receiver.url, {"labels": workflow})
+    async with running(config) as fd:
+        await fd.say("o", "hi", name="Ana")
+        await receiver.wait_for_texts("o", 1)
+        [question] = [m for m in receiver.messages if m["contact_id"] == "o"]
+        assert question["options"] == [
+            {"id": "me", "label": "Ana"},
+            {"id": "other", "label": "Someone else"},
+        ]
+        await fd.say("o", "ana")  # typed as the customer saw it
+        assert (await receiver.wait_for_texts("o", 2))[1] == "You chose me."

@@ -8,8 +8,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
 from core import template_library
+from core.cli import main
 from core.models import Contact
 from tests.support.crm import Crm
 from tests.support.harness import API_TOKEN, SECRET, Running, running
@@ -26,8 +28,15 @@ def environment(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
     monkeypatch.setenv("FRONTDESK_API_TOKEN", API_TOKEN)
 
 
+WEEKDAY = "2026-11-23 10:30"  # a Monday, in the morning shift
+WEEKEND = "2026-11-28 11:00"  # a Saturday
+WHEN = pytest.mark.parametrize("when", [WEEKDAY, WEEKEND], ids=["weekday", "weekend"])
+
+
 def template(tmp_path: Path, name: str, workflows: list[str] | None = None) -> Path:
-    template_library.copy_to(name, tmp_path)
+    """The template as `frontdesk init` writes it (optionally with other workflows listed)."""
+    result = CliRunner().invoke(main, ["init", str(tmp_path), "--template", name])
+    assert result.exit_code == 0, result.output
     config = tmp_path / "frontdesk.yaml"
     if workflows is not None:
         text = config.read_text()
@@ -76,25 +85,48 @@ async def test_shift_routing_weekdays(
         assert (await placement(fd, "c"))[0] == team
 
 
-async def test_shift_routing_saturday_gets_the_away_message_and_the_morning_team(
+async def agents_away(fd: Running, *names: str) -> None:
+    """Wait for the sweep that sets agents away outside their team's schedule."""
+
+    async def away() -> bool:
+        statuses = {a.id: a.status.value for a in await fd.frontdesk.store.list_agents()}
+        return all(statuses[name] == "away" for name in names)
+
+    assert await until(away)
+
+
+async def test_shift_routing_weekend_queues_for_the_morning_team(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    async with running(template(tmp_path, "shift-routing"), start=madrid("2026-11-28 11:00")) as fd:
-        await fd.set_status("maria", "offline")
+    async with running(template(tmp_path, "shift-routing"), start=madrid(WEEKEND)) as fd:
+        # Every team is outside its schedule: its agents are set away, Maria included.
+        await agents_away(fd, "maria", "tomas", "akira")
         await fd.say("s", "hi")
-        texts = await receiver.wait_for_texts("s", 2)
-        assert texts[1] == "We're away for the weekend; your message is with our morning team."
+        assert await receiver.wait_for_texts("s", 2) == [
+            "Hi! Thanks for contacting us.",
+            "We're away for the weekend; your message is with our morning team.",
+        ]
         assert await placement(fd, "s") == ("morning", None)
-        # Monday: Maria comes online and takes the weekend's queue.
+        [queued] = await fd.frontdesk.store.queued_conversations(["morning"], 9)
+        assert queued.team == "morning"
+        # Monday: Maria comes online and takes the weekend's queue; the customer hears it.
         fd.clock.set(madrid("2026-11-30 06:00"))
         await fd.set_status("maria", "online")
-        await fd.frontdesk.runtime.idle()
+        assert (await receiver.wait_for_texts("s", 3))[2] == "Good morning! Maria will help you."
+        assert await placement(fd, "s") == ("morning", "maria")
 
-        async def placed() -> tuple[str | None, str | None] | None:
-            found = await placement(fd, "s")  # the offer round runs beside the request
-            return found if found[1] is not None else None
 
-        assert await until(placed) == ("morning", "maria")
+async def test_shift_routing_weekday_sets_other_shifts_away(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with running(template(tmp_path, "shift-routing"), start=madrid(WEEKDAY)) as fd:
+        await agents_away(fd, "tomas", "akira")
+        await fd.say("w", "hi")
+        assert await receiver.wait_for_texts("w", 2) == [
+            "Hi! Thanks for contacting us.",
+            "Maria will help you.",
+        ]
+        assert await placement(fd, "w") == ("morning", "maria")
 
 
 async def test_shift_routing_nobody_on_shift(tmp_path: Path, receiver: Receiver) -> None:
@@ -108,8 +140,11 @@ async def test_shift_routing_nobody_on_shift(tmp_path: Path, receiver: Receiver)
 # 2 and 3. round robin and least open ---------------------------------------------------------
 
 
-async def test_round_robin_skips_agents_not_online(tmp_path: Path, receiver: Receiver) -> None:
-    async with running(template(tmp_path, "round-robin")) as fd:
+@WHEN
+async def test_round_robin_skips_agents_not_online(
+    tmp_path: Path, receiver: Receiver, when: str
+) -> None:
+    async with running(template(tmp_path, "round-robin"), start=madrid(when)) as fd:
         for n in range(4):
             await fd.say(f"r{n}", "hi")
         assignees = [(await placement(fd, f"r{n}"))[1] for n in range(4)]
@@ -120,34 +155,64 @@ async def test_round_robin_skips_agents_not_online(tmp_path: Path, receiver: Rec
         await fd.say("r9", "hi")
         assert (await receiver.wait_for_texts("r9", 2))[1].startswith("Everyone is busy")
         assert await placement(fd, "r9") == ("support", None)
+        # Cai comes online, takes the queue, and the waiting customer is told.
+        await fd.set_status("cai", "online")
+        assert (await receiver.wait_for_texts("r9", 3))[2] == "Cai will help you."
+        assert await placement(fd, "r9") == ("support", "cai")
 
 
-async def test_least_open_fills_to_capacity_then_queues(tmp_path: Path, receiver: Receiver) -> None:
-    async with running(template(tmp_path, "least-open")) as fd:
+@WHEN
+async def test_least_open_fills_to_capacity_then_queues(
+    tmp_path: Path, receiver: Receiver, when: str
+) -> None:
+    async with running(template(tmp_path, "least-open"), start=madrid(when)) as fd:
         for n in range(12):
             await fd.say(f"l{n}", "hi")
         assignees = [(await placement(fd, f"l{n}"))[1] for n in range(12)]
         assert assignees.count("ana") == 5
         assert assignees.count("ben") == 5
         assert assignees.count(None) == 2
+        assert (await receiver.wait_for_texts("l0", 2))[1] in (
+            "Ana will help you.",
+            "Ben will help you.",
+        )
         assert (await receiver.wait_for_texts("l11", 2))[1].startswith("Everyone is busy")
 
 
 # 4. route by team function, or by language ---------------------------------------------------
 
 
-async def test_route_by_team(tmp_path: Path, receiver: Receiver) -> None:
-    async with running(template(tmp_path, "route-by-team")) as fd:
+@WHEN
+async def test_route_by_team(tmp_path: Path, receiver: Receiver, when: str) -> None:
+    async with running(template(tmp_path, "route-by-team"), start=madrid(when)) as fd:
         await fd.say("t", "hi", name="Ana")
         await fd.say("t", "Support")
         texts = await receiver.wait_for_texts("t", 3)
         assert texts[2] == "Thanks! Carol from Support will help you shortly."
         assert await placement(fd, "t") == ("support", "carol")
+        # Sales is away: the customer waits in its queue and hears who takes them.
+        for agent in ("alice", "bob"):
+            await fd.set_status(agent, "away")
+        await fd.say("s", "hi")
+        await fd.say("s", "1")
+        assert (await receiver.wait_for_texts("s", 3))[2].startswith("Our sales team is away")
+        await fd.set_status("bob", "online")
+        assert (await receiver.wait_for_texts("s", 4))[3] == (
+            "Thanks! Bob from Sales will help you shortly."
+        )
 
 
-async def test_route_by_language(tmp_path: Path, receiver: Receiver) -> None:
+def test_route_by_team_lists_and_checks_both_of_its_workflows(tmp_path: Path) -> None:
+    from core.config import load_config
+
+    config = load_config(template(tmp_path, "route-by-team"))
+    assert [w.name for w in config.workflows] == ["route-by-team", "route-by-language"]
+
+
+@WHEN
+async def test_route_by_language(tmp_path: Path, receiver: Receiver, when: str) -> None:
     config = template(tmp_path, "route-by-team", ["workflows/route-by-language.yaml"])
-    async with running(config) as fd:
+    async with running(config, start=madrid(when)) as fd:
         await fd.say("es", "hola", language="es-ES")
         await fd.say("en", "hello", language="en")
         assert await receiver.wait_for_texts("es", 2) == [
@@ -171,8 +236,11 @@ def vip(tmp_path: Path, crm: Crm, monkeypatch: pytest.MonkeyPatch) -> Path:
     return template(tmp_path, "vip-routing")
 
 
-async def test_vip_with_email_goes_to_the_vip_team(vip: Path, receiver: Receiver, crm: Crm) -> None:
-    async with running(vip) as fd:
+@WHEN
+async def test_vip_with_email_goes_to_the_vip_team(
+    vip: Path, receiver: Receiver, crm: Crm, when: str
+) -> None:
+    async with running(vip, start=madrid(when)) as fd:
         await fd.say("v", "hi", email="vip@example.com")
         assert (await receiver.wait_for_texts("v", 2))[1] == "Victoria will help you."
         assert await placement(fd, "v") == ("vip", "victoria")
@@ -242,19 +310,39 @@ async def test_no_email_asks_for_it_then_looks_up(vip: Path, receiver: Receiver)
         ]
 
 
-async def test_three_bad_emails_go_to_a_manager(vip: Path, receiver: Receiver) -> None:
-    async with running(vip) as fd:
+@WHEN
+async def test_a_fourth_bad_email_goes_to_a_manager_who_keeps_it_open(
+    vip: Path, receiver: Receiver, crm: Crm, when: str
+) -> None:
+    async with running(vip, start=madrid(when)) as fd:
         await fd.say("m", "hi")
-        for answer in ("nope", "still nope", "no"):
+        for answer in ("nope", "still nope", "no"):  # three retries
             await fd.say("m", answer)
         texts = await receiver.wait_for_texts("m", 5)
-        assert texts[-1] == "A manager will contact you."
+        assert (
+            texts[-3:]
+            == [
+                "That doesn't look like an email address. Could you check it?",
+            ]
+            * 3
+        )
+        assert await placement(fd, "m") == (None, None)
+        await fd.say("m", "wrong again")  # the fourth
+        assert (await receiver.wait_for_texts("m", 6))[5] == "A manager, Mona, will contact you."
+        # The conversation stays open with the manager: the next message is hers, and no
+        # question starts again.
+        await fd.say("m", "hello?")
+        await fd.frontdesk.runtime.idle()
         [conversation] = await fd.frontdesk.store.conversations_of("webhook", "m")
         assert (conversation.team, conversation.assignee, conversation.status) == (
             "managers",
             "mona",
-            "closed",
+            "open",
         )
+        assert conversation.run is None
+        await fd.outbox_when("m", lambda rows: all(r.status == "sent" for r in rows))
+        assert len(receiver.texts("m")) == 6
+        assert crm.requests == []
 
 
 async def test_closing_frees_a_slot_for_the_queue(tmp_path: Path, receiver: Receiver) -> None:

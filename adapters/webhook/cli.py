@@ -20,8 +20,8 @@ from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.bodies import describe
-from core.channel_commands import channel_settings
-from core.config import Config
+from core.channel_commands import channel_section
+from core.config import ServerSettings
 
 SEND_TIMEOUT_SECONDS = 10.0
 # What a wildcard bind address is reached through from the same machine.
@@ -77,11 +77,11 @@ def send(
     Exits 0 when frontdesk answers 2xx, 1 on any other answer, 2 when it cannot be reached.
     """
     if url is None or secret is None:
-        config, settings = _channel_settings(config_path, slug, "--url and --secret")
-        host = _LOOPBACK_FOR.get(config.server.host, config.server.host)
+        server, settings = _channel_settings(config_path, slug, "--url and --secret")
+        host = _LOOPBACK_FOR.get(server.host, server.host)
         if ":" in host:  # an IPv6 literal goes in brackets in a URL
             host = f"[{host}]"
-        url = url or f"http://{host}:{config.server.port}/{slug}/events"
+        url = url or f"http://{host}:{server.port}/{slug}/events"
         secret = secret or settings.secret.get_secret_value()
     if text is None and option_id is None:
         raise click.UsageError("give the message text, or --option, or both")
@@ -171,8 +171,9 @@ def listen(
 
 def _channel_settings(
     config_path: Path | None, slug: str, instead: str
-) -> tuple[Config, WebhookSettings]:
-    """The config and its webhook channel `slug`, or a usage error that says what to give."""
+) -> tuple[ServerSettings, WebhookSettings]:
+    """The server section and the webhook channel `slug` of the config (only the variables
+    those name need be set), or a usage error that says what to give."""
     if config_path is None:
         raise click.UsageError(f"give --config, or {instead}")
-    return channel_settings(config_path, slug, WebhookSettings, "webhook")
+    return channel_section(config_path, slug, WebhookSettings, "webhook")

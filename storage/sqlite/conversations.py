@@ -116,7 +116,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, queue_limit, handoff, run, seq, version"
+    "queued_at, queue_limit, handoff, run, seq, version, assigned_message"
 )
 
 
@@ -195,7 +195,8 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :queued_at, :queue_limit, :handoff, :run, :seq, :version)"
+    ":closed_at, :assigned_at, :queued_at, :queue_limit, :handoff, :run, :seq, :version, "
+    ":assigned_message)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -204,7 +205,8 @@ UPDATE_CONVERSATION = """
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
         closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
-        queue_limit = :queue_limit, handoff = :handoff, run = :run, seq = :seq, version = :version
+        queue_limit = :queue_limit, handoff = :handoff, run = :run, seq = :seq,
+        version = :version, assigned_message = :assigned_message
     WHERE id = :id AND version = :version - 1
 """
 
@@ -233,6 +235,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
         "version": conversation.version,
+        "assigned_message": conversation.assigned_message,
     }
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
@@ -308,6 +311,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],
         version=row["version"],
+        assigned_message=row["assigned_message"],
     )
 
 

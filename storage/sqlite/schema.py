@@ -282,12 +282,16 @@ _V4 = (
     """,
 )
 
+# What an assign step tells the customer when an agent takes the conversation, which may be
+# long after the step ran (from the team's queue). NULL in rows from before: nothing to say.
+_V5 = ("ALTER TABLE conversations ADD COLUMN assigned_message TEXT",)
+
 # A queued conversation keeps the `max_open` of the step that queued it, so that an agent
 # taking the queue (after a restart too) takes it only below that limit. NULL: no limit, as
 # for every conversation queued before.
-_V5 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
+_V6 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -96,3 +96,97 @@ def test_a_wrong_log_level_or_format_is_refused_by_name() -> None:
     assert env.returncode == 2
     assert "FRONTDESK_LOG_LEVEL='LOUD'" in env.stderr
     assert env.stdout == ""
+
+
+def test_validate_flags_a_misspelt_template_variable(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(
+        "name: typo\ntrigger: conversation_opened\nsteps:\n"
+        "  - {id: hi, type: send_message, text: 'Hi {{ contact.nmae }}'}\n"
+        "  - {id: crm, type: send_message, text: '{{ settings.crm_ur }}'}\n"
+    )
+    alone = run("validate", str(typo))
+    assert alone.returncode == 1
+    assert f"{typo}:4: steps[0].text: unknown field contact.nmae" in alone.stderr
+    assert "settings" not in alone.stderr  # without a config, any setting may exist
+    beside = run("validate", str(DEMO / "frontdesk.yaml"), str(typo))
+    assert beside.returncode == 1
+    assert f"{typo}:5: steps[1].text: no settings.crm_ur under settings in frontdesk.yaml" in (
+        beside.stderr
+    )
+
+
+def test_a_config_whose_workflow_reads_an_unknown_name_does_not_serve(tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(
+        "name: w\ntrigger: conversation_opened\nsteps:\n"
+        "  - {id: hi, type: send_message, text: 'Hi {{ vars.name }}'}\n"
+    )
+    config = tmp_path / "frontdesk.yaml"
+    config.write_text("store: {type: sqlite, path: x.db}\nworkflows: [w.yaml]\n")
+    result = run("serve", "--config", str(config))
+    assert result.returncode == 1
+    assert "w.yaml:4: steps[0].text: vars.name is read before any step saves it" in result.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_chat_checks_the_workflow_against_its_config(tmp_path: Path) -> None:
+    workflow = tmp_path / "w.yaml"
+    workflow.write_text(
+        "name: w\ntrigger: conversation_opened\nsteps:\n  - {id: give, type: assign, team: salez}\n"
+    )
+    result = run("chat", str(workflow), "--config", str(DEMO / "frontdesk.yaml"), stdin="hi\n")
+    assert result.returncode == 1
+    assert f"{workflow}:4: steps[0].team: no team 'salez' in frontdesk.yaml" in result.stderr
+    assert "bot:" not in result.stdout
+
+
+def test_chat_plays_customers_agents_and_the_clock(tmp_path: Path) -> None:
+    config = tmp_path / "frontdesk.yaml"
+    config.write_text(
+        "agents:\n  ana: {name: Ana, status: online}\n"
+        "teams:\n  support: {agents: [ana], schedule: office, away_outside_schedule: true}\n"
+        "schedules:\n  office: {timezone: UTC, hours: {mon: ['09:00-17:00']}}\n"
+    )
+    workflow = tmp_path / "w.yaml"
+    workflow.write_text(
+        "name: w\ntrigger: conversation_opened\nsteps:\n"
+        "  - {id: hi, type: send_message, text: 'Hi {{ contact.name }} ({{ contact.email }},"
+        " {{ contact.language }}, {{ conversation.channel }})'}\n"
+        "  - id: give\n    type: assign\n    team: support\n"
+        "    assigned_message: '{{ agent.name }} will help you.'\n"
+        "    when_unavailable: [{id: queued, type: send_message, text: In the queue.}]\n"
+        "  - {id: pause, type: wait, seconds: 600}\n"
+        "  - {id: later, type: send_message, text: Ten minutes on.}\n"
+    )
+    result = run(
+        "chat",
+        str(workflow),
+        "--config",
+        str(config),
+        "--at",
+        "2026-11-23 16:55",
+        "--name",
+        "Pia",
+        "--email",
+        "pia@example.com",
+        "--language",
+        "es",
+        "--channel",
+        "telegram",
+        stdin="hi\n/wait 300\n/as bo\nhello\n/agent ana online\n/wait 600\n/close\n/close\n"
+        "/wait soon\n/agent nobody away\n",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "bot: Hi Pia (pia@example.com, es, telegram)" in out
+    assert out.index("bot: Ana will help you.") < out.index("(ana is away: outside")
+    assert "(now writing as bo)" in out
+    assert "bot: Hi bo (None, None, telegram)" in out
+    assert out.index("bot: In the queue.") > out.index("(now writing as bo)")
+    # Back online (by hand, after hours): the queue's customer hears who took them.
+    assert out.count("bot: Ana will help you.") == 2
+    assert out.count("bot: Ten minutes on.") == 2  # both waits passed within /wait 600
+    assert "(closed; team=support assignee=ana)" in out
+    assert "(no open conversation to close)" in out
+    assert "(/wait takes a number of seconds" in out
+    assert "(no agent 'nobody')" in out

@@ -132,6 +132,45 @@ async def test_send_takes_address_and_secret_from_the_config(
     assert len(inbox.events) == 1
 
 
+async def test_send_needs_only_the_webhook_channels_variables(
+    events_url: str, inbox: FakeInbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = URL(events_url).port
+    assert port is not None
+    monkeypatch.delenv("FRONTDESK_TEST_UNSET_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("FRONTDESK_TEST_WEBHOOK_SECRET", SECRET)
+    config = tmp_path / "frontdesk.yaml"
+    config.write_text(
+        f"""\
+server: {{host: 127.0.0.1, port: {port}}}
+api:
+  token: ${{FRONTDESK_TEST_UNSET_API_TOKEN}}
+channels:
+  {SLUG}:
+    type: webhook
+    secret: ${{FRONTDESK_TEST_WEBHOOK_SECRET}}
+    callback_url: http://127.0.0.1:{port}/callback
+  telegram:
+    type: telegram
+    token: ${{FRONTDESK_TEST_UNSET_BOT_TOKEN}}
+    secret_token: ${{FRONTDESK_TEST_UNSET_SECRET_TOKEN}}
+"""
+    )
+    sent = await run("send", "--config", str(config), "--channel", SLUG, "--contact", "c", "hi")
+    assert sent.exit_code == 0, sent.output
+    assert len(inbox.events) == 1
+
+    # The channel's own variables are still needed, and named.
+    monkeypatch.delenv("FRONTDESK_TEST_WEBHOOK_SECRET")
+    refused = await run("send", "--config", str(config), "--channel", SLUG, "--contact", "c", "x")
+    assert refused.exit_code == 1
+    assert f"channels.{SLUG}.secret: environment variable FRONTDESK_TEST_WEBHOOK_SECRET" in (
+        refused.output
+    )
+    assert "UNSET" not in refused.output
+    assert len(inbox.events) == 1
+
+
 def test_send_names_a_missing_channel(tmp_path: Path) -> None:
     config = write_config(tmp_path / "frontdesk.yaml", 1)
 

@@ -1,0 +1,115 @@
+"""The assign step's `assigned_message`: the customer hears who helps them whenever an agent
+takes the conversation — at once, later from the team's queue, or from another agent on the
+desk (taken over from the team's channel, reassigned)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tests.adapters.slack.fake_web_api import FakeWebApi, serving
+from tests.support.harness import Running, running, write_config
+from tests.support.receiver import Receiver
+from tests.support.slack import SlackClient, buttons, handoff_notice, slack_channel
+from tests.support.waiting import until
+
+ROUTE = """
+name: route
+trigger: conversation_opened
+steps:
+  - {id: hello, type: send_message, text: "Hello!"}
+  - id: give
+    type: assign
+    team: support
+    assigned_message: "{{ agent.name }} will help you."
+    when_unavailable:
+      - {id: queued, type: send_message, text: "You're in the queue."}
+"""
+DIRECTORY = """
+agents:
+  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+  dave: {name: Dave, status: online, slack_user_id: UDAVE}
+teams:
+  support: {agents: [carol, dave], slack_channel: CSUPPORT}
+"""
+
+
+async def test_a_queued_customer_hears_who_takes_the_conversation(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, DIRECTORY)
+    async with running(config) as fd:
+        await fd.set_status("carol", "away")
+        await fd.set_status("dave", "away")
+        await fd.say("q", "hi")
+        assert await receiver.wait_for_texts("q", 2) == ["Hello!", "You're in the queue."]
+        await fd.set_status("dave", "online")
+        assert await receiver.wait_for_texts("q", 3) == [
+            "Hello!",
+            "You're in the queue.",
+            "Dave will help you.",
+        ]
+        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "q")
+        assert conversation.assignee == "dave"
+
+
+async def test_assigned_at_once_the_message_is_said_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, DIRECTORY)
+    async with running(config) as fd:
+        await fd.say("a", "hi")
+        await fd.say("a", "anyone there?")  # an open conversation: no second assignment
+        await fd.frontdesk.runtime.idle()
+        await fd.outbox_when("a", lambda rows: all(r.status == "sent" for r in rows))
+        assert receiver.texts("a") == ["Hello!", "Carol will help you."]
+
+
+@asynccontextmanager
+async def desk(
+    tmp_path: Path, receiver: Receiver
+) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
+    async with serving() as api:
+        config = write_config(
+            tmp_path,
+            receiver.url,
+            {"route": ROUTE},
+            directory=DIRECTORY,
+            extra="desk: {channel: slack, notify: team}",
+            channels=slack_channel(api.url),
+        )
+        async with running(config) as run:
+            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+
+
+async def test_taken_over_from_the_team_channel_the_customer_is_told(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await run.say("t", "hi")
+        assert await receiver.wait_for_texts("t", 2) == ["Hello!", "Carol will help you."]
+        notice = await handoff_notice(api, "CSUPPORT")
+        value = buttons(notice.blocks)["fd_accept"]
+        await slack.press("UDAVE", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        assert (await receiver.wait_for_texts("t", 3))[2] == "Dave will help you."
+        [conversation] = await run.frontdesk.store.conversations_of("webhook", "t")
+        assert conversation.assignee == "dave"
+
+
+async def test_reassigned_the_customer_is_told(tmp_path: Path, receiver: Receiver) -> None:
+    async with desk(tmp_path, receiver) as (run, api, slack):
+        await run.say("r", "hi")
+        await receiver.wait_for_texts("r", 2)
+        notice = await handoff_notice(api, "CSUPPORT")
+        value = buttons(notice.blocks)["fd_reassign"]
+        await slack.press("UCAROL", "fd_reassign", value, channel="CSUPPORT", message_ts=notice.ts)
+        await run.frontdesk.runtime.idle()
+        assert (await receiver.wait_for_texts("r", 3))[2] == "Dave will help you."
+
+        async def with_dave() -> bool:
+            found = await run.frontdesk.store.conversations_of("webhook", "r")
+            return found[0].assignee == "dave"
+
+        assert await until(with_dave)
