@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from core.assignment import Rules, can_take
 from core.callouts import request_done, request_lost
 from core.desk import DeskLine, DeskRules, desk_messages, undelivered
 from core.errors import ConcurrentUpdate
@@ -58,9 +59,9 @@ from core.steps import (
     answer,
     assign,
     assignment_timed_out,
-    available,
     close,
     execute,
+    pick_agent,
     queue,
     take_over,
     timed_out,
@@ -108,6 +109,9 @@ class Offer(StrEnum):
     ASSIGNED = "assigned"
     NOT_WAITING = "not_waiting"  # assigned or closed meanwhile: try the next one
     AGENT_UNAVAILABLE = "agent_unavailable"  # the agent is full or gone: stop offering
+    # The agent has as many open as the step that queued it allows (`queue_limit`): try the
+    # next one, which may allow more.
+    OVER_LIMIT = "over_limit"
 
 
 class Engine:
@@ -335,10 +339,13 @@ class Engine:
             or conversation.queued_at is None
         ):
             return Offer.NOT_WAITING, None
-        agent = await tx.get_agent(agent_id)
-        turn = await self._turn_of(tx, conversation)
-        if agent is None or not await available(turn, agent, only_online=True, max_open=None):
+        facts = await tx.agent_facts(agent_id)
+        if facts is None or not can_take(facts, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
+        if not can_take(facts, only_online=True, max_open=conversation.queue_limit):
+            return Offer.OVER_LIMIT, None
+        agent = facts.agent
+        turn = await self._turn_of(tx, conversation)
         assign(turn, agent, f"from the {conversation.team} queue", AssignedBy.QUEUE)
         turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
         await self._assignment_made(turn)
@@ -439,13 +446,8 @@ class Engine:
 
     async def _other_agent(self, tx: Transaction, team: str, exclude: str | None) -> Agent | None:
         """The team's next online agent with room, other than `exclude` (round robin)."""
-        for _ in range(2):  # the second pick moves past `exclude` when it came first
-            agent = await tx.pick_agent(
-                team, strategy="round_robin", only_online=True, max_open=None
-            )
-            if agent is None or agent.id != exclude:
-                return agent
-        return None
+        rules = Rules(exclude=frozenset() if exclude is None else frozenset({exclude}))
+        return await pick_agent(tx, team, rules)
 
     # the desk ---------------------------------------------------------------------------
 

@@ -309,6 +309,8 @@ class Conversation(BaseModel):
     closed_at: datetime | None = None
     assigned_at: datetime | None = None
     queued_at: datetime | None = None  # waiting for an agent of `team` since
+    # Queued by a step with `max_open`: only an agent with fewer open conversations takes it.
+    queue_limit: int | None = None
     handoff: Handoff | None = None
     run: Run | None = None
     seq: int = 0

@@ -120,7 +120,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, handoff, run, seq, version, assigned_message"
+    "queued_at, queue_limit, handoff, run, seq, version, assigned_message"
 )
 
 
@@ -199,7 +199,8 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :queued_at, :handoff, :run, :seq, :version, :assigned_message)"
+    ":closed_at, :assigned_at, :queued_at, :queue_limit, :handoff, :run, :seq, :version, "
+    ":assigned_message)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -208,8 +209,8 @@ UPDATE_CONVERSATION = """
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
         closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
-        handoff = :handoff, run = :run, seq = :seq, version = :version,
-        assigned_message = :assigned_message
+        queue_limit = :queue_limit, handoff = :handoff, run = :run, seq = :seq,
+        version = :version, assigned_message = :assigned_message
     WHERE id = :id AND version = :version - 1
 """
 
@@ -233,6 +234,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "closed_at": to_micros_or_none(conversation.closed_at),
         "assigned_at": to_micros_or_none(conversation.assigned_at),
         "queued_at": to_micros_or_none(conversation.queued_at),
+        "queue_limit": conversation.queue_limit,
         "handoff": _handoff_json(conversation.handoff),
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
@@ -308,6 +310,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         closed_at=from_micros_or_none(row["closed_at"]),
         assigned_at=from_micros_or_none(row["assigned_at"]),
         queued_at=from_micros_or_none(row["queued_at"]),
+        queue_limit=row["queue_limit"],
         handoff=None if row["handoff"] is None else Handoff.model_validate_json(row["handoff"]),
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],
