@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from core.assignment import Rules, can_take
 from core.callouts import request_done, request_lost
 from core.desk import DeskLine, DeskRules, desk_messages, undelivered
 from core.errors import ConcurrentUpdate
@@ -58,9 +59,9 @@ from core.steps import (
     answer,
     assign,
     assignment_timed_out,
-    available,
     close,
     execute,
+    pick_agent,
     queue,
     take_over,
     timed_out,
@@ -108,6 +109,9 @@ class Offer(StrEnum):
     ASSIGNED = "assigned"
     NOT_WAITING = "not_waiting"  # assigned or closed meanwhile: try the next one
     AGENT_UNAVAILABLE = "agent_unavailable"  # the agent is full or gone: stop offering
+    # The agent has as many open as the step that queued it allows (`queue_limit`): try the
+    # next one, which may allow more.
+    OVER_LIMIT = "over_limit"
 
 
 class Engine:
@@ -181,7 +185,7 @@ class Engine:
             turn.record_in(event.text, event.option_id, event.attachment)
             if turn.conversation.handoff is not None:
                 turn.relayed.append(_relayed(event))
-            await self._continue(turn, event.text, event.option_id)
+            await self._continue(turn, event.text, event.option_id, event.shared_phone)
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
@@ -335,10 +339,13 @@ class Engine:
             or conversation.queued_at is None
         ):
             return Offer.NOT_WAITING, None
-        agent = await tx.get_agent(agent_id)
-        turn = await self._turn_of(tx, conversation)
-        if agent is None or not await available(turn, agent, only_online=True, max_open=None):
+        facts = await tx.agent_facts(agent_id)
+        if facts is None or not can_take(facts, only_online=True, max_open=None):
             return Offer.AGENT_UNAVAILABLE, None
+        if not can_take(facts, only_online=True, max_open=conversation.queue_limit):
+            return Offer.OVER_LIMIT, None
+        agent = facts.agent
+        turn = await self._turn_of(tx, conversation)
         assign(turn, agent, f"from the {conversation.team} queue", AssignedBy.QUEUE)
         turn.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
         await self._assignment_made(turn)
@@ -439,13 +446,8 @@ class Engine:
 
     async def _other_agent(self, tx: Transaction, team: str, exclude: str | None) -> Agent | None:
         """The team's next online agent with room, other than `exclude` (round robin)."""
-        for _ in range(2):  # the second pick moves past `exclude` when it came first
-            agent = await tx.pick_agent(
-                team, strategy="round_robin", only_online=True, max_open=None
-            )
-            if agent is None or agent.id != exclude:
-                return agent
-        return None
+        rules = Rules(exclude=frozenset() if exclude is None else frozenset({exclude}))
+        return await pick_agent(tx, team, rules)
 
     # the desk ---------------------------------------------------------------------------
 
@@ -636,7 +638,13 @@ class Engine:
         turn.conversation.run = None
         return False
 
-    async def _continue(self, turn: Turn, text: str | None, option_id: str | None) -> None:
+    async def _continue(
+        self,
+        turn: Turn,
+        text: str | None,
+        option_id: str | None,
+        shared_phone: str | None = None,
+    ) -> None:
         run = turn.conversation.run
         if run is None:
             return
@@ -645,7 +653,7 @@ class Engine:
                 return  # waiting on a timer: the message is in the transcript, nothing more
             instruction = await self._instruction(turn.tx, run)
             assert isinstance(instruction.step, AskQuestionStep)
-            answer(instruction.step, instruction, turn, text, option_id)
+            answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
 
     async def _run(self, turn: Turn) -> None:
@@ -743,18 +751,17 @@ def _new(contact: Contact, now: datetime) -> Conversation:
     )
 
 
+PROFILE_FIELDS = ("name", "username", "language", "email", "phone")
+
+
 def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
-    """Take what the platform says about the contact. Language only fills a gap: a workflow
-    may have set it on purpose."""
+    """Take what the platform says about the contact in its latest event (the customer
+    changed their language or email there), except for the fields a workflow saved, which
+    it did on purpose (`Contact.workflow_fields`). A field the event leaves out is kept."""
     changed = False
-    for name in ("name", "username"):
+    for name in PROFILE_FIELDS:
         value = getattr(profile, name)
-        if value and value != getattr(contact, name):
-            setattr(contact, name, value)
-            changed = True
-    for name in ("language", "email", "phone"):
-        value = getattr(profile, name)
-        if value and getattr(contact, name) is None:
+        if value and name not in contact.workflow_fields and value != getattr(contact, name):
             setattr(contact, name, value)
             changed = True
     return changed

@@ -82,6 +82,10 @@ class Option(Frozen):
     label: str
 
 
+# What an ask_question step asks for: the kind of answer it reads.
+AnswerType = Literal["text", "multiple_choice", "email", "phone", "number", "date"]
+
+
 class ContactProfile(Frozen):
     """What a channel knows about the sender of an inbound event."""
 
@@ -149,6 +153,9 @@ class Inbound(Frozen):
     attachment: Attachment | None = None
     action: DeskAction | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    # A phone number the sender shared as their own (Telegram's "share my contact"): it
+    # answers a phone question as a typed number would.
+    shared_phone: str | None = None
 
     @field_validator("attachment", mode="before")
     @classmethod
@@ -212,6 +219,9 @@ class Contact(BaseModel):
     # Since when the platform refuses messages to them (they blocked the bot); cleared as
     # soon as they write again.
     unreachable_since: datetime | None = None
+    # The profile fields (name, language, email, phone, ...) a workflow saved, by an answer,
+    # update_contact or a CRM lookup: a channel's later events do not overwrite them.
+    workflow_fields: list[str] = Field(default_factory=list)
 
 
 class Run(BaseModel):
@@ -299,6 +309,8 @@ class Conversation(BaseModel):
     closed_at: datetime | None = None
     assigned_at: datetime | None = None
     queued_at: datetime | None = None  # waiting for an agent of `team` since
+    # Queued by a step with `max_open`: only an agent with fewer open conversations takes it.
+    queue_limit: int | None = None
     handoff: Handoff | None = None
     run: Run | None = None
     seq: int = 0
@@ -405,6 +417,9 @@ class Outbound(Frozen):
     language: str | None = None
     notice: Notice | None = None
     author: Author | None = None  # who wrote it, when not the workflow (an agent's reply)
+    # The kind of answer the message asks for, when it asks a question: a channel may offer
+    # a way to give it (Telegram's button that shares the customer's phone number).
+    answer: AnswerType | None = None
 
     @property
     def lane(self) -> str:

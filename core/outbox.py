@@ -59,6 +59,11 @@ class OutboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def delivering(self) -> int:
+        """How many deliveries are under way (tests: that the worker has settled)."""
+        return len(self._active)
+
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt `attempts + 1`: exponential, capped, with jitter (50-100%)."""
         s = self._settings

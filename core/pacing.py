@@ -6,6 +6,15 @@ configures the numbers; this only does the arithmetic.
 
 The limiter only answers "how long until this may go"; it never sleeps. The sender turns a
 wait into a DEFER, so the message waits in the outbox rather than in a handler.
+
+A call is not at the platform the moment we decide to make it: a busy event loop, a slow
+connection or a long request puts it there later, anywhere up to when its answer comes back.
+So a call made with `start` holds its place in the bot's window from the decision until one
+window after `finish`: then however late the platform counted each call, no window of the
+platform's own clock sees more than the cap (if 31 calls reached it within one second, the
+last of them was started while the 30 others were in flight or had finished less than a
+second before, and was told to wait). `acquire` is the simpler form, for a sender that counts
+a call at the moment it decides.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ WINDOW = timedelta(seconds=1)
 
 class SendLimiter:
     """Per chat, one message per `per_chat_interval_seconds` (0: no spacing); per bot, at
-    most `per_bot_per_second` messages in any one-second window; none while paused."""
+    most `per_bot_per_second` calls in any one-second window; none while paused."""
 
     def __init__(
         self, clock: Clock, per_chat_interval_seconds: float, per_bot_per_second: int
@@ -32,30 +41,49 @@ class SendLimiter:
         # it gets another), so that chats whose interval has passed are dropped from the
         # front on every use and the dict holds only the chats sent to within the interval.
         self._last_sent: dict[str, datetime] = {}
-        self._sent: deque[datetime] = deque()  # the bot's sends in the last second
+        self._sent: deque[datetime] = deque()  # when the bot's calls ended, last second only
+        self._in_flight = 0  # calls started and not finished: each holds a place
         self._paused_until: datetime | None = None
 
-    def acquire(self, chat: str) -> float:
-        """Seconds to wait before a message may go to `chat`; 0.0 means go now, and the send
-        is counted (a caller that is told to wait has used nothing)."""
+    def acquire(self, chat: str | None) -> float:
+        """Seconds to wait before a message may go to `chat` (None: a call to no chat, such
+        as answering a button, counted for the bot only); 0.0 means go now, and the call is
+        counted as made this instant (a caller that is told to wait has used nothing)."""
+        wait = self.start(chat)
+        if wait == 0.0:
+            self.finish(chat)
+        return wait
+
+    def start(self, chat: str | None) -> float:
+        """As `acquire`, but a call told to go holds its place until `finish` is called for
+        it (call it however the call ended: a failed call may still have been counted)."""
         now = self._clock.now()
         self._forget(now)
         waits = [timedelta(0)]
         if self._paused_until is not None:
             waits.append(self._paused_until - now)
-        last = self._last_sent.get(chat)
+        last = self._last_sent.get(chat) if chat is not None else None
         if last is not None:
             waits.append(last + self._interval - now)
-        if len(self._sent) >= self._per_second:
-            waits.append(self._sent[-self._per_second] + WINDOW - now)
+        over = self._in_flight + len(self._sent) - self._per_second + 1
+        if over > 0:
+            # The `over` oldest ended calls must leave the window; calls in flight leave it
+            # a window after they end, so with the window full of them wait a window.
+            waits.append(self._sent[over - 1] + WINDOW - now if over <= len(self._sent) else WINDOW)
         wait = max(waits)
         if wait > timedelta(0):
             return wait.total_seconds()
-        self._sent.append(now)
-        if self._interval > timedelta(0):
-            self._last_sent.pop(chat, None)
-            self._last_sent[chat] = now
+        self._in_flight += 1
+        self._mark_chat(chat, now)
         return 0.0
+
+    def finish(self, chat: str | None) -> None:
+        """A call `start` let go has ended: it leaves the window one window from now, and the
+        chat's interval runs from now."""
+        now = self._clock.now()
+        self._in_flight = max(0, self._in_flight - 1)
+        self._sent.append(now)
+        self._mark_chat(chat, now)
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: nothing goes to any chat for `seconds`."""
@@ -67,6 +95,11 @@ class SendLimiter:
     def chats(self) -> int:
         """How many chats are remembered (tests: that the memory stays bounded)."""
         return len(self._last_sent)
+
+    def _mark_chat(self, chat: str | None, at: datetime) -> None:
+        if chat is not None and self._interval > timedelta(0):
+            self._last_sent.pop(chat, None)
+            self._last_sent[chat] = at
 
     def _forget(self, now: datetime) -> None:
         while self._sent and self._sent[0] + WINDOW <= now:

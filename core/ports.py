@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.assignment import AgentFacts, TeamFacts
 from core.history import HistoryEvent
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
@@ -155,18 +156,29 @@ class Transaction(Protocol):
 
     async def get_agent(self, agent_id: str) -> Agent | None: ...
 
-    async def count_open_assigned(self, agent_id: str) -> int: ...
+    async def team_facts(self, team: str) -> TeamFacts:
+        """What `core.assignment.choose_agent` needs to pick one of `team`'s members: the members in
+        the team's order with their open conversations, and the team's round-robin cursor
+        (an unknown team has no members).
 
-    async def pick_agent(
-        self, team: str, *, strategy: str, only_online: bool, max_open: int | None
-    ) -> Agent | None:
-        """The agent a new conversation of `team` goes to, and advance the team's cursor.
-
-        Eligible: online (any status when not `only_online`), below their capacity and below
-        `max_open` open conversations. "round_robin": the first eligible member after the
-        one picked last, in member order. "least_open": the eligible member with the fewest
-        open conversations, ties in round-robin order. None when nobody is eligible.
+        The facts count what this transaction has saved before, and stay true until it ends:
+        the read, the core's decision and the saved assignment (`save_conversation`, and
+        `advance_cursor`) are one atomic step, so two assignments at once never give an
+        agent's last slot twice, and round robin stays fair across processes. On SQLite the
+        single writer gives this by itself. A store with several writers (PostgreSQL) locks
+        the team's cursor row (`SELECT ... FOR UPDATE`) and then its members' agent rows in
+        id order, before counting, and holds the locks until the transaction ends.
         """
+        ...
+
+    async def agent_facts(self, agent_id: str) -> AgentFacts | None:
+        """One agent and their open conversations, for assigning to them by name or from a
+        queue; held like `team_facts` (on PostgreSQL the agent's row is locked)."""
+        ...
+
+    async def advance_cursor(self, team: str, agent_id: str) -> None:
+        """Store the team's round-robin cursor (`Choice.cursor`); later `team_facts` in this
+        transaction, and every one after it commits, read it."""
         ...
 
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:

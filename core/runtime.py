@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, assert_never
 
 import aiohttp
 
@@ -119,6 +119,7 @@ class Runtime:
         )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
+        self._offers = TaskSet()  # the offer rounds under way
         self._inbound_in_flight: set[int] = set()
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
@@ -260,18 +261,23 @@ class Runtime:
         await self._calls.cancel()
         if self._http is not None:
             await self._http.close()
+        await self._offers.cancel()
         await self._tasks.cancel()
         await self._offers.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
         """Wait until every event handed over so far has been processed, with the HTTP
-        requests it made and their results (tests, `chat`)."""
+        requests it made and their results, and the queues offered to agents it freed or
+        brought online (tests, `chat`)."""
         while True:
             await self._dispatcher.join()
-            if not self._calls:
+            if self._calls:
+                await self._calls.join()
+            elif self._offers:
+                await self._offers.join()
+            else:
                 return
-            await self._calls.join()
 
     async def settled(self) -> None:
         """Wait until every event handed over so far, and every queue offer it caused (an
@@ -476,6 +482,9 @@ class Runtime:
         if not teams:
             return
         tried: set[str] = set()
+        # The lowest `queue_limit` that kept the agent out: the agent only gets busier during
+        # the round, so a conversation with a limit as low keeps them out too.
+        refused_at: int | None = None
         while True:
             queued = [
                 c
@@ -486,12 +495,24 @@ class Runtime:
                 return
             for conversation in queued:
                 tried.add(conversation.id)
+                limit = conversation.queue_limit
+                if limit is not None and refused_at is not None and limit <= refused_at:
+                    continue
                 contact_key = await self._key_of(conversation.contact_id, conversation.channel)
                 if contact_key is None:
                     continue
                 offer = partial(self.engine.offer, conversation.id, agent_id)
-                if await self._in_turn(contact_key, offer) == Offer.AGENT_UNAVAILABLE:
-                    return
+                match await self._in_turn(contact_key, offer):
+                    case Offer.AGENT_UNAVAILABLE:
+                        return
+                    case Offer.OVER_LIMIT if limit is not None:
+                        refused_at = limit if refused_at is None else max(refused_at, limit)
+                    case Offer.OVER_LIMIT:
+                        pass  # its limit was set after the page was read
+                    case Offer.ASSIGNED | Offer.NOT_WAITING:
+                        pass
+                    case unknown:
+                        assert_never(unknown)
 
     async def _in_turn(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
         """Run engine work in the turn order of the conversation under `key`."""

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from core.models import AnswerType
+
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MAX_OPTIONS = 10
 MAX_BRANCHES = 9
@@ -104,8 +106,6 @@ class SendMessageStep(StepBase):
                 raise ValueError(f"the {language!r} text must have 1 to 4096 characters")
         return value
 
-
-AnswerType = Literal["text", "multiple_choice", "email", "phone", "number", "date"]
 
 _RETRY = {
     "multiple_choice": "Sorry, I didn't understand that. Please choose one of the options.",

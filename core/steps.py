@@ -18,6 +18,7 @@ from core.answers import (
     parse_number,
     parse_phone,
 )
+from core.assignment import Rules, can_take, choose_agent
 from core.callouts import request
 from core.conditions import Facts, case_matches
 from core.desk import DeskLine, HandoffRequest
@@ -31,12 +32,13 @@ from core.events import (
 )
 from core.models import (
     Agent,
-    AgentStatus,
+    AnswerType,
     ConversationStatus,
     NoticeKind,
     Option,
     Waiting,
 )
+from core.ports import Transaction
 from core.program import Instruction, Program
 from core.step_types import (
     AskQuestionStep,
@@ -60,7 +62,13 @@ class RunEnded(Exception):
     """The run stopped on purpose (the conversation was closed)."""
 
 
-def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> None:
+def _say(
+    turn: Turn,
+    text: str,
+    options: list[Option],
+    step_id: str | None,
+    answer: AnswerType | None = None,
+) -> None:
     try:
         rendered = render(text, turn.template_context())
     except TemplateRenderError as exc:
@@ -70,7 +78,7 @@ def _say(turn: Turn, text: str, options: list[Option], step_id: str | None) -> N
         )
         return
     if rendered.strip():
-        turn.say(rendered, options, step_id)
+        turn.say(rendered, options, step_id, answer=answer)
 
 
 def _options(step: AskQuestionStep, turn: Turn) -> list[Option]:
@@ -104,7 +112,7 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
             run.pc += 1
         case AskQuestionStep():
             options = _options(step, turn)
-            _say(turn, step.text, options, step.id)
+            _say(turn, step.text, options, step.id, step.answer)
             timer_id = None
             if step.timeout_seconds is not None:
                 timer_id = turn.schedule(step.timeout_seconds)
@@ -191,19 +199,15 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     assert run is not None
     agent = None
     if step.agent is not None:
-        candidate = await turn.tx.get_agent(step.agent)
-        if candidate is not None and await available(
-            turn, candidate, only_online=step.only_online, max_open=step.max_open
+        facts = await turn.tx.agent_facts(step.agent)
+        if facts is not None and can_take(
+            facts, only_online=step.only_online, max_open=step.max_open
         ):
-            agent = candidate
+            agent = facts.agent
     else:
         assert step.team is not None
-        agent = await turn.tx.pick_agent(
-            step.team,
-            strategy=step.strategy,
-            only_online=step.only_online,
-            max_open=step.max_open,
-        )
+        rules = Rules(step.strategy, only_online=step.only_online, max_open=step.max_open)
+        agent = await pick_agent(turn.tx, step.team, rules)
     conversation = turn.conversation
     if step.team is not None:
         conversation.team = step.team
@@ -226,8 +230,8 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
         step.team,
         step.agent,
     )
-    if step.team is not None and conversation.queued_at is None:
-        queue(turn, step.team)
+    if step.team is not None:
+        queue(turn, step.team, limit=step.max_open)
     if step.timeout_seconds is not None:
         timer_id = turn.schedule(step.timeout_seconds)
         run.waiting = Waiting(kind="assignment", step_id=step.id, timer_id=timer_id)
@@ -235,14 +239,14 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
     run.pc = instruction.blocks.get("when_unavailable", run.pc + 1)
 
 
-async def available(turn: Turn, agent: Agent, *, only_online: bool, max_open: int | None) -> bool:
-    """Whether `agent` can take one more conversation."""
-    if only_online and agent.status != AgentStatus.ONLINE:
-        return False
-    limits = [n for n in (agent.capacity, max_open) if n is not None]
-    if not limits:
-        return True
-    return await turn.tx.count_open_assigned(agent.id) < min(limits)
+async def pick_agent(tx: Transaction, team: str, rules: Rules) -> Agent | None:
+    """The team's member `rules` choose (see `core.assignment.choose_agent`), the team's cursor
+    moved on to them in the same transaction; None when nobody is eligible."""
+    choice = choose_agent(await tx.team_facts(team), rules)
+    if choice is None:
+        return None
+    await tx.advance_cursor(team, choice.cursor)
+    return choice.agent
 
 
 def assign(
@@ -273,6 +277,7 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
     conversation.assignee = agent.id
     conversation.assigned_at = turn.now
     conversation.queued_at = None
+    conversation.queue_limit = None
     turn.agent = agent
     if previous != agent.id and conversation.assigned_message is not None:
         # Whoever takes it, and however (at once, from the queue, from another agent), the
@@ -280,10 +285,14 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
         _say(turn, conversation.assigned_message, [], step_id=None)
 
 
-def queue(turn: Turn, team: str) -> None:
-    """The conversation waits in `team`'s queue for an agent with a free slot."""
-    turn.conversation.queued_at = turn.now
-    turn.events.append(ConversationQueued(at=turn.now, team=team))
+def queue(turn: Turn, team: str, *, limit: int | None = None) -> None:
+    """The conversation waits in `team`'s queue for an agent with a free slot and fewer than
+    `limit` open conversations. Queued already, it keeps its place and takes the new limit."""
+    conversation = turn.conversation
+    conversation.queue_limit = limit
+    if conversation.queued_at is None:
+        conversation.queued_at = turn.now
+        turn.events.append(ConversationQueued(at=turn.now, team=team))
 
 
 def unassign(turn: Turn, by: str = "the workflow") -> None:
@@ -317,6 +326,7 @@ def close(turn: Turn, by: str = "the workflow") -> None:
     conversation.closed_at = turn.now
     turn.events.append(ConversationClosed(at=turn.now, by=by))
     conversation.queued_at = None
+    conversation.queue_limit = None
     if conversation.assignee is not None:
         turn.freed.append(conversation.assignee)  # a slot opens for the team's queue
     run = conversation.run
@@ -330,11 +340,15 @@ def answer(
     turn: Turn,
     text: str | None,
     option_id: str | None,
+    shared_phone: str | None = None,
 ) -> None:
-    """Take the customer's reply to the question the run waits on."""
+    """Take the customer's reply to the question the run waits on; `shared_phone` is a
+    number they shared as their own (see `Inbound.shared_phone`)."""
     run = turn.conversation.run
     assert run is not None
     assert run.waiting is not None
+    if step.answer == "phone" and shared_phone is not None and not (text and text.strip()):
+        text = shared_phone
     parsed = _parse(step, run.waiting.options, text, option_id)
     if parsed is None:
         attempts = run.waiting.attempts + 1
@@ -344,7 +358,7 @@ def answer(
             run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
-        _say(turn, step.retry_text, run.waiting.options, step.id)
+        _say(turn, step.retry_text, run.waiting.options, step.id, step.answer)
         return
     turn.stop_waiting()
     if step.answer == "multiple_choice":
@@ -409,4 +423,7 @@ def save(turn: Turn, path: str, value: Any) -> None:
         contact.fields = fields
     else:
         setattr(contact, parts[1], None if value is None else str(value))
+        # Saved on purpose, it is the workflow's; cleared, the channel may fill it again.
+        owned = [f for f in contact.workflow_fields if f != parts[1]]
+        contact.workflow_fields = owned if value is None else sorted([*owned, parts[1]])
     turn.contact_changed = True

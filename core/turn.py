@@ -11,6 +11,7 @@ from core.desk import DeskLine, HandoffRequest
 from core.events import DomainEvent
 from core.models import (
     Agent,
+    AnswerType,
     Attachment,
     Author,
     Contact,
@@ -109,6 +110,7 @@ class Turn:
         options: list[Option],
         step_id: str | None,
         author: Author | None = None,
+        answer: AnswerType | None = None,
     ) -> None:
         """Tell the customer `text`: the workflow's words, or `author`'s."""
         message_id = self.next_id()
@@ -125,6 +127,7 @@ class Turn:
                     options=options,
                     language=self.contact.language,
                     author=author,
+                    answer=answer,
                 )
             )
         self.transcript.append(

@@ -145,3 +145,63 @@ async def test_unassign_frees_a_slot_for_the_next_in_the_queue(
             return conversation.assignee
 
         assert await until(second_assignee) == "late"
+
+
+LIMITED = """
+name: limited
+trigger: conversation_opened
+steps:
+  - id: route
+    type: branch
+    branches:
+      - name: vip
+        conditions: [{field: contact.name, op: equals, value: VIP}]
+        steps: [{id: anyone, type: assign, team: night, timeout_seconds: 3600}]
+    else:
+      - {id: few, type: assign, team: night, max_open: 2, timeout_seconds: 3600}
+  - {id: told, type: send_message, text: "{{ agent.id }} is here."}
+"""
+
+
+async def test_the_queue_keeps_the_max_open_of_the_step_that_queued_it(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"limited": LIMITED}, CREW)
+    limited = [f"q{n}" for n in range(1, 6)]
+    async with running(config) as fd:
+        for contact in limited:
+            await fd.say(contact, "hi")
+            fd.clock.advance(1)
+        await fd.say("vip", "hi", name="VIP")  # queued last, by a step without max_open
+        assert await fd.assignees([*limited, "vip"]) == {None: 6}
+
+        await fd.set_status("late", "online")
+        await fd.frontdesk.runtime.idle()
+
+        # Two of the five that allow two open, and the one that allows any number.
+        assert await fd.assignees(limited) == {"late": 2, None: 3}
+        assert await fd.assignees(["vip"]) == {"late": 1}
+        for contact in ("q1", "q2", "vip"):
+            assert await receiver.wait_for_texts(contact, 1) == ["late is here."]
+        restarted_at = fd.clock.now()
+
+    async with running(config, start=restarted_at) as fd:
+        # The queue is offered again after a start, by the same rule.
+        fd.frontdesk.runtime.agent_available("late")
+        await fd.frontdesk.runtime.idle()
+        assert await fd.assignees(limited) == {"late": 2, None: 3}
+
+        # late is down to two open: still not fewer than two.
+        [vip] = await fd.frontdesk.store.conversations_of("webhook", "vip")
+        assert await fd.frontdesk.runtime.close_conversation(vip.id) is True
+        await fd.frontdesk.runtime.idle()
+        assert await fd.assignees(limited) == {"late": 2, None: 3}
+
+        # Down to one: the longest waiting of the rest goes to late.
+        [q1] = await fd.frontdesk.store.conversations_of("webhook", "q1")
+        assert await fd.frontdesk.runtime.close_conversation(q1.id) is True
+        await fd.frontdesk.runtime.idle()
+        [q3] = await fd.frontdesk.store.conversations_of("webhook", "q3")
+        assert (q3.assignee, q3.queued_at, q3.queue_limit) == ("late", None, None)
+        assert await fd.assignees(["q4", "q5"]) == {None: 2}
+        assert receiver.texts("q4") == []

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core import steps
-from core.models import Option
+from core.models import AnswerType, Option
 from core.runtime import MAX_FAILURES
 from core.turn import Turn
 from tests.support.harness import API_TOKEN, Running, event, running, write_config
@@ -35,10 +35,16 @@ def step_fails_on_poison(monkeypatch: pytest.MonkeyPatch) -> None:
     """The send_message step raises for one name, as a step with a bug would."""
     say = steps._say
 
-    def failing(turn: Turn, text: str, options: list[Option], step_id: str) -> None:
+    def failing(
+        turn: Turn,
+        text: str,
+        options: list[Option],
+        step_id: str | None,
+        answer: AnswerType | None = None,
+    ) -> None:
         if turn.contact.name == "poison" and step_id == "hello":
             raise RuntimeError("the step failed")
-        say(turn, text, options, step_id)
+        say(turn, text, options, step_id, answer)
 
     monkeypatch.setattr(steps, "_say", failing)
 

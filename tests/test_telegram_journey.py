@@ -14,7 +14,7 @@ from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
 from core.ports import OutboxRecord
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
-from tests.adapters.telegram.fakes import SECRET_TOKEN, button_update, message_update
+from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
 from tests.support.harness import START, Running, running
 from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 from tests.support.waiting import until
@@ -62,7 +62,10 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         }
 
         question_id = 2  # the fake numbers the messages it is sent
-        await deliver(fd, button_update(2, "fd:sales", message_id=question_id))
+        buttons = {"fd:sales": "Sales", "fd:support": "Support"}
+        await deliver(
+            fd, button_update(2, "fd:sales", message_id=question_id, buttons=buttons, text=QUESTION)
+        )
 
         await bot_api.wait_for("sendMessage", 3)
         assert texts(bot_api)[2] == THANKS
@@ -71,8 +74,13 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
         await channel.idle()
         [answered] = bot_api.of("answerCallbackQuery")
         assert answered.params == {"callback_query_id": "cb-2"}
-        [edited] = bot_api.of("editMessageReplyMarkup")
-        assert edited.params == {"chat_id": CHAT, "message_id": str(question_id)}
+        # The question shows what was chosen, without its buttons.
+        [edited] = bot_api.of("editMessageText")
+        assert edited.params == {
+            "chat_id": CHAT,
+            "message_id": str(question_id),
+            "text": f"{QUESTION}\n✔ Sales",
+        }
 
         store = fd.frontdesk.store
         [conversation] = await store.conversations_of("telegram", CHAT)
@@ -263,3 +271,54 @@ async def test_a_spanish_speaker_is_routed_by_the_language_branch(
         assert by_chat == {CHAT: ["¡Hola!", "Carol"], "77": ["Hello!", "Alice"]}
         [spanish] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
         assert (spanish.team, spanish.assignee) == ("support", "carol")
+
+
+ASK_PHONE = """
+name: ask-phone
+trigger: conversation_opened
+steps:
+  - {id: phone, type: ask_question, text: "What is your phone number?", answer: phone}
+  - {id: thanks, type: send_message, text: "We will call {{ contact.phone }}."}
+"""
+PHONE_RETRY = "That doesn't look like a phone number. Please include the country code."
+SHARE_PHONE = {
+    "keyboard": [[{"text": "Share my phone number", "request_contact": True}]],
+    "resize_keyboard": True,
+    "one_time_keyboard": True,
+}
+
+
+async def test_a_shared_contact_of_their_own_answers_the_phone_question(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, ASK_PHONE)
+    async with running(config) as fd:
+        await deliver(fd, message_update(40, text="hi"))
+        # A card of someone else (forwarded) is not their number: asked again.
+        eve = {"phone_number": "+447700900123", "first_name": "Eve", "user_id": 999}
+        await deliver(fd, message_update(41, contact=eve))
+        # Their own, from the share button: Telegram leaves out the "+".
+        own = {"phone_number": "34612345678", "first_name": "Ana", "user_id": CHAT_ID}
+        await deliver(fd, message_update(42, contact=own))
+
+        sent = await bot_api.wait_for("sendMessage", 3)
+        assert [(c.params["text"], c.params.get("reply_markup")) for c in sent] == [
+            ("What is your phone number?", SHARE_PHONE),
+            (PHONE_RETRY, SHARE_PHONE),
+            ("We will call +34612345678.", {"remove_keyboard": True}),
+        ]
+        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        assert contact is not None
+        assert (contact.phone, contact.country) == ("+34612345678", "ES")
+        [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        assert [
+            (e.direction, e.attachment.name if e.attachment else e.text) for e in transcript
+        ] == [
+            ("in", "hi"),
+            ("out", "What is your phone number?"),
+            ("in", "Eve +447700900123"),
+            ("out", PHONE_RETRY),
+            ("in", "Ana 34612345678"),
+            ("out", "We will call +34612345678."),
+        ]

@@ -37,7 +37,7 @@ class TelegramChannel:
             clock, settings.per_chat_interval_seconds, settings.per_bot_per_second
         )
         self._sender = BotSender(slug, settings, limiter)
-        self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot)
+        self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot, limiter, clock)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
         self._endpoint: UpdateEndpoint | None = None
         self._poller: UpdatePoller | None = None

@@ -1,31 +1,46 @@
-"""What a button press needs once its event is stored: stop the button's spinner and take the
-keyboard off the question, so that the same question cannot be answered twice by tapping.
+"""What a button press needs once its event is stored: stop the button's spinner, and show
+on the question what was chosen ("✔ Support", as on Slack) with its keyboard taken off, so
+that the chat shows the choice and the same question cannot be answered twice by tapping.
 
 Both are Bot API calls, made in tracked background tasks so that the webhook's 200 never
 waits for them; a failure is logged and otherwise harmless (the answer is already stored).
+They count against the bot's limit like its messages do, and wait their turn on the clock.
 https://core.telegram.org/bots/api#answercallbackquery
+https://core.telegram.org/bots/api#editmessagetext
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from adapters.telegram.texts import MESSAGE_LIMIT, utf16_length
+from core.pacing import SendLimiter
+from core.ports import Clock
 from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # close() lets running follow-ups finish for this long before it cancels them.
 CLOSE_GRACE_SECONDS = 5.0
+CHOSEN_MARK = "✔"
 
 
 class ButtonFollowUps:
-    def __init__(self, slug: str, bot: Callable[[], Bot | None]) -> None:
+    def __init__(
+        self, slug: str, bot: Callable[[], Bot | None], limiter: SendLimiter, clock: Clock
+    ) -> None:
         self._slug = slug
         self._bot = bot
+        self._limiter = limiter
+        self._clock = clock
         self._tasks = TaskSet()
 
     def pressed(self, query: CallbackQuery) -> None:
@@ -39,23 +54,42 @@ class ButtonFollowUps:
 
     async def _follow_up(self, bot: Bot, query: CallbackQuery) -> None:
         try:
-            await bot.answer_callback_query(callback_query_id=query.id)
+            await self._paced(lambda: bot.answer_callback_query(callback_query_id=query.id))
         except Exception:
             log.exception("telegram %s: answerCallbackQuery failed", self._slug)
         message = query.message
         if message is None:
             return
+        chat_id, message_id = message.chat.id, message.message_id
+        text = chosen_text(message, query.data) if isinstance(message, Message) else None
         try:
-            await bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-            )
+            if text is not None:
+                # Without reply_markup, the edited message has no inline keyboard.
+                await self._paced(
+                    lambda: bot.edit_message_text(chat_id=chat_id, message_id=message_id, text=text)
+                )
+            else:
+                await self._paced(
+                    lambda: bot.edit_message_reply_markup(
+                        chat_id=chat_id, message_id=message_id, reply_markup=None
+                    )
+                )
         except Exception:
             log.exception(
                 "telegram %s: could not remove the keyboard of message %s in chat %s",
                 self._slug,
-                message.message_id,
-                message.chat.id,
+                message_id,
+                chat_id,
             )
+
+    async def _paced(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Make `call` once the bot's limit lets it go (a 429's pause included)."""
+        while (wait := self._limiter.start(None)) > 0:
+            await self._clock.sleep_until(self._clock.now() + timedelta(seconds=wait))
+        try:
+            return await call()
+        finally:
+            self._limiter.finish(None)
 
     async def idle(self) -> None:
         """Wait for every follow-up started so far (tests)."""
@@ -63,3 +97,19 @@ class ButtonFollowUps:
 
     async def close(self) -> None:
         await self._tasks.close(CLOSE_GRACE_SECONDS)
+
+
+def chosen_text(question: Message, data: str | None) -> str | None:
+    """The question's text with a line saying which of its buttons was pressed; None when
+    the button or the text is not there (then only the keyboard comes off), or when the
+    line would not fit in a message."""
+    markup = question.reply_markup
+    if question.text is None or data is None or not isinstance(markup, InlineKeyboardMarkup):
+        return None
+    label = next(
+        (b.text for row in markup.inline_keyboard for b in row if b.callback_data == data), None
+    )
+    if label is None:
+        return None
+    text = f"{question.text}\n{CHOSEN_MARK} {label}"
+    return text if utf16_length(text) <= MESSAGE_LIMIT else None

@@ -8,6 +8,7 @@ our own rate limit (`core.pacing`) holds back is not sent at all: DEFER, with th
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -23,7 +24,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from adapters.telegram.hints import token_refused
 from adapters.telegram.settings import TelegramSettings
@@ -36,6 +43,11 @@ log = logging.getLogger(__name__)
 
 # Total time for one Bot API call; well under the outbox lease, so a hung call is retried.
 REQUEST_TIMEOUT_SECONDS = 15
+# The most chats remembered as showing the share-my-phone keyboard; past it, the oldest is
+# forgotten (its keyboard then stays until used: it is a one-time keyboard).
+KEYBOARDS_REMEMBERED = 100_000
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 def new_bot(settings: TelegramSettings) -> Bot:
@@ -56,6 +68,10 @@ class BotSender:
         # failure half way does not send the first parts again. Only in this process: after a
         # restart a half-sent long message is sent whole again (at least once on the wire).
         self._parts_sent: dict[str, int] = {}
+        # Chats shown the share-my-phone keyboard, which stays under the input field until
+        # a message removes it: the chat's next message that is not a phone question does.
+        # Only in this process: after a restart the keyboard stays until used (one time).
+        self._phone_keyboards: OrderedDict[str, None] = OrderedDict()
 
     @property
     def bot(self) -> Bot | None:
@@ -79,18 +95,20 @@ class BotSender:
             for index in range(done, len(parts)):
                 # Each part is a message to Telegram's limits; the parts already sent are
                 # remembered below, so a deferred long message goes on where it stopped.
-                wait = self._limiter.acquire(message.recipient)
+                wait = self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
-                last = index == len(parts) - 1
-                # No parse_mode: the text goes as plain text, so nothing in it is markup and
-                # nothing needs escaping.
-                await self._bot.send_message(
-                    chat_id=message.recipient,
-                    text=parts[index],
-                    reply_markup=keyboard(message.options) if last else None,
-                )
+                markup = self._markup(message, last=index == len(parts) - 1)
+                try:
+                    # No parse_mode: the text goes as plain text, so nothing in it is markup
+                    # and nothing needs escaping.
+                    await self._bot.send_message(
+                        chat_id=message.recipient, text=parts[index], reply_markup=markup
+                    )
+                finally:
+                    self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
+                self._shown(message.recipient, markup)
         except Exception as exc:
             if isinstance(exc, TelegramRetryAfter):
                 # Telegram's flood limit is per bot: every chat waits, not only this one.
@@ -101,6 +119,27 @@ class BotSender:
             return delivery
         self._parts_sent.pop(message.message_id, None)
         return Delivery.sent()
+
+    def _markup(self, message: Outbound, last: bool) -> Markup | None:
+        """The buttons under one part of a message: a question's inline keyboard, or the
+        share-my-phone button under a phone question (on its last part); else, to a chat
+        that still shows that button, the word to take it away."""
+        if last and message.options:
+            return keyboard(message.options)
+        if message.answer == "phone":
+            return share_phone(self._settings.share_phone_label) if last else None
+        if message.recipient in self._phone_keyboards:
+            return ReplyKeyboardRemove(remove_keyboard=True)
+        return None
+
+    def _shown(self, chat: str, markup: Markup | None) -> None:
+        if isinstance(markup, ReplyKeyboardMarkup):
+            self._phone_keyboards.pop(chat, None)
+            self._phone_keyboards[chat] = None
+            if len(self._phone_keyboards) > KEYBOARDS_REMEMBERED:
+                self._phone_keyboards.popitem(last=False)
+        elif isinstance(markup, ReplyKeyboardRemove):
+            self._phone_keyboards.pop(chat, None)
 
     def _unsent(self, message: Outbound, exc: Exception) -> Delivery:
         if isinstance(exc, TelegramRetryAfter):
@@ -139,6 +178,16 @@ def keyboard(options: list[Option]) -> InlineKeyboardMarkup | None:
         inline_keyboard=[
             [InlineKeyboardButton(text=o.label, callback_data=callback_data(o.id))] for o in options
         ]
+    )
+
+
+def share_phone(label: str) -> ReplyKeyboardMarkup:
+    """One button that sends the customer's own contact (with their user_id), shown once
+    and small. https://core.telegram.org/bots/api#keyboardbutton"""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=label, request_contact=True)]],
+        one_time_keyboard=True,
+        resize_keyboard=True,
     )
 
 

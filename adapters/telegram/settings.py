@@ -81,8 +81,14 @@ class TelegramSettings(BaseModel):
     Telegram's advice: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this"""
 
     per_bot_per_second: int = Field(default=30, ge=1)
-    """At most this many messages from the bot in any one second, over all chats; a 429
-    from Telegram also pauses every chat's sends for its `retry_after`."""
+    """At most this many calls from the bot in any one second, over all chats: messages and
+    button follow-ups (answerCallbackQuery, editMessageText), each counted until a second
+    after Telegram answered it (`core.pacing`); a 429 from Telegram also pauses every chat's
+    sends for its `retry_after`."""
+
+    share_phone_label: str = Field(default="Share my phone number", min_length=1, max_length=64)
+    """The label of the button offered under a phone question, which shares the customer's
+    own number (Telegram's request_contact keyboard button)."""
 
     @field_validator("secret_token", mode="after")
     @classmethod

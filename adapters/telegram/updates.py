@@ -84,14 +84,15 @@ def _from_message(
     if text is not None:
         pass
     elif shared is not None:
-        # Only the sender's own number is theirs (a "share my contact" button sends it with
-        # their user_id); a contact card of someone else is just an attachment.
+        name = " ".join(p for p in (shared.first_name, shared.last_name) if p)
+        attachment = Attachment(kind="contact", name=f"{name} {shared.phone_number}")
+        # Only the sender's own number is theirs: Contact.user_id is the Telegram user the
+        # card belongs to, which is the sender when they pressed a request_contact button;
+        # a card of someone else (forwarded, or picked from their address book) is only an
+        # attachment. https://core.telegram.org/bots/api#contact
         sender_id = message.from_user.id if message.from_user is not None else None
         if shared.user_id is not None and shared.user_id == sender_id:
-            phone = shared.phone_number
-        else:
-            name = " ".join(p for p in (shared.first_name, shared.last_name) if p)
-            attachment = Attachment(kind="contact", name=f"{name} {shared.phone_number}")
+            phone = _international(shared.phone_number)
     else:
         attachment = _attachment(message)
         if attachment is None:
@@ -104,7 +105,15 @@ def _from_message(
         text=text,
         attachment=attachment,
         raw=raw,
+        shared_phone=phone,
     )
+
+
+def _international(phone: str) -> str:
+    """Telegram gives a shared number in international form, usually without its "+"
+    (e.g. "34600123456"); with it, the number reads the same whatever the default region."""
+    digits = phone.strip()
+    return digits if digits.startswith("+") else f"+{digits}"
 
 
 def _attachment(message: Message) -> Attachment | None:

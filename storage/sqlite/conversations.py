@@ -36,7 +36,7 @@ from storage.sqlite.connection import fetch_all, fetch_one
 
 _CONTACT = (
     "id, channel, external_id, name, username, language, email, phone, country, "
-    "fields, tags, created_at, unreachable_since"
+    "fields, tags, created_at, unreachable_since, workflow_fields"
 )
 
 
@@ -57,14 +57,15 @@ async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Con
 
 
 SAVE_CONTACT = f"""
-    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO contacts ({_CONTACT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         channel = excluded.channel, external_id = excluded.external_id,
         name = excluded.name, username = excluded.username,
         language = excluded.language, email = excluded.email,
         phone = excluded.phone, country = excluded.country,
         fields = excluded.fields, tags = excluded.tags,
-        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since
+        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since,
+        workflow_fields = excluded.workflow_fields
 """
 
 # The platform refuses messages to this contact; the first time it said so is kept.
@@ -92,6 +93,7 @@ def contact_row(contact: Contact) -> tuple[Any, ...]:
         dump_json(TAGS, contact.tags),
         to_micros(contact.created_at),
         to_micros_or_none(contact.unreachable_since),
+        dump_json(TAGS, contact.workflow_fields) if contact.workflow_fields else None,
     )
 
 
@@ -110,6 +112,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
         tags=TAGS.validate_json(row["tags"]),
         created_at=from_micros(row["created_at"]),
         unreachable_since=from_micros_or_none(row["unreachable_since"]),
+        workflow_fields=TAGS.validate_json(row["workflow_fields"] or "[]"),
     )
 
 
@@ -117,7 +120,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, handoff, run, seq, version, assigned_message"
+    "queued_at, queue_limit, handoff, run, seq, version, assigned_message"
 )
 
 
@@ -196,7 +199,8 @@ async def conversations_of(
 INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
-    ":closed_at, :assigned_at, :queued_at, :handoff, :run, :seq, :version, :assigned_message)"
+    ":closed_at, :assigned_at, :queued_at, :queue_limit, :handoff, :run, :seq, :version, "
+    ":assigned_message)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -205,8 +209,8 @@ UPDATE_CONVERSATION = """
         contact_id = :contact_id, channel = :channel, status = :status,
         team = :team, assignee = :assignee, opened_at = :opened_at,
         closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
-        handoff = :handoff, run = :run, seq = :seq, version = :version,
-        assigned_message = :assigned_message
+        queue_limit = :queue_limit, handoff = :handoff, run = :run, seq = :seq,
+        version = :version, assigned_message = :assigned_message
     WHERE id = :id AND version = :version - 1
 """
 
@@ -230,6 +234,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "closed_at": to_micros_or_none(conversation.closed_at),
         "assigned_at": to_micros_or_none(conversation.assigned_at),
         "queued_at": to_micros_or_none(conversation.queued_at),
+        "queue_limit": conversation.queue_limit,
         "handoff": _handoff_json(conversation.handoff),
         "run": None if conversation.run is None else conversation.run.model_dump_json(),
         "seq": conversation.seq,
@@ -305,6 +310,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         closed_at=from_micros_or_none(row["closed_at"]),
         assigned_at=from_micros_or_none(row["assigned_at"]),
         queued_at=from_micros_or_none(row["queued_at"]),
+        queue_limit=row["queue_limit"],
         handoff=None if row["handoff"] is None else Handoff.model_validate_json(row["handoff"]),
         run=None if row["run"] is None else Run.model_validate_json(row["run"]),
         seq=row["seq"],

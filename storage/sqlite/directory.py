@@ -1,4 +1,5 @@
-"""Agents, teams and the round-robin cursor of each team."""
+"""Agents, teams and the round-robin cursor of each team: the facts an assignment is decided
+on (in `core.assignment`), never the decision."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
+from core.assignment import AgentFacts, TeamFacts
 from core.models import Agent, AgentStatus
 from storage.sqlite.connection import fetch_all, fetch_one
 
@@ -97,29 +99,18 @@ async def list_all(conn: aiosqlite.Connection) -> list[Agent]:
 SET_CURSOR = "UPDATE teams SET last_picked = ? WHERE name = ?"
 
 
-async def pick_agent(
+async def team_facts(
     conn: aiosqlite.Connection,
     team: str,
     *,
-    strategy: str,
-    only_online: bool,
-    max_open: int | None,
     cursor: str | None,
     open_delta: Mapping[str, int],
-) -> Agent | None:
-    """The member a new conversation of `team` goes to, or None when nobody is eligible (or
-    the team is unknown).
-
-    Eligible: online (or any status when not `only_online`), below their own capacity and
-    below `max_open`, counting the open conversations assigned to them. "round_robin" takes
-    the first eligible member after the one picked last, cyclically in member order;
-    "least_open" the eligible member with the fewest open conversations, ties going round
-    robin. `cursor` and `open_delta` carry what the write group has decided but not yet
-    stored: the agent this team picked last, and assignments per agent. The caller stores
-    the pick as the cursor (SET_CURSOR); with one writer at a time the read and the move are
-    one atomic step, so concurrent picks share the team out fairly.
-    """
-    members = await fetch_all(
+) -> TeamFacts:
+    """The team's members in order with their open conversations, and its cursor (see
+    `Transaction.team_facts`). `cursor` and `open_delta` carry what the write group has
+    decided but not stored yet: the team's cursor, and assignments per agent. With one
+    writer at a time, reading these and storing the choice are one atomic step."""
+    rows = await fetch_all(
         conn,
         """
         SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id, t.last_picked,
@@ -133,28 +124,12 @@ async def pick_agent(
         """,
         (team,),
     )
-    if not members:
-        return None
-    ids = [row["id"] for row in members]
-    last = cursor if cursor is not None else members[0]["last_picked"]
-    # A cursor on an agent who has left the team starts the round again from the top.
-    start = ids.index(last) + 1 if last in ids else 0
-    eligible: list[tuple[int, sqlite3.Row]] = []
-    for row in members[start:] + members[:start]:
-        if only_online and row["status"] != AgentStatus.ONLINE.value:
-            continue
-        open_count = row["open_count"] + open_delta.get(row["id"], 0)
-        if row["capacity"] is not None and open_count >= row["capacity"]:
-            continue
-        if max_open is not None and open_count >= max_open:
-            continue
-        eligible.append((open_count, row))
-    if not eligible:
-        return None
-    if strategy == "least_open":
-        # min() keeps the first of equals: the next in turn among the least busy.
-        return _agent(min(eligible, key=lambda pair: pair[0])[1])
-    return _agent(eligible[0][1])
+    if not rows:
+        return TeamFacts(members=())
+    members = tuple(
+        AgentFacts(_agent(row), row["open_count"] + open_delta.get(row["id"], 0)) for row in rows
+    )
+    return TeamFacts(members, cursor if cursor is not None else rows[0]["last_picked"])
 
 
 async def teams_of(conn: aiosqlite.Connection, agent_id: str) -> list[str]:

@@ -348,8 +348,16 @@ _V7 = (
     "CREATE INDEX outbox_failed ON outbox (failed_at) WHERE status = 'failed'",
 )
 
+# Which of a contact's profile fields a workflow saved (a JSON list of names; NULL: none),
+# so that a channel's later events leave them as the workflow set them.
+_V8 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# A queued conversation keeps the `max_open` of the step that queued it, so that an agent
+# taking the queue (after a restart too) takes it only below that limit. NULL: no limit, as
+# for every conversation queued before.
+_V9 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -9,11 +9,13 @@ stored, round-robin cursors and new assignments, are kept beside the queue and r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
 
+from core.assignment import AgentFacts, TeamFacts
 from core.history import HistoryEvent
 from core.models import (
     Agent,
@@ -82,31 +84,28 @@ class SqliteTransaction:
     async def get_agent(self, agent_id: str) -> Agent | None:
         return await directory.get(self._conn, agent_id)
 
-    async def count_open_assigned(self, agent_id: str) -> int:
-        stored = await conversations.count_open_assigned(self._conn, agent_id)
-        return stored + self._group.open_delta[agent_id] + self._queued.open_delta[agent_id]
-
-    async def pick_agent(
-        self, team: str, *, strategy: str, only_online: bool, max_open: int | None
-    ) -> Agent | None:
-        """See `directory.pick_agent`: fair, capacity-aware, cursor kept per team."""
+    async def team_facts(self, team: str) -> TeamFacts:
+        """See `directory.team_facts`; what this group has decided but not stored yet counts."""
         cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
-        # update(), not `+`, which drops the negative counts: slots freed but not yet stored.
+        return await directory.team_facts(self._conn, team, cursor=cursor, open_delta=self._delta())
+
+    async def agent_facts(self, agent_id: str) -> AgentFacts | None:
+        agent = await directory.get(self._conn, agent_id)
+        if agent is None:
+            return None
+        stored = await conversations.count_open_assigned(self._conn, agent_id)
+        return AgentFacts(agent, stored + self._delta().get(agent_id, 0))
+
+    async def advance_cursor(self, team: str, agent_id: str) -> None:
+        self._queued.cursors[team] = agent_id
+        self._queued.add(directory.SET_CURSOR, (agent_id, team))
+
+    def _delta(self) -> Counter[str]:
+        """Open conversations per agent that the group and this transaction have saved but not
+        stored yet (negative for slots freed)."""
         delta = self._group.open_delta.copy()
-        delta.update(self._queued.open_delta)
-        agent = await directory.pick_agent(
-            self._conn,
-            team,
-            strategy=strategy,
-            only_online=only_online,
-            max_open=max_open,
-            cursor=cursor,
-            open_delta=delta,
-        )
-        if agent is not None:
-            self._queued.cursors[team] = agent.id
-            self._queued.add(directory.SET_CURSOR, (agent.id, team))
-        return agent
+        delta.update(self._queued.open_delta)  # update() adds, and keeps negative counts
+        return delta
 
     # saving -------------------------------------------------------------------------------
 

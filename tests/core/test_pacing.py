@@ -93,3 +93,27 @@ def test_chats_whose_interval_has_passed_are_forgotten() -> None:
     clock.advance(1)
     limits.acquire("c")
     assert limits.chats == 1
+
+
+def test_a_call_in_flight_holds_its_place_until_a_second_after_it_ends() -> None:
+    limits, clock = limiter(per_chat=0, per_bot=2)
+    assert limits.start("a") == 0.0
+    assert limits.start("b") == 0.0
+    assert limits.start("c") == 1.0  # both still in flight: at least a second away
+
+    clock.advance(0.5)  # they reach the platform late, and end
+    limits.finish("a")
+    limits.finish("b")
+    clock.advance(0.9)
+    assert limits.start("c") == 0.1  # a second from when they ended, not from the start
+
+    clock.advance(0.1)
+    assert limits.start("c") == 0.0
+
+
+def test_a_call_to_no_chat_counts_for_the_bot_only() -> None:
+    limits, _ = limiter(per_chat=1.0, per_bot=2)
+    assert limits.acquire(None) == 0.0
+    assert limits.chats == 0
+    assert limits.acquire("a") == 0.0
+    assert limits.acquire(None) == 1.0  # the bot's two calls this second are made

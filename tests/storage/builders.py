@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from core.assignment import Rules, Strategy, choose_agent
 from core.models import (
     Agent,
     AgentStatus,
@@ -112,11 +113,14 @@ async def pick(
     team: str,
     *,
     only_online: bool = True,
-    strategy: str = "round_robin",
+    strategy: Strategy = "round_robin",
     max_open: int | None = None,
 ) -> str | None:
+    """Choose one of the team's members as the engine does, in a transaction of its own: the
+    store's facts, the core's choice, the store's cursor."""
     async with store.transaction() as tx:
-        chosen = await tx.pick_agent(
-            team, strategy=strategy, only_online=only_online, max_open=max_open
-        )
-    return None if chosen is None else chosen.id
+        rules = Rules(strategy, only_online=only_online, max_open=max_open)
+        choice = choose_agent(await tx.team_facts(team), rules)
+        if choice is not None:
+            await tx.advance_cursor(team, choice.cursor)
+    return None if choice is None else choice.agent.id

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from core.assignment import AgentFacts, Rules, TeamFacts, choose_agent
 from core.errors import ConcurrentUpdate
 from core.models import (
     Agent,
@@ -725,8 +726,9 @@ async def test_round_robin_skips_unavailable_and_full_agents(store: Store) -> No
     busy = conversation("v1", assignee="ann")
     await seed(store, busy)
     async with store.transaction() as tx:
-        assert await tx.count_open_assigned("ann") == 1
-        assert await tx.count_open_assigned("dan") == 0
+        assert await tx.agent_facts("ann") == AgentFacts(agent("ann", capacity=1), 1)
+        assert await tx.agent_facts("dan") == AgentFacts(agent("dan"), 0)
+        assert await tx.agent_facts("zed") is None
 
     assert [await pick(store, "support") for _ in range(2)] == ["dan", "dan"]
     picks = [await pick(store, "support", only_online=False) for _ in range(4)]
@@ -775,13 +777,80 @@ async def test_a_slot_freed_in_the_transaction_can_be_picked(store: Store) -> No
         assert busy is not None
         busy.status, busy.closed_at, busy.version = ConversationStatus.CLOSED, seconds(60), 2
         await tx.save_conversation(busy)
-        assert await tx.count_open_assigned("ann") == 0
-        chosen = await tx.pick_agent(
-            "support", strategy="round_robin", only_online=True, max_open=None
-        )
+        facts = await tx.team_facts("support")
+        assert await tx.agent_facts("ann") == AgentFacts(agent("ann", capacity=1), 0)
 
-    assert chosen is not None
-    assert chosen.id == "ann"
+    assert facts == TeamFacts((AgentFacts(agent("ann", capacity=1), 0),))
+    choice = choose_agent(facts, Rules())
+    assert choice is not None
+    assert choice.agent.id == "ann"
+
+
+async def test_team_facts_are_the_members_in_order_with_their_load_and_cursor(
+    store: Store,
+) -> None:
+    order = ["cat", "ann", "bob"]
+    await store.sync_directory(
+        [agent("ann", capacity=3), agent("bob", AgentStatus.AWAY), agent("cat")],
+        {"support": order, "night": ["bob"]},
+    )
+    await seed(store, conversation("v1", "c1", assignee="ann"))
+
+    async with store.transaction() as tx:
+        before = await tx.team_facts("support")
+        await tx.advance_cursor("support", "ann")
+        # Saved in this transaction but not committed: the facts count it already.
+        await tx.save_contact(contact("c2", external_id="u2"))
+        await tx.save_conversation(conversation("v2", "c2", assignee="bob"))
+        during = await tx.team_facts("support")
+    async with store.transaction() as tx:
+        committed = await tx.team_facts("support")
+        night = await tx.team_facts("night")
+        unknown = await tx.team_facts("nobody")
+
+    cat, ann, bob = agent("cat"), agent("ann", capacity=3), agent("bob", AgentStatus.AWAY)
+    assert before == TeamFacts((AgentFacts(cat, 0), AgentFacts(ann, 1), AgentFacts(bob, 0)))
+    assert [(f.agent.id, f.open_count) for f in during.members] == [
+        ("cat", 0),
+        ("ann", 1),
+        ("bob", 1),
+    ]
+    assert during.cursor == "ann"
+    assert committed == during
+    assert night == TeamFacts((AgentFacts(bob, 1),))
+    assert unknown.members == ()
+    assert unknown.cursor is None
+
+
+async def test_two_assignments_at_once_never_give_an_agents_last_slot_twice(
+    store: Store,
+) -> None:
+    await store.sync_directory(
+        [agent("ann", capacity=2), agent("bob", capacity=1)],
+        {"support": ["ann", "bob"], "sales": ["bob", "ann"]},
+    )
+    await seed(store, conversation("v0", "c0", assignee="ann"))
+
+    async def assign(n: int) -> str | None:
+        """A new conversation goes to the team's next member with room, as the engine does."""
+        team = "support" if n % 2 else "sales"
+        async with store.transaction() as tx:
+            choice = choose_agent(await tx.team_facts(team), Rules())
+            await tx.save_contact(contact(f"c{n}", external_id=f"u{n}"))
+            if choice is None:
+                await tx.save_conversation(conversation(f"v{n}", f"c{n}"))
+                return None
+            await tx.advance_cursor(team, choice.cursor)
+            await tx.save_conversation(conversation(f"v{n}", f"c{n}", assignee=choice.cursor))
+            return choice.cursor
+
+    given = await asyncio.gather(*(assign(n) for n in range(1, 21)))
+
+    # ann had one of her two slots taken, bob had one: two slots were free, twenty asked.
+    assert Counter(given) == {"ann": 1, "bob": 1, None: 18}
+    async with store.transaction() as tx:
+        loads = [await tx.agent_facts(a) for a in ("ann", "bob")]
+    assert [(f.agent.id, f.open_count) for f in loads if f is not None] == [("ann", 2), ("bob", 1)]
 
 
 async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Store) -> None:
@@ -964,3 +1033,19 @@ async def test_parked_events_are_listed_and_made_pending_again(store: Store) -> 
     # Only a parked event: not one pending, processed, or unknown.
     for not_parked in (first, processed, 999):
         assert await store.unpark_inbound(not_parked) is None
+
+
+async def test_the_fields_a_workflow_saved_are_kept_with_the_contact(store: Store) -> None:
+    saved = contact().model_copy(update={"language": "fr", "workflow_fields": ["language"]})
+    async with store.transaction() as tx:
+        await tx.save_contact(saved)
+    stored = await store.get_contact("webhook", "u1")
+    assert stored is not None
+    assert (stored.language, stored.workflow_fields) == ("fr", ["language"])
+
+    stored.workflow_fields = []
+    async with store.transaction() as tx:
+        await tx.save_contact(stored)
+    again = await store.get_contact("webhook", "u1")
+    assert again is not None
+    assert again.workflow_fields == []

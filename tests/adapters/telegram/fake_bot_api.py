@@ -15,10 +15,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
+from core.ports import Clock
 from tests.support.serve import serving_app
 
 TOKEN = "123456:TEST-token_for-the-fake-bot-api"
@@ -42,6 +44,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float  # time.monotonic() when it arrived
+    clock_at: datetime | None = None  # the injected clock's time then, given a clock
 
 
 @dataclass
@@ -64,6 +67,20 @@ class FakeBotApi:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _queued: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Clock | None = None
+    held: int = 0  # calls on their way while `hold` holds them
+    _open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._open.set()
+
+    def hold(self) -> None:
+        """Hold every call on its way here, as a busy network or event loop does, until
+        `release`: a held call arrives (is recorded, stamped and answered) only then."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     def queue_update(self, *updates: dict[str, Any]) -> None:
         """Hold updates for getUpdates to return, as Telegram holds them for a bot without a
@@ -102,8 +119,15 @@ class FakeBotApi:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await _params(request)
+        if not self._open.is_set():
+            self.held += 1
+            try:
+                await self._open.wait()
+            finally:
+                self.held -= 1
+        clock_at = self.clock.now() if self.clock is not None else None
         async with self._changed:
-            self.calls.append(Call(method, params, time.monotonic()))
+            self.calls.append(Call(method, params, time.monotonic(), clock_at))
             self._changed.notify_all()
         script = self._failures.get(method)
         if script:
@@ -131,7 +155,8 @@ class FakeBotApi:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Frontdesk"},
             "text": params["text"],
         }
-        if "reply_markup" in params:
+        # A message shows only an inline keyboard; a reply keyboard is the chat's.
+        if "inline_keyboard" in params.get("reply_markup", {}):
             message["reply_markup"] = params["reply_markup"]
         return message
 
@@ -139,6 +164,9 @@ class FakeBotApi:
         return True
 
     def _editMessageReplyMarkup(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _editMessageText(self, params: dict[str, Any]) -> bool:
         return True
 
     def _setWebhook(self, params: dict[str, Any]) -> bool:

@@ -64,9 +64,13 @@ def button_update(
     message_id: int = 7,
     chat: dict[str, Any] | None = None,
     sender: dict[str, Any] | None = None,
+    buttons: dict[str, str] | None = None,
+    text: str = "Which team?",
 ) -> dict[str, Any]:
-    """A press of an inline keyboard button on the bot's message `message_id`."""
-    return {
+    """A press of an inline keyboard button on the bot's message `message_id`, which has
+    the inline keyboard `buttons` (callback_data to label) when given, as Telegram sends the
+    message back with the press."""
+    update: dict[str, Any] = {
         "update_id": update_id,
         "callback_query": {
             "id": f"cb-{update_id}",
@@ -78,7 +82,12 @@ def button_update(
                 "date": 1_714_996_800,
                 "chat": chat or PRIVATE_CHAT,
                 "from": {"id": 123456, "is_bot": True, "first_name": "Frontdesk"},
-                "text": "Which team?",
+                "text": text,
             },
         },
     }
+    if buttons is not None:
+        update["callback_query"]["message"]["reply_markup"] = {
+            "inline_keyboard": [[{"text": t, "callback_data": d}] for d, t in buttons.items()]
+        }
+    return update

@@ -167,15 +167,22 @@ async def test_a_button_press_before_start_is_stored_without_a_follow_up(
     assert bot_api.calls == []
 
 
+@pytest.mark.parametrize("given", ["34600000000", "+34600000000"])
 async def test_the_senders_own_contact_gives_the_phone(
-    http: aiohttp.ClientSession, updates_url: str, inbox: FakeInbox
+    http: aiohttp.ClientSession, updates_url: str, inbox: FakeInbox, given: str
 ) -> None:
-    contact = {"phone_number": "+34600000000", "first_name": "Ana", "user_id": CHAT_ID}
+    # Telegram's "share my contact" button sends the number without its "+".
+    contact = {"phone_number": given, "first_name": "Ana", "user_id": CHAT_ID}
 
     await post(http, updates_url, message_update(30, contact=contact))
 
     [event] = inbox.events
-    assert (event.contact.phone, event.text, event.attachment) == ("+34600000000", None, None)
+    assert (event.shared_phone, event.contact.phone, event.text) == (
+        "+34600000000",
+        "+34600000000",
+        None,
+    )
+    assert event.attachment == Attachment(kind="contact", name=f"Ana {given}")
 
 
 async def test_someone_elses_contact_is_only_an_attachment(
@@ -186,7 +193,8 @@ async def test_someone_elses_contact_is_only_an_attachment(
     await post(http, updates_url, message_update(31, contact=contact))
 
     [event] = inbox.events
-    assert (event.contact.phone, event.attachment) == (
+    assert (event.shared_phone, event.contact.phone, event.attachment) == (
+        None,
         None,
         Attachment(kind="contact", name="Eve +34611111111"),
     )

@@ -26,6 +26,12 @@ MESSAGE = Outbound(
     options=[Option(id="sales", label="Sales"), Option(id="support", label="Support")],
     language="es",
 )
+MESSAGE_KEYBOARD = {
+    "inline_keyboard": [
+        [{"text": "Sales", "callback_data": "fd:sales"}],
+        [{"text": "Support", "callback_data": "fd:support"}],
+    ]
+}
 
 
 def test_the_channel_fits_the_port(inbox: FakeInbox, clock: ManualClock) -> None:
@@ -293,3 +299,46 @@ async def test_a_wrong_token_is_a_failure_and_an_error_saying_what_to_do(
 def test_split_text(text: str, limit: int, parts: list[str]) -> None:
     assert split_text(text, limit) == parts
     assert all(utf16_length(p) <= limit for p in split_text(text, limit))
+
+
+SHARE_PHONE = {
+    "keyboard": [[{"text": "Share my phone number", "request_contact": True}]],
+    "resize_keyboard": True,
+    "one_time_keyboard": True,
+}
+
+
+async def test_a_phone_question_offers_to_share_the_number_until_the_next_message(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> None:
+    settings = make_settings(bot_api.url, per_chat_interval_seconds=0)
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+    plain = MESSAGE.model_copy(update={"options": []})
+    phone = plain.model_copy(update={"message_id": "m-2", "text": "Your phone?", "answer": "phone"})
+
+    for message in (phone, phone, MESSAGE, plain, plain):
+        assert (await channel.send(message)).outcome == DeliveryOutcome.SENT
+
+    markups = [c.params.get("reply_markup") for c in bot_api.of("sendMessage")]
+    assert markups == [
+        SHARE_PHONE,
+        SHARE_PHONE,  # asked again: offered again
+        MESSAGE_KEYBOARD,  # a message can carry one keyboard: the inline one goes first
+        {"remove_keyboard": True},  # the next message without one takes it away
+        None,  # and once gone, nothing more
+    ]
+
+
+async def test_the_share_button_has_the_configured_label(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> None:
+    settings = make_settings(bot_api.url, share_phone_label="Compartir mi número")
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+    phone = MESSAGE.model_copy(update={"options": [], "answer": "phone"})
+
+    await channel.send(phone)
+
+    [call] = bot_api.of("sendMessage")
+    assert call.params["reply_markup"]["keyboard"] == [
+        [{"text": "Compartir mi número", "request_contact": True}]
+    ]

@@ -1,0 +1,86 @@
+"""Who gets a conversation: the one rule every store applies.
+
+A store supplies the facts (a team's members in order, each with their status, capacity and
+open conversations, and the team's round-robin cursor); `choose_agent` decides; the store applies
+the choice inside the same write transaction (see `Transaction.team_facts`). No store repeats
+any of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, assert_never
+
+from core.models import Agent, AgentStatus
+
+Strategy = Literal["round_robin", "least_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFacts:
+    """An agent as an assignment sees them."""
+
+    agent: Agent
+    open_count: int  # open conversations assigned to them, the transaction's own included
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFacts:
+    members: tuple[AgentFacts, ...]  # in the team's order
+    cursor: str | None = None  # the member picked last; None: start from the top
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What an assignment asks of the agent it picks."""
+
+    strategy: Strategy = "round_robin"
+    only_online: bool = True
+    max_open: int | None = None  # only agents with fewer open conversations than this
+    exclude: frozenset[str] = frozenset()  # agent ids never picked (the one handing it on)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    agent: Agent
+    cursor: str  # the team's round-robin cursor from now on
+
+
+def can_take(facts: AgentFacts, *, only_online: bool, max_open: int | None) -> bool:
+    """Whether the agent may get one more conversation: online (when `only_online`), and
+    below both their own capacity and `max_open`."""
+    if only_online and facts.agent.status != AgentStatus.ONLINE:
+        return False
+    limits = [n for n in (facts.agent.capacity, max_open) if n is not None]
+    return not limits or facts.open_count < min(limits)
+
+
+def choose_agent(team: TeamFacts, rules: Rules) -> Choice | None:
+    """The member a new conversation goes to, with the cursor to store; None when nobody is
+    eligible, and then the cursor stays where it is.
+
+    Eligible: not excluded and `can_take`. "round_robin" takes the first eligible member
+    after the cursor, cyclically in team order; "least_open" the eligible member with the
+    fewest open conversations, ties going to the first of them in that same order. A cursor
+    on an agent who has left the team starts the round from the top.
+    """
+    members = list(team.members)
+    ids = [facts.agent.id for facts in members]
+    start = ids.index(team.cursor) + 1 if team.cursor in ids else 0
+    eligible = [
+        facts
+        for facts in members[start:] + members[:start]
+        if facts.agent.id not in rules.exclude
+        and can_take(facts, only_online=rules.only_online, max_open=rules.max_open)
+    ]
+    if not eligible:
+        return None
+    match rules.strategy:
+        case "round_robin":
+            chosen = eligible[0]
+        case "least_open":
+            # min() keeps the first of equals: the next in turn among the least busy.
+            chosen = min(eligible, key=lambda facts: facts.open_count)
+        case _:
+            assert_never(rules.strategy)
+    return Choice(agent=chosen.agent, cursor=chosen.agent.id)
