@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 7 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 9 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 7  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 9  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -77,7 +77,7 @@ INBOX = Table(
 CONTACTS = Table(
     "contacts",
     ("id", "channel", "external_id", "name", "username", "language", "email", "phone",
-     "country", "fields", "tags", "created_at", "unreachable_since"),
+     "country", "fields", "tags", "created_at", "unreachable_since", "workflow_fields"),
     _t("created_at", "unreachable_since"),
 )  # fmt: skip
 WORKFLOWS = Table("workflow_versions", ("hash", "name", "body"))
@@ -90,7 +90,8 @@ INDEPENDENT = (INBOX, CONTACTS, WORKFLOWS, CURSORS, AGENTS, TEAMS, MEMBERS)
 CONVERSATIONS = Table(
     "conversations",
     ("id", "contact_id", "channel", "status", "team", "assignee", "opened_at", "closed_at",
-     "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message"),
+     "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message",
+     "queue_limit"),
     _t("opened_at", "closed_at", "assigned_at", "queued_at"),
 )  # fmt: skip
 # What belongs to a conversation, read per chunk of conversation ids.

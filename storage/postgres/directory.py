@@ -1,10 +1,11 @@
-"""Agents, teams and each team's round-robin cursor.
+"""Agents, teams and each team's round-robin cursor: the facts an assignment is decided on
+(in `core.assignment`), never the decision.
 
-Concurrent picks from several replicas are made one at a time per team: a pick locks the
-team's row (its cursor) and then its members' rows, in id order so that two teams sharing an
-agent never wait for each other in a circle. Counting an agent's open conversations for a
-hand assignment locks that agent's row too, so no capacity is exceeded between replicas. The
-locks are held until the transaction that saves the assignment commits.
+Assignments from several replicas are made one at a time per team: reading a team's facts
+locks the team's row (its cursor) and then its members' rows, in id order so that two teams
+sharing an agent never wait for each other in a circle. Reading one agent's facts (assigning
+by name, or from a queue) locks that agent's row, so no capacity is exceeded between
+replicas. The locks are held until the transaction that saves the assignment commits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
+from core.assignment import AgentFacts, TeamFacts
 from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
 
@@ -78,11 +80,6 @@ async def get(db: Reader, agent_id: str) -> Agent | None:
     return None if row is None else _agent(row)
 
 
-async def lock_agent(conn: Conn, agent_id: str) -> None:
-    """Hold the agent's row until commit: their count cannot change under a decision."""
-    await conn.execute("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE", agent_id)
-
-
 async def list_all(db: Reader) -> list[Agent]:
     return [_agent(row) for row in await db.fetch(f"SELECT {_AGENT} FROM agents ORDER BY id")]
 
@@ -97,19 +94,12 @@ async def teams_of(db: Reader, agent_id: str) -> list[str]:
 SET_CURSOR = "UPDATE teams SET last_picked = $1 WHERE name = $2"
 
 
-async def pick_agent(
-    conn: Conn,
-    team: str,
-    *,
-    strategy: str,
-    only_online: bool,
-    max_open: int | None,
-    cursor: str | None,
-    open_delta: Mapping[str, int],
-) -> Agent | None:
-    """The same choice as the SQLite store's `directory.pick_agent` (see there), made under
-    the team's and its members' row locks. `cursor` and `open_delta` are what the transaction
-    has decided but not yet stored."""
+async def team_facts(
+    conn: Conn, team: str, *, cursor: str | None, open_delta: Mapping[str, int]
+) -> TeamFacts:
+    """The team's members in order with their open conversations, and its cursor (see
+    `Transaction.team_facts`), read under the team's row lock and then its members' (in id
+    order). `cursor` and `open_delta` are what the transaction has decided but not stored."""
     last = await conn.fetchval("SELECT last_picked FROM teams WHERE name = $1 FOR UPDATE", team)
     members = await conn.fetch(
         """
@@ -120,36 +110,34 @@ async def pick_agent(
         team,
     )
     if not members:
-        return None
-    counts: dict[str, int] = {
-        row["assignee"]: int(row["count"])
-        for row in await conn.fetch(
-            """
-            SELECT assignee, count(*) FROM conversations
-            WHERE status = 'open' AND assignee = ANY($1::text[]) GROUP BY assignee
-            """,
-            [row["id"] for row in members],
-        )
-    }
+        return TeamFacts(members=())
+    counts = await _open_counts(conn, [row["id"] for row in members])
     ordered = sorted(members, key=lambda row: int(row["position"]))
-    ids = [row["id"] for row in ordered]
-    last = cursor if cursor is not None else last
-    start = ids.index(last) + 1 if last in ids else 0
-    eligible: list[tuple[int, asyncpg.Record]] = []
-    for row in ordered[start:] + ordered[:start]:
-        if only_online and row["status"] != AgentStatus.ONLINE.value:
-            continue
-        open_count = int(counts.get(row["id"], 0)) + open_delta.get(row["id"], 0)
-        if row["capacity"] is not None and open_count >= row["capacity"]:
-            continue
-        if max_open is not None and open_count >= max_open:
-            continue
-        eligible.append((open_count, row))
-    if not eligible:
+    facts = tuple(
+        AgentFacts(_agent(row), counts.get(row["id"], 0) + open_delta.get(row["id"], 0))
+        for row in ordered
+    )
+    return TeamFacts(facts, cursor if cursor is not None else last)
+
+
+async def agent_facts(conn: Conn, agent_id: str, open_delta: int) -> AgentFacts | None:
+    """One agent and their open conversations, their row locked until the transaction ends."""
+    row = await conn.fetchrow(f"SELECT {_AGENT} FROM agents WHERE id = $1 FOR UPDATE", agent_id)
+    if row is None:
         return None
-    if strategy == "least_open":
-        return _agent(min(eligible, key=lambda pair: pair[0])[1])
-    return _agent(eligible[0][1])
+    counts = await _open_counts(conn, [agent_id])
+    return AgentFacts(_agent(row), counts.get(agent_id, 0) + open_delta)
+
+
+async def _open_counts(conn: Conn, agent_ids: list[str]) -> dict[str, int]:
+    rows = await conn.fetch(
+        """
+        SELECT assignee, count(*) AS n FROM conversations
+        WHERE status = 'open' AND assignee = ANY($1::text[]) GROUP BY assignee
+        """,
+        agent_ids,
+    )
+    return {row["assignee"]: int(row["n"]) for row in rows}
 
 
 def _agent(row: asyncpg.Record) -> Agent:

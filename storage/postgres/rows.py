@@ -48,20 +48,21 @@ def dump(adapter: TypeAdapter[Any], value: Any) -> str:
 
 CONTACT_COLUMNS = (
     "id", "channel", "external_id", "name", "username", "language", "email", "phone",
-    "country", "fields", "tags", "created_at", "unreachable_since",
+    "country", "fields", "tags", "created_at", "unreachable_since", "workflow_fields",
 )  # fmt: skip
 CONTACT = ", ".join(CONTACT_COLUMNS)
 
 SAVE_CONTACT = f"""
     INSERT INTO contacts ({CONTACT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        $12, $13)
+        $12, $13, $14)
     ON CONFLICT (id) DO UPDATE SET
         channel = excluded.channel, external_id = excluded.external_id,
         name = excluded.name, username = excluded.username,
         language = excluded.language, email = excluded.email,
         phone = excluded.phone, country = excluded.country,
         fields = excluded.fields, tags = excluded.tags,
-        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since
+        created_at = excluded.created_at, unreachable_since = excluded.unreachable_since,
+        workflow_fields = excluded.workflow_fields
 """
 
 MARK_UNREACHABLE = """
@@ -85,6 +86,7 @@ def contact_row(contact: Contact) -> tuple[Any, ...]:
         dump(TAGS, contact.tags),
         aware(contact.created_at),
         aware_or_none(contact.unreachable_since),
+        dump(TAGS, contact.workflow_fields) if contact.workflow_fields else None,
     )
 
 
@@ -103,6 +105,7 @@ def contact_from(row: asyncpg.Record, prefix: str = "") -> Contact:
         tags=TAGS.validate_json(row[f"{prefix}tags"]),
         created_at=row[f"{prefix}created_at"],
         unreachable_since=row[f"{prefix}unreachable_since"],
+        workflow_fields=TAGS.validate_json(row[f"{prefix}workflow_fields"] or "[]"),
     )
 
 
@@ -111,6 +114,7 @@ def contact_from(row: asyncpg.Record, prefix: str = "") -> Contact:
 CONVERSATION_COLUMNS = (
     "id", "contact_id", "channel", "status", "team", "assignee", "opened_at", "closed_at",
     "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message",
+    "queue_limit",
 )  # fmt: skip
 CONVERSATION = ", ".join(CONVERSATION_COLUMNS)
 
@@ -122,7 +126,7 @@ def aliased(table: str, columns: tuple[str, ...], prefix: str) -> str:
 
 INSERT_CONVERSATION = f"""
     INSERT INTO conversations ({CONVERSATION})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 """
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -130,7 +134,8 @@ UPDATE_CONVERSATION = """
     UPDATE conversations SET
         contact_id = $2, channel = $3, status = $4, team = $5, assignee = $6,
         opened_at = $7, closed_at = $8, assigned_at = $9, queued_at = $10,
-        handoff = $11, run = $12, seq = $13, version = $14, assigned_message = $15
+        handoff = $11, run = $12, seq = $13, version = $14, assigned_message = $15,
+        queue_limit = $16
     WHERE id = $1 AND version = $14 - 1
 """
 
@@ -158,6 +163,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, tuple[Any, ...]
         conversation.seq,
         conversation.version,
         conversation.assigned_message,
+        conversation.queue_limit,
     )
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
@@ -189,6 +195,7 @@ def conversation_from(row: asyncpg.Record, prefix: str = "") -> Conversation:
         seq=row[f"{prefix}seq"],
         version=row[f"{prefix}version"],
         assigned_message=row[f"{prefix}assigned_message"],
+        queue_limit=row[f"{prefix}queue_limit"],
     )
 
 

@@ -234,7 +234,14 @@ _V3 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# As the SQLite store's versions 8 and 9: the profile fields a workflow saved (a JSON list;
+# NULL: none), and the `max_open` a queued conversation keeps for whoever takes it.
+_V4 = (
+    "ALTER TABLE contacts ADD COLUMN IF NOT EXISTS workflow_fields TEXT",
+    "ALTER TABLE conversations ADD COLUMN IF NOT EXISTS queue_limit INTEGER",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from core.assignment import AgentFacts, TeamFacts
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.models import (
     Agent,
@@ -119,27 +120,17 @@ class PostgresTransaction:
     async def get_agent(self, agent_id: str) -> Agent | None:
         return await directory.get(self._conn, agent_id)
 
-    async def count_open_assigned(self, agent_id: str) -> int:
-        await directory.lock_agent(self._conn, agent_id)
-        stored = await reads.count_open_assigned(self._conn, agent_id)
-        return stored + self._open_delta[agent_id]
-
-    async def pick_agent(
-        self, team: str, *, strategy: str, only_online: bool, max_open: int | None
-    ) -> Agent | None:
-        agent = await directory.pick_agent(
-            self._conn,
-            team,
-            strategy=strategy,
-            only_online=only_online,
-            max_open=max_open,
-            cursor=self._cursors.get(team),
-            open_delta=self._open_delta,
+    async def team_facts(self, team: str) -> TeamFacts:
+        return await directory.team_facts(
+            self._conn, team, cursor=self._cursors.get(team), open_delta=self._open_delta
         )
-        if agent is not None:
-            self._cursors[team] = agent.id
-            self._queue(directory.SET_CURSOR, (agent.id, team))
-        return agent
+
+    async def agent_facts(self, agent_id: str) -> AgentFacts | None:
+        return await directory.agent_facts(self._conn, agent_id, self._open_delta[agent_id])
+
+    async def advance_cursor(self, team: str, agent_id: str) -> None:
+        self._cursors[team] = agent_id
+        self._queue(directory.SET_CURSOR, (agent_id, team))
 
     # saving -------------------------------------------------------------------------------
 

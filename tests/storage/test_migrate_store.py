@@ -19,6 +19,7 @@ from tests.storage.builders import (
     entry,
     event,
     message,
+    pick,
     seconds,
 )
 from tests.support.postgres import DATABASE_URL, scratch_schema
@@ -41,7 +42,7 @@ async def migrate_store(*args: str) -> tuple[int, str, str]:
 async def fill(store: Store) -> None:
     await store.sync_directory([agent("a1"), agent("a2")], {"crew": ["a1", "a2"]})
     async with store.transaction() as tx:
-        await tx.pick_agent("crew", strategy="round_robin", only_online=True, max_open=None)
+        await tx.advance_cursor("crew", "a1")
         await tx.save_contact(contact("k1", "u1"))
         await tx.save_conversation(conversation("v1", "k1", assignee="a1"))
         await tx.add_transcript([entry("v1", "hello", T0), entry("v1", "hi there", seconds(1))])
@@ -99,12 +100,7 @@ async def test_a_copied_store_reads_the_same_and_a_second_copy_adds_nothing(
             assert [i.event for i in await postgres.pending_inbound(10)] == [event(1)]
             assert await postgres.record_inbound(event(1), T0) is None  # still a duplicate
             # The round-robin cursor came along: a2 is next.
-            async with postgres.transaction() as tx:
-                chosen = await tx.pick_agent(
-                    "crew", strategy="round_robin", only_online=True, max_open=None
-                )
-            assert chosen is not None
-            assert chosen.id == "a2"
+            assert await pick(postgres, "crew") == "a2"
             # The message left pending is deliverable at once: the old lease did not come.
             assert [
                 i.message.message_id

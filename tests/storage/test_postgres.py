@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
+from core.assignment import Rules, choose_agent
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.models import Timer
 from storage.postgres import PostgresSettings, PostgresStore
@@ -162,11 +163,11 @@ async def test_round_robin_stays_fair_and_within_capacity_across_replicas(
         async def assign(store: PostgresStore, n: int) -> str | None:
             # As the engine does: the pick and the assignment in one transaction.
             async with store.transaction() as tx:
-                chosen = await tx.pick_agent(
-                    "crew", strategy="round_robin", only_online=True, max_open=None
-                )
+                choice = choose_agent(await tx.team_facts("crew"), Rules())
+                if choice is not None:
+                    await tx.advance_cursor("crew", choice.cursor)
                 await tx.save_contact(contact(f"k{n}", external_id=f"k{n}"))
-                assignee = None if chosen is None else chosen.id
+                assignee = None if choice is None else choice.agent.id
                 await tx.save_conversation(conversation(f"v{n}", f"k{n}", assignee=assignee))
             return assignee
 
