@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 9 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 10 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 9  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 10  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -115,7 +115,7 @@ DEPENDENT = (
     ),
     Table(
         "timers",
-        ("id", "conversation_id", "key", "due_at", "lease"),
+        ("id", "conversation_id", "key", "due_at", "lease", "purpose"),
         _t("due_at"),
         flags=_t("lease"),
     ),

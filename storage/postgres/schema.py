@@ -241,7 +241,11 @@ _V4 = (
     "ALTER TABLE conversations ADD COLUMN IF NOT EXISTS queue_limit INTEGER",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# As the SQLite store's version 10: what a timer is for, "run" (the run's wait) or "accept"
+# (a handoff's accept timeout).
+_V5 = ("ALTER TABLE timers ADD COLUMN IF NOT EXISTS purpose TEXT NOT NULL DEFAULT 'run'",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -104,16 +104,17 @@ def _stored(row: asyncpg.Record) -> StoredInbound:
 # A timer belongs to the replica whose turn scheduled it: a lease timer stands for the HTTP
 # request that replica is making, and is taken back (due at once) only when it dies.
 SCHEDULE = """
-    INSERT INTO timers (id, conversation_id, key, due_at, lease, owner)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO timers (id, conversation_id, key, due_at, lease, owner, purpose)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (id) DO UPDATE SET
         conversation_id = excluded.conversation_id, key = excluded.key,
-        due_at = excluded.due_at, lease = excluded.lease, owner = excluded.owner
+        due_at = excluded.due_at, lease = excluded.lease, owner = excluded.owner,
+        purpose = excluded.purpose
 """
 DELETE_TIMER = "DELETE FROM timers WHERE id = $1"
 
 
-def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool, str]:
+def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool, str, str]:
     return (
         timer.id,
         timer.conversation_id,
@@ -121,6 +122,7 @@ def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool
         aware(timer.due_at),
         timer.lease,
         replica,
+        timer.purpose,
     )
 
 
@@ -130,7 +132,7 @@ _CLAIM_TIMERS = f"""
         WHERE due_at <= $2 AND (owner IS NULL OR owner = $1 OR {gone("owner", "$1", "$4")})
         ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, conversation_id, key, due_at, lease
+    RETURNING id, conversation_id, key, due_at, lease, purpose
 """
 
 
@@ -147,6 +149,7 @@ async def claim_timers(
             key=r["key"],
             due_at=r["due_at"],
             lease=r["lease"],
+            purpose=r["purpose"],
         )
         for r in rows
     ]
