@@ -33,7 +33,7 @@ class Leaders:
                     self._held.clear()
                     self._conn = await connect(self._settings)
                 if job in self._held:
-                    await self._conn.fetchval("SELECT 1")  # the session (and lock) still lives
+                    await self._conn.fetchval("SELECT 1")  # the connection (and its lock) still lives
                     return True
                 # Advisory locks span the database: the schema keeps deployments apart.
                 key = f"{self._settings.schema_name}:{job}"
@@ -46,8 +46,8 @@ class Leaders:
                 self._abandon()
                 return False
 
-    def session(self) -> int | None:
-        """The server process of the leading session (for operators: pg_stat_activity)."""
+    def server_pid(self) -> int | None:
+        """The server process of the leading connection (for operators: pg_stat_activity)."""
         return None if self._conn is None else self._conn.get_server_pid()
 
     async def close(self) -> None:
@@ -64,7 +64,7 @@ class Leaders:
                 conn.terminate()
 
     def _abandon(self) -> None:
-        """Drop a session that failed: whatever it held is lost with it."""
+        """Drop a connection that failed: whatever it held is lost with it."""
         conn, self._conn = self._conn, None
         self._held.clear()
         if conn is not None:

@@ -61,8 +61,8 @@ def migrate_store(source: str, target: str, schema: str) -> None:
 async def _run(conn: sqlite3.Connection, settings: PostgresSettings) -> dict[str, int]:
     pool = await create_pool(settings)
     try:
-        async with pool.acquire() as session:
-            await migrate(session, settings.schema_name)
+        async with pool.acquire() as target:
+            await migrate(target, settings.schema_name)
         return await copy(conn, pool)
     finally:
         await pool.close()

@@ -126,9 +126,9 @@ class PostgresStore:
         """Whether this replica is the one doing `job` (see `leadership`)."""
         return await self._leaders.lead(job)
 
-    def leader_session(self) -> int | None:
-        """The server pid of the session holding this replica's leads, if it has one."""
-        return self._leaders.session()
+    def leader_pid(self) -> int | None:
+        """The server pid of the connection holding this replica's leads, if it has one."""
+        return self._leaders.server_pid()
 
     # inbox --------------------------------------------------------------------------------
 

@@ -142,10 +142,10 @@ async def test_one_replica_leads_a_job_and_another_takes_over_when_it_dies(
         assert await first.lead("telegram:bot")  # asked again: still the leader
         assert not await second.lead("telegram:bot")
         assert await second.lead("telegram:other")
-        # The leader's session ends as a crash would end it.
+        # The leader's connection ends as a crash would end it.
         conn = await asyncpg.connect(DATABASE_URL)
         try:
-            await conn.execute("SELECT pg_terminate_backend($1)", first.leader_session())
+            await conn.execute("SELECT pg_terminate_backend($1)", first.leader_pid())
         finally:
             await conn.close()
         await until(lambda: second.lead("telegram:bot"))
