@@ -33,7 +33,7 @@ class Leaders:
                     self._held.clear()
                     self._conn = await connect(self._settings)
                 if job in self._held:
-                    await self._conn.fetchval("SELECT 1")  # the connection (and its lock) still lives
+                    await self._conn.fetchval("SELECT 1")  # the connection (and lock) lives
                     return True
                 # Advisory locks span the database: the schema keeps deployments apart.
                 key = f"{self._settings.schema_name}:{job}"
