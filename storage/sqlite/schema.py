@@ -357,7 +357,22 @@ _V8 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
 # for every conversation queued before.
 _V9 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# An agent's internal note on the desk's thread is kept in the transcript (never sent); 0 in
+# rows from before: notes were not kept then.
+_V10 = ("ALTER TABLE transcript ADD COLUMN note INTEGER NOT NULL DEFAULT 0",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _V5,
+    _V6,
+    _V7,
+    _V8,
+    _V9,
+    _V10,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
