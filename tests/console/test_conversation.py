@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.adapters.slack.fake_web_api import serving
+from tests.console.browser import browser
 from tests.console.signing import ANA_TOKEN, client, sign_in
 from tests.support.crm import Crm
 from tests.support.harness import API_TOKEN, Running, running, write_config
@@ -128,6 +129,15 @@ async def test_an_internal_note_is_shown_apart_from_replies_and_never_sent(
             texts = await receiver.wait_for_texts("c-1", 3)
             await desk.outbox_when("c-1", lambda rows: all(r.status == "sent" for r in rows))
             page = await page_of(desk, "c-1")
+            async with browser() as b:
+                [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+                await b.open(f"{desk.url}/console/sign-in")
+                await b.type("#token", ANA_TOKEN)
+                await b.click("#sign-in button")
+                await b.until_css("html[data-live-ready]")
+                await b.open(f"{desk.url}/console/conversations/{conversation.id}")
+                await b.until_text("#transcript .line.note", "check stock")
+                await b.screenshot("conversation-note.png")
 
     assert texts[-1] == "It ships today."
     assert not any("check stock" in text for text in receiver.texts("c-1"))
