@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from core.assignment import Rules, can_take
 from core.callouts import request_done, request_lost
@@ -593,6 +593,58 @@ class Engine:
         await self._run(turn)
 
     async def _timer(self, tx: Transaction, timer: Timer) -> Turn | None:
+        match timer.purpose:
+            case "run":
+                return await self._run_timer(tx, timer)
+            case "accept":
+                return await self._accept_timed_out(tx, timer)
+            case _:
+                assert_never(timer.purpose)
+
+    async def _accept_timed_out(self, tx: Transaction, timer: Timer) -> Turn | None:
+        """The agent neither accepted the handoff nor answered in time: the team's next
+        online agent with room gets the conversation (and the timer again); with nobody else,
+        it stays, and no new timer is armed."""
+        conversation = await tx.load_conversation(timer.conversation_id)
+        handoff = conversation.handoff if conversation else None
+        if (
+            conversation is None
+            or handoff is None
+            or handoff.accept_timer != timer.id
+            or handoff.accepted_by is not None
+            or conversation.status != ConversationStatus.OPEN
+            or conversation.assignee != handoff.agent_id
+            or conversation.team is None
+        ):
+            return None  # accepted, answered, moved on or closed meanwhile
+        other = await self._other_agent(tx, conversation.team, handoff.agent_id)
+        if other is None:
+            log.info(
+                "not accepted in time, nobody else to take it: conversation=%s agent=%s",
+                conversation.id,
+                handoff.agent_id,
+            )
+            return None
+        turn = await self._turn_of(tx, conversation)
+        silent = turn.agent.name if turn.agent else handoff.agent_id
+        seconds = handoff.accept_within
+        turn.desk_lines.append(
+            DeskLine(
+                NoticeKind.OUTCOME,
+                f"Moved to {other.name}: {silent} did not accept within {seconds} s",
+            )
+        )
+        assign(
+            turn,
+            other,
+            f"{silent} did not accept within {seconds} s",
+            AssignedBy.ACCEPT_TIMEOUT,
+            accept_within=seconds,
+        )
+        turn.trace.append(f"moved from {handoff.agent_id} to {other.id}: not accepted in time")
+        return turn
+
+    async def _run_timer(self, tx: Transaction, timer: Timer) -> Turn | None:
         conversation = await tx.load_conversation(timer.conversation_id)
         run = conversation.run if conversation else None
         if conversation is None or run is None or run.waiting is None:
@@ -731,6 +783,9 @@ class Engine:
 def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
     handoff.accepted_by = actor.id
     handoff.accepted_at = turn.now
+    if handoff.accept_timer is not None:
+        turn.dropped_timers.append(handoff.accept_timer)
+        handoff.accept_timer = None
     turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
     turn.events.append(ConversationAccepted(at=turn.now, agent_id=actor.id))
 

@@ -21,6 +21,7 @@ from core.models import (
     Option,
     Outbound,
     Timer,
+    TimerPurpose,
     TranscriptEntry,
     conversation_key,
 )
@@ -58,7 +59,7 @@ class Turn:
         self.conversation.seq += 1
         return f"{self.conversation.id}.{self.conversation.seq}"
 
-    def schedule(self, seconds: int, *, lease: bool = False) -> str:
+    def schedule(self, seconds: int, *, lease: bool = False, purpose: TimerPurpose = "run") -> str:
         """A durable timer for this conversation, due in `seconds`; its id. A `lease` timer
         stands for work in flight, taken back at once after a restart."""
         timer = Timer(
@@ -67,6 +68,7 @@ class Turn:
             key=conversation_key(self.conversation.channel, self.contact.external_id),
             due_at=self.now + timedelta(seconds=seconds),
             lease=lease,
+            purpose=purpose,
         )
         self.timers.append(timer)
         return timer.id
