@@ -13,11 +13,13 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import jsonpath
 
 from core.bodies import read_at_most
+from core.events import RequestCompleted, RequestOutcome
 from core.models import HttpCall, HttpResult, Waiting, conversation_key
 from core.program import Instruction
 from core.step_types import HttpRequestStep
@@ -89,6 +91,7 @@ def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, atte
             "request not made: conversation=%s step=%s error=%s", turn.conversation.id, step.id, exc
         )
         turn.trace.append(f"{step.id} (request not made: {exc})")
+        _record(turn, step, step.url, RequestOutcome.NOT_MADE, error=str(exc))
         run.pc = instruction.blocks.get("on_failure", run.pc + 1)
         return
     request_id = turn.next_id()
@@ -128,6 +131,9 @@ def request_lost(step: HttpRequestStep, instruction: Instruction, turn: Turn) ->
     assert run is not None
     assert run.waiting is not None
     attempts = run.waiting.attempts
+    url = run.waiting.request.url if run.waiting.request is not None else step.url
+    error = f"no result after attempt {attempts} of {step.max_attempts}"
+    _record(turn, step, url, RequestOutcome.LOST, error=error)
     run.waiting = None
     if attempts < step.max_attempts:
         turn.trace.append(f"{step.id} (no result; asking again)")
@@ -143,8 +149,12 @@ def request_done(
     """Map the answer into variables and take the success or the failure steps."""
     run = turn.conversation.run
     assert run is not None
+    made = run.waiting.request if run.waiting is not None else None
+    url = made.url if made is not None else step.url
     turn.stop_waiting()
     values, problem = _interpret(step, result)
+    outcome = RequestOutcome.SUCCESS if problem is None else RequestOutcome.FAILURE
+    _record(turn, step, url, outcome, status=result.status, error=problem)
     if problem is None:
         run.vars.update(values)
         turn.trace.append(f"{step.id} (HTTP {result.status})")
@@ -153,6 +163,40 @@ def request_done(
     log.info("request failed: conversation=%s step=%s %s", turn.conversation.id, step.id, problem)
     turn.trace.append(f"{step.id} (failed: {problem})")
     run.pc = instruction.blocks.get("on_failure", run.pc + 1)
+
+
+def shown_url(url: str) -> str:
+    """The URL as an operator may see it: scheme, host and path; the query and any user info
+    may carry a key, so they go."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(not a URL)"
+    return urlunsplit((parts.scheme, f"{host}{port}", parts.path, "", ""))
+
+
+def _record(
+    turn: Turn,
+    step: HttpRequestStep,
+    url: str,
+    outcome: RequestOutcome,
+    *,
+    status: int | None = None,
+    error: str | None = None,
+) -> None:
+    turn.events.append(
+        RequestCompleted(
+            at=turn.now,
+            step_id=step.id,
+            method=step.method,
+            url=shown_url(url),
+            status=status,
+            outcome=outcome,
+            error=error,
+        )
+    )
 
 
 def _interpret(step: HttpRequestStep, result: HttpResult) -> tuple[dict[str, Any], str | None]:

@@ -142,7 +142,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             author=e.author.name if e.author else None,
         )
         for e in [*recent, *turn.transcript]
-        if e.text
+        if e.text and not e.note  # notes are in the thread already; the customer never saw them
     ]
     lines = lines[-keep:] if keep else []
     card = ContactCard(

@@ -525,13 +525,21 @@ class Engine:
         refuse: Callable[[str], Turn],
     ) -> Turn | None:
         """A message in the notice's thread: to the customer when it is the assignee's (or
-        anyone's, if the desk says so) and not marked as a note; else it stays a note."""
+        anyone's, if the desk says so) and not marked as a note; else it stays a note, kept in
+        the transcript for the console and never sent."""
         if self._desk is None:
             return None  # no desk configured (any more): nothing is relayed
         conversation = turn.conversation
         rules = self._desk.settings
-        if text.startswith(rules.note_prefix) or not text.strip():
+        writer = None if actor is None else Author(id=actor.id, name=actor.name)
+        if not text.strip():
             return None
+        if text.startswith(rules.note_prefix):
+            said = text.removeprefix(rules.note_prefix).strip()
+            if not said:
+                return None
+            turn.note(said, writer)
+            return turn
         if conversation.status != ConversationStatus.OPEN:
             return refuse("This conversation is closed: your message was not sent.")
         from_assignee = actor is not None and actor.id == conversation.assignee
@@ -541,8 +549,9 @@ class Engine:
             current = turn.agent.name if turn.agent else "nobody"
             return refuse(f"This conversation is with {current} now: your message was not sent.")
         if not from_assignee and (actor is None or rules.others_in_thread == "note"):
-            return None
-        assert actor is not None  # a reply from nobody frontdesk knows stays a note (above)
+            turn.note(text, writer)
+            return turn
+        assert actor is not None  # a reply from nobody frontdesk knows is a note (above)
         author = Author(id=actor.id, name=actor.name)
         turn.say(text, [], step_id=None, author=author)
         turn.trace.append(f"reply by {action.actor}")

@@ -56,6 +56,26 @@ class ConversationAssigned(_Event):
     previous: str | None = None  # the agent it was taken from
 
 
+class RequestOutcome(StrEnum):
+    SUCCESS = "success"  # a 2xx answer, mapped into the run's variables
+    FAILURE = "failure"  # an error, a non-2xx status or an answer that did not map
+    LOST = "lost"  # no result came back in time (the request may be made again)
+    NOT_MADE = "not_made"  # the URL, a header or the body could not be rendered
+
+
+class RequestCompleted(_Event):
+    """An http_request step's result, as an operator may see it: the URL without its query
+    (which may carry a key) and never the headers."""
+
+    kind: Literal["request"] = "request"
+    step_id: str
+    method: str
+    url: str  # scheme, host and path only
+    status: int | None = None
+    outcome: RequestOutcome
+    error: str | None = None
+
+
 class ConversationAccepted(_Event):
     kind: Literal["accepted"] = "accepted"
     agent_id: str
@@ -84,6 +104,7 @@ DomainEvent = Annotated[
     | ConversationAccepted
     | ConversationUnassigned
     | ConversationQueued
-    | ConversationClosed,
+    | ConversationClosed
+    | RequestCompleted,
     Field(discriminator="kind"),
 ]

@@ -1,7 +1,10 @@
-"""A conversation's history: the domain events about who had it and when it opened, waited and
-closed, kept with the conversation for operators to read.
+"""A conversation's history: the domain events about who had it, when it opened, waited and
+closed, and the HTTP requests its workflow made, kept with the conversation for operators to
+read.
 
-Steps run are not kept here (there are many of them, and the transcript shows what they said).
+Steps run are not kept here: that would be one row per step per conversation, most of them
+saying what the transcript already shows (the messages carry their step ids). The steps that
+say nothing and matter to an operator, HTTP requests, are kept as `RequestCompleted`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from core.events import (
     ConversationQueued,
     ConversationUnassigned,
     DomainEvent,
+    RequestCompleted,
     StepRan,
 )
 
@@ -28,7 +32,8 @@ HistoryEvent = Annotated[
     | ConversationAccepted
     | ConversationUnassigned
     | ConversationQueued
-    | ConversationClosed,
+    | ConversationClosed
+    | RequestCompleted,
     Field(discriminator="kind"),
 ]
 
@@ -49,6 +54,7 @@ def history_of(events: Iterable[DomainEvent]) -> list[HistoryEvent]:
                 | ConversationUnassigned()
                 | ConversationQueued()
                 | ConversationClosed()
+                | RequestCompleted()
             ):
                 kept.append(event)
             case _:

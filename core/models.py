@@ -343,6 +343,9 @@ class TranscriptEntry(Frozen):
     step_id: str | None = None
     attachment: Attachment | None = None
     author: Author | None = None  # an outgoing message someone wrote (None: the workflow)
+    # An agent's internal note on the desk's thread (direction OUT): kept for the people who
+    # read the conversation, never sent to the customer.
+    note: bool = False
 
 
 class NoticeKind(StrEnum):

@@ -22,6 +22,7 @@ from core.events import (
     ConversationQueued,
     ConversationUnassigned,
     DomainEvent,
+    RequestCompleted,
     StepRan,
 )
 from core.metrics import Metrics
@@ -102,6 +103,15 @@ class Reporter:
             case ConversationClosed(by=by):
                 m.closed.labels(channel).inc()
                 return f"conversation closed ({by})", {"by": by}
+            case RequestCompleted():
+                call: dict[str, Any] = {
+                    "step_id": event.step_id,
+                    "method": event.method,
+                    "url": event.url,
+                    "status": event.status,
+                    "outcome": event.outcome.value,
+                }
+                return f"request {event.step_id} {event.outcome.value}", call
             case _:
                 assert_never(event)
 

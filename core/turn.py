@@ -145,6 +145,20 @@ class Turn:
             )
         )
 
+    def note(self, text: str, author: Author | None) -> None:
+        """Keep an agent's internal note in the transcript; nothing is sent."""
+        self.transcript.append(
+            TranscriptEntry(
+                conversation_id=self.conversation.id,
+                direction=Direction.OUT,
+                text=text,
+                message_id=self.next_id(),
+                at=self.now,
+                author=author,
+                note=True,
+            )
+        )
+
     def template_context(self) -> dict[str, Any]:
         run = self.conversation.run
         return {

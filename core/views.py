@@ -81,6 +81,7 @@ def _entry(entry: TranscriptEntry) -> JSON:
             None if entry.attachment is None else entry.attachment.model_dump(exclude_none=True)
         ),
         "author": None if entry.author is None else entry.author.model_dump(mode="json"),
+        "note": entry.note,
     }
 
 

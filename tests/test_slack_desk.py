@@ -148,11 +148,14 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         await run.frontdesk.runtime.idle()
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[-1] == "Sorry! It ships today."
-        # Both were processed (idle): only the reply became a message for the customer.
+        # Both were processed (idle): only the reply became a message for the customer; the
+        # note is kept in the transcript, marked as one.
+        await delivered(run)
+        assert not any("warehouse" in text for text in receiver.texts("c-1"))
         conversation = await the_conversation(run)
-        transcript = [e.text or "" for e in await run.frontdesk.store.transcript(conversation.id)]
-        assert "Sorry! It ships today." in transcript
-        assert not any("warehouse" in text for text in transcript)
+        transcript = await run.frontdesk.store.transcript(conversation.id)
+        kept = [(e.text, e.note) for e in transcript if e.author is not None]
+        assert kept == [("Sorry! It ships today.", False), ("check the warehouse", True)]
 
         # Close from the notice.
         status, _ = await slack.press("UCAROL", "fd_close", value, channel=dm, message_ts=notice.ts)

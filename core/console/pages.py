@@ -42,10 +42,12 @@ def routes(context: Context) -> list[web.RouteDef]:
 
 
 def line_kind(entry: TranscriptEntry) -> str:
-    """Who a transcript line is from: the customer, the workflow (bot) or an agent. (Internal
-    notes stay on the desk's thread and never reach the transcript.)"""
+    """Who a transcript line is from: the customer, the workflow (bot), an agent, or an agent's
+    internal note (never sent to the customer)."""
     if entry.direction == Direction.IN:
         return "customer"
+    if entry.note:
+        return "note"
     return "bot" if entry.step_id is not None else "agent"
 
 

@@ -16,7 +16,7 @@ from core.config import Config
 from core.console import actions, pages
 from core.console.context import SESSION, Context, Controls, session_of
 from core.console.live import Feed
-from core.console.sessions import COOKIE, Session, Sessions, who
+from core.console.sessions import COOKIE, Session, Sessions, tokens, who
 from core.ports import Clock, Records
 
 PREFIX = "/console"
@@ -49,7 +49,10 @@ class Console:
             controls=controls,
             clock=clock,
             feed=feed,
-            sessions=Sessions(lifetime),
+            sessions=Sessions(
+                lifetime,
+                lambda: tokens(config().api.token, config().console.users),
+            ),
             templates=templates,
         )
 
@@ -103,7 +106,7 @@ class Console:
     def _set_cookie(self, response: web.StreamResponse, session: Session) -> None:
         response.set_cookie(
             COOKIE,
-            session.id,
+            self.context.sessions.cookie(session),
             httponly=True,
             samesite="Strict",
             secure=self.context.config.console.secure_cookie,
@@ -137,14 +140,14 @@ class Console:
         old = session_of_any(request)
         if user is None:
             return c.render(request, "sign_in.html", status=401, failed=True)
-        c.sessions.end(old.id)
+        c.sessions.end(old, c.clock.now())
         session = c.sessions.start(c.clock.now(), user)
         response = web.HTTPSeeOther(f"{PREFIX}/conversations")
         self._set_cookie(response, session)
         raise response
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
-        self.context.sessions.end(session_of(request).id)
+        self.context.sessions.end(session_of(request), self.context.clock.now())
         response = web.HTTPSeeOther(SIGN_IN)
         response.del_cookie(COOKIE, path=PREFIX)
         raise response

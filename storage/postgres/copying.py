@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 10 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 11 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 10  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 11  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -99,9 +99,10 @@ DEPENDENT = (
     Table(
         "transcript",
         ("conversation_id", "direction", "text", "options", "option_id", "message_id", "at",
-         "step_id", "attachment", "author"),
+         "step_id", "attachment", "author", "note"),
         _t("at"),
         order="id",
+        flags=_t("note"),
     ),
     Table("history", ("conversation_id", "kind", "at", "event"), _t("at"), order="id"),
     Table(

@@ -203,11 +203,11 @@ def conversation_from(row: asyncpg.Record, prefix: str = "") -> Conversation:
 
 ENTRY = (
     "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment,"
-    " author"
+    " author, note"
 )
 
 ADD_TRANSCRIPT = (
-    f"INSERT INTO transcript ({ENTRY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    f"INSERT INTO transcript ({ENTRY}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 )
 
 
@@ -223,6 +223,7 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         entry.step_id,
         None if entry.attachment is None else entry.attachment.model_dump_json(),
         None if entry.author is None else entry.author.model_dump_json(),
+        entry.note,
     )
 
 
@@ -239,4 +240,5 @@ def entry_from(row: asyncpg.Record) -> TranscriptEntry:
         step_id=row["step_id"],
         attachment=None if attachment is None else Attachment.model_validate_json(attachment),
         author=None if author is None else Author.model_validate_json(author),
+        note=row["note"],
     )

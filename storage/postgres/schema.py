@@ -245,7 +245,11 @@ _V4 = (
 # (a handoff's accept timeout).
 _V5 = ("ALTER TABLE timers ADD COLUMN IF NOT EXISTS purpose TEXT NOT NULL DEFAULT 'run'",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# As the SQLite store's version 11: an agent's internal note, kept in the transcript and never
+# sent; false in rows from before.
+_V6 = ("ALTER TABLE transcript ADD COLUMN IF NOT EXISTS note BOOLEAN NOT NULL DEFAULT false",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -324,10 +324,10 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
 
 _ENTRY = (
     "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment,"
-    " author"
+    " author, note"
 )
 
-ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
@@ -342,6 +342,7 @@ def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
         entry.step_id,
         None if entry.attachment is None else entry.attachment.model_dump_json(),
         None if entry.author is None else entry.author.model_dump_json(),
+        int(entry.note),
     )
 
 
@@ -389,6 +390,7 @@ def _entry(row: sqlite3.Row) -> TranscriptEntry:
             None if row["attachment"] is None else Attachment.model_validate_json(row["attachment"])
         ),
         author=None if row["author"] is None else Author.model_validate_json(row["author"]),
+        note=bool(row["note"]),
     )
 
 

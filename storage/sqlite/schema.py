@@ -360,6 +360,10 @@ _V9 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
 # What a timer is for: "run" (the run's wait) or "accept" (a handoff's accept timeout).
 _V10 = ("ALTER TABLE timers ADD COLUMN purpose TEXT NOT NULL DEFAULT 'run'",)
 
+# An agent's internal note on the desk's thread is kept in the transcript (never sent); 0 in
+# rows from before: notes were not kept then.
+_V11 = ("ALTER TABLE transcript ADD COLUMN note INTEGER NOT NULL DEFAULT 0",)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1,
     _V2,
@@ -371,6 +375,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V8,
     _V9,
     _V10,
+    _V11,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
