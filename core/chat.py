@@ -167,11 +167,11 @@ async def _chat(
                 write(f"  ▸ {line}")
 
         runtime = Runtime(
-            store,
-            clock,
-            [workflow],
-            {customer.channel: console},
-            OutboxSettings(),
+            store=store,
+            clock=clock,
+            workflows=[workflow],
+            channels={customer.channel: console},
+            outbox=OutboxSettings(),
             on_turn=trace,
             schedules=config.schedules if config is not None else {},
             settings={**(config.settings if config is not None else {}), **overrides},

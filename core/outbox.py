@@ -34,12 +34,12 @@ IDLE_POLL = timedelta(seconds=30)  # a safety net; commits wake the worker direc
 class OutboxWorker:
     def __init__(
         self,
+        *,
         store: Store,
         channels: Mapping[str, Channel],
         clock: Clock,
         settings: OutboxSettings,
         jitter: Callable[[], float] = random.random,
-        *,
         reporter: Reporter | None = None,
         on_undelivered: Callable[[Outbound, str], Awaitable[None]] | None = None,
     ) -> None:
