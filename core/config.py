@@ -138,6 +138,9 @@ class TeamSettings(Section):
     # away while the schedule is closed.
     schedule: str | None = None
     away_outside_schedule: bool = False
+    # An agent who neither accepts nor answers a handoff within this many seconds loses the
+    # conversation to the team's next online agent (an assign step's own value wins).
+    accept_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
 
     @model_validator(mode="after")
     def _schedule_named(self) -> TeamSettings:
@@ -494,6 +497,11 @@ def _desk(
         settings=raw.desk,
         team_channels={team: t.slack_channel for team, t in raw.teams.items() if t.slack_channel},
         channel_types={slug: c.type for slug, c in channels.items()},
+        accept_timeouts={
+            team: t.accept_timeout_seconds
+            for team, t in raw.teams.items()
+            if t.accept_timeout_seconds is not None
+        },
     )
 
 

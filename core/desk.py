@@ -8,7 +8,7 @@ delivered through the desk's channel (Slack) by the outbox in the conversation's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +56,7 @@ class DeskRules:
     settings: DeskSettings
     team_channels: dict[str, str]  # team → its channel on the desk
     channel_types: dict[str, str]  # channel slug → type ("telegram", "webhook", "slack")
+    accept_timeouts: dict[str, int] = field(default_factory=dict)  # team → seconds
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class HandoffRequest:
     agent: Agent
     reason: str
     answers: dict[str, Any]  # the run's variables at the time
+    accept_within: int | None = None  # the assign step's accept timeout, before the team's
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,14 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             answers=request.answers,
             actions=[DeskActionKind.ACCEPT, DeskActionKind.REASSIGN, DeskActionKind.CLOSE],
         )
+        within = request.accept_within or rules.accept_timeouts.get(conversation.team or "")
         final = Handoff(
-            id=handoff_id, agent_id=request.agent.id, at=turn.now, answers=request.answers
+            id=handoff_id,
+            agent_id=request.agent.id,
+            at=turn.now,
+            answers=request.answers,
+            accept_within=within,
+            accept_timer=None if within is None else turn.schedule(within, purpose="accept"),
         )
     about = previous.id if previous else None
     for line in turn.effects.desk_lines:

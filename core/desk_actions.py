@@ -4,6 +4,7 @@ undelivered. Each works on a loaded turn; the engine opens the transaction and c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
@@ -14,16 +15,20 @@ from core.models import (
     Agent,
     AgentStatus,
     Author,
+    Conversation,
     ConversationStatus,
     DeskAction,
     DeskActionKind,
     Handoff,
     NoticeKind,
     Outbound,
+    Timer,
 )
 from core.ports import Transaction
 from core.steps import assign, pick_agent, queue, take_over, unassign
 from core.turn import Turn
+
+log = logging.getLogger("frontdesk.engine")
 
 
 class HandAssignment(StrEnum):
@@ -249,9 +254,60 @@ async def _hand_back(turn: Turn, actor: Agent | None) -> Turn | None:
     return turn
 
 
+def accept_overdue(conversation: Conversation, timer: Timer) -> bool:
+    """The accept timer is the one its assignee's handoff still waits on."""
+    handoff = conversation.handoff
+    return not (
+        handoff is None
+        or handoff.accept_timer != timer.id
+        or handoff.accepted_by is not None
+        or conversation.status != ConversationStatus.OPEN
+        or conversation.assignee != handoff.agent_id
+        or conversation.team is None
+    )
+
+
+async def accept_timed_out(turn: Turn) -> bool:
+    """The agent neither accepted the handoff nor answered in time (`accept_overdue`): the
+    team's next online agent with room gets the conversation (and the timer again); with
+    nobody else, it stays, and no new timer is armed (False)."""
+    conversation = turn.conversation
+    handoff = conversation.handoff
+    assert handoff is not None
+    assert conversation.team is not None
+    other = await other_agent(turn.tx, conversation.team, handoff.agent_id)
+    if other is None:
+        log.info(
+            "not accepted in time, nobody else to take it: conversation=%s agent=%s",
+            conversation.id,
+            handoff.agent_id,
+        )
+        return False
+    silent = turn.agent.name if turn.agent else handoff.agent_id
+    seconds = handoff.accept_within
+    turn.effects.desk_lines.append(
+        DeskLine(
+            NoticeKind.OUTCOME,
+            f"Moved to {other.name}: {silent} did not accept within {seconds} s",
+        )
+    )
+    assign(
+        turn,
+        other,
+        f"{silent} did not accept within {seconds} s",
+        AssignedBy.ACCEPT_TIMEOUT,
+        accept_within=seconds,
+    )
+    turn.effects.trace.append(f"moved from {handoff.agent_id} to {other.id}: not accepted in time")
+    return True
+
+
 def _accept(turn: Turn, handoff: Handoff, actor: Agent) -> None:
     handoff.accepted_by = actor.id
     handoff.accepted_at = turn.now
+    if handoff.accept_timer is not None:
+        turn.effects.dropped_timers.append(handoff.accept_timer)
+        handoff.accept_timer = None
     turn.effects.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Accepted by {actor.name}"))
     turn.effects.events.append(ConversationAccepted(at=turn.now, agent_id=actor.id))
 

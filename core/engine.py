@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
 from core.arrival import arrived, new_conversation, relayed
 from core.callouts import request_done, request_lost
 from core.desk import DeskRules, desk_messages
-from core.desk_actions import DeskActions, HandAssignment, unassign_by_hand
+from core.desk_actions import (
+    DeskActions,
+    HandAssignment,
+    accept_overdue,
+    accept_timed_out,
+    unassign_by_hand,
+)
 from core.errors import ConcurrentUpdate
 from core.events import (
     ConversationOpened,
-    DomainEvent,
 )
 from core.history import history_of
 from core.models import (
@@ -32,7 +36,6 @@ from core.models import (
     Conversation,
     ConversationStatus,
     DeskAction,
-    HttpCall,
     HttpResult,
     Outbound,
     Run,
@@ -53,7 +56,7 @@ from core.steps import (
     execute,
     timed_out,
 )
-from core.turn import Turn
+from core.turn import Turn, TurnReport
 from core.workflow import Workflow, snapshot, workflow_from_snapshot
 
 log = logging.getLogger("frontdesk.engine")
@@ -64,20 +67,6 @@ MAX_INSTRUCTIONS = 10_000
 MAX_CONFLICT_RETRIES = 5
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TurnReport:
-    """What a committed turn did, for logs, metrics and `frontdesk chat`."""
-
-    conversation_id: str
-    trace: list[str]
-    sent: int
-    freed: list[str] = field(default_factory=list)  # agents with a slot free again
-    calls: list[HttpCall] = field(default_factory=list)  # requests to make now
-    channel: str = ""
-    contact_key: str = ""  # the conversation's key (see `conversation_key`)
-    events: list[DomainEvent] = field(default_factory=list)
 
 
 class Engine:
@@ -110,8 +99,11 @@ class Engine:
     async def prepare(self) -> None:
         """Keep every current workflow version in the store, so that a run started on it can
         finish after the file changes and the process restarts."""
+        await self._keep_versions(self._workflows)
+
+    async def _keep_versions(self, workflows: Sequence[Workflow]) -> None:
         async with self._store.transaction() as tx:
-            for workflow in self._workflows:
+            for workflow in workflows:
                 await tx.save_workflow_version(
                     workflow.content_hash, workflow.name, snapshot(workflow)
                 )
@@ -128,11 +120,7 @@ class Engine:
         started with (its program is kept, and is in the store). Each new version is stored
         before any run can start on it."""
         programs = {w.content_hash: compile_workflow(w) for w in workflows}
-        async with self._store.transaction() as tx:
-            for workflow in workflows:
-                await tx.save_workflow_version(
-                    workflow.content_hash, workflow.name, snapshot(workflow)
-                )
+        await self._keep_versions(workflows)
         self._programs.update(programs)
         self._workflows = list(workflows)
         self._schedules = dict(schedules)
@@ -352,6 +340,22 @@ class Engine:
         await self._run(turn)
 
     async def _timer(self, tx: Transaction, timer: Timer) -> Turn | None:
+        match timer.purpose:
+            case "run":
+                return await self._run_timer(tx, timer)
+            case "accept":
+                return await self._accept_timed_out(tx, timer)
+            case _:
+                assert_never(timer.purpose)
+
+    async def _accept_timed_out(self, tx: Transaction, timer: Timer) -> Turn | None:
+        conversation = await tx.load_conversation(timer.conversation_id)
+        if conversation is None or not accept_overdue(conversation, timer):
+            return None  # accepted, answered, moved on or closed meanwhile
+        turn = await self._turn_of(tx, conversation)
+        return turn if await accept_timed_out(turn) else None
+
+    async def _run_timer(self, tx: Transaction, timer: Timer) -> Turn | None:
         conversation = await tx.load_conversation(timer.conversation_id)
         run = conversation.run if conversation else None
         if conversation is None or run is None or run.waiting is None:

@@ -25,6 +25,7 @@ class AssignedBy(StrEnum):
     REASSIGN = "reassign"  # an agent passed it on from the desk
     HAND_BACK = "hand_back"  # the assignee went away and it went to a teammate
     TAKE_OVER = "take_over"  # an agent accepted it from the team's channel
+    ACCEPT_TIMEOUT = "accept_timeout"  # its agent neither accepted nor answered in time
 
 
 class _Event(BaseModel):

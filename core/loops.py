@@ -9,13 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-from core.engine import TurnReport
 from core.hours import away_outside_hours
 from core.models import Agent, Timer
 from core.ports import Clock, Store
 from core.reporting import Reporter
 from core.schedules import Schedule
 from core.tasks import TaskSet
+from core.turn import TurnReport
 from core.waiting import wake_or_deadline
 
 log = logging.getLogger("frontdesk.runtime")

@@ -294,6 +294,10 @@ class Handoff(BaseModel):
     answers: dict[str, Any] = Field(default_factory=dict)  # what the workflow had collected
     accepted_by: str | None = None
     accepted_at: datetime | None = None
+    # Not accepted nor answered within this many seconds: the team's next online agent gets
+    # the conversation (`accept_timer` is the timer armed for it).
+    accept_within: int | None = None
+    accept_timer: str | None = None
 
 
 class Conversation(BaseModel):
@@ -437,6 +441,9 @@ class OutboxItem(Frozen):
     created_at: datetime
 
 
+TimerPurpose = Literal["run", "accept"]
+
+
 class Timer(Frozen):
     id: str
     conversation_id: str
@@ -445,6 +452,10 @@ class Timer(Frozen):
     # The timer stands for work in flight (an HTTP request under way): the process that
     # takes over from a stopped one makes it due at once (see `Store.take_back`).
     lease: bool = False
+    # What the timer is for: "run", the workflow run's wait (a question's, a wait step's, an
+    # assignment's, an HTTP request's); "accept", the handoff's accept timeout, which runs
+    # whatever the run waits on.
+    purpose: TimerPurpose = "run"
 
 
 class Agent(Frozen):

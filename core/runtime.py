@@ -21,7 +21,7 @@ from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
-from core.engine import Engine, TurnReport
+from core.engine import Engine
 from core.errors import Refused, StoreUnavailable
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
@@ -44,6 +44,7 @@ from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
 from core.tasks import TaskSet, settle
+from core.turn import TurnReport
 from core.workflow import Workflow
 
 log = logging.getLogger("frontdesk.runtime")

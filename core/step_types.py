@@ -224,6 +224,9 @@ class AssignStep(StepBase):
     when_unavailable: list[Step] = Field(default_factory=list)
     timeout_seconds: int | None = Field(default=None, ge=1, le=90 * 24 * 3600)
     on_timeout: list[Step] = Field(default_factory=list)
+    # The agent must accept or answer within this many seconds, else the team's next online
+    # agent gets it (instead of the team's `accept_timeout_seconds`).
+    accept_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -220,6 +220,7 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
             f"assigned by the workflow {run.workflow}",
             AssignedBy.WORKFLOW,
             strategy=strategy,
+            accept_within=step.accept_timeout_seconds,
         )
         run.pc += 1
         return
@@ -250,12 +251,22 @@ async def pick_agent(tx: Transaction, team: str, rules: Rules) -> Agent | None:
 
 
 def assign(
-    turn: Turn, agent: Agent, reason: str, by: AssignedBy, *, strategy: str | None = None
+    turn: Turn,
+    agent: Agent,
+    reason: str,
+    by: AssignedBy,
+    *,
+    strategy: str | None = None,
+    accept_within: int | None = None,
 ) -> None:
-    """Give the conversation to `agent`; they get a handoff notice saying `reason`."""
+    """Give the conversation to `agent`; they get a handoff notice saying `reason`, to accept
+    within `accept_within` seconds (None: the team's setting, if any)."""
     take_over(turn, agent, by, strategy=strategy)
     run = turn.conversation.run
-    turn.effects.handoffs.append(HandoffRequest(agent, reason, dict(run.vars) if run else {}))
+    answers = dict(run.vars) if run else {}
+    turn.effects.handoffs.append(
+        HandoffRequest(agent, reason, answers, accept_within=accept_within)
+    )
 
 
 def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None = None) -> None:

@@ -21,6 +21,7 @@ from core.models import (
     Option,
     Outbound,
     Timer,
+    TimerPurpose,
     TranscriptEntry,
     conversation_key,
 )
@@ -69,7 +70,7 @@ class Turn:
         self.conversation.seq += 1
         return f"{self.conversation.id}.{self.conversation.seq}"
 
-    def schedule(self, seconds: int, *, lease: bool = False) -> str:
+    def schedule(self, seconds: int, *, lease: bool = False, purpose: TimerPurpose = "run") -> str:
         """A durable timer for this conversation, due in `seconds`; its id. A `lease` timer
         stands for work in flight, taken back at once after a restart."""
         timer = Timer(
@@ -78,6 +79,7 @@ class Turn:
             key=conversation_key(self.conversation.channel, self.contact.external_id),
             due_at=self.now + timedelta(seconds=seconds),
             lease=lease,
+            purpose=purpose,
         )
         self.effects.timers.append(timer)
         return timer.id
@@ -165,3 +167,17 @@ class Turn:
             "agent": self.agent.model_dump(mode="json", exclude={"capacity"}) if self.agent else {},
             "settings": dict(self.settings),
         }
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    """What a committed turn did, for logs, metrics and `frontdesk chat`."""
+
+    conversation_id: str
+    trace: list[str]
+    sent: int
+    freed: list[str] = field(default_factory=list)  # agents with a slot free again
+    calls: list[HttpCall] = field(default_factory=list)  # requests to make now
+    channel: str = ""
+    contact_key: str = ""  # the conversation's key (see `conversation_key`)
+    events: list[DomainEvent] = field(default_factory=list)

@@ -357,7 +357,21 @@ _V8 = ("ALTER TABLE contacts ADD COLUMN workflow_fields TEXT",)
 # for every conversation queued before.
 _V9 = ("ALTER TABLE conversations ADD COLUMN queue_limit INTEGER",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# What a timer is for: "run" (the run's wait) or "accept" (a handoff's accept timeout).
+_V10 = ("ALTER TABLE timers ADD COLUMN purpose TEXT NOT NULL DEFAULT 'run'",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _V5,
+    _V6,
+    _V7,
+    _V8,
+    _V9,
+    _V10,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

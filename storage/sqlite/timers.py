@@ -12,10 +12,11 @@ from storage.sqlite.connection import fetch_all, fetch_one
 
 # Scheduling an id that exists again replaces it (moves its time).
 SCHEDULE = """
-    INSERT INTO timers (id, conversation_id, key, due_at, lease) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO timers (id, conversation_id, key, due_at, lease, purpose)
+    VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
         conversation_id = excluded.conversation_id, key = excluded.key, due_at = excluded.due_at,
-        lease = excluded.lease
+        lease = excluded.lease, purpose = excluded.purpose
 """
 
 # Work in flight that a lease timer stands for is redone at once by the process taking over.
@@ -24,8 +25,9 @@ TAKE_BACK = "UPDATE timers SET due_at = MIN(due_at, :now) WHERE lease = 1"
 DELETE = "DELETE FROM timers WHERE id = ?"
 
 
-def timer_row(timer: Timer) -> tuple[str, str, str, int, int]:
-    return (timer.id, timer.conversation_id, timer.key, to_micros(timer.due_at), int(timer.lease))
+def timer_row(timer: Timer) -> tuple[str, str, str, int, int, str]:
+    due_at = to_micros(timer.due_at)
+    return (timer.id, timer.conversation_id, timer.key, due_at, int(timer.lease), timer.purpose)
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:
@@ -33,7 +35,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
     rows = await fetch_all(
         conn,
         """
-        SELECT id, conversation_id, key, due_at, lease FROM timers
+        SELECT id, conversation_id, key, due_at, lease, purpose FROM timers
         WHERE due_at <= ? ORDER BY due_at, id LIMIT ?
         """,
         (to_micros(now), limit),
@@ -45,6 +47,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
             key=row["key"],
             due_at=from_micros(row["due_at"]),
             lease=bool(row["lease"]),
+            purpose=row["purpose"],
         )
         for row in rows
     ]
