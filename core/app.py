@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from core import logs, plugins
+from core import heap, logs, plugins
 from core.api import AgentApi
 from core.clock import SystemClock
 from core.config import Config
@@ -214,6 +214,7 @@ async def _run(
         site = GuardedSite(runner, sock, server.max_connections)
         await site.start()
         _started(frontdesk, f"listening on {site.name}")
+        heap.settle()  # only in `serve`: a host program embedding frontdesk keeps its own
         await _until_stopped(frontdesk, load)
     finally:
         log.info("stopping (grace %g s)", server.shutdown_grace_seconds)

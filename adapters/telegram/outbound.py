@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -36,6 +37,7 @@ from adapters.telegram.hints import token_refused
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
+from adapters.telegram.wire import WireSender
 from core.models import Delivery, DeliveryOutcome, Option, Outbound
 from core.pacing import SendLimiter
 
@@ -64,6 +66,7 @@ class BotSender:
         self._settings = settings
         self._limiter = limiter
         self._bot: Bot | None = None
+        self._wire = WireSender(settings, REQUEST_TIMEOUT_SECONDS)
         # Parts of a split message already delivered, by message id, so that a retry after a
         # failure half way does not send the first parts again. Only in this process: after a
         # restart a half-sent long message is sent whole again (at least once on the wire).
@@ -80,8 +83,10 @@ class BotSender:
     async def start(self) -> None:
         if self._bot is None:
             self._bot = new_bot(self._settings)
+        self._wire.start()
 
     async def close(self) -> None:
+        await self._wire.close()
         if self._bot is not None:
             await self._bot.session.close()
             self._bot = None
@@ -102,9 +107,7 @@ class BotSender:
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
-                    await self._bot.send_message(
-                        chat_id=message.recipient, text=parts[index], reply_markup=markup
-                    )
+                    await self._wire.send_message(message.recipient, parts[index], _plain(markup))
                 finally:
                     self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
@@ -189,6 +192,10 @@ def share_phone(label: str) -> ReplyKeyboardMarkup:
         one_time_keyboard=True,
         resize_keyboard=True,
     )
+
+
+def _plain(markup: Markup | None) -> dict[str, Any] | None:
+    return None if markup is None else markup.model_dump(mode="json", exclude_none=True)
 
 
 def _reason(exc: TelegramAPIError | TimeoutError) -> str:

@@ -154,9 +154,13 @@ async def test_the_sweep_runs_at_start_and_then_every_interval(store: Store) -> 
     try:
         await until(gone(store, day_old))  # at start
         assert await store.load_inbound(older) is not None
+        # The clock moves only once the sweep sleeps: moved earlier, the sweep would count
+        # its hour from the later time.
+        await until(lambda: clock.deadlines)
         clock.advance(timedelta(hours=1))
         await until(gone(store, older))  # an hour on: what is now over two hours old
         assert await store.load_inbound(fresh) is not None
+        await until(lambda: clock.deadlines)
         clock.advance(timedelta(hours=1, seconds=1))
         await until(gone(store, fresh))
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from aiohttp import web
 
 from adapters.telegram import TelegramChannel, TelegramSettings
 from adapters.telegram.texts import split_text, utf16_length
@@ -16,6 +17,7 @@ from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SLUG, make_settings
 from tests.support.inbox import FakeInbox
 from tests.support.process import free_port
+from tests.support.serve import serving_app
 
 MESSAGE = Outbound(
     message_id="m-1",
@@ -342,3 +344,43 @@ async def test_the_share_button_has_the_configured_label(
     assert call.params["reply_markup"]["keyboard"] == [
         [{"text": "Compartir mi número", "request_contact": True}]
     ]
+
+
+async def test_an_html_page_instead_of_the_api_answer_is_a_retry(
+    inbox: FakeInbox, clock: ManualClock, start: Start
+) -> None:
+    # What a proxy in front of the Bot API answers when the API is down.
+    async def proxy(_: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+
+    app = web.Application()
+    app.add_routes([web.post("/{tail:.*}", proxy)])
+    async with serving_app(app) as url:
+        channel = await start(TelegramChannel(SLUG, make_settings(url), inbox, clock))
+        delivery = await channel.send(MESSAGE)
+
+    assert delivery.outcome == DeliveryOutcome.RETRY
+    assert delivery.error == "ClientDecodeError: Failed to decode object"
+
+
+async def test_a_chat_moved_to_a_supergroup_is_a_failure_with_the_reason(
+    inbox: FakeInbox, clock: ManualClock, start: Start
+) -> None:
+    async def migrated(_: web.Request) -> web.Response:
+        answer = {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1001234567890},
+        }
+        return web.json_response(answer, status=400)
+
+    app = web.Application()
+    app.add_routes([web.post("/{tail:.*}", migrated)])
+    async with serving_app(app) as url:
+        channel = await start(TelegramChannel(SLUG, make_settings(url), inbox, clock))
+        delivery = await channel.send(MESSAGE)
+
+    assert delivery.outcome == DeliveryOutcome.FAILED
+    assert delivery.error is not None
+    assert delivery.error.startswith("TelegramMigrateToChat: ")

@@ -1,0 +1,135 @@
+"""Side by side: frontdesk's Telegram and webhook channels against a hand-written aiogram 3
+bot and a bare aiohttp 200, under the same load, in interleaved rounds.
+
+    .venv/bin/python -m tests.bench.compare            # about four minutes
+    .venv/bin/python -m tests.bench.compare --rounds 1 --count 1000
+
+Everything on 127.0.0.1. The servers run pinned to core 0 and this process (load generator,
+fake Bot API, callback receiver) to core 1 where `taskset` allows. Prints one row per server
+and scenario, the median over rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from tests.bench import half_peak, intake, load, new_chats, same_chats
+from tests.bench.measure import Figures
+from tests.bench.servers import pinned, serve
+from tests.bench.sink import Sink
+from tests.support.serve import serving_app
+
+ORDER = ("frontdesk-telegram", "aiogram", "frontdesk-webhook", "bare")
+OPEN_SECONDS = 8.0
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+async def main(rounds: int, count: int) -> None:
+    if pinned():
+        os.sched_setaffinity(0, {1})
+    sink = Sink()
+    results: defaultdict[tuple[str, str], list[Figures]] = defaultdict(list)
+    numbers = iter(range(1, 10**9, count * 2))
+    rate = 0.0
+    async with serving_app(sink.app()) as api:
+        for round_ in range(rounds):
+            for name in ORDER:
+                make = load.webhook_body if name == "frontdesk-webhook" else load.telegram_body
+                async with serve(name, api) as server:
+                    await new_chats.run(server, sink, make, next(numbers), count // 10)  # warm
+                    figures = [
+                        await new_chats.run(server, sink, make, next(numbers), count),
+                        await same_chats.run(server, sink, make, next(numbers), count),
+                    ]
+                    if name == "frontdesk-telegram" and round_ == 0:
+                        rate = (figures[0].e2e_per_s or figures[0].acks_per_s) / 2
+                    figures.append(
+                        await half_peak.run(server, sink, make, next(numbers), rate, OPEN_SECONDS)
+                    )
+                    if name == "frontdesk-telegram":
+                        figures.append(await intake.run(server, sink, make, next(numbers), count))
+                for f in figures:
+                    results[(f.server, f.scenario.split(" ")[0])].append(f)
+                    print(
+                        f"  round {round_ + 1} {f.server:19} {f.scenario:22} "
+                        f"e2e/s {f.e2e_per_s or 0:6.0f} ack p99 {f.ack_p99_ms:6.1f} ms",
+                        flush=True,
+                    )
+    report(results, rounds)
+
+
+def _median(rows: list[Figures], field: str) -> float | None:
+    values: list[float | None] = [getattr(r, field) for r in rows]
+    present = [v for v in values if v is not None]
+    if len(present) < len(values):
+        return None
+    return statistics.median(present)
+
+
+def report(results: dict[tuple[str, str], list[Figures]], rounds: int) -> None:
+    where = (
+        "server on core 0, load on core 1 (taskset)"
+        if pinned()
+        else "server and load NOT pinned (no taskset)"
+    )
+    print(
+        f"\n{os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; "
+        f"{where}; median of {rounds} round(s)"
+    )
+    head = (
+        f"{'server':19} {'scenario':22} {'acks/s':>7} {'e2e/s':>6} {'CPU ms':>6} "
+        f"{'ack p50':>7} {'ack p99':>7} {'e2e p99':>7} {'GC max':>6} {'RSS MB':>6} "
+        f"{'e2e/aio':>7} {'CPU/aio':>7} {'non-200':>7}"
+    )
+    print(head)
+    print("-" * len(head))
+
+    def fmt(v: float | None, spec: str) -> str:
+        return "-" if v is None else format(v, spec)
+
+    for (server, kind), rows in sorted(
+        results.items(), key=lambda i: (i[0][1], ORDER.index(i[0][0]))
+    ):
+        aio = results.get(("aiogram", kind))
+        e2e, cpu = _median(rows, "e2e_per_s"), _median(rows, "cpu_ms")
+        e2e_ratio = cpu_ratio = None
+        if aio:
+            aio_e2e, aio_cpu = _median(aio, "e2e_per_s"), _median(aio, "cpu_ms")
+            e2e_ratio = e2e / aio_e2e if e2e and aio_e2e else None
+            cpu_ratio = cpu / aio_cpu if cpu and aio_cpu else None
+        print(
+            f"{server:19} {rows[0].scenario:22} {fmt(_median(rows, 'acks_per_s'), '7.0f')} "
+            f"{fmt(e2e, '6.0f'):>6} {fmt(cpu, '6.2f'):>6} "
+            f"{fmt(_median(rows, 'ack_p50_ms'), '7.1f'):>7} "
+            f"{fmt(_median(rows, 'ack_p99_ms'), '7.1f'):>7} "
+            f"{fmt(_median(rows, 'e2e_p99_ms'), '7.1f'):>7} "
+            f"{fmt(max(r.gc_ms for r in rows), '6.1f'):>6} "
+            f"{fmt(_median(rows, 'rss_mb'), '6.0f'):>6} "
+            f"{fmt(e2e_ratio, '7.2f'):>7} {fmt(cpu_ratio, '7.2f'):>7} "
+            f"{sum(r.refused for r in rows):7d}"
+        )
+    print(
+        "ack: HTTP answer to the update; e2e: the reply reached the fake Bot API / receiver;"
+        " CPU ms: server CPU per message; GC max: longest collection in the window;"
+        " */aio: against the aiogram bot in the same scenario"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--count", type=int, default=3000, help="messages per closed scenario")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds, args.count))
