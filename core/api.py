@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from core.bodies import error_response, json_object, read_limited
-from core.engine import HandAssignment
+from core.desk_actions import HandAssignment
 from core.errors import BadInbound, PayloadTooLarge
 from core.models import Agent, AgentStatus
 

@@ -59,12 +59,12 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     # is fine; the runtime is the Inbox every channel hands its events to.
     channels: dict[str, Channel] = {}
     runtime = Runtime(
-        store,
-        clock,
-        config.workflows,
-        channels,
-        config.outbox,
-        config.server.concurrency,
+        store=store,
+        clock=clock,
+        workflows=config.workflows,
+        channels=channels,
+        outbox=config.outbox,
+        concurrency=config.server.concurrency,
         schedules=config.schedules,
         settings=config.settings,
         secrets=config.secret_values(),

@@ -90,7 +90,7 @@ def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, atte
         log.error(
             "request not made: conversation=%s step=%s error=%s", turn.conversation.id, step.id, exc
         )
-        turn.trace.append(f"{step.id} (request not made: {exc})")
+        turn.effects.trace.append(f"{step.id} (request not made: {exc})")
         _record(turn, step, step.url, RequestOutcome.NOT_MADE, error=str(exc))
         run.pc = instruction.blocks.get("on_failure", run.pc + 1)
         return
@@ -110,7 +110,7 @@ def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, atte
     run.waiting = Waiting(
         kind="http", step_id=step.id, timer_id=timer_id, request=call, attempts=attempt
     )
-    turn.calls.append(call)
+    turn.effects.calls.append(call)
 
 
 def _render_body(value: Any, context: Mapping[str, Any]) -> Any:
@@ -136,10 +136,10 @@ def request_lost(step: HttpRequestStep, instruction: Instruction, turn: Turn) ->
     _record(turn, step, url, RequestOutcome.LOST, error=error)
     run.waiting = None
     if attempts < step.max_attempts:
-        turn.trace.append(f"{step.id} (no result; asking again)")
+        turn.effects.trace.append(f"{step.id} (no result; asking again)")
         request(step, instruction, turn, attempt=attempts + 1)
         return
-    turn.trace.append(f"{step.id} (no result after {attempts} attempts)")
+    turn.effects.trace.append(f"{step.id} (no result after {attempts} attempts)")
     run.pc = instruction.blocks.get("on_failure", run.pc + 1)
 
 
@@ -157,11 +157,11 @@ def request_done(
     _record(turn, step, url, outcome, status=result.status, error=problem)
     if problem is None:
         run.vars.update(values)
-        turn.trace.append(f"{step.id} (HTTP {result.status})")
+        turn.effects.trace.append(f"{step.id} (HTTP {result.status})")
         run.pc = instruction.blocks.get("on_success", run.pc + 1)
         return
     log.info("request failed: conversation=%s step=%s %s", turn.conversation.id, step.id, problem)
-    turn.trace.append(f"{step.id} (failed: {problem})")
+    turn.effects.trace.append(f"{step.id} (failed: {problem})")
     run.pc = instruction.blocks.get("on_failure", run.pc + 1)
 
 
@@ -186,7 +186,7 @@ def _record(
     status: int | None = None,
     error: str | None = None,
 ) -> None:
-    turn.events.append(
+    turn.effects.events.append(
         RequestCompleted(
             at=turn.now,
             step_id=step.id,

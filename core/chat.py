@@ -23,7 +23,6 @@ from aiohttp import web
 from core import plugins
 from core.clock import ManualClock
 from core.config import Config, OutboxSettings
-from core.engine import TurnReport
 from core.hours import away_outside_hours
 from core.models import (
     Agent,
@@ -39,6 +38,7 @@ from core.ports import Records
 from core.runtime import Runtime
 from core.schedules import Schedule
 from core.trail import lines, trail
+from core.turn import TurnReport
 from core.workflow import Workflow, references
 
 CHANNEL = "chat"
@@ -167,11 +167,11 @@ async def _chat(
                 write(f"  ▸ {line}")
 
         runtime = Runtime(
-            store,
-            clock,
-            [workflow],
-            {customer.channel: console},
-            OutboxSettings(),
+            store=store,
+            clock=clock,
+            workflows=[workflow],
+            channels={customer.channel: console},
+            outbox=OutboxSettings(),
             on_turn=trace,
             schedules=config.schedules if config is not None else {},
             settings={**(config.settings if config is not None else {}), **overrides},

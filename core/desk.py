@@ -122,14 +122,14 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     conversation = turn.conversation
     previous = conversation.handoff
     # Only the last assignment of the turn stands, and only if it still does.
-    request = turn.handoffs[-1] if turn.handoffs else None
+    request = turn.effects.handoffs[-1] if turn.effects.handoffs else None
     if request is not None and request.agent.id != conversation.assignee:
         request = None
-    refused = any(line.kind == NoticeKind.REFUSED for line in turn.desk_lines)
+    refused = any(line.kind == NoticeKind.REFUSED for line in turn.effects.desk_lines)
     if (
         request is None
         and not refused
-        and (previous is None or not (turn.relayed or turn.desk_lines))
+        and (previous is None or not (turn.effects.relayed or turn.effects.desk_lines))
     ):
         return []  # no notice, and nothing to say about one: no need to read the store
     keep = rules.settings.recent_messages
@@ -141,7 +141,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             at=e.at,
             author=e.author.name if e.author else None,
         )
-        for e in [*recent, *turn.transcript]
+        for e in [*recent, *turn.effects.transcript]
         if e.text and not e.note  # notes are in the thread already; the customer never saw them
     ]
     lines = lines[-keep:] if keep else []
@@ -214,7 +214,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             accept_timer=None if within is None else turn.schedule(within, purpose="accept"),
         )
     about = previous.id if previous else None
-    for line in turn.desk_lines:
+    for line in turn.effects.desk_lines:
         if about is None and line.kind != NoticeKind.REFUSED:
             continue  # nothing was ever posted about this conversation
         body = notice(
@@ -227,7 +227,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
         )
         messages.append(outbound(line.actor or "desk", line.text, body, line.message_id))
     if previous is not None and previous is final and previous.agent_id == conversation.assignee:
-        for text in turn.relayed:
+        for text in turn.effects.relayed:
             body = notice(NoticeKind.MESSAGE, previous.id, text=text)
             messages.append(outbound(previous.agent_id, text, body))
     if handoff_body is not None and final is not None:

@@ -484,11 +484,6 @@ class DeskThread(Frozen):
     agent_id: str | None = None
 
 
-class TeamMembers(Frozen):
-    name: str
-    agents: list[str]
-
-
 class DeliveryOutcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"

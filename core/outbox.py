@@ -24,6 +24,7 @@ from core.config import OutboxSettings
 from core.models import Delivery, DeliveryOutcome, Outbound, OutboxItem
 from core.ports import Channel, Clock, Store
 from core.reporting import DeliveryResult, Reporter
+from core.tasks import TaskSet
 from core.waiting import wake_or_deadline
 
 log = logging.getLogger("frontdesk.outbox")
@@ -34,12 +35,12 @@ IDLE_POLL = timedelta(seconds=30)  # a safety net; commits wake the worker direc
 class OutboxWorker:
     def __init__(
         self,
+        *,
         store: Store,
         channels: Mapping[str, Channel],
         clock: Clock,
         settings: OutboxSettings,
         jitter: Callable[[], float] = random.random,
-        *,
         reporter: Reporter | None = None,
         on_undelivered: Callable[[Outbound, str], Awaitable[None]] | None = None,
     ) -> None:
@@ -51,7 +52,7 @@ class OutboxWorker:
         self._settings = settings
         self._jitter = jitter
         self._wake = asyncio.Event()
-        self._active: set[asyncio.Task[None]] = set()
+        self._active = TaskSet()  # the deliveries under way
         self._stopping = False
         self._running: asyncio.Event | None = None  # set while run() goes, fired as it ends
         self._grace = 10.0
@@ -80,17 +81,7 @@ class OutboxWorker:
         if self._running is not None:
             await self._running.wait()  # run() drains its deliveries as it ends
         else:
-            await self._drain(grace)
-
-    async def _drain(self, grace: float) -> None:
-        if self._active:
-            await asyncio.wait(set(self._active), timeout=grace)
-        await self._cancel_active()
-
-    async def _cancel_active(self) -> None:
-        for task in list(self._active):
-            task.cancel()
-        await asyncio.gather(*self._active, return_exceptions=True)
+            await self._active.close(grace)
 
     async def run(self) -> None:
         self._stopping = False
@@ -104,8 +95,7 @@ class OutboxWorker:
                         self._clock.now(), free, self._settings.lease_seconds
                     )
                     for item in items:
-                        task = asyncio.create_task(self._deliver(item))
-                        self._active.add(task)
+                        task = self._active.spawn(self._deliver(item))
                         task.add_done_callback(self._finished)
                     if len(items) == free:
                         continue  # there may be more due right now
@@ -122,9 +112,9 @@ class OutboxWorker:
                 await wake_or_deadline(self._wake, self._clock, deadline)
             # Claims made while stop() was called are delivered too: left leased, they would
             # count as in flight at the restart.
-            await self._drain(self._grace)
+            await self._active.close(self._grace)
         except asyncio.CancelledError:
-            await self._cancel_active()
+            await self._active.cancel()
             raise
         finally:
             self._running.set()
@@ -145,8 +135,7 @@ class OutboxWorker:
                 attempts += 1
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._active.discard(task)
-        self._wake.set()
+        self._wake.set()  # a slot is free (the set dropped the task already)
 
     async def _deliver(self, item: OutboxItem) -> None:
         message = item.message

@@ -13,7 +13,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, assert_never
 
-from core.engine import TurnReport
 from core.events import (
     ConversationAccepted,
     ConversationAssigned,
@@ -27,6 +26,7 @@ from core.events import (
 )
 from core.metrics import Metrics
 from core.models import Agent, Inbound, Outbound, conversation_key
+from core.turn import TurnReport
 
 log = logging.getLogger("frontdesk.events")
 delivery_log = logging.getLogger("frontdesk.outbox")

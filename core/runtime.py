@@ -11,19 +11,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar, assert_never
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 
 from core.callouts import perform
 from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
+from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
-from core.engine import Engine, HandAssignment, Offer, TurnReport
+from core.engine import Engine
 from core.errors import Refused, StoreUnavailable
-from core.hours import away_outside_hours
+from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
     Agent,
     AgentStatus,
@@ -37,21 +37,20 @@ from core.models import (
     Timer,
     conversation_key,
 )
+from core.offers import Offer, QueueOffers
 from core.outbox import OutboxWorker
 from core.ports import Channel, Clock, Leadership, Store
 from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
-from core.tasks import TaskSet
-from core.waiting import wake_or_deadline
+from core.tasks import TaskSet, settle
+from core.turn import TurnReport
 from core.workflow import Workflow
 
 log = logging.getLogger("frontdesk.runtime")
 
 T = TypeVar("T")
 
-SWEEP_INTERVAL = timedelta(seconds=30)
-QUEUE_PAGE = 50
 MAX_FAILURES = 3
 
 
@@ -66,15 +65,12 @@ class EngineJob(Generic[T]):
 
 
 Job = StoredInbound | Timer | EngineJob[Any] | HttpResult
-TIMER_BATCH = 200
-TIMER_RETRY_FIRST = timedelta(seconds=5)
-TIMER_RETRY_MAX = timedelta(hours=1)
-RESTART_DELAY = 1.0
 
 
 class Runtime:
     def __init__(
         self,
+        *,
         store: Store,
         clock: Clock,
         workflows: list[Workflow],
@@ -95,43 +91,48 @@ class Runtime:
         self.reporter = reporter if reporter is not None else Reporter()
         self.clock = clock
         self.engine = Engine(
-            store,
-            clock,
-            workflows,
+            store=store,
+            clock=clock,
+            workflows=workflows,
             on_commit=self._committed,
             schedules=schedules,
             settings=settings,
             secrets=secrets,
             desk=desk,
         )
-        self._schedules = dict(schedules or {})
-        self._away_outside = dict(away_outside or {})
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
         self._stopping = False
         self.outbox = OutboxWorker(
-            store,
-            channels,
-            clock,
-            outbox,
+            store=store,
+            channels=channels,
+            clock=clock,
+            settings=outbox,
             reporter=self.reporter,
             on_undelivered=self._undelivered,
         )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
-        self._offering: dict[str, bool] = {}  # agent → offer again when the round ends
-        self._offers = TaskSet()  # the offer rounds under way
+        self._queue_offers = QueueOffers(store=store, offer=self._offer, key_of=self._key_of)
         self._inbound_in_flight: set[int] = set()
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
-        self._timers_in_flight: set[str] = set()
-        # A timer whose turn failed waits before its next try (doubling), so that a timer
-        # that always fails does not take turn after turn; in memory: a restart tries again.
-        self._timer_failures: dict[str, int] = {}
-        self._timers_held: dict[str, datetime] = {}  # timer id → not tried before then
-        self._timer_wake = asyncio.Event()
-        self._sweep_wake = asyncio.Event()
+        # The engine is looked up at each turn, not bound here (tests replace its methods).
+        self.timer_loop = TimerLoop(
+            store=store,
+            clock=clock,
+            submit=self._submit,
+            process=lambda timer: self.engine.process_timer(timer),
+        )
+        self._sweep = Sweep(
+            store=store,
+            clock=clock,
+            reporter=self.reporter,
+            recover=self.recover,
+            agent_status_changed=self.agent_status_changed,
+        )
+        self._sweep.away_outside = dict(away_outside or {})
+        self._sweep.schedules = dict(schedules or {})
         self._tasks = TaskSet()
-        self._offers = TaskSet()  # rounds of queue offers under way
         self.loops: dict[str, asyncio.Task[None]] = {}
         self._on_turn = on_turn
         self.retention = RetentionSweep(store, clock, retention) if retention is not None else None
@@ -232,8 +233,8 @@ class Runtime:
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is
         self._spawn("outbox", self.outbox.run)
-        self._spawn("timers", self._timers)
-        self._spawn("sweep", self._sweep)
+        self._spawn("timers", self.timer_loop.run)
+        self._spawn("sweep", self._sweep.run)
         if self.retention is not None:
             self._spawn("retention", self.retention.run)
 
@@ -244,7 +245,7 @@ class Runtime:
         await self.engine.reload(
             config.workflows, schedules=schedules, settings=config.settings, secrets=secrets
         )
-        self._schedules, self._away_outside = dict(schedules), dict(config.away_outside)
+        self._sweep.schedules, self._sweep.away_outside = schedules, config.away_outside
         if self.retention is not None:
             self.retention.settings = config.retention
 
@@ -261,9 +262,9 @@ class Runtime:
         await self._calls.cancel()
         if self._http is not None:
             await self._http.close()
-        await self._offers.cancel()
+        await self._queue_offers.rounds.cancel()
         await self._tasks.cancel()
-        await self._offers.cancel()
+        await self._queue_offers.rounds.cancel()
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -274,8 +275,8 @@ class Runtime:
             await self._dispatcher.join()
             if self._calls:
                 await self._calls.join()
-            elif self._offers:
-                await self._offers.join()
+            elif self._queue_offers.rounds:
+                await self._queue_offers.rounds.join()
             else:
                 return
 
@@ -283,8 +284,8 @@ class Runtime:
         """Wait until every event handed over so far, and every queue offer it caused (an
         agent came online, a conversation closed), has been processed (`chat`, tests)."""
         await self.idle()
-        while self._offers:
-            await self._offers.join()
+        while self._queue_offers.rounds:
+            await self._queue_offers.rounds.join()
             await self.idle()
 
     async def fire_due_timers(self) -> int:
@@ -296,18 +297,7 @@ class Runtime:
         return len(due)
 
     def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        async def supervised() -> None:
-            while True:
-                try:
-                    await loop()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("%s loop failed; restarting", name)
-                    await asyncio.sleep(RESTART_DELAY)
-
-        self.loops[name] = self._tasks.spawn(supervised(), name=f"frontdesk:{name}")
+        self.loops[name] = supervised(self._tasks, name, loop)
 
     # work -------------------------------------------------------------------------------
 
@@ -319,15 +309,12 @@ class Runtime:
                 return
             self._inbound_in_flight.add(job.id)
             self._dispatcher.submit(job.event.contact_key, job)
-        else:
-            if job.id in self._timers_in_flight:
-                return
-            self._timers_in_flight.add(job.id)
+        elif self.timer_loop.take(job):
             self._dispatcher.submit(job.key, job)
 
     async def _handle(self, job: Job) -> None:
         if isinstance(job, EngineJob):
-            await _settle(job.outcome, job.work())
+            await settle(job.outcome, job.work())
             return
         if isinstance(job, HttpResult):
             report = await self.engine.process_http_result(job)
@@ -338,13 +325,12 @@ class Runtime:
             if isinstance(job, StoredInbound):
                 report = await self._process(job)
             else:
-                report = await self._process_timer(job)
+                report = await self.timer_loop.process(job)
         finally:
             if isinstance(job, StoredInbound):
                 self._inbound_in_flight.discard(job.id)
             else:
-                self._timers_in_flight.discard(job.id)
-                self._timer_wake.set()
+                self.timer_loop.finished(job)
         if report is not None and self._on_turn is not None:
             self._on_turn(report)
 
@@ -406,34 +392,12 @@ class Runtime:
             self._submit(item)
         return True
 
-    async def _process_timer(self, timer: Timer) -> TurnReport | None:
-        try:
-            report = await self.engine.process_timer(timer)
-        except Exception as exc:
-            failures = self._timer_failures.get(timer.id, 0) + 1
-            self._timer_failures[timer.id] = failures
-            delay = min(TIMER_RETRY_FIRST * 2 ** (failures - 1), TIMER_RETRY_MAX)
-            self._timers_held[timer.id] = self.clock.now() + delay
-            log.error(
-                "timer failed (%d times), tried again in %s: timer=%s conversation=%s error=%r",
-                failures,
-                delay,
-                timer.id,
-                timer.conversation_id,
-                exc,
-                extra={"conversation_id": timer.conversation_id},
-            )
-            raise
-        self._timer_failures.pop(timer.id, None)
-        self._timers_held.pop(timer.id, None)
-        return report
-
     def _committed(self, report: TurnReport, timers: list[Timer]) -> None:
         self.reporter.turn(report)
         if report.sent:
             self.outbox.wake()
         if timers:
-            self._timer_wake.set()
+            self.timer_loop.wake.set()
         for agent_id in report.freed:
             self.agent_available(agent_id)
         for call in report.calls:
@@ -451,68 +415,11 @@ class Runtime:
     # the team queues --------------------------------------------------------------------
 
     def agent_available(self, agent_id: str) -> None:
-        """The agent may take more conversations (came online, closed or handed one on):
-        offer them their teams' queued conversations, longest waiting first."""
-        if agent_id in self._offering:
-            self._offering[agent_id] = True  # the round under way goes once more
-            return
-        self._offering[agent_id] = False
-        self._offers.spawn(self._offer_round(agent_id), name=f"offer:{agent_id}")
+        """The agent may take more conversations: offer them their teams' queues."""
+        self._queue_offers.agent_available(agent_id)
 
-    async def _offer_round(self, agent_id: str) -> None:
-        try:
-            again = True
-            while again:
-                self._offering[agent_id] = False
-                await self._offer_queue(agent_id)
-                again = self._offering[agent_id]
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception(
-                "offering queued conversations failed: agent=%s",
-                agent_id,
-                extra={"agent": agent_id},
-            )
-        finally:
-            del self._offering[agent_id]
-
-    async def _offer_queue(self, agent_id: str) -> None:
-        teams = await self.store.teams_of(agent_id)
-        if not teams:
-            return
-        tried: set[str] = set()
-        # The lowest `queue_limit` that kept the agent out: the agent only gets busier during
-        # the round, so a conversation with a limit as low keeps them out too.
-        refused_at: int | None = None
-        while True:
-            queued = [
-                c
-                for c in await self.store.queued_conversations(teams, QUEUE_PAGE)
-                if c.id not in tried
-            ]
-            if not queued:
-                return
-            for conversation in queued:
-                tried.add(conversation.id)
-                limit = conversation.queue_limit
-                if limit is not None and refused_at is not None and limit <= refused_at:
-                    continue
-                contact_key = await self._key_of(conversation.contact_id, conversation.channel)
-                if contact_key is None:
-                    continue
-                offer = partial(self.engine.offer, conversation.id, agent_id)
-                match await self._in_turn(contact_key, offer):
-                    case Offer.AGENT_UNAVAILABLE:
-                        return
-                    case Offer.OVER_LIMIT if limit is not None:
-                        refused_at = limit if refused_at is None else max(refused_at, limit)
-                    case Offer.OVER_LIMIT:
-                        pass  # its limit was set after the page was read
-                    case Offer.ASSIGNED | Offer.NOT_WAITING:
-                        pass
-                    case unknown:
-                        assert_never(unknown)
+    async def _offer(self, key: str, conversation_id: str, agent_id: str) -> Offer:
+        return await self._in_turn(key, partial(self.engine.offer, conversation_id, agent_id))
 
     async def _in_turn(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
         """Run engine work in the turn order of the conversation under `key`."""
@@ -573,58 +480,6 @@ class Runtime:
             if len(batch) < 500:
                 return count
             after = batch[-1].id
-
-    async def _sweep(self) -> None:
-        recovered = await self.recover()
-        if recovered:
-            log.info("recovered %d stored events", recovered)
-        while True:
-            # Online agents take their teams' queues now and then too, in case a wake-up was
-            # lost (a crash between a commit and the offers it called for).
-            await away_outside_hours(
-                self.store, self.reporter, self.clock.now(), self._away_outside, self._schedules
-            )
-            for agent in await self.store.list_agents():
-                self.agent_status_changed(agent)
-            self._sweep_wake.clear()
-            await wake_or_deadline(self._sweep_wake, self.clock, self.clock.now() + SWEEP_INTERVAL)
-            await self.recover()
-
-    async def _timers(self) -> None:
-        while True:
-            self._timer_wake.clear()
-            now = self.clock.now()
-            due = await self.store.due_timers(now, TIMER_BATCH)
-            held = [self._timers_held[t.id] for t in due if self._timers_held.get(t.id, now) > now]
-            fresh = [
-                t
-                for t in due
-                if t.id not in self._timers_in_flight and self._timers_held.get(t.id, now) <= now
-            ]
-            for timer in fresh:
-                self._submit(timer)
-            if len(due) == TIMER_BATCH and fresh:
-                continue
-            upcoming = await self.store.next_timer_due()
-            # Due timers still in flight wake this loop when they finish.
-            deadline = upcoming if upcoming is not None and upcoming > now else None
-            if held:  # and failed ones when their wait is over
-                deadline = min(held) if deadline is None else min(deadline, *held)
-            if deadline is None and not due:
-                deadline = now + SWEEP_INTERVAL
-            await wake_or_deadline(self._timer_wake, self.clock, deadline)
-
-
-async def _settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
-    """Run a job whose caller awaits `outcome`, and hand it the result or the error."""
-    try:
-        result = await work
-    except BaseException as exc:
-        if not outcome.done():
-            outcome.set_exception(exc)
-        raise
-    if not outcome.done():
-        outcome.set_result(result)
 
 
 async def _stored(failure: str, work: Awaitable[T]) -> T:

@@ -102,8 +102,8 @@ async def execute(instruction: Instruction, program: Program, turn: Turn) -> Non
         assert instruction.goto is not None
         run.pc = instruction.goto
         return
-    turn.trace.append(f"{step.id} ({step.type})")
-    turn.events.append(
+    turn.effects.trace.append(f"{step.id} ({step.type})")
+    turn.effects.events.append(
         StepRan(at=turn.now, workflow=run.workflow, step_id=step.id, step_type=step.type)
     )
     match step:
@@ -264,7 +264,9 @@ def assign(
     take_over(turn, agent, by, strategy=strategy)
     run = turn.conversation.run
     answers = dict(run.vars) if run else {}
-    turn.handoffs.append(HandoffRequest(agent, reason, answers, accept_within=accept_within))
+    turn.effects.handoffs.append(
+        HandoffRequest(agent, reason, answers, accept_within=accept_within)
+    )
 
 
 def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None = None) -> None:
@@ -272,8 +274,8 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
     conversation = turn.conversation
     previous = conversation.assignee
     if previous is not None and previous != agent.id:
-        turn.freed.append(previous)
-    turn.events.append(
+        turn.effects.freed.append(previous)
+    turn.effects.events.append(
         ConversationAssigned(
             at=turn.now,
             agent_id=agent.id,
@@ -301,17 +303,17 @@ def queue(turn: Turn, team: str, *, limit: int | None = None) -> None:
     conversation.queue_limit = limit
     if conversation.queued_at is None:
         conversation.queued_at = turn.now
-        turn.events.append(ConversationQueued(at=turn.now, team=team))
+        turn.effects.events.append(ConversationQueued(at=turn.now, team=team))
 
 
 def unassign(turn: Turn, by: str = "the workflow") -> None:
     conversation = turn.conversation
     if conversation.assignee is not None:
-        turn.freed.append(conversation.assignee)
-        turn.events.append(
+        turn.effects.freed.append(conversation.assignee)
+        turn.effects.events.append(
             ConversationUnassigned(at=turn.now, agent_id=conversation.assignee, by=by)
         )
-        turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Unassigned by {by}"))
+        turn.effects.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Unassigned by {by}"))
     conversation.assignee = None
     conversation.assigned_at = None
     turn.agent = None
@@ -322,7 +324,7 @@ def assignment_timed_out(step: AssignStep, instruction: Instruction, turn: Turn)
     run = turn.conversation.run
     assert run is not None
     run.waiting = None
-    turn.trace.append(f"{step.id} (unassigned after {step.timeout_seconds}s)")
+    turn.effects.trace.append(f"{step.id} (unassigned after {step.timeout_seconds}s)")
     run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
 
 
@@ -330,17 +332,17 @@ def close(turn: Turn, by: str = "the workflow") -> None:
     conversation = turn.conversation
     if conversation.status == ConversationStatus.CLOSED:
         return
-    turn.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Closed by {by}"))
+    turn.effects.desk_lines.append(DeskLine(NoticeKind.OUTCOME, f"Closed by {by}"))
     conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = turn.now
-    turn.events.append(ConversationClosed(at=turn.now, by=by))
+    turn.effects.events.append(ConversationClosed(at=turn.now, by=by))
     conversation.queued_at = None
     conversation.queue_limit = None
     if conversation.assignee is not None:
-        turn.freed.append(conversation.assignee)  # a slot opens for the team's queue
+        turn.effects.freed.append(conversation.assignee)  # a slot opens for the team's queue
     run = conversation.run
     if run is not None and run.waiting is not None and run.waiting.timer_id is not None:
-        turn.dropped_timers.append(run.waiting.timer_id)
+        turn.effects.dropped_timers.append(run.waiting.timer_id)
 
 
 def answer(
@@ -363,7 +365,7 @@ def answer(
         attempts = run.waiting.attempts + 1
         if attempts >= step.max_attempts:
             turn.stop_waiting()
-            turn.trace.append(f"{step.id} (no valid answer after {attempts} attempts)")
+            turn.effects.trace.append(f"{step.id} (no valid answer after {attempts} attempts)")
             run.pc = instruction.blocks.get("on_failure", run.pc + 1)
             return
         run.waiting = run.waiting.model_copy(update={"attempts": attempts})
@@ -385,7 +387,7 @@ def timed_out(step: AskQuestionStep, instruction: Instruction, turn: Turn) -> No
     run = turn.conversation.run
     assert run is not None
     run.waiting = None
-    turn.trace.append(f"{step.id} (no answer within {step.timeout_seconds}s)")
+    turn.effects.trace.append(f"{step.id} (no answer within {step.timeout_seconds}s)")
     run.pc = instruction.blocks.get("on_timeout", run.pc + 1)
 
 

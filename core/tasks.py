@@ -4,8 +4,10 @@ and all of them can be waited for or stopped."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class TaskSet:
@@ -37,3 +39,15 @@ class TaskSet:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         await self.cancel()
+
+
+async def settle(outcome: asyncio.Future[T], work: Awaitable[T]) -> None:
+    """Run a job whose caller awaits `outcome`, and hand it the result or the error."""
+    try:
+        result = await work
+    except BaseException as exc:
+        if not outcome.done():
+            outcome.set_exception(exc)
+        raise
+    if not outcome.done():
+        outcome.set_result(result)

@@ -30,13 +30,10 @@ from core.schedules import Schedule
 
 
 @dataclass
-class Turn:
-    tx: Transaction
-    now: datetime
-    contact: Contact
-    conversation: Conversation
-    agent: Agent | None = None
-    contact_changed: bool = False
+class TurnEffects:
+    """What a turn does, collected while its steps run and written when it commits: the
+    steps decide, the engine performs (nothing here has happened before the commit)."""
+
     transcript: list[TranscriptEntry] = field(default_factory=list)
     outbound: list[Outbound] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
@@ -49,9 +46,23 @@ class Turn:
     handoffs: list[HandoffRequest] = field(default_factory=list)
     relayed: list[str] = field(default_factory=list)
     desk_lines: list[DeskLine] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """What a turn reads (the transaction, the time, the contact, the conversation and the
+    configuration) and, in `effects`, what it does."""
+
+    tx: Transaction
+    now: datetime
+    contact: Contact
+    conversation: Conversation
+    agent: Agent | None = None
+    contact_changed: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)  # for HTTP headers only
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    effects: TurnEffects = field(default_factory=lambda: TurnEffects())
 
     def next_id(self) -> str:
         """A message id that is stable for this conversation: the same turn, replayed after a
@@ -70,7 +81,7 @@ class Turn:
             lease=lease,
             purpose=purpose,
         )
-        self.timers.append(timer)
+        self.effects.timers.append(timer)
         return timer.id
 
     def stop_waiting(self) -> None:
@@ -79,13 +90,13 @@ class Turn:
         assert run is not None
         assert run.waiting is not None
         if run.waiting.timer_id is not None:
-            self.dropped_timers.append(run.waiting.timer_id)
+            self.effects.dropped_timers.append(run.waiting.timer_id)
         run.waiting = None
 
     def record_in(
         self, text: str | None, option_id: str | None, attachment: Attachment | None = None
     ) -> None:
-        self.transcript.append(
+        self.effects.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,
                 direction=Direction.IN,
@@ -100,10 +111,10 @@ class Turn:
     def chose(self, option_id: str) -> None:
         """The customer's message this turn (pressed or typed) chose an offered option: its
         transcript entry says which."""
-        for n in range(len(self.transcript) - 1, -1, -1):
-            entry = self.transcript[n]
+        for n in range(len(self.effects.transcript) - 1, -1, -1):
+            entry = self.effects.transcript[n]
             if entry.direction == Direction.IN:
-                self.transcript[n] = entry.model_copy(update={"option_id": option_id})
+                self.effects.transcript[n] = entry.model_copy(update={"option_id": option_id})
                 return
 
     def say(
@@ -119,7 +130,7 @@ class Turn:
         # A contact the platform refuses messages to (blocked the bot) gets none until they
         # write again: the transcript still shows what the workflow said.
         if self.contact.unreachable_since is None:
-            self.outbound.append(
+            self.effects.outbound.append(
                 Outbound(
                     message_id=message_id,
                     conversation_id=self.conversation.id,
@@ -132,7 +143,7 @@ class Turn:
                     answer=answer,
                 )
             )
-        self.transcript.append(
+        self.effects.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,
                 direction=Direction.OUT,
@@ -147,7 +158,7 @@ class Turn:
 
     def note(self, text: str, author: Author | None) -> None:
         """Keep an agent's internal note in the transcript; nothing is sent."""
-        self.transcript.append(
+        self.effects.transcript.append(
             TranscriptEntry(
                 conversation_id=self.conversation.id,
                 direction=Direction.OUT,
@@ -170,3 +181,17 @@ class Turn:
             "agent": self.agent.model_dump(mode="json", exclude={"capacity"}) if self.agent else {},
             "settings": dict(self.settings),
         }
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    """What a committed turn did, for logs, metrics and `frontdesk chat`."""
+
+    conversation_id: str
+    trace: list[str]
+    sent: int
+    freed: list[str] = field(default_factory=list)  # agents with a slot free again
+    calls: list[HttpCall] = field(default_factory=list)  # requests to make now
+    channel: str = ""
+    contact_key: str = ""  # the conversation's key (see `conversation_key`)
+    events: list[DomainEvent] = field(default_factory=list)

@@ -257,7 +257,7 @@ async def test_a_timer_that_fails_waits_before_each_new_try(
 
         monkeypatch.setattr(runtime.engine, "process_timer", broken)
         fd.clock.advance(61)
-        runtime._timer_wake.set()
+        runtime.timer_loop.wake.set()
         # The timer loop goes to sleep until the held timer's next try, instead of taking
         # it again at once (it used to, thousands of times a second).
         first_retry = fd.clock.now() + timedelta(seconds=5)

@@ -12,7 +12,7 @@ from typing import assert_never
 from aiohttp import web
 
 from core.console.context import Context
-from core.engine import HandAssignment
+from core.desk_actions import HandAssignment
 from core.models import AgentStatus
 
 PREFIX = "/console"

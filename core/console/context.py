@@ -13,7 +13,7 @@ from aiohttp import web
 from core.config import Config
 from core.console.live import Feed
 from core.console.sessions import Session, Sessions
-from core.engine import HandAssignment
+from core.desk_actions import HandAssignment
 from core.models import Agent, AgentStatus
 from core.ports import Clock, Records
 

@@ -7,10 +7,10 @@ import asyncio
 import json
 from typing import Any
 
-from core.engine import TurnReport
 from core.metrics import Metrics
 from core.models import Agent
 from core.reporting import Reporter
+from core.turn import TurnReport
 
 QUEUE_SIZE = 256
 

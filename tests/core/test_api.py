@@ -9,7 +9,7 @@ from aiohttp import test_utils, web
 from pydantic import SecretStr
 
 from core.api import BODY_LIMIT, AgentApi
-from core.engine import HandAssignment
+from core.desk_actions import HandAssignment
 from core.models import Agent, AgentStatus
 
 TOKEN = "t" * 32

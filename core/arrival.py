@@ -1,0 +1,65 @@
+"""A customer's message arrives: their contact as the platform describes it now, the
+conversation it opens, and what the desk shows of it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from core.models import Contact, ContactProfile, Conversation, ConversationStatus, Inbound
+
+
+def arrived(
+    contact: Contact | None, channel: str, profile: ContactProfile, now: datetime
+) -> tuple[Contact, bool]:
+    """The contact who wrote (new if `contact` is None), with the profile of their latest
+    event; and whether it changed."""
+    changed = contact is None
+    if contact is None:
+        contact = Contact(
+            id=uuid.uuid4().hex,
+            channel=channel,
+            external_id=profile.external_id,
+            created_at=now,
+        )
+    changed = _merge_profile(contact, profile) or changed
+    if contact.unreachable_since is not None:
+        contact.unreachable_since = None  # they write again: they can be written to
+        changed = True
+    return contact, changed
+
+
+def relayed(event: Inbound) -> str:
+    """What the agent's desk shows of a customer's message."""
+    parts = [event.text or ""]
+    if event.option_id and not event.text:
+        parts.append(f"(chose {event.option_id})")
+    if event.attachment:
+        parts.append(f"[{event.attachment.kind}]")
+    return " ".join(p for p in parts if p) or "(an empty message)"
+
+
+def new_conversation(contact: Contact, now: datetime) -> Conversation:
+    return Conversation(
+        id=uuid.uuid4().hex,
+        contact_id=contact.id,
+        channel=contact.channel,
+        status=ConversationStatus.OPEN,
+        opened_at=now,
+    )
+
+
+PROFILE_FIELDS = ("name", "username", "language", "email", "phone")
+
+
+def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
+    """Take what the platform says about the contact in its latest event (the customer
+    changed their language or email there), except for the fields a workflow saved, which
+    it did on purpose (`Contact.workflow_fields`). A field the event leaves out is kept."""
+    changed = False
+    for name in PROFILE_FIELDS:
+        value = getattr(profile, name)
+        if value and name not in contact.workflow_fields and value != getattr(contact, name):
+            setattr(contact, name, value)
+            changed = True
+    return changed
