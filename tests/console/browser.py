@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -85,6 +85,12 @@ class Browser:
                 return bool(found) and part in found[0].text
             except StaleElementReferenceException:
                 return False
+            except WebDriverException as exc:
+                # Chromium reports an element of a page that a navigation has just replaced
+                # as an "unknown error" rather than as a stale element.
+                if "does not belong to the document" in str(exc):
+                    return False
+                raise
 
         await self.until(shows)
 
