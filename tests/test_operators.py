@@ -1,6 +1,7 @@
 """What an operator sees of a real `frontdesk serve` process: a customer routed by team is
 found by their own contact id through the API and the CLI, with its transcript and the
-history of its assignment; with the server stopped the CLI still answers from the store."""
+history of its assignment, counted in /metrics and followed in the JSON log; with the server
+stopped the CLI still answers from the store."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.models import Attachment, ContactProfile, Inbound
-from tests.support.harness import API_TOKEN, START, event, post_event, running, write_config
+from tests.support.harness import (
+    API_TOKEN,
+    SECRET,
+    START,
+    event,
+    post_event,
+    running,
+    write_config,
+)
 from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
@@ -45,6 +55,18 @@ async def get(session: aiohttp.ClientSession, url: str, **params: str) -> Any:
         return await response.json()
 
 
+async def counted(session: aiohttp.ClientSession, url: str) -> dict[tuple[str, str], float]:
+    """The scrape's samples by name and labels (as `k=v,...`, sorted)."""
+    async with session.get(f"{url}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    return {
+        (s.name, ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 async def test_an_operator_finds_a_routed_conversation_by_the_contacts_own_id(
     tmp_path: Path, receiver: Receiver, route_by_team: str
 ) -> None:
@@ -52,7 +74,7 @@ async def test_an_operator_finds_a_routed_conversation_by_the_contacts_own_id(
     url = listen_on(config, free_port())
     log = tmp_path / "frontdesk.log"
     async with aiohttp.ClientSession() as session:
-        async with serving(config, log):
+        async with serving(config, log, "--log-format", "json"):
             await until_healthy(session, url)
             assert (await post_event(session, url, event("c-1", "Hello", name="Ana")))[0] == 200
             await receiver.wait_for_texts("c-1", 2)
@@ -131,6 +153,32 @@ async def test_an_operator_finds_a_routed_conversation_by_the_contacts_own_id(
             )
             assert status == 0
             assert json.loads(out) == shown
+
+            # What the journey did, in numbers: three events in, the steps it ran, Carol's
+            # assignment, and the five messages the receiver took.
+            samples = await counted(session, url)
+            assert (
+                samples[("frontdesk_inbound_events_total", "channel=webhook,outcome=accepted")] == 3
+            )
+            steps = {k[1]: v for k, v in samples.items() if k[0] == "frontdesk_steps_total"}
+            assert steps["step_type=ask_question,workflow=route-by-team"] == 2
+            assert steps["step_type=assign,workflow=route-by-team"] == 1
+            assignment = "by=workflow,strategy=round_robin,team=support"
+            assert samples[("frontdesk_assignments_total", assignment)] == 1
+            sent = samples[("frontdesk_deliveries_total", "channel=webhook,outcome=sent")]
+            assert sent == len(receiver.messages) == 5
+
+        # The log: one JSON object a line, the journey's lines under its conversation id, and
+        # no configured secret anywhere in it.
+        text = log.read_text()
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        mine = [line for line in lines if line.get("conversation_id") == conversation_id]
+        assert {"conversation opened", "assigned to carol (support, workflow, round_robin)"} <= {
+            line["message"] for line in mine
+        }
+        assert all(line["channel"] == "webhook" for line in mine)
+        assert SECRET not in text
+        assert API_TOKEN not in text
 
         # The server has stopped: the CLI reads the store, and says so once on stderr.
         status, out, err = await cli(
