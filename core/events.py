@@ -89,7 +89,8 @@ class ConversationUnassigned(_Event):
 
 class ConversationQueued(_Event):
     kind: Literal["queued"] = "queued"
-    team: str
+    team: str  # "" when it waits for one agent outside any team
+    agent: str | None = None  # the one agent it waits for; None: any of the team's
 
 
 class ConversationClosed(_Event):

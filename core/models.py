@@ -315,6 +315,8 @@ class Conversation(BaseModel):
     queued_at: datetime | None = None  # waiting for an agent of `team` since
     # Queued by a step with `max_open`: only an agent with fewer open conversations takes it.
     queue_limit: int | None = None
+    # Queued by an assign step naming one agent: only that agent takes it from the queue.
+    queued_for: str | None = None
     handoff: Handoff | None = None
     run: Run | None = None
     seq: int = 0

@@ -46,14 +46,17 @@ def still_queued(conversation: Conversation) -> bool:
 async def offer_to(turn: Turn, agent_id: str) -> Offer:
     """Give the turn's queued conversation to `agent_id` if they have room for it."""
     conversation = turn.conversation
+    if conversation.queued_for not in (None, agent_id):
+        return Offer.NOT_WAITING  # it waits for another agent alone
     facts = await turn.tx.agent_facts(agent_id)
     if facts is None or not can_take(facts, only_online=True, max_open=None):
         return Offer.AGENT_UNAVAILABLE
     if not can_take(facts, only_online=True, max_open=conversation.queue_limit):
         return Offer.OVER_LIMIT
     agent = facts.agent
-    assign(turn, agent, f"from the {conversation.team} queue", AssignedBy.QUEUE)
-    turn.effects.trace.append(f"assigned to {agent.id} from the {conversation.team} queue")
+    where = "their own queue" if conversation.queued_for else f"the {conversation.team} queue"
+    assign(turn, agent, f"from {where}", AssignedBy.QUEUE)
+    turn.effects.trace.append(f"assigned to {agent.id} from {where}")
     return Offer.ASSIGNED
 
 
@@ -105,8 +108,6 @@ class QueueOffers:
 
     async def _offer_queue(self, agent_id: str) -> None:
         teams = await self._store.teams_of(agent_id)
-        if not teams:
-            return
         tried: set[str] = set()
         # The lowest `queue_limit` that kept the agent out: the agent only gets busier during
         # the round, so a conversation with a limit as low keeps them out too.
@@ -114,7 +115,9 @@ class QueueOffers:
         while True:
             queued = [
                 c
-                for c in await self._store.queued_conversations(teams, QUEUE_PAGE)
+                for c in await self._store.queued_conversations(
+                    teams, QUEUE_PAGE, agent_id=agent_id
+                )
                 if c.id not in tried
             ]
             if not queued:

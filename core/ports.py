@@ -331,9 +331,12 @@ class Store(Protocol):
 
     async def teams_of(self, agent_id: str) -> list[str]: ...
 
-    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
-        """Open, unassigned conversations waiting for any of `teams` (their `queued_at` set),
-        longest waiting first."""
+    async def queued_conversations(
+        self, teams: Sequence[str], limit: int, *, agent_id: str | None = None
+    ) -> list[Conversation]:
+        """Open, unassigned conversations waiting (their `queued_at` set) for any of `teams`
+        and for no one agent, or (given `agent_id`) for that agent alone, longest waiting
+        first."""
         ...
 
     async def open_assigned(self, agent_id: str) -> list[Conversation]:

@@ -97,8 +97,10 @@ class Reporter:
                 return f"accepted by {agent}", {"agent": agent}
             case ConversationUnassigned(agent_id=agent, by=by):
                 return f"unassigned from {agent} ({by})", {"agent": agent, "by": by}
-            case ConversationQueued(team=team):
+            case ConversationQueued(team=team, agent=agent):
                 m.queued.labels(team).inc()
+                if agent is not None:
+                    return f"queued for agent {agent}", {"team": team, "agent": agent}
                 return f"queued for team {team}", {"team": team}
             case ConversationClosed(by=by):
                 m.closed.labels(channel).inc()

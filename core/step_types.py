@@ -209,6 +209,11 @@ class AssignStep(StepBase):
     with `timeout_seconds`, waits at this step until an agent takes it (then carries on) or
     the time is up (then takes `on_timeout`).
 
+    A named agent who cannot take it (away, offline, full): with `when_unavailable` and no
+    `timeout_seconds` the run takes `when_unavailable` and nothing waits; otherwise the
+    conversation waits for that agent alone (no teammate takes it) until they can, and
+    `timeout_seconds` bounds the wait as for a team.
+
     `assigned_message` (a template; `agent` is the agent who took it) tells the customer who
     helps them whenever that happens: at once, or later when an agent takes the conversation
     from the queue or from its first agent.
@@ -238,8 +243,6 @@ class AssignStep(StepBase):
             )
         if self.on_timeout and self.timeout_seconds is None:
             raise ValueError("on_timeout needs timeout_seconds")
-        if self.timeout_seconds is not None and self.team is None:
-            raise ValueError("timeout_seconds waits in a team's queue: give a team")
         return self
 
 

@@ -231,8 +231,11 @@ async def _assign(step: AssignStep, instruction: Instruction, turn: Turn) -> Non
         step.team,
         step.agent,
     )
-    if step.team is not None:
-        queue(turn, step.team, limit=step.max_open)
+    if step.agent is not None and step.when_unavailable and step.timeout_seconds is None:
+        run.pc = instruction.blocks["when_unavailable"]
+        return
+    # A named agent who cannot take it now gets it when they can (see `core.offers`).
+    queue(turn, step.team, limit=step.max_open, agent=step.agent)
     if step.timeout_seconds is not None:
         timer_id = turn.schedule(step.timeout_seconds)
         run.waiting = Waiting(kind="assignment", step_id=step.id, timer_id=timer_id)
@@ -289,6 +292,7 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
     conversation.assigned_at = turn.now
     conversation.queued_at = None
     conversation.queue_limit = None
+    conversation.queued_for = None
     turn.agent = agent
     if previous != agent.id and conversation.assigned_message is not None:
         # Whoever takes it, and however (at once, from the queue, from another agent), the
@@ -296,14 +300,18 @@ def take_over(turn: Turn, agent: Agent, by: AssignedBy, *, strategy: str | None 
         _say(turn, conversation.assigned_message, [], step_id=None)
 
 
-def queue(turn: Turn, team: str, *, limit: int | None = None) -> None:
-    """The conversation waits in `team`'s queue for an agent with a free slot and fewer than
-    `limit` open conversations. Queued already, it keeps its place and takes the new limit."""
+def queue(
+    turn: Turn, team: str | None, *, limit: int | None = None, agent: str | None = None
+) -> None:
+    """The conversation waits in `team`'s queue (or for `agent` alone) for an agent with a
+    free slot and fewer than `limit` open conversations. Queued already, it keeps its place
+    and takes the new limit and agent."""
     conversation = turn.conversation
     conversation.queue_limit = limit
+    conversation.queued_for = agent
     if conversation.queued_at is None:
         conversation.queued_at = turn.now
-        turn.effects.events.append(ConversationQueued(at=turn.now, team=team))
+        turn.effects.events.append(ConversationQueued(at=turn.now, team=team or "", agent=agent))
 
 
 def unassign(turn: Turn, by: str = "the workflow") -> None:
@@ -338,6 +346,7 @@ def close(turn: Turn, by: str = "the workflow") -> None:
     turn.effects.events.append(ConversationClosed(at=turn.now, by=by))
     conversation.queued_at = None
     conversation.queue_limit = None
+    conversation.queued_for = None
     if conversation.assignee is not None:
         turn.effects.freed.append(conversation.assignee)  # a slot opens for the team's queue
     run = conversation.run

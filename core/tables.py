@@ -72,6 +72,8 @@ def _event(event: JSON) -> str:
         return f"accepted by {event['agent_id']}"
     if kind == "unassigned":
         return f"unassigned from {event['agent_id']} by {event['by']}"
+    if kind == "queued" and event.get("agent"):
+        return f"queued for agent {event['agent']}"
     if kind == "queued":
         return f"queued for {event['team']}"
     if kind == "closed":

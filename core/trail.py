@@ -69,6 +69,8 @@ def event_text(event: HistoryEvent) -> str:
             return f"accepted by {event.agent_id}"
         case ConversationUnassigned():
             return f"unassigned from {event.agent_id} ({event.by})"
+        case ConversationQueued(agent=str(agent)):
+            return f"queued for agent {agent}"
         case ConversationQueued():
             return f"queued for team {event.team}"
         case ConversationClosed():

@@ -205,3 +205,126 @@ async def test_the_queue_keeps_the_max_open_of_the_step_that_queued_it(
         assert (q3.assignee, q3.queued_at, q3.queue_limit) == ("late", None, None)
         assert await fd.assignees(["q4", "q5"]) == {None: 2}
         assert receiver.texts("q4") == []
+
+
+DEDICATED_DIRECTORY = """
+agents:
+  dave: {status: away, capacity: 1}
+  erin: {status: online, capacity: 10}
+teams:
+  sales: {agents: [dave, erin]}
+"""
+
+DEDICATED = """
+name: dedicated
+trigger: conversation_opened
+steps:
+  - {id: team, type: assign, team: sales}
+  - {id: unassign, type: unassign}
+  - id: give
+    type: assign
+    agent: dave
+    assigned_message: "{{ agent.id }} will help you."
+  - {id: ask, type: ask_question, text: "Done?"}
+  - {id: bye, type: close_conversation}
+"""
+
+
+async def test_a_conversation_for_an_away_agent_waits_for_him_alone(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"dedicated": DEDICATED}, DEDICATED_DIRECTORY)
+    async with running(config) as fd:
+        await fd.say("d1", "hi")
+        fd.clock.advance(1)
+        await fd.say("d2", "hi")
+        assert await receiver.wait_for_texts("d1", 1) == ["Done?"]
+        store = fd.frontdesk.store
+        [d1] = await store.conversations_of("webhook", "d1")
+        assert (d1.team, d1.assignee, d1.queued_for) == ("sales", None, "dave")
+        # Erin is online in the same team, yet neither is hers, even when she frees a slot.
+        await fd.set_status("erin", "away")
+        await fd.set_status("erin", "online")
+        await fd.frontdesk.runtime.idle()
+        assert await store.queued_conversations(["sales"], 9) == []
+        waiting = await store.queued_conversations([], 9, agent_id="dave")
+        assert [c.contact_id for c in waiting] == [d1.contact_id, waiting[1].contact_id]
+        assert await fd.assignees(["d1", "d2"]) == {None: 2}
+        # Dave comes online with room for one: the longest waiting is his, the other waits.
+        await fd.set_status("dave", "online")
+        assert await receiver.wait_for_texts("d1", 2) == ["Done?", "dave will help you."]
+        await fd.frontdesk.runtime.idle()
+        assert await fd.assignees(["d1", "d2"]) == {"dave": 1, None: 1}
+        # He closes d1: his slot goes to d2.
+        await fd.say("d1", "yes")
+        assert await receiver.wait_for_texts("d2", 2) == ["Done?", "dave will help you."]
+        [d2] = await store.conversations_of("webhook", "d2")
+        assert (d2.assignee, d2.queued_at, d2.queued_for) == ("dave", None, None)
+
+
+DEDICATED_TIMEOUT = """
+name: dedicated
+trigger: conversation_opened
+steps:
+  - id: give
+    type: assign
+    agent: dave
+    timeout_seconds: 300
+    on_timeout:
+      - {id: sorry, type: send_message, text: "Dave is away; we'll email you."}
+      - {id: done, type: close_conversation}
+  - {id: told, type: send_message, text: "{{ agent.id }} is here."}
+"""
+
+
+async def test_a_wait_for_an_agent_ends_with_on_timeout(tmp_path: Path, receiver: Receiver) -> None:
+    config = write_config(
+        tmp_path, receiver.url, {"dedicated": DEDICATED_TIMEOUT}, DEDICATED_DIRECTORY
+    )
+    async with running(config) as fd:
+        await fd.say("t1", "hi")
+        await fd.frontdesk.runtime.idle()
+        assert receiver.texts("t1") == []
+        [waiting] = await fd.frontdesk.store.queued_conversations([], 9, agent_id="dave")
+        await fd.advance(300)
+        assert await receiver.wait_for_texts("t1", 1) == ["Dave is away; we'll email you."]
+        [t1] = await fd.frontdesk.store.conversations_of("webhook", "t1")
+        assert (t1.id, t1.status, t1.assignee, t1.queued_for) == (waiting.id, "closed", None, None)
+
+
+async def test_a_wait_for_an_agent_ends_when_he_comes_online(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(
+        tmp_path, receiver.url, {"dedicated": DEDICATED_TIMEOUT}, DEDICATED_DIRECTORY
+    )
+    async with running(config) as fd:
+        await fd.say("t2", "hi")
+        await fd.frontdesk.runtime.idle()
+        await fd.set_status("dave", "online")
+        assert await receiver.wait_for_texts("t2", 1) == ["dave is here."]
+        await fd.advance(300)  # the timer was dropped when he took it
+        await fd.frontdesk.runtime.idle()
+        assert receiver.texts("t2") == ["dave is here."]
+
+
+async def test_when_unavailable_without_timeout_still_runs_at_once(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    workflow = """
+    name: dedicated
+    trigger: conversation_opened
+    steps:
+      - {id: give, type: assign, agent: dave,
+         when_unavailable: [{id: away, type: send_message, text: "Dave is away."}]}
+    """
+    config = write_config(tmp_path, receiver.url, {"dedicated": workflow}, DEDICATED_DIRECTORY)
+    async with running(config) as fd:
+        await fd.say("u1", "hi")
+        assert await receiver.wait_for_texts("u1", 1) == ["Dave is away."]
+        [u1] = await fd.frontdesk.store.conversations_of("webhook", "u1")
+        assert (u1.assignee, u1.queued_at, u1.queued_for) == (None, None, None)
+        await fd.set_status("dave", "online")
+        await fd.frontdesk.runtime.idle()
+        [u1] = await fd.frontdesk.store.conversations_of("webhook", "u1")
+        assert u1.assignee is None

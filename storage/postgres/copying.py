@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 11 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 12 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 11  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 12  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -91,7 +91,7 @@ CONVERSATIONS = Table(
     "conversations",
     ("id", "contact_id", "channel", "status", "team", "assignee", "opened_at", "closed_at",
      "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message",
-     "queue_limit"),
+     "queue_limit", "queued_for"),
     _t("opened_at", "closed_at", "assigned_at", "queued_at"),
 )  # fmt: skip
 # What belongs to a conversation, read per chunk of conversation ids.

@@ -99,16 +99,19 @@ async def conversations_of(db: Reader, channel: str, external_id: str) -> list[C
     return [conversation_from(row) for row in rows]
 
 
-async def queued(db: Reader, teams: Sequence[str], limit: int) -> list[Conversation]:
+async def queued(
+    db: Reader, teams: Sequence[str], limit: int, agent_id: str | None
+) -> list[Conversation]:
     rows = await db.fetch(
         f"""
         SELECT {CONVERSATION} FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
-          AND team = ANY($1::text[])
+          AND ((queued_for IS NULL AND team = ANY($1::text[])) OR queued_for = $3)
         ORDER BY queued_at, row_order LIMIT $2
         """,
         list(teams),
         limit,
+        agent_id,
     )
     return [conversation_from(row) for row in rows]
 

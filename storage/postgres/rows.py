@@ -114,7 +114,7 @@ def contact_from(row: asyncpg.Record, prefix: str = "") -> Contact:
 CONVERSATION_COLUMNS = (
     "id", "contact_id", "channel", "status", "team", "assignee", "opened_at", "closed_at",
     "assigned_at", "queued_at", "handoff", "run", "seq", "version", "assigned_message",
-    "queue_limit",
+    "queue_limit", "queued_for",
 )  # fmt: skip
 CONVERSATION = ", ".join(CONVERSATION_COLUMNS)
 
@@ -126,7 +126,7 @@ def aliased(table: str, columns: tuple[str, ...], prefix: str) -> str:
 
 INSERT_CONVERSATION = f"""
     INSERT INTO conversations ({CONVERSATION})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -135,7 +135,7 @@ UPDATE_CONVERSATION = """
         contact_id = $2, channel = $3, status = $4, team = $5, assignee = $6,
         opened_at = $7, closed_at = $8, assigned_at = $9, queued_at = $10,
         handoff = $11, run = $12, seq = $13, version = $14, assigned_message = $15,
-        queue_limit = $16
+        queue_limit = $16, queued_for = $17
     WHERE id = $1 AND version = $14 - 1
 """
 
@@ -164,6 +164,7 @@ def conversation_write(conversation: Conversation) -> tuple[str, tuple[Any, ...]
         conversation.version,
         conversation.assigned_message,
         conversation.queue_limit,
+        conversation.queued_for,
     )
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
@@ -196,6 +197,7 @@ def conversation_from(row: asyncpg.Record, prefix: str = "") -> Conversation:
         version=row[f"{prefix}version"],
         assigned_message=row[f"{prefix}assigned_message"],
         queue_limit=row[f"{prefix}queue_limit"],
+        queued_for=row[f"{prefix}queued_for"],
     )
 
 

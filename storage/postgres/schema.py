@@ -249,7 +249,18 @@ _V5 = ("ALTER TABLE timers ADD COLUMN IF NOT EXISTS purpose TEXT NOT NULL DEFAUL
 # sent; false in rows from before.
 _V6 = ("ALTER TABLE transcript ADD COLUMN IF NOT EXISTS note BOOLEAN NOT NULL DEFAULT false",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# As the SQLite store's version 12: the one agent a queued conversation waits for; NULL: any
+# agent of its team.
+_V7 = (
+    "ALTER TABLE conversations ADD COLUMN IF NOT EXISTS queued_for TEXT",
+    """
+    CREATE INDEX IF NOT EXISTS conversations_queued_for
+        ON conversations (queued_for, queued_at)
+        WHERE status = 'open' AND assignee IS NULL AND queued_for IS NOT NULL
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -307,8 +307,10 @@ class PostgresStore:
     async def teams_of(self, agent_id: str) -> list[str]:
         return await directory.teams_of(self._db(), agent_id)
 
-    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
-        return await reads.queued(self._db(), teams, limit)
+    async def queued_conversations(
+        self, teams: Sequence[str], limit: int, *, agent_id: str | None = None
+    ) -> list[Conversation]:
+        return await reads.queued(self._db(), teams, limit, agent_id)
 
     async def list_agents(self) -> list[Agent]:
         return await directory.list_all(self._db())

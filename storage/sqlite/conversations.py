@@ -120,7 +120,7 @@ def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
 
 _CONVERSATION = (
     "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, queue_limit, handoff, run, seq, version, assigned_message"
+    "queued_at, queue_limit, handoff, run, seq, version, assigned_message, queued_for"
 )
 
 
@@ -200,7 +200,7 @@ INSERT_CONVERSATION = (
     f"INSERT INTO conversations ({_CONVERSATION}) VALUES "
     "(:id, :contact_id, :channel, :status, :team, :assignee, :opened_at, "
     ":closed_at, :assigned_at, :queued_at, :queue_limit, :handoff, :run, :seq, :version, "
-    ":assigned_message)"
+    ":assigned_message, :queued_for)"
 )
 
 # Optimistic concurrency: the row must still be at the version the caller loaded.
@@ -210,7 +210,7 @@ UPDATE_CONVERSATION = """
         team = :team, assignee = :assignee, opened_at = :opened_at,
         closed_at = :closed_at, assigned_at = :assigned_at, queued_at = :queued_at,
         queue_limit = :queue_limit, handoff = :handoff, run = :run, seq = :seq,
-        version = :version, assigned_message = :assigned_message
+        version = :version, assigned_message = :assigned_message, queued_for = :queued_for
     WHERE id = :id AND version = :version - 1
 """
 
@@ -240,23 +240,26 @@ def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]
         "seq": conversation.seq,
         "version": conversation.version,
         "assigned_message": conversation.assigned_message,
+        "queued_for": conversation.queued_for,
     }
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
 
 async def queued(
-    conn: aiosqlite.Connection, teams: Sequence[str], limit: int
+    conn: aiosqlite.Connection, teams: Sequence[str], limit: int, agent_id: str | None
 ) -> list[Conversation]:
-    """Open, unassigned conversations waiting for any of `teams`, longest waiting first."""
+    """Open, unassigned conversations waiting for any of `teams` and no one agent, or for
+    `agent_id` alone, longest waiting first."""
     rows = await fetch_all(
         conn,
         f"""
         SELECT {_CONVERSATION} FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
-          AND team IN (SELECT value FROM json_each(?))
+          AND ((queued_for IS NULL AND team IN (SELECT value FROM json_each(?)))
+               OR queued_for = ?)
         ORDER BY queued_at, rowid LIMIT ?
         """,
-        (json.dumps(list(teams)), limit),
+        (json.dumps(list(teams)), agent_id, limit),
     )
     return [_conversation(row) for row in rows]
 
@@ -316,6 +319,7 @@ def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
         seq=row["seq"],
         version=row["version"],
         assigned_message=row["assigned_message"],
+        queued_for=row["queued_for"],
     )
 
 

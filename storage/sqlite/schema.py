@@ -364,6 +364,17 @@ _V10 = ("ALTER TABLE timers ADD COLUMN purpose TEXT NOT NULL DEFAULT 'run'",)
 # rows from before: notes were not kept then.
 _V11 = ("ALTER TABLE transcript ADD COLUMN note INTEGER NOT NULL DEFAULT 0",)
 
+# The one agent a queued conversation waits for (an assign step naming them); NULL: any agent
+# of its team, as for every conversation queued before.
+_V12 = (
+    "ALTER TABLE conversations ADD COLUMN queued_for TEXT",
+    """
+    CREATE INDEX conversations_queued_for
+        ON conversations (queued_for, queued_at)
+        WHERE status = 'open' AND assignee IS NULL AND queued_for IS NOT NULL
+    """,
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1,
     _V2,
@@ -376,6 +387,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V9,
     _V10,
     _V11,
+    _V12,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -285,9 +285,12 @@ class SqliteStore:
     async def teams_of(self, agent_id: str) -> list[str]:
         return await directory.teams_of(self._read(), agent_id)
 
-    async def queued_conversations(self, teams: Sequence[str], limit: int) -> list[Conversation]:
-        """Open, unassigned conversations waiting for these teams, longest waiting first."""
-        return await conversations.queued(self._read(), teams, limit)
+    async def queued_conversations(
+        self, teams: Sequence[str], limit: int, *, agent_id: str | None = None
+    ) -> list[Conversation]:
+        """Open, unassigned conversations waiting for these teams or this agent, longest
+        waiting first."""
+        return await conversations.queued(self._read(), teams, limit, agent_id)
 
     async def list_agents(self) -> list[Agent]:
         """Every agent, by id."""

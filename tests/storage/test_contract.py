@@ -604,9 +604,7 @@ async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None
     assert await store.next_timer_due() is None
 
 
-async def test_take_back_makes_lease_timers_due_now(
-    store: Store, store_maker: StoreMaker
-) -> None:
+async def test_take_back_makes_lease_timers_due_now(store: Store, store_maker: StoreMaker) -> None:
     await seed(store, conversation())
 
     def timer(timer_id: str, due_in: float, lease: bool) -> Timer:
@@ -906,6 +904,35 @@ async def test_queued_conversations_are_the_teams_waiting_longest_first(store: S
     assert await store.queued_conversations(["support", "sales"], 1) == [first]
     assert await store.queued_conversations(["night"], 10) == [elsewhere]
     assert await store.queued_conversations([], 10) == []
+
+
+async def test_a_conversation_queued_for_one_agent_is_read_by_him_alone(store: Store) -> None:
+    def waiting(
+        conversation_id: str, team: str | None, since: float, agent: str | None
+    ) -> Conversation:
+        conv = conversation(conversation_id, f"c-{conversation_id}")
+        conv.team, conv.queued_at, conv.queued_for = team, seconds(since), agent
+        return conv
+
+    team_wide = waiting("w1", "support", 30, None)
+    davids = waiting("w2", "support", 20, "dave")
+    teamless = waiting("w3", None, 10, "dave")
+    anns = waiting("w4", "support", 5, "ann")
+    await seed(store, team_wide, davids, teamless, anns)
+
+    assert await store.queued_conversations(["support"], 10) == [team_wide]
+    assert await store.queued_conversations(["support"], 10, agent_id="dave") == [
+        teamless,
+        davids,
+        team_wide,
+    ]
+    assert await store.queued_conversations([], 1, agent_id="dave") == [teamless]
+    assert await store.queued_conversations([], 10, agent_id="ann") == [anns]
+    # Taken: it waits for nobody any more.
+    teamless.assignee, teamless.queued_at, teamless.queued_for = "dave", None, None
+    teamless.version = 2
+    await save(store, teamless)
+    assert await store.queued_conversations([], 10, agent_id="dave") == [davids]
 
 
 # cursors ----------------------------------------------------------------------------------
