@@ -5,7 +5,6 @@ stopped the CLI still answers from the store."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,13 @@ from tests.support.harness import (
     running,
     write_config,
 )
-from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
+from tests.support.process import (
+    free_port,
+    listen_on,
+    run_frontdesk,
+    serving,
+    until_healthy,
+)
 from tests.support.receiver import Receiver
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -32,21 +37,7 @@ CLI_TIMEOUT = 30
 
 
 async def cli(*args: str) -> tuple[int, str, str]:
-    """`frontdesk ARGS` in a child process: exit status, stdout, stderr."""
-    process = await asyncio.create_subprocess_exec(
-        str(FRONTDESK),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_frontdesk(*args, limit=CLI_TIMEOUT)
 
 
 async def get(session: aiohttp.ClientSession, url: str, **params: str) -> Any:

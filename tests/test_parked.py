@@ -16,7 +16,7 @@ from core.models import AnswerType, Option
 from core.runtime import MAX_FAILURES
 from core.turn import Turn
 from tests.support.harness import API_TOKEN, Running, event, running, write_config
-from tests.support.process import FRONTDESK
+from tests.support.process import run_frontdesk
 from tests.support.receiver import Receiver
 
 NAMES = """
@@ -145,16 +145,8 @@ async def test_the_parked_routes_refuse_what_they_cannot_do(
 
 
 async def cli(*args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(FRONTDESK),
-        "parked",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    status, out, err = await run_frontdesk("parked", *args)
+    return status, out + err
 
 
 async def test_the_cli_lists_and_retries_parked_events(

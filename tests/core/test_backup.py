@@ -11,24 +11,19 @@ import aiohttp
 
 from storage.sqlite.schema import SCHEMA_VERSION
 from tests.support.harness import event, post_event, write_config
-from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
+from tests.support.process import (
+    free_port,
+    listen_on,
+    run_frontdesk,
+    serving,
+    until_healthy,
+)
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
 
 
 async def backup(config: Path, target: Path) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(FRONTDESK),
-        "backup",
-        "--config",
-        str(config),
-        str(target),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_frontdesk("backup", "--config", str(config), str(target), limit=30)
 
 
 async def test_a_backup_taken_while_serving_is_a_whole_database(

@@ -4,7 +4,6 @@ stderr and log, /healthz and /readyz, and its signals."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import time
@@ -13,7 +12,13 @@ from pathlib import Path
 import aiohttp
 
 from tests.support.harness import API_TOKEN, event, post_event, write_config
-from tests.support.process import FRONTDESK, free_port, listen_on, serving, until_healthy
+from tests.support.process import (
+    free_port,
+    listen_on,
+    run_frontdesk,
+    serving,
+    until_healthy,
+)
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
 
@@ -24,22 +29,8 @@ THANKS = "Thanks! {{ agent.name }} from {{ conversation.team | capitalize }} wil
 async def run_serve(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, float]:
     """Run `frontdesk serve ...` to its end (at most 10 s): exit status, stderr, seconds."""
     began = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        str(FRONTDESK),
-        "serve",
-        *args,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        _, err = await asyncio.wait_for(process.communicate(), 10)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError("frontdesk serve did not exit") from None
-    assert process.returncode is not None
-    return process.returncode, err.decode(), time.monotonic() - began
+    status, _, err = await run_frontdesk("serve", *args, env=env, limit=10)
+    return status, err, time.monotonic() - began
 
 
 async def status_of(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, object]]:

@@ -3,7 +3,6 @@ store ports, and copying again copies nothing twice."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from core.events import ConversationOpened
@@ -23,20 +22,11 @@ from tests.storage.builders import (
     seconds,
 )
 from tests.support.postgres import DATABASE_URL, scratch_schema
-from tests.support.process import FRONTDESK
+from tests.support.process import run_frontdesk
 
 
 async def migrate_store(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(FRONTDESK),
-        "migrate-store",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_frontdesk("migrate-store", *args)
 
 
 async def fill(store: Store) -> None:

@@ -16,6 +16,28 @@ import aiohttp
 FRONTDESK = Path(sys.executable).parent / "frontdesk"
 
 
+async def run_frontdesk(
+    *args: str, env: Mapping[str, str] | None = None, limit: float = 60
+) -> tuple[int, str, str]:
+    """`frontdesk ARGS` run to its end in a child process: exit status, stdout, stderr.
+    Bounded: one that has not ended within `limit` seconds is killed and fails the caller."""
+    process = await asyncio.create_subprocess_exec(
+        str(FRONTDESK),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), limit)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"frontdesk {' '.join(args)} did not end") from None
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
