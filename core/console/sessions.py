@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 COOKIE = "frontdesk_console"
@@ -83,7 +84,7 @@ class Sessions:
     def find(self, cookie: str | None, now: datetime) -> Session | None:
         """The session `cookie` stands for; None when it is missing, forged, tampered with,
         expired, signed out, or its user has no token any more."""
-        if not cookie:
+        if not cookie or not _canonical_signature(cookie):
             return None
         # Read who it claims to be, to know the key; the signature is checked next.
         _, payload = _serializer(b"").loads_unsafe(cookie)
@@ -120,6 +121,17 @@ class Sessions:
         if token is None:
             return None
         return hmac.new(token.get_secret_value().encode(), SALT.encode(), hashlib.sha256).digest()
+
+
+def _canonical_signature(cookie: str) -> bool:
+    """Whether the cookie's signature is written the one way it encodes: base64 ignores the
+    spare low bits of its last character, so without this check a signature with its last
+    character changed (e.g. A to B) would still verify."""
+    _, _, signature = cookie.rpartition(".")
+    try:
+        return base64_encode(base64_decode(signature)).decode() == signature
+    except BadData:
+        return False
 
 
 def _serializer(key: bytes) -> URLSafeSerializer:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+import string
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 from itsdangerous import URLSafeSerializer
+from pydantic import SecretStr
 
-from core.console.sessions import COOKIE, SALT
+from core.console.sessions import COOKIE, SALT, Sessions
 from tests.console.signing import client, console_config, csrf_in, sign_in
 from tests.support.harness import Running, running
 
@@ -86,7 +89,7 @@ async def test_a_tampered_or_forged_cookie_is_refused(tmp_path: Path) -> None:
         # Her session made to last a year longer.
         longer = base64.urlsafe_b64encode(json.dumps({**claims, "e": claims["e"] + 3e7}).encode())
         assert await opens(desk, f"{longer.decode().rstrip('=')}.{signature}") == (303, "")
-        # A changed signature.
+        # A changed signature (every other character: test_every_changed_signature_is_refused).
         flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
         assert await opens(desk, f"{payload}.{flipped}") == (303, "")
         # Signed with a key that is not the one of her token.
@@ -96,6 +99,23 @@ async def test_a_tampered_or_forged_cookie_is_refused(tmp_path: Path) -> None:
         assert await opens(desk, "not-a-session") == (303, "")
         # The real one still opens.
         assert (await opens(desk, cookie))[0] == 200
+
+
+def test_every_changed_signature_is_refused() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    book = Sessions(timedelta(hours=8), lambda: {"ana": SecretStr("ana-console-token")})
+    cookie = book.cookie(book.start(now, "ana"))
+    assert book.find(cookie, now) is not None
+    payload, signature = cookie.rsplit(".", 1)
+    alphabet = string.ascii_letters + string.digits + "-_"
+    # The first and the last character: base64 ignores the last one's spare low bits, which
+    # must not make a second spelling of the same signature valid.
+    for where in (0, len(signature) - 1):
+        for other in alphabet.replace(signature[where], ""):
+            changed = signature[:where] + other + signature[where + 1 :]
+            assert book.find(f"{payload}.{changed}", now) is None, changed
+    assert book.find(f"{payload}.{signature}=", now) is None
+    assert book.find(f"{payload}.", now) is None
 
 
 async def test_changing_a_users_token_ends_their_sessions(tmp_path: Path) -> None:
