@@ -16,13 +16,14 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from core.backlog import RETRY_AFTER_SECONDS, Backlog
 from core.callouts import perform
 from core.config import AfterCrash, Config, OutboxSettings
 from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
 from core.engine import Engine
-from core.errors import Refused, StoreUnavailable
+from core.errors import Backlogged, Refused, StoreUnavailable
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
     Agent,
@@ -77,6 +78,7 @@ class Runtime:
         channels: Mapping[str, Channel],
         outbox: OutboxSettings,
         concurrency: int = 64,
+        max_backlog: int = 10_000,
         on_turn: Callable[[TurnReport], None] | None = None,
         schedules: Mapping[str, Schedule] | None = None,
         settings: Mapping[str, Any] | None = None,
@@ -113,7 +115,7 @@ class Runtime:
         )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._queue_offers = QueueOffers(store=store, offer=self._offer, key_of=self._key_of)
-        self._inbound_in_flight: set[int] = set()
+        self.backlog = Backlog(max_backlog)  # stored events handed over, not processed yet
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
         # The engine is looked up at each turn, not bound here (tests replace its methods).
@@ -141,6 +143,8 @@ class Runtime:
     # the Inbox port ---------------------------------------------------------------------
 
     async def accept(self, event: Inbound) -> bool:
+        if self.backlog.full:
+            raise Backlogged(RETRY_AFTER_SECONDS)
         received_at = self.clock.now()
         inbound_id = await _stored(
             f"the inbox could not store the event of {event.contact_key}",
@@ -154,6 +158,9 @@ class Runtime:
         if not self._stopping:
             self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
         return True
+
+    async def room(self) -> None:
+        await self.backlog.room()
 
     async def lead(self, job: str) -> bool:  # the Leadership port: alone, a process leads
         return not isinstance(self.store, Leadership) or await self.store.lead(job)
@@ -305,9 +312,9 @@ class Runtime:
         if isinstance(job, EngineJob | HttpResult):
             self._dispatcher.submit(job.key, job)
         elif isinstance(job, StoredInbound):
-            if job.id in self._inbound_in_flight:
+            if job.id in self.backlog:
                 return
-            self._inbound_in_flight.add(job.id)
+            self.backlog.add(job.id)
             self._dispatcher.submit(job.event.contact_key, job)
         elif self.timer_loop.take(job):
             self._dispatcher.submit(job.key, job)
@@ -328,7 +335,7 @@ class Runtime:
                 report = await self.timer_loop.process(job)
         finally:
             if isinstance(job, StoredInbound):
-                self._inbound_in_flight.discard(job.id)
+                self.backlog.discard(job.id)
             else:
                 self.timer_loop.finished(job)
         if report is not None and self._on_turn is not None:
