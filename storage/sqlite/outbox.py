@@ -58,15 +58,15 @@ def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
     )
 
 
-async def claim_due(
-    conn: aiosqlite.Connection, now: datetime, limit: int, lease_seconds: float
+def claim_due(
+    now: datetime, limit: int, lease_seconds: float, conn: sqlite3.Connection
 ) -> list[OutboxItem]:
-    """Lease up to `limit` due heads (at most one row per lane), longest due first."""
+    """Lease up to `limit` due heads (at most one row per lane), longest due first. Runs on
+    the connection's thread (`Writer.unit`)."""
     if limit <= 0:
         return []
     at = to_micros(now)
-    rows = await fetch_all(
-        conn,
+    rows = conn.execute(
         f"""
         UPDATE outbox SET leased_until = :until
         WHERE id IN (
@@ -80,7 +80,7 @@ async def claim_due(
         RETURNING id, message, attempts, created_at
         """,
         {"until": at + seconds_to_micros(lease_seconds), "now": at, "limit": limit},
-    )
+    ).fetchall()
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
     return [_item(row) for row in rows]

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -205,7 +206,7 @@ class SqliteStore:
     async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
         writer = self._writer_or_fail()
         async with writer.buffered() as (conn, queued):
-            tx = SqliteTransaction(conn, queued, writer.pending)
+            tx = SqliteTransaction(conn, writer, queued, writer.pending)
             try:
                 yield tx
             finally:
@@ -217,8 +218,10 @@ class SqliteStore:
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
         """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`."""
-        async with self._write() as conn:
-            return await outbox.claim_due(conn, now, limit, lease_seconds)
+        if limit <= 0:
+            return []
+        work = partial(outbox.claim_due, now, limit, lease_seconds)
+        return await self._writer_or_fail().unit(work)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         """Committed before any more engine work joins the group: the shorter the time from
