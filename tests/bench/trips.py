@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class Trips:
         self.total = 0
         self.by_caller: Counter[str] = Counter()
         self.counting = False
-        self._original = aiosqlite.Connection._execute
+        self._original: Callable[..., Awaitable[Any]] = aiosqlite.Connection._execute
 
     def install(self) -> None:
         original, trips = self._original, self
@@ -58,7 +58,7 @@ class Trips:
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
-        aiosqlite.Connection._execute = self._original  # type: ignore[method-assign]
+        aiosqlite.Connection._execute = self._original  # type: ignore[method-assign,assignment]
 
 
 def _caller() -> str:
