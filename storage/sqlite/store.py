@@ -84,6 +84,7 @@ class SqliteStore:
         self._settings = settings
         self.path = settings.database_file(base_dir)
         self._writer: Writer | None = None
+        self._next_due: tuple[datetime | None, int] | None = None  # see next_outbound_due
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
@@ -113,6 +114,7 @@ class SqliteStore:
         """Let queued inbound events commit, then close both connections."""
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
         self._inbox, self._writer, self._reader = None, None, None
+        self._next_due = None  # the next connection counts its changes from 0
         try:
             if pending_inbox is not None:
                 await pending_inbox.drain()
@@ -220,8 +222,12 @@ class SqliteStore:
         """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`."""
         if limit <= 0:
             return []
-        work = partial(outbox.claim_due, now, limit, lease_seconds)
-        return await self._writer_or_fail().unit(work)
+        claimed = await self._writer_or_fail().unit(
+            partial(outbox.claim_due, now, limit, lease_seconds)
+        )
+        if claimed.next_due is not None:
+            self._next_due = claimed.next_due
+        return claimed.items
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         """Committed before any more engine work joins the group: the shorter the time from
@@ -251,7 +257,11 @@ class SqliteStore:
         )
 
     async def next_outbound_due(self) -> datetime | None:
-        """When a claim could next return something (None: nothing pending)."""
+        """When a claim could next return something (None: nothing pending). The answer a
+        short claim found stands while the writer has changed no row since."""
+        writer = self._writer_or_fail()
+        if self._next_due is not None and self._next_due[1] == writer.changes:
+            return self._next_due[0]
         return await outbox.next_due(self._read())
 
     # work a stopped process held ---------------------------------------------------------

@@ -101,6 +101,12 @@ class Writer:
         self._flusher: asyncio.Task[None] | None = None
 
     @property
+    def changes(self) -> int:
+        """Rows this connection has inserted, updated or deleted so far (SQLite's
+        `total_changes`): equal at two moments, no row was written in between."""
+        return self._conn.total_changes
+
+    @property
     def pending(self) -> Batch:
         """The group's queued writes, for reads that must see them (round robin)."""
         return self._batch
