@@ -83,7 +83,8 @@ class InboxWriter:
             return
         try:
             rows = [waiting.row for waiting in live]
-            ids = await self._writer.unit(partial(_insert_all, rows))
+            # Urgent: each of these events' platforms waits for its acknowledgement.
+            ids = await self._writer.unit(partial(_insert_all, rows), urgent=True)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 for waiting in live:
