@@ -83,8 +83,7 @@ class InboxWriter:
             return
         try:
             rows = [waiting.row for waiting in live]
-            # Urgent: each of these events' platforms waits for its acknowledgement.
-            ids = await self._writer.unit(partial(_insert_all, rows), urgent=True)
+            ids = await self._writer.unit(partial(_insert_all, rows))
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 for waiting in live:

@@ -40,7 +40,6 @@ import aiosqlite
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from storage.sqlite import in_thread
 from storage.sqlite.connection import on_worker, store_error
-from storage.sqlite.priority_lock import PriorityLock
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ def _retrieved(future: asyncio.Future[None]) -> None:
 class Writer:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self._lock = PriorityLock()
+        self._lock = asyncio.Lock()
         self._queued = 0  # members waiting for the lock
         self._in_transaction = False
         self._batch = Batch()
@@ -114,13 +113,11 @@ class Writer:
 
     # members ----------------------------------------------------------------------------
 
-    async def unit(self, work: in_thread.Work[T], *, urgent: bool = False) -> T:
+    async def unit(self, work: in_thread.Work[T]) -> T:
         """Run `work` (sqlite3 statements, no awaits) as a member, in one call to the
         connection's thread; returns once it is committed. With nobody else in or waiting
-        for the group, that one call is the whole transaction, COMMIT included. An `urgent`
-        member (someone on the wire waits for it) goes ahead of the members queued, and the
-        group commits as soon as it is in."""
-        await self._enter(first=urgent)
+        for the group, that one call is the whole transaction, COMMIT included."""
+        await self._enter()
         if self._batch.empty and not self._in_transaction and self._queued == 0:
             # A task of its own that releases the lock, as a commit does: a caller cancelled
             # now must not let the next member in before this call has ended on the thread.
@@ -137,7 +134,6 @@ class Writer:
                 self._check_still_open()
                 raise
             done = self._batch.join()
-            self._batch.urgent |= urgent
         finally:
             await self._leave()
         assert done is not None
@@ -218,10 +214,10 @@ class Writer:
 
     # the group --------------------------------------------------------------------------
 
-    async def _enter(self, *, first: bool = False) -> None:
+    async def _enter(self) -> None:
         self._queued += 1
         try:
-            await self._lock.acquire(first=first)
+            await self._lock.acquire()
         except BaseException:
             # The member before us may have left the group open for us to commit.
             self._flush_soon()
@@ -274,7 +270,7 @@ class Writer:
         try:
             # Writes queued while this task was finishing are this task's to commit too.
             while not self._batch.empty:
-                await self._enter(first=self._batch.urgent)
+                await self._enter()
                 await self._leave()
         finally:
             self._flusher = None

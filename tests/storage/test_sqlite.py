@@ -121,9 +121,9 @@ async def test_concurrent_record_inbound_share_one_commit(
     members: list[Writer] = []
     unit = Writer.unit
 
-    async def counted(writer: Writer, work: Work[Any], *, urgent: bool = False) -> Any:
+    async def counted(writer: Writer, work: Work[Any]) -> Any:
         members.append(writer)
-        return await unit(writer, work, urgent=urgent)
+        return await unit(writer, work)
 
     monkeypatch.setattr(Writer, "unit", counted)
 
@@ -131,39 +131,6 @@ async def test_concurrent_record_inbound_share_one_commit(
 
     assert len(set(ids)) == 50
     assert len(members) == 1
-
-
-async def test_an_inbound_event_is_stored_ahead_of_the_turns_queued_for_the_writer(
-    store: SqliteStore,
-) -> None:
-    order: list[str] = []
-    holding, release = asyncio.Event(), asyncio.Event()
-
-    async def held_turn() -> None:
-        async with store.transaction() as tx:
-            await tx.load_contact_by_id("nobody")
-            holding.set()
-            await release.wait()
-
-    async def queued_turn(name: str) -> None:
-        async with store.transaction() as tx:
-            await tx.load_contact_by_id("nobody")
-            order.append(name)
-
-    async def inbound() -> None:
-        await store.record_inbound(event(1), T0)
-        order.append("inbound")
-
-    first = asyncio.create_task(held_turn())
-    await holding.wait()
-    turns = [asyncio.create_task(queued_turn(f"turn {n}")) for n in range(3)]
-    await asyncio.sleep(0)  # the turns queue for the writer first
-    arrived = asyncio.create_task(inbound())
-    await asyncio.sleep(0)
-    release.set()
-    await asyncio.gather(first, *turns, arrived)
-
-    assert order[0] == "inbound"
 
 
 async def test_an_urgent_write_is_committed_before_the_members_queued_behind(
