@@ -131,7 +131,10 @@ class Writer:
             try:
                 result = await on_worker(self._conn, partial(in_thread.member, work, begin))
             except BaseException:
-                self._check_still_open()
+                if begin:  # nothing had begun: nothing of the group's is lost
+                    self._in_transaction = self._conn.in_transaction
+                else:
+                    self._check_still_open()
                 raise
             done = self._batch.join()
         finally:
