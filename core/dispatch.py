@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from core.tasks import TaskSet
+
 log = logging.getLogger("frontdesk.dispatch")
 
 Job = TypeVar("Job")
@@ -23,7 +25,7 @@ class Dispatcher(Generic[Job]):
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
         self._queues: dict[str, deque[Job]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()  # one drain per key with jobs
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -34,13 +36,11 @@ class Dispatcher(Generic[Job]):
             return
         self._queues[key] = deque([job])
         self._idle.clear()
-        task = asyncio.get_running_loop().create_task(self._drain(key), name=f"dispatch:{key}")
-        self._tasks.add(task)
+        task = self._tasks.spawn(self._drain(key), name=f"dispatch:{key}")
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not self._tasks:
+        if not self._tasks:  # the set dropped the task before this callback runs
             self._idle.set()
 
     async def _drain(self, key: str) -> None:
@@ -68,7 +68,5 @@ class Dispatcher(Generic[Job]):
         await self._idle.wait()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         self._queues.clear()
