@@ -1,12 +1,15 @@
 """The step types of a workflow: a discriminated union on `type`.
 
 Each step is a frozen pydantic model; branch, ask_question, assign and http_request hold
-nested step lists. What a step does when a run reaches it is in `core.steps`.
+nested step lists, which each step type names once in its `blocks()` (the compiler, the
+file walker and the drawing all read them there). What a step does when a run reaches it is
+in `core.steps`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
 import jsonpath
@@ -84,8 +87,22 @@ class Condition(Definition):
         return self
 
 
+@dataclass(frozen=True)
+class Block:
+    """One nested step list of a step: `name` is how the compiled program refers to it
+    (`Instruction.blocks`), `where` its place in the step as the file spells it."""
+
+    name: str
+    where: tuple[str | int, ...]
+    steps: list[Step]
+
+
 class StepBase(Definition):
     id: str = Field(pattern=STEP_ID)
+
+    def blocks(self) -> list[Block]:
+        """The step's nested step lists, in file order (empty ones included)."""
+        return []
 
 
 class SendMessageStep(StepBase):
@@ -144,6 +161,12 @@ class AskQuestionStep(StepBase):
     def retry_text(self) -> str:
         return self.retry_message or _RETRY[self.answer]
 
+    def blocks(self) -> list[Block]:
+        return [
+            Block("on_failure", ("on_failure",), self.on_failure),
+            Block("on_timeout", ("on_timeout",), self.on_timeout),
+        ]
+
     @field_validator("options")
     @classmethod
     def _at_most(cls, value: list[OptionDef]) -> list[OptionDef]:
@@ -191,6 +214,14 @@ class BranchStep(StepBase):
     otherwise: list[Step] = Field(default_factory=list, alias="else")
 
     model_config = ConfigDict(populate_by_name=True)
+
+    def blocks(self) -> list[Block]:
+        """Each case's steps, then the else steps (always last)."""
+        cases = [
+            Block(f"branches.{j}", ("branches", j, "steps"), case.steps)
+            for j, case in enumerate(self.branches)
+        ]
+        return [*cases, Block("else", ("else",), self.otherwise)]
 
     @field_validator("branches")
     @classmethod
@@ -245,6 +276,12 @@ class AssignStep(StepBase):
             raise ValueError("on_timeout needs timeout_seconds")
         return self
 
+    def blocks(self) -> list[Block]:
+        return [
+            Block("when_unavailable", ("when_unavailable",), self.when_unavailable),
+            Block("on_timeout", ("on_timeout",), self.on_timeout),
+        ]
+
 
 class UnassignStep(StepBase):
     """Take the conversation away from its agent (the team stays)."""
@@ -275,6 +312,12 @@ class HttpRequestStep(StepBase):
     max_attempts: int = Field(default=2, ge=1, le=5)  # when a result is lost (a restart)
     on_success: list[Step] = Field(default_factory=list)
     on_failure: list[Step] = Field(default_factory=list)
+
+    def blocks(self) -> list[Block]:
+        return [
+            Block("on_success", ("on_success",), self.on_success),
+            Block("on_failure", ("on_failure",), self.on_failure),
+        ]
 
     @field_validator("save")
     @classmethod

@@ -57,19 +57,8 @@ def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
     for i, step in enumerate(steps):
         here = (*loc, i)
         yield step, here
-        if isinstance(step, BranchStep):
-            for j, case in enumerate(step.branches):
-                yield from walk(case.steps, (*here, "branches", j, "steps"))
-            yield from walk(step.otherwise, (*here, "else"))
-        elif isinstance(step, AskQuestionStep):
-            yield from walk(step.on_failure, (*here, "on_failure"))
-            yield from walk(step.on_timeout, (*here, "on_timeout"))
-        elif isinstance(step, AssignStep):
-            yield from walk(step.when_unavailable, (*here, "when_unavailable"))
-            yield from walk(step.on_timeout, (*here, "on_timeout"))
-        elif isinstance(step, HttpRequestStep):
-            yield from walk(step.on_success, (*here, "on_success"))
-            yield from walk(step.on_failure, (*here, "on_failure"))
+        for block in step.blocks():
+            yield from walk(block.steps, (*here, *block.where))
 
 
 def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
