@@ -45,7 +45,7 @@ from core.models import (
 )
 from core.offers import Offer, offer_to, still_queued
 from core.ports import Clock, Store, Transaction
-from core.program import Instruction, Program, compile_workflow
+from core.program import Instruction, Program, compile_workflow, resume_pc
 from core.schedules import Schedule
 from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
@@ -91,7 +91,9 @@ class Engine:
         self._workflows = list(workflows)
         self._programs: dict[str, Program] = {}
         self._on_commit = on_commit
-        self._actions = DeskActions(desk=desk, carry_on=self._run, close=self._close)
+        self._actions = DeskActions(
+            desk=desk, resume=self._instruction, carry_on=self._run, close=self._close
+        )
         for workflow in self._workflows:
             program = compile_workflow(workflow)
             self._programs[program.workflow_hash] = program
@@ -192,7 +194,7 @@ class Engine:
         ):
             return None  # a result nobody waits for now (asked again, or closed)
         turn = await self._turn_of(tx, conversation)
-        instruction = await self._instruction(tx, run)
+        instruction = await self._instruction(turn)
         assert isinstance(instruction.step, HttpRequestStep)
         request_done(instruction.step, instruction, turn, result)
         await self._run(turn)
@@ -363,11 +365,11 @@ class Engine:
         if run.waiting.timer_id != timer.id:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         turn = await self._turn_of(tx, conversation)
+        instruction = await self._instruction(turn)
         if run.waiting.kind == "timer":
             run.waiting = None
             run.pc += 1
         else:
-            instruction = await self._instruction(tx, run)
             match run.waiting.kind, instruction.step:
                 case "answer", AskQuestionStep() as step:
                     timed_out(step, instruction, turn)
@@ -380,9 +382,27 @@ class Engine:
         await self._run(turn)
         return turn
 
-    async def _instruction(self, tx: Transaction, run: Run) -> Instruction:
-        """The instruction the run is at."""
-        return (await self._program(tx, run)).code[run.pc]
+    async def _instruction(self, turn: Turn) -> Instruction:
+        """The instruction of the step the run waits at, found by the step's id when its
+        stored position names another instruction (see `resume_pc`)."""
+        run = turn.conversation.run
+        assert run is not None
+        assert run.waiting is not None
+        program = await self._program(turn.tx, run)
+        pc = resume_pc(program, run.pc, run.waiting.step_id)
+        if pc != run.pc:
+            log.error(
+                "stored position %d is not the step the run waits at, resuming by the step's"
+                " id at %d: conversation=%s workflow=%s (%s) step=%s",
+                run.pc,
+                pc,
+                turn.conversation.id,
+                run.workflow,
+                run.workflow_hash,
+                run.waiting.step_id,
+            )
+            run.pc = pc
+        return program.code[pc]
 
     async def _program(self, tx: Transaction, run: Run) -> Program:
         program = self._programs.get(run.workflow_hash)
@@ -423,7 +443,7 @@ class Engine:
         if run.waiting is not None:
             if run.waiting.kind != "answer":
                 return  # waiting on a timer: the message is in the transcript, nothing more
-            instruction = await self._instruction(turn.tx, run)
+            instruction = await self._instruction(turn)
             assert isinstance(instruction.step, AskQuestionStep)
             answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
