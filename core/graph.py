@@ -114,7 +114,7 @@ def describe(step: Step) -> str:
             return f"jump to {step.to}"
         case UpdateContactStep():
             return "update contact " + ", ".join(
-                [*step.set, *step.clear, *(f"+{t}" for t in step.add_tags)]
+                [*map(str, [*step.set, *step.clear]), *(f"+{t}" for t in step.add_tags)]
                 + [f"-{t}" for t in step.remove_tags]
             )
         case CloseConversationStep():

@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from core.field_paths import FieldPath, ReadPath, SavePath
 from core.models import AnswerType
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MAX_OPTIONS = 10
 MAX_BRANCHES = 9
-CONTACT_FIELDS = ("name", "username", "language", "email", "phone", "country")
-CONVERSATION_FIELDS = ("team", "assignee", "channel")
+TAGS = FieldPath("tags")
 
 
 class Definition(BaseModel):
@@ -58,15 +58,9 @@ class Condition(Definition):
     """One test on a field: `vars.team equals sales`, `contact.email exists`,
     `vars.seats greater_than 10`, `contact.country is_one_of [ES, MX]`."""
 
-    field: str
+    field: ReadPath
     op: Operator
     value: Scalar | list[Scalar] | None = None
-
-    @field_validator("field")
-    @classmethod
-    def _known_field(cls, value: str) -> str:
-        check_field_path(value, for_saving=False)
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -150,7 +144,7 @@ class AskQuestionStep(StepBase):
     max: float | None = None
     date_format: str = "%Y-%m-%d"  # date answers, as strptime reads them
     default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # phone answers
-    save_to: str | None = None
+    save_to: SavePath | None = None
     retry_message: str | None = Field(default=None, min_length=1)
     max_attempts: int = Field(default=3, ge=1, le=10)
     on_failure: list[Step] = Field(default_factory=list)
@@ -177,13 +171,6 @@ class AskQuestionStep(StepBase):
             raise ValueError("option ids must be unique")
         return value
 
-    @field_validator("save_to")
-    @classmethod
-    def _save_path(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_field_path(value, for_saving=True)
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.answer == "multiple_choice" and len(self.options) < 2:
@@ -196,7 +183,7 @@ class AskQuestionStep(StepBase):
             raise ValueError("min is greater than max")
         if self.on_timeout and self.timeout_seconds is None:
             raise ValueError("on_timeout needs timeout_seconds")
-        if self.save_to == "contact.tags" and self.answer not in ("text", "multiple_choice"):
+        if self.save_to == TAGS and self.answer not in ("text", "multiple_choice"):
             raise ValueError("only text and multiple_choice answers can be saved as a tag")
         return self
 
@@ -350,18 +337,19 @@ class UpdateContactStep(StepBase):
     """Set fields (values are templates), clear fields, add and remove tags."""
 
     type: Literal["update_contact"]
-    set: dict[str, str] = Field(default_factory=dict)
-    clear: list[str] = Field(default_factory=list)
+    set: dict[SavePath, str] = Field(default_factory=dict)
+    clear: list[SavePath] = Field(default_factory=list)
     add_tags: list[str] = Field(default_factory=list)
     remove_tags: list[str] = Field(default_factory=list)
 
     @field_validator("set", "clear")
     @classmethod
-    def _fields(cls, value: dict[str, str] | list[str]) -> dict[str, str] | list[str]:
+    def _fields(
+        cls, value: dict[FieldPath, str] | list[FieldPath]
+    ) -> dict[FieldPath, str] | list[FieldPath]:
         for path in value:
-            if not path.startswith("contact."):
-                raise ValueError(f"{path!r}: update_contact changes contact.<field> only")
-            check_field_path(path, for_saving=True)
+            if path.kind == "var":
+                raise ValueError(f"'{path}': update_contact changes contact.<field> only")
         return value
 
     @field_validator("add_tags", "remove_tags")
@@ -381,7 +369,7 @@ class UpdateContactStep(StepBase):
             raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
         twice = set(self.set) & set(self.clear)
         if twice:
-            raise ValueError(f"fields both set and cleared: {', '.join(sorted(twice))}")
+            raise ValueError(f"fields both set and cleared: {', '.join(sorted(map(str, twice)))}")
         return self
 
 
@@ -415,38 +403,3 @@ HttpRequestStep.model_rebuild()
 BranchCase.model_rebuild()
 BranchStep.model_rebuild()
 AssignStep.model_rebuild()
-
-
-def check_field_path(path: str, *, for_saving: bool) -> None:
-    """Raise ValueError naming the problem if `path` is not a field a workflow may use."""
-    parts = path.split(".")
-    head = parts[0]
-    if head == "vars" and len(parts) == 2 and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[1]):
-        return
-    if head == "contact":
-        if len(parts) == 2 and parts[1] in CONTACT_FIELDS:
-            return
-        if (
-            len(parts) == 3
-            and parts[1] == "fields"
-            and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2])
-        ):
-            return
-        if path == "contact.tags":  # reading: the tags; saving: add the answer as a tag
-            return
-        raise ValueError(
-            f"unknown contact field '{path}' (known: "
-            + ", ".join(f"contact.{f}" for f in CONTACT_FIELDS)
-            + ", contact.tags; custom fields are contact.fields.<name>)"
-        )
-    if not for_saving:
-        if path in ("answer", "channel"):
-            return
-        if head == "schedule" and len(parts) == 2 and parts[1]:
-            return  # "open" or "closed" now; the config must define the schedule
-        if head == "conversation" and len(parts) == 2 and parts[1] in CONVERSATION_FIELDS:
-            return
-    where = "vars.<name>, contact.<field> or contact.fields.<name>"
-    if not for_saving:
-        where += ", answer, channel, schedule.<name> or conversation.<team|assignee|channel>"
-    raise ValueError(f"unknown field '{path}' (use {where})")

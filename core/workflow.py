@@ -94,7 +94,7 @@ def templates_of(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
             yield (*loc, "options", i, "label"), option.label
     if isinstance(step, UpdateContactStep):
         for path, text in step.set.items():
-            yield (*loc, "set", path), text
+            yield (*loc, "set", str(path)), text
     if isinstance(step, HttpRequestStep):
         yield (*loc, "url"), step.url
         for name, text in step.headers.items():
@@ -149,6 +149,6 @@ def references(workflow: Workflow) -> Iterator[tuple[str, str, Loc]]:
         elif isinstance(step, BranchStep):
             for i, case in enumerate(step.branches):
                 for j, condition in enumerate(case.conditions):
-                    if condition.field.startswith("schedule."):
+                    if condition.field.kind == "schedule":
                         where = (*loc, "branches", i, "conditions", j, "field")
-                        yield "schedule", condition.field.split(".", 1)[1], where
+                        yield "schedule", condition.field.name, where
