@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from core.keys import ConversationKey
 from core.tasks import TaskSet
 
 log = logging.getLogger("frontdesk.dispatch")
@@ -24,12 +25,12 @@ class Dispatcher(Generic[Job]):
     def __init__(self, handle: Callable[[Job], Awaitable[object]], concurrency: int) -> None:
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
-        self._queues: dict[str, deque[Job]] = {}
+        self._queues: dict[ConversationKey, deque[Job]] = {}
         self._tasks = TaskSet()  # one drain per key with jobs
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, key: str, job: Job) -> None:
+    def submit(self, key: ConversationKey, job: Job) -> None:
         queue = self._queues.get(key)
         if queue is not None:
             queue.append(job)  # the key's drain task is running and will reach it
@@ -43,7 +44,7 @@ class Dispatcher(Generic[Job]):
         if not self._tasks:  # the set dropped the task before this callback runs
             self._idle.set()
 
-    async def _drain(self, key: str) -> None:
+    async def _drain(self, key: ConversationKey) -> None:
         queue = self._queues[key]
         async with self._slots:
             while queue:

@@ -41,7 +41,6 @@ from core.models import (
     Run,
     StoredInbound,
     Timer,
-    conversation_key,
 )
 from core.offers import Offer, offer_to, still_queued
 from core.ports import Clock, Store, Transaction
@@ -147,7 +146,7 @@ class Engine:
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
-        _, report = await self._retrying(f"inbound={item.id} key={event.contact_key}", work)
+        _, report = await self._retrying(f"inbound={item.id} key={event.conversation_key}", work)
         return report
 
     async def process_timer(self, timer: Timer) -> TurnReport | None:
@@ -503,7 +502,7 @@ class Engine:
             turn.effects.freed,
             turn.effects.calls,
             channel=conversation.channel,
-            contact_key=conversation_key(conversation.channel, turn.contact.external_id),
+            conversation_key=turn.conversation_key,
             events=turn.effects.events,
         )
         if self._on_commit is not None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from core.assignment import AgentFacts, TeamFacts
 from core.history import HistoryEvent
+from core.keys import ConversationKey
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Agent,
@@ -90,8 +91,8 @@ class Desk(Protocol):
         """The agent's open conversations, oldest first."""
         ...
 
-    async def customer_key(self, conversation_id: str) -> str | None:
-        """The key the conversation's events run under (see `DeskAction.customer_key`)."""
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
+        """The key the conversation's events run under (see `DeskAction.conversation_key`)."""
         ...
 
     async def save_thread(self, thread: DeskThread) -> None:

@@ -144,7 +144,7 @@ class PostgresStore:
                 work.RECORD,
                 event.channel,
                 event.event_id,
-                event.contact_key,
+                str(event.conversation_key),
                 body,
                 aware(at),
                 self.replica,

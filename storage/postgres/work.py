@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from core.keys import ConversationKey
 from core.models import Inbound, Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
 from core.ports import OutboxRecord, TakenBack
 from storage.postgres.reads import Conn, Reader
@@ -118,7 +119,7 @@ def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool
     return (
         timer.id,
         timer.conversation_id,
-        timer.key,
+        str(timer.conversation_key),
         aware(timer.due_at),
         timer.lease,
         replica,
@@ -146,7 +147,7 @@ async def claim_timers(
         Timer(
             id=r["id"],
             conversation_id=r["conversation_id"],
-            key=r["key"],
+            conversation_key=ConversationKey.parse(r["key"]),
             due_at=r["due_at"],
             lease=r["lease"],
             purpose=r["purpose"],

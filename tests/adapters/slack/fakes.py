@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack.settings import SlackSettings
+from core.keys import ConversationKey
 from core.models import (
     Agent,
     AgentStatus,
@@ -89,7 +90,7 @@ class FakeDesk:
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
         return []
 
-    async def customer_key(self, conversation_id: str) -> str | None:
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
         return None
 
     async def save_thread(self, thread: DeskThread) -> None:
