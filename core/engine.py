@@ -44,7 +44,7 @@ from core.models import (
 )
 from core.offers import Offer, offer_to, still_queued
 from core.ports import Clock, Store, Transaction
-from core.program import Instruction, Program, compile_workflow, resume_pc
+from core.program import Instruction, Program, compile_workflow, waiting_at
 from core.schedules import Schedule
 from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
@@ -382,26 +382,10 @@ class Engine:
         return turn
 
     async def _instruction(self, turn: Turn) -> Instruction:
-        """The instruction of the step the run waits at, found by the step's id when its
-        stored position names another instruction (see `resume_pc`)."""
+        """The instruction of the step the run waits at (see `waiting_at`)."""
         run = turn.conversation.run
         assert run is not None
-        assert run.waiting is not None
-        program = await self._program(turn.tx, run)
-        pc = resume_pc(program, run.pc, run.waiting.step_id)
-        if pc != run.pc:
-            log.error(
-                "stored position %d is not the step the run waits at, resuming by the step's"
-                " id at %d: conversation=%s workflow=%s (%s) step=%s",
-                run.pc,
-                pc,
-                turn.conversation.id,
-                run.workflow,
-                run.workflow_hash,
-                run.waiting.step_id,
-            )
-            run.pc = pc
-        return program.code[pc]
+        return waiting_at(await self._program(turn.tx, run), turn.conversation)
 
     async def _program(self, tx: Transaction, run: Run) -> Program:
         program = self._programs.get(run.workflow_hash)

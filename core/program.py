@@ -7,11 +7,15 @@ is one integer that stays valid for as long as the workflow version it started o
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.models import Conversation
 from core.step_types import BranchStep, Step
 from core.workflow import Workflow
+
+log = logging.getLogger("frontdesk.engine")
 
 
 @dataclass(frozen=True)
@@ -99,3 +103,26 @@ def resume_pc(program: Program, pc: int, step_id: str) -> int:
             f"'{step_id}' for the run waiting there to resume at"
         )
     return found
+
+
+def waiting_at(program: Program, conversation: Conversation) -> Instruction:
+    """The instruction of the step the conversation's run waits at. A stored position that
+    names another instruction is an error to look into (a compiler change the golden run
+    fixtures missed): it is logged, and the run is put back on its step (see `resume_pc`)."""
+    run = conversation.run
+    assert run is not None
+    assert run.waiting is not None
+    pc = resume_pc(program, run.pc, run.waiting.step_id)
+    if pc != run.pc:
+        log.error(
+            "stored position %d is not the step the run waits at, resuming by the step's id"
+            " at %d: conversation=%s workflow=%s (%s) step=%s",
+            run.pc,
+            pc,
+            conversation.id,
+            run.workflow,
+            run.workflow_hash,
+            run.waiting.step_id,
+        )
+        run.pc = pc
+    return program.code[pc]
