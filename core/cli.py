@@ -16,7 +16,8 @@ from core import logs, plugins, template_library
 from core.bodies import describe
 from core.chat import CHANNEL, Customer, read_stdin
 from core.chat import chat as run_chat
-from core.config import Config, load_config, log_settings
+from core.config import Config, load_config
+from core.config_files import log_settings
 from core.crosscheck import directory_of, workflow_problems
 from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.agents import Agent
 from core.models import (
-    Agent,
     Author,
     ContactCard,
     ConversationStatus,

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
+from core.deliveries import Delivery
 from core.history import HistoryEvent
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
-    Delivery,
     DeskThread,
     Inbound,
     Outbound,

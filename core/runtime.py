@@ -16,8 +16,10 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from core.agents import Agent, AgentStatus
 from core.callouts import perform
-from core.config import AfterCrash, Config, OutboxSettings
+from core.config import Config
+from core.config_sections import AfterCrash, OutboxSettings
 from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
@@ -25,8 +27,6 @@ from core.engine import Engine
 from core.errors import Refused, StoreUnavailable
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
-    Agent,
-    AgentStatus,
     Conversation,
     DeskThread,
     HttpCall,

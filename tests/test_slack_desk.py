@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from adapters.telegram.inbound import SECRET_HEADER
-from core.models import AgentStatus, Conversation, ConversationStatus
+from core.agents import AgentStatus
+from core.models import Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update

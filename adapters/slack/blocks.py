@@ -30,8 +30,8 @@ from slack_sdk.models.views import View
 
 from adapters.slack.markup import ESCAPES, decode
 from adapters.slack.markup import encode as escape
+from core.agents import AgentStatus
 from core.models import (
-    AgentStatus,
     ContactCard,
     DeskActionKind,
     Direction,

@@ -19,8 +19,9 @@ from adapters.slack.outbound import SlackSender
 from adapters.slack.requests import checked, verify
 from adapters.slack.settings import SlackSettings
 from core.bodies import describe, error_response, read_limited, refused
+from core.deliveries import Delivery
 from core.errors import BadInbound, Refused, StoreUnavailable
-from core.models import Delivery, Outbound
+from core.models import Outbound
 from core.pacing import SendLimiter
 from core.ports import Clock, Desk, Inbox
 

@@ -31,15 +31,8 @@ from adapters.slack import blocks
 from adapters.slack.hints import token_refused
 from adapters.slack.markup import decode, mentioned
 from adapters.slack.people import People
-from core.models import (
-    Agent,
-    AgentStatus,
-    Attachment,
-    ContactProfile,
-    DeskAction,
-    DeskActionKind,
-    Inbound,
-)
+from core.agents import Agent, AgentStatus
+from core.models import Attachment, ContactProfile, DeskAction, DeskActionKind, Inbound
 from core.ports import Desk, Inbox
 from core.tasks import TaskSet
 

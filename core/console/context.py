@@ -10,11 +10,11 @@ from typing import Any, Protocol
 import jinja2
 from aiohttp import web
 
+from core.agents import Agent, AgentStatus
 from core.config import Config
 from core.console.live import Feed
 from core.console.sessions import Session, Sessions
 from core.desk_actions import HandAssignment
-from core.models import Agent, AgentStatus
 from core.ports import Clock, Records
 
 

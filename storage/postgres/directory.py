@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
-from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
 
 _AGENT = "id, name, status, capacity, slack_user_id"

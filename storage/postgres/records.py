@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT
 from core.listing import (
     AgentLoad,
@@ -16,7 +17,7 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
+from core.models import Conversation
 from core.ports import Waiting, Workload
 from core.retention import Cutoffs, Purged
 from storage.postgres import reads

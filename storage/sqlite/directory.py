@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
-from core.models import Agent, AgentStatus
 from storage.sqlite.connection import fetch_all, fetch_one
 
 _AGENT = "id, name, status, capacity, slack_user_id"

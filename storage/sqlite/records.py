@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.listing import (
     AgentLoad,
@@ -18,7 +19,7 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
+from core.models import Conversation
 from storage.sqlite import conversations
 from storage.sqlite.codec import TAGS, from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one

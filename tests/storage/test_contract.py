@@ -10,19 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, Rules, TeamFacts, choose_agent
 from core.errors import ConcurrentUpdate
-from core.models import (
-    Agent,
-    AgentStatus,
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Option,
-    Run,
-    Timer,
-    Waiting,
-)
+from core.models import Contact, Conversation, ConversationStatus, Option, Run, Timer, Waiting
 from core.ports import Store
 from tests.storage.builders import (
     T0,

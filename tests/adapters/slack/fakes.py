@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack.settings import SlackSettings
+from core.agents import Agent, AgentStatus
 from core.models import (
-    Agent,
-    AgentStatus,
     ContactCard,
     Conversation,
     DeskActionKind,

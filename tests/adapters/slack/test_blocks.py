@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from adapters.slack import blocks
-from core.models import AgentStatus, DeskActionKind, NoticeKind, Option
+from core.agents import AgentStatus
+from core.models import DeskActionKind, NoticeKind, Option
 from tests.adapters.slack.fakes import notice
 
 
