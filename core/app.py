@@ -69,6 +69,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         settings=config.settings,
         secrets=config.secret_values(),
         desk=config.desk,
+        addresses=config.addresses,
         away_outside=config.away_outside,
         reporter=reporter,
         retention=config.retention,

@@ -65,7 +65,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     help="text (the default) or json, one object per line; or FRONTDESK_LOG_FORMAT",
 )
 def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
-    """frontdesk: route customer conversations from Telegram, Slack and webhooks."""
+    """frontdesk: route customer conversations from chat platforms and webhooks."""
     env = log_settings()
     level = (log_level or env.level or "INFO").upper()
     chosen = log_format or env.format or "text"

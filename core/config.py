@@ -18,10 +18,18 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from core import plugins
+from core.addresses import (
+    DeskAddresses,
+    Holder,
+    check_addresses,
+    serves_agents,
+    upgrade_legacy_keys,
+)
 from core.agents import Agent
 from core.config_files import DOTENV, interpolate, listening, read_dotenv
 from core.config_sections import (
     AfterCrash,
+    AgentSettings,
     ApiSettings,
     ChannelRecovery,
     ConfigFile,
@@ -29,6 +37,7 @@ from core.config_sections import (
     MetricsSettings,
     OutboxSettings,
     ServerSettings,
+    TeamSettings,
 )
 from core.crosscheck import Directory, workflow_problems
 from core.desk import DeskRules
@@ -71,6 +80,7 @@ class Config:
     settings: dict[str, str | int | float | bool] = field(default_factory=dict)
     secrets: dict[str, SecretStr] = field(default_factory=dict)
     desk: DeskRules | None = None
+    addresses: DeskAddresses = field(default_factory=DeskAddresses)
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -117,6 +127,11 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         raise ConfigError(problems)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the config must be a mapping")])
+    known: dict[Holder, set[str]] = {
+        "agents": set(AgentSettings.model_fields),
+        "teams": set(TeamSettings.model_fields),
+    }
+    upgrade_legacy_keys(source, source.data, known)
     try:
         raw = ConfigFile.model_validate(source.data)
     except ValidationError as exc:
@@ -138,6 +153,15 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
                 )
             )
     desk = _desk(source, raw, channels, problems)
+    addresses = check_addresses(
+        source,
+        {
+            "agents": {agent_id: a.desk for agent_id, a in raw.agents.items()},
+            "teams": {team: t.desk for team, t in raw.teams.items()},
+        },
+        {slug: c.type for slug, c in channels.items()},
+        problems,
+    )
     if problems:
         raise ConfigError(problems)
     assert store is not None
@@ -156,6 +180,7 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         settings=raw.settings,
         secrets=raw.secrets,
         desk=desk,
+        addresses=addresses,
         metrics=raw.metrics,
         console=raw.console,
         away_outside={
@@ -263,19 +288,16 @@ def _desk(
     if found is None:
         problems.append(source.problem(("desk", "channel"), f"no channel '{raw.desk.channel}'"))
         return None
-    channel_type = plugins.channel_type(found.type)
-    if not getattr(channel_type, "serves_agents", False):
+    if not serves_agents(plugins.channel_type(found.type)):
         problems.append(
             source.problem(
                 ("desk", "channel"),
-                f"channel '{raw.desk.channel}' is of type {found.type}, where agents cannot "
-                "work (use a slack channel)",
+                f"channel '{raw.desk.channel}' is of type {found.type}, where agents cannot work",
             )
         )
         return None
     return DeskRules(
         settings=raw.desk,
-        team_channels={team: t.slack_channel for team, t in raw.teams.items() if t.slack_channel},
         channel_types={slug: c.type for slug, c in channels.items()},
         accept_timeouts={
             team: t.accept_timeout_seconds
@@ -299,7 +321,6 @@ def _directory(
                 name=settings.name or agent_id,
                 status=settings.status,
                 capacity=settings.capacity,
-                slack_user_id=settings.slack_user_id,
             )
         )
     teams: dict[str, list[str]] = {}

@@ -95,13 +95,14 @@ class AgentSettings(Section):
     name: str | None = None
     status: AgentStatus = AgentStatus.OFFLINE
     capacity: int | None = Field(default=None, ge=1)
-    slack_user_id: str | None = None
+    # The agent's address on each desk channel, by the channel's slug (see core.addresses).
+    desk: dict[str, str] = Field(default_factory=dict)
 
 
 class TeamSettings(Section):
     agents: list[str] = Field(default_factory=list)
-    # The team's channel on the desk (a Slack channel id), for handoff notices.
-    slack_channel: str | None = None
+    # The team's place on each desk channel, by the channel's slug, for handoff notices.
+    desk: dict[str, str] = Field(default_factory=dict)
     # The team's working hours: with `away_outside_schedule`, its online agents are set
     # away while the schedule is closed.
     schedule: str | None = None

@@ -71,7 +71,7 @@ class DeskActionKind(StrEnum):
 
 
 class DeskAction(Frozen):
-    """What someone did on the agents' desk (Slack) about one conversation.
+    """What someone did on the agents' desk about one conversation.
 
     It travels through the inbox like a customer's message, so that it is stored before the
     platform is answered, processed once, and in turn with the conversation's other events:
@@ -348,6 +348,7 @@ class Notice(Frozen):
     conversation_id: str
     handoff_id: str
     agent: Agent | None = None  # the assignee, when there is one
+    agent_address: str | None = None  # theirs on the desk channel (to mention them)
     team: str | None = None
     targets: list[NoticeTarget] = Field(default_factory=list)
     contact: ContactCard | None = None
@@ -418,7 +419,7 @@ class Timer(Frozen):
 class DeskThread(Frozen):
     """A handoff notice as posted on the desk: the conversation's agents talk in its thread.
 
-    `place` is the platform's conversation (a Slack channel or DM) and `ts` the notice's
+    `place` is the platform's conversation (a channel or a direct message) and `ts` the notice's
     message there; together they name the thread.
     """
 

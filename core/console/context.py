@@ -20,7 +20,7 @@ from core.ports import Clock, Records
 
 class Controls(Protocol):
     """What operators may do from the console: the runtime's own setters, the same ones the
-    REST API and Slack use."""
+    REST API and the agents' desk use."""
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None: ...
 

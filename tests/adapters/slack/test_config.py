@@ -51,7 +51,7 @@ def config(tmp_path: Path, body: str) -> Path:
                      callback_url: "http://127.0.0.1:9/x"}
               slack: {type: slack, bot_token: xoxb-1-x, signing_secret: s3cret}
             agents:
-              carol: {slack_user_id: U01}
+              carol: {desk: {slack: U01}}
             """
         )
         + textwrap.dedent(body)
@@ -95,10 +95,10 @@ def test_a_desk_config_loads(tmp_path: Path) -> None:
     body = """
     desk: {channel: slack, notify: both}
     teams:
-      support: {agents: [carol], slack_channel: C01}
+      support: {agents: [carol], desk: {slack: C01}}
     """
     loaded = load_config(config(tmp_path, body))
     assert loaded.desk is not None
     assert loaded.desk.settings.notify == "both"
-    assert loaded.desk.team_channels == {"support": "C01"}
+    assert loaded.addresses.of_team("slack", "support") == "C01"
     assert loaded.desk.channel_types == {"hook": "webhook", "slack": "slack"}
