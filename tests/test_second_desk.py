@@ -18,7 +18,7 @@ from core.config import load_config
 from core.errors import ConfigError
 from core.reload import reload
 from tests.support.fake_desk import TYPE, FakeDeskChannel, installed
-from tests.support.harness import running, write_config
+from tests.support.harness import API_TOKEN, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.serve import serving_app
 from tests.support.waiting import until
@@ -113,6 +113,11 @@ async def test_handoff_relay_and_status_reach_the_second_desk_over_http(
             assert response.status == 403
         agents = {a.id: a.status for a in await fd.frontdesk.store.list_agents()}
         assert agents == {"carol": AgentStatus.AWAY, "dave": AgentStatus.OFFLINE}
+        async with fd.session.get(
+            f"{fd.url}/api/agents", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        ) as response:
+            listed = {entry["id"]: entry["desk"] for entry in await response.json()}
+        assert listed == {"carol": {"helpdesk": "carol@desk"}, "dave": {}}
 
 
 @pytest.mark.usefixtures("fake_desk")
