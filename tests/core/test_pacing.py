@@ -12,7 +12,7 @@ import pytest
 
 from core.clock import ManualClock
 from core.pacing import Pacing, SendLimiter, SendLimits
-from core.shared_pacing import SharedPacing
+from core.shared_pacing import IN_FLIGHT_LEASE, SharedPacing
 from storage.postgres import PostgresStore
 from tests.adapters.telegram.fakes import NOW
 from tests.support.postgres import DATABASE_URL, scratch_schema
@@ -167,3 +167,26 @@ async def test_a_call_to_no_chat_counts_for_the_bot_only(limiter: Limiter) -> No
     assert await limits.acquire(None) == 0.0
     assert await limits.acquire("a") == 0.0
     assert await limits.acquire(None) == 1.0  # the bot's two calls this second are made
+
+
+async def test_a_call_whose_replica_died_holds_its_place_only_for_its_lease(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(NOW)
+    limits = SendLimits(per_chat_interval_seconds=0, per_bot_per_second=1)
+    async with scratch_schema() as settings:
+        stores = [PostgresStore(settings, tmp_path) for _ in range(2)]
+        for store in stores:
+            await store.open()
+        try:
+            dying, surviving = (SharedPacing(s, clock, "telegram", limits) for s in stores)
+            assert await dying.start("a") == 0.0  # and never finishes
+            told = await surviving.start("b")
+            clock.advance(IN_FLIGHT_LEASE)
+            after_lease = await surviving.start("b")
+        finally:
+            for store in stores:
+                await store.close()
+
+    assert told == 1.0
+    assert after_lease == 0.0
