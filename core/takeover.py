@@ -70,7 +70,7 @@ class TakeoverLoop:
                 if len(batch) < BATCH:
                     break
             if count:
-                log.info("took over %d events of a replica that stopped", count)
+                log.info("took over events of a replica that stopped: %d", count)
                 self._taken()
 
 
