@@ -227,7 +227,7 @@ class Runtime:
         self._spawn("sweep", self._sweep.run)
         if isinstance(self.store, Takeover):  # a dead replica's events, within seconds
             taker = TakeoverLoop(
-                store=self.store, clock=self.clock, submit=self._submit, taken=self._wake_work
+                store=self.store, clock=self.clock, submit=self._take_over, taken=self._wake_work
             )
             self._spawn("takeover", taker.run)
         if self.retention is not None:
@@ -293,6 +293,10 @@ class Runtime:
 
     def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.loops[name] = supervised(self._tasks, name, loop)
+
+    def _take_over(self, item: StoredInbound) -> None:
+        if not self._stopping:  # else this replica's sign-off leaves it to the others
+            self._submit(item)
 
     def _wake_work(self) -> None:
         self.outbox.wake()
