@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
-from core.config import AfterCrash
+from core.config_sections import AfterCrash
 from core.models import StoredInbound
 from core.ports import Clock, Store
 

@@ -17,7 +17,8 @@ import pytest
 
 from adapters.telegram import TelegramChannel
 from core.clock import ManualClock
-from core.models import DeliveryOutcome, Outbound
+from core.deliveries import DeliveryOutcome
+from core.models import Outbound
 from core.pacing import Pacing, SendLimits
 from core.shared_pacing import deployment_pacing
 from storage.postgres import PostgresStore
