@@ -232,7 +232,7 @@ class Runtime:
         self._spawn("sweep", self._sweep.run)
         if isinstance(self.store, Takeover):  # a dead replica's events, within seconds
             taker = TakeoverLoop(
-                store=self.store, clock=self.clock, submit=self._take_over, taken=self._wake_work
+                store=self.store, clock=self.clock, submit=self._take_over, wake=self._wake_work
             )
             self._spawn("takeover", taker.run)
         if self.retention is not None:

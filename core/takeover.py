@@ -41,8 +41,9 @@ class Takeover(Protocol):
 
 class TakeoverLoop:
     """Every `takeover_seconds` of the injected clock, hands over (`submit`) the events of
-    replicas that died, and calls `taken` when there were some (their other work, leases and
-    timers, is then due too)."""
+    replicas that died, and wakes (`wake`) the outbox and the timers, whose claims take a dead
+    replica's leases and due timers too: else they would look only when a commit or their
+    own next due time wakes them."""
 
     def __init__(
         self,
@@ -50,12 +51,12 @@ class TakeoverLoop:
         store: Takeover,
         clock: Clock,
         submit: Callable[[StoredInbound], None],
-        taken: Callable[[], None],
+        wake: Callable[[], None],
     ) -> None:
         self._store = store
         self._clock = clock
         self._submit = submit
-        self._taken = taken
+        self._wake = wake
 
     async def run(self) -> None:
         every = timedelta(seconds=self._store.takeover_seconds)
@@ -71,7 +72,7 @@ class TakeoverLoop:
                     break
             if count:
                 log.info("took over events of a replica that stopped: %d", count)
-                self._taken()
+            self._wake()
 
 
 async def take_back(store: Store, clock: Clock, after_crash: Mapping[str, AfterCrash]) -> None:

@@ -42,7 +42,7 @@ async def test_a_dead_replicas_events_are_handed_over_at_the_next_look() -> None
         store=store,
         clock=clock,
         submit=lambda item: handed.append(item.id),
-        taken=lambda: woken.append(True),
+        wake=lambda: woken.append(True),
     )
     task = asyncio.create_task(loop.run())
     try:
@@ -62,5 +62,5 @@ async def test_a_dead_replicas_events_are_handed_over_at_the_next_look() -> None
 
     assert before == early == []
     assert handed == [1, 2]
-    assert woken == [True]  # the outbox and timers are woken once, for the look that found some
+    assert woken == [True, True]  # the outbox and timers, at each look
     assert store.asked == 2
