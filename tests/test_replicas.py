@@ -109,3 +109,43 @@ async def test_a_killed_replicas_accepted_event_is_processed_by_another_within_s
     assert [m["text"] for m in receiver.messages] == ["Welcome", "You have a1"]
     assert taken_after < TAKEOVER_LIMIT, taken_after
     assert "took over events of a replica that stopped: 1" in survivor
+
+
+async def test_a_killed_replicas_delivery_in_flight_is_made_by_another_within_seconds(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    hold = asyncio.Event()
+
+    async def first_attempt_hangs(message: dict[str, object]) -> int:
+        if len(receiver.attempts) == 1:
+            await hold.wait()  # the receiver never answers the first: the sender dies first
+        return 200
+
+    receiver.answer = first_attempt_hangs
+    async with (
+        scratch_schema(heartbeat_seconds=0.5, owner_timeout_seconds=3) as settings,
+        aiohttp.ClientSession() as session,
+    ):
+        config = desk_config(tmp_path, receiver.url, desk(AGENTS, 10), settings)
+        async with cluster(config, 2, session) as replicas:
+            status, _ = await post_event(session, replicas.urls[0], event("slow", "hi"))
+            await receiver.wait_until(lambda r: len(r.attempts) == 1, LIMIT)
+            # The replica whose outbox leased the message (its id names its pid) dies.
+            conn = await asyncpg.connect(DATABASE_URL)
+            try:
+                owner = await conn.fetchval(
+                    f"SELECT owner FROM {settings.schema_name}.outbox WHERE status = 'pending'"
+                )
+            finally:
+                await conn.close()
+            [sender] = [p for p in replicas.processes if f":{p.pid}:" in str(owner)]
+            os.kill(sender.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            await receiver.wait_until(lambda r: len(r.messages) >= 2, LIMIT)
+            taken_after = time.monotonic() - killed_at
+            hold.set()
+
+    assert status == 200
+    assert [m["text"] for m in receiver.messages] == ["Welcome", "You have a1"]
+    # The lease (60 s) is not waited out: the survivor claims it once the owner is stale.
+    assert taken_after < TAKEOVER_LIMIT, taken_after
