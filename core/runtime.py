@@ -40,10 +40,13 @@ from core.models import (
 )
 from core.offers import Offer, QueueOffers
 from core.outbox import OutboxWorker
+from core.pacing import Pacing, SendLimits
 from core.ports import Channel, Clock, Leadership, Store
 from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
+from core.shared_pacing import deployment_pacing
+from core.takeover import Takeover, TakeoverLoop, take_back
 from core.tasks import TaskSet, settle
 from core.turn import TurnReport
 from core.workflow import Workflow
@@ -161,6 +164,9 @@ class Runtime:
     async def lead(self, job: str) -> bool:  # the Leadership port: alone, a process leads
         return not isinstance(self.store, Leadership) or await self.store.lead(job)
 
+    def pacing(self, bot: str, limits: SendLimits) -> Pacing:  # the Pacers port
+        return deployment_pacing(self.store, self.clock, bot, limits)
+
     async def load_cursor(self, name: str) -> str | None:
         return await stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
 
@@ -217,29 +223,18 @@ class Runtime:
         """Take back what the previous process held when it stopped, before anything runs:
         its deliveries and HTTP requests under way are redone now, not when their leases
         would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
-        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
-        taken = await self.store.take_back(self.clock.now(), skip)
-        for item in taken.uncertain:
-            log.warning(
-                "not sent again: in flight when the previous process stopped (after_crash:"
-                " skip): conversation=%s channel=%s message=%s",
-                item.message.conversation_id,
-                item.message.channel,
-                item.message.message_id,
-            )
-        if taken.resent or taken.requests:
-            log.info(
-                "taken back from the previous process: %d messages to send again, %d HTTP"
-                " requests to make again",
-                taken.resent,
-                taken.requests,
-            )
+        await take_back(self.store, self.clock, self._after_crash)
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self.timer_loop.run)
         self._spawn("sweep", self._sweep.run)
+        if isinstance(self.store, Takeover):  # a dead replica's events, within seconds
+            taker = TakeoverLoop(
+                store=self.store, clock=self.clock, submit=self._take_over, wake=self._wake_work
+            )
+            self._spawn("takeover", taker.run)
         if self.retention is not None:
             self._spawn("retention", self.retention.run)
 
@@ -304,6 +299,14 @@ class Runtime:
 
     def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.loops[name] = supervised(self._tasks, name, loop)
+
+    def _take_over(self, item: StoredInbound) -> None:
+        if not self._stopping:  # else this replica's sign-off leaves it to the others
+            self._submit(item)
+
+    def _wake_work(self) -> None:
+        self.outbox.wake()
+        self.timer_loop.wake.set()
 
     # work -------------------------------------------------------------------------------
 

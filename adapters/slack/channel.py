@@ -23,7 +23,7 @@ from core.deliveries import Delivery
 from core.desk_port import Desk
 from core.errors import BadInbound, Refused, StoreUnavailable
 from core.models import Outbound
-from core.pacing import SendLimiter
+from core.pacing import SendLimits, pacing_for
 from core.ports import Clock, Inbox
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,8 @@ class SlackChannel:
         )
         self._app.error(self._listener_failed)
         self._inbound = SlackInbound(slug, self._app, self._client, inbox, inbox)
-        limiter = SendLimiter(
-            clock, settings.per_channel_interval_seconds, settings.per_bot_per_second
-        )
+        limits = SendLimits(settings.per_channel_interval_seconds, settings.per_bot_per_second)
+        limiter = pacing_for(inbox, clock, slug, limits)  # the deployment's, when shared
         self._sender = SlackSender(self._client, inbox, slug, limiter)
 
     def routes(self) -> Iterable[web.RouteDef]:
