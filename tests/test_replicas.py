@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from core.models import conversation_key
+from core.keys import ConversationKey
 from storage.postgres import PostgresStore
 from tests.support.harness import event, post_event
 from tests.support.postgres import DATABASE_URL, scratch_schema
@@ -93,7 +93,7 @@ async def test_a_killed_replicas_accepted_event_is_processed_by_another_within_s
             # (200) and its turn waits, so the event is still pending when it is killed.
             blocker = await asyncpg.connect(DATABASE_URL)
             try:
-                key = conversation_key("webhook", "held")
+                key = str(ConversationKey("webhook", "held"))
                 await blocker.execute("SELECT pg_advisory_lock(hashtext($1))", key)
                 status, _ = await post_event(session, replicas.urls[0], event("held", "hi"))
                 os.kill(replicas.processes[0].pid, signal.SIGKILL)
