@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
-from core.models import Agent, AgentStatus
+from core.agents import Agent, AgentStatus
 
 Strategy = Literal["round_robin", "least_open"]
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, assert_never
 
+from core.addresses import DeskAddresses
 from core.arrival import arrived, new_conversation, relayed
 from core.callouts import request_done, request_lost
 from core.desk import DeskRules, desk_messages
@@ -41,11 +42,10 @@ from core.models import (
     Run,
     StoredInbound,
     Timer,
-    conversation_key,
 )
 from core.offers import Offer, offer_to, still_queued
 from core.ports import Clock, Store, Transaction
-from core.program import Instruction, Program, compile_workflow
+from core.program import Instruction, Program, compile_workflow, waiting_at
 from core.schedules import Schedule
 from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
@@ -81,9 +81,11 @@ class Engine:
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
+        addresses: DeskAddresses | None = None,
     ) -> None:
         self._store = store
         self._desk = desk
+        self.addresses = addresses if addresses is not None else DeskAddresses()
         self._schedules = dict(schedules or {})
         self._settings = dict(settings or {})
         self._secrets = dict(secrets or {})
@@ -91,7 +93,9 @@ class Engine:
         self._workflows = list(workflows)
         self._programs: dict[str, Program] = {}
         self._on_commit = on_commit
-        self._actions = DeskActions(desk=desk, carry_on=self._run, close=self._close)
+        self._actions = DeskActions(
+            desk=desk, resume=self._instruction, carry_on=self._run, close=self._close
+        )
         for workflow in self._workflows:
             program = compile_workflow(workflow)
             self._programs[program.workflow_hash] = program
@@ -145,7 +149,7 @@ class Engine:
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
-        _, report = await self._retrying(f"inbound={item.id} key={event.contact_key}", work)
+        _, report = await self._retrying(f"inbound={item.id} key={event.conversation_key}", work)
         return report
 
     async def process_timer(self, timer: Timer) -> TurnReport | None:
@@ -192,7 +196,7 @@ class Engine:
         ):
             return None  # a result nobody waits for now (asked again, or closed)
         turn = await self._turn_of(tx, conversation)
-        instruction = await self._instruction(tx, run)
+        instruction = await self._instruction(turn)
         assert isinstance(instruction.step, HttpRequestStep)
         request_done(instruction.step, instruction, turn, result)
         await self._run(turn)
@@ -363,11 +367,11 @@ class Engine:
         if run.waiting.timer_id != timer.id:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         turn = await self._turn_of(tx, conversation)
+        instruction = await self._instruction(turn)
         if run.waiting.kind == "timer":
             run.waiting = None
             run.pc += 1
         else:
-            instruction = await self._instruction(tx, run)
             match run.waiting.kind, instruction.step:
                 case "answer", AskQuestionStep() as step:
                     timed_out(step, instruction, turn)
@@ -380,9 +384,11 @@ class Engine:
         await self._run(turn)
         return turn
 
-    async def _instruction(self, tx: Transaction, run: Run) -> Instruction:
-        """The instruction the run is at."""
-        return (await self._program(tx, run)).code[run.pc]
+    async def _instruction(self, turn: Turn) -> Instruction:
+        """The instruction of the step the run waits at (see `waiting_at`)."""
+        run = turn.conversation.run
+        assert run is not None
+        return waiting_at(await self._program(turn.tx, run), turn.conversation)
 
     async def _program(self, tx: Transaction, run: Run) -> Program:
         program = self._programs.get(run.workflow_hash)
@@ -423,7 +429,7 @@ class Engine:
         if run.waiting is not None:
             if run.waiting.kind != "answer":
                 return  # waiting on a timer: the message is in the transcript, nothing more
-            instruction = await self._instruction(turn.tx, run)
+            instruction = await self._instruction(turn)
             assert isinstance(instruction.step, AskQuestionStep)
             answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
@@ -458,7 +464,7 @@ class Engine:
     async def _save(self, turn: Turn) -> None:
         tx = turn.tx
         if self._desk is not None:
-            turn.effects.outbound.extend(await desk_messages(turn, self._desk))
+            turn.effects.outbound.extend(await desk_messages(turn, self._desk, self.addresses))
         if turn.contact_changed:
             await tx.save_contact(turn.contact)
         turn.conversation.version += 1
@@ -483,7 +489,7 @@ class Engine:
             turn.effects.freed,
             turn.effects.calls,
             channel=conversation.channel,
-            contact_key=conversation_key(conversation.channel, turn.contact.external_id),
+            conversation_key=turn.conversation_key,
             events=turn.effects.events,
         )
         if self._on_commit is not None:

@@ -9,60 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Deeper than any platform payload frontdesk reads, and shallow enough that the store's JSON
-# reader (pydantic's, which stops at a depth of about 250) reads back whatever was written.
-MAX_RAW_DEPTH = 64
-
-
-def storable(text: str) -> str:
-    """`text` if it can be written as UTF-8. JSON lets a sender write half of a surrogate
-    pair (`"\\ud83d"`); Python reads it into a str that no encoder accepts, so it could never
-    be stored, and retrying would not change that."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError(
-            "not_unicode", "not valid Unicode text (a lone surrogate)"
-        ) from None
-    return text
-
-
-def storable_json(value: Any, depth: int = 0) -> None:
-    """Check every string and key of a JSON value with `storable`, and its nesting depth."""
-    if depth > MAX_RAW_DEPTH:
-        raise PydanticCustomError(
-            "too_deep", "nested deeper than {limit} levels", {"limit": MAX_RAW_DEPTH}
-        )
-    if isinstance(value, str):
-        storable(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                storable(key)
-            storable_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            storable_json(item, depth + 1)
-
-
-# Text that came from outside: checked before anything tries to store it.
-Text = Annotated[str, AfterValidator(storable)]
-Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(storable)]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AgentStatus(StrEnum):
-    ONLINE = "online"
-    AWAY = "away"
-    OFFLINE = "offline"
+from core.agents import Agent
+from core.keys import ConversationKey
+from core.values import Frozen, Identifier, Text, storable_json
 
 
 class ConversationStatus(StrEnum):
@@ -119,18 +72,21 @@ class DeskActionKind(StrEnum):
 
 
 class DeskAction(Frozen):
-    """What someone did on the agents' desk (Slack) about one conversation.
+    """What someone did on the agents' desk about one conversation.
 
     It travels through the inbox like a customer's message, so that it is stored before the
     platform is answered, processed once, and in turn with the conversation's other events:
-    `customer_key` is the conversation's key. `handoff_id` names the notice acted on, so a
-    button on an out-of-date notice does nothing. `actor` is the platform's user id and
-    `place` where they acted, to tell them when their action did nothing.
+    `conversation_key` is the conversation's key (stored as `customer_key`). `handoff_id`
+    names the notice acted on, so a button on an out-of-date notice does nothing. `actor` is
+    the platform's user id and `place` where they acted, to tell them when their action did
+    nothing.
     """
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
     kind: DeskActionKind
     conversation_id: Text
-    customer_key: Text
+    conversation_key: ConversationKey = Field(alias="customer_key")
     agent_id: Text | None = None  # None: not one of the configured agents
     actor: Text
     place: Text | None = None
@@ -170,16 +126,11 @@ class Inbound(Frozen):
         return raw
 
     @property
-    def contact_key(self) -> str:
+    def conversation_key(self) -> ConversationKey:
         """The key its conversation's events run under, one at a time."""
         if self.action is not None:
-            return self.action.customer_key
-        return conversation_key(self.channel, self.contact.external_id)
-
-
-def conversation_key(channel: str, external_id: str) -> str:
-    """The key under which one contact's events are processed one at a time."""
-    return f"{channel}:{external_id}"
+            return self.action.conversation_key
+        return ConversationKey(self.channel, self.contact.external_id)
 
 
 class StoredInbound(Frozen):
@@ -246,9 +197,11 @@ class Run(BaseModel):
 class HttpCall(Frozen):
     """An HTTP request a run has decided to make, made after the decision is committed."""
 
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
     request_id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey = Field(alias="key")  # stored in the run as `key`
     method: str
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -260,7 +213,7 @@ class HttpCall(Frozen):
 class HttpResult(Frozen):
     request_id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey
     status: int | None = None  # None: no answer (timeout, connection refused)
     body: str | None = None  # the response text, when it fit the size limit
     error: str | None = None
@@ -396,6 +349,7 @@ class Notice(Frozen):
     conversation_id: str
     handoff_id: str
     agent: Agent | None = None  # the assignee, when there is one
+    agent_address: str | None = None  # theirs on the desk channel (to mention them)
     team: str | None = None
     targets: list[NoticeTarget] = Field(default_factory=list)
     contact: ContactCard | None = None
@@ -452,7 +406,7 @@ TimerPurpose = Literal["run", "accept"]
 class Timer(Frozen):
     id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey
     due_at: datetime
     # The timer stands for work in flight (an HTTP request under way): the process that
     # takes over from a stopped one makes it due at once (see `Store.take_back`).
@@ -463,18 +417,10 @@ class Timer(Frozen):
     purpose: TimerPurpose = "run"
 
 
-class Agent(Frozen):
-    id: str
-    name: str
-    status: AgentStatus
-    capacity: int | None = None
-    slack_user_id: str | None = None
-
-
 class DeskThread(Frozen):
     """A handoff notice as posted on the desk: the conversation's agents talk in its thread.
 
-    `place` is the platform's conversation (a Slack channel or DM) and `ts` the notice's
+    `place` is the platform's conversation (a channel or a direct message) and `ts` the notice's
     message there; together they name the thread.
     """
 
@@ -484,50 +430,6 @@ class DeskThread(Frozen):
     conversation_id: str
     handoff_id: str
     agent_id: str | None = None
-
-
-class DeliveryOutcome(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    # Not now, and not a failure: the channel's own rate limit. Not counted as an attempt.
-    DEFER = "defer"
-
-
-class Delivery(Frozen):
-    """What a channel says about one attempt to send an Outbound.
-
-    DEFER means the channel did not try at all (its own rate limit said wait); it requires
-    `retry_after`, the seconds (more than 0) until the message may go.
-    """
-
-    outcome: DeliveryOutcome
-    error: str | None = None
-    retry_after: float | None = None  # seconds, when the platform said how long to wait
-    recipient_gone: bool = False  # FAILED because the recipient refuses all messages (403)
-
-    @classmethod
-    def sent(cls) -> Delivery:
-        return cls(outcome=DeliveryOutcome.SENT)
-
-    @classmethod
-    def retry(cls, error: str, retry_after: float | None = None) -> Delivery:
-        return cls(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
-
-    @classmethod
-    def failed(cls, error: str, recipient_gone: bool = False) -> Delivery:
-        return cls(outcome=DeliveryOutcome.FAILED, error=error, recipient_gone=recipient_gone)
-
-    @classmethod
-    def defer(cls, seconds: float) -> Delivery:
-        return cls(outcome=DeliveryOutcome.DEFER, retry_after=seconds)
-
-    @model_validator(mode="after")
-    def _defer_says_how_long(self) -> Delivery:
-        # A wait of zero would have the outbox claim the same message again at once.
-        if self.outcome == DeliveryOutcome.DEFER and (self.retry_after or 0) <= 0:
-            raise ValueError("a deferred delivery needs a positive retry_after")
-        return self
 
 
 Run.model_rebuild()

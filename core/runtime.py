@@ -16,18 +16,20 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from core.addresses import DeskAddresses
+from core.agents import Agent, AgentStatus
 from core.backlog import RETRY_AFTER_SECONDS, Backlog
 from core.callouts import perform
-from core.config import AfterCrash, Config, OutboxSettings
+from core.config import Config
+from core.config_sections import AfterCrash, OutboxSettings
 from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
 from core.engine import Engine
-from core.errors import Backlogged, Refused, StoreUnavailable
+from core.errors import Backlogged, StoreUnavailable, stored
+from core.keys import ConversationKey
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
-    Agent,
-    AgentStatus,
     Conversation,
     DeskThread,
     HttpCall,
@@ -36,14 +38,16 @@ from core.models import (
     Outbound,
     StoredInbound,
     Timer,
-    conversation_key,
 )
 from core.offers import Offer, QueueOffers
 from core.outbox import OutboxWorker
+from core.pacing import Pacing, SendLimits
 from core.ports import Channel, Clock, Leadership, Store
 from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
+from core.shared_pacing import deployment_pacing
+from core.takeover import Takeover, TakeoverLoop, take_back
 from core.tasks import TaskSet, settle
 from core.turn import TurnReport
 from core.workflow import Workflow
@@ -60,7 +64,7 @@ class EngineJob(Generic[T]):
     """Engine work a caller waits for (close, offer, assign by hand), run in the
     conversation's turn order."""
 
-    key: str
+    conversation_key: ConversationKey
     work: Callable[[], Awaitable[T]]
     outcome: asyncio.Future[T]
 
@@ -84,6 +88,7 @@ class Runtime:
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
+        addresses: DeskAddresses | None = None,
         away_outside: Mapping[str, str] | None = None,
         reporter: Reporter | None = None,
         retention: RetentionSettings | None = None,
@@ -101,6 +106,7 @@ class Runtime:
             settings=settings,
             secrets=secrets,
             desk=desk,
+            addresses=addresses,
         )
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
@@ -146,8 +152,8 @@ class Runtime:
         if self.backlog.full:
             raise Backlogged(RETRY_AFTER_SECONDS)
         received_at = self.clock.now()
-        inbound_id = await _stored(
-            f"the inbox could not store the event of {event.contact_key}",
+        inbound_id = await stored(
+            f"the inbox could not store the event of {event.conversation_key}",
             self.store.record_inbound(event, received_at),
         )
         self.reporter.inbound(event, inbound_id)
@@ -165,21 +171,26 @@ class Runtime:
     async def lead(self, job: str) -> bool:  # the Leadership port: alone, a process leads
         return not isinstance(self.store, Leadership) or await self.store.lead(job)
 
+    def pacing(self, bot: str, limits: SendLimits) -> Pacing:  # the Pacers port
+        return deployment_pacing(self.store, self.clock, bot, limits)
+
     async def load_cursor(self, name: str) -> str | None:
-        return await _stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
+        return await stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
 
     async def save_cursor(self, name: str, value: str) -> None:
-        await _stored(
-            f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value)
-        )
+        await stored(f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value))
 
     # the Desk port ----------------------------------------------------------------------
 
     async def list_agents(self) -> list[Agent]:
-        return await _stored("the agents could not be read", self.store.list_agents())
+        return await stored("the agents could not be read", self.store.list_agents())
+
+    async def agent_at(self, desk: str, address: str) -> Agent | None:
+        found = self.engine.addresses.agent_at(desk, address)
+        return next((a for a in await self.list_agents() if a.id == found), None)
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
-        agent = await _stored(
+        agent = await stored(
             f"the status of {agent_id} could not be saved",
             self.store.set_agent_status(agent_id, status),
         )
@@ -189,27 +200,27 @@ class Runtime:
         return agent
 
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
-        return await _stored(
+        return await stored(
             f"the conversations of {agent_id} could not be read",
             self.store.open_assigned(agent_id),
         )
 
-    async def customer_key(self, conversation_id: str) -> str | None:
-        return await _stored(
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
+        return await stored(
             f"the conversation {conversation_id} could not be read",
-            self._conversation_key(conversation_id),
+            self._key_of_conversation(conversation_id),
         )
 
     async def save_thread(self, thread: DeskThread) -> None:
-        await _stored("the notice's thread could not be saved", self.store.save_thread(thread))
+        await stored("the notice's thread could not be saved", self.store.save_thread(thread))
 
     async def threads_of(self, handoff_id: str) -> list[DeskThread]:
-        return await _stored(
+        return await stored(
             "the notice's threads could not be read", self.store.threads_of(handoff_id)
         )
 
     async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
-        return await _stored(
+        return await stored(
             "the notice's thread could not be read", self.store.thread_at(desk, place, ts)
         )
 
@@ -219,29 +230,18 @@ class Runtime:
         """Take back what the previous process held when it stopped, before anything runs:
         its deliveries and HTTP requests under way are redone now, not when their leases
         would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
-        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
-        taken = await self.store.take_back(self.clock.now(), skip)
-        for item in taken.uncertain:
-            log.warning(
-                "not sent again: in flight when the previous process stopped (after_crash:"
-                " skip): conversation=%s channel=%s message=%s",
-                item.message.conversation_id,
-                item.message.channel,
-                item.message.message_id,
-            )
-        if taken.resent or taken.requests:
-            log.info(
-                "taken back from the previous process: %d messages to send again, %d HTTP"
-                " requests to make again",
-                taken.resent,
-                taken.requests,
-            )
+        await take_back(self.store, self.clock, self._after_crash)
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self.timer_loop.run)
         self._spawn("sweep", self._sweep.run)
+        if isinstance(self.store, Takeover):  # a dead replica's events, within seconds
+            taker = TakeoverLoop(
+                store=self.store, clock=self.clock, submit=self._take_over, wake=self._wake_work
+            )
+            self._spawn("takeover", taker.run)
         if self.retention is not None:
             self._spawn("retention", self.retention.run)
 
@@ -252,6 +252,7 @@ class Runtime:
         await self.engine.reload(
             config.workflows, schedules=schedules, settings=config.settings, secrets=secrets
         )
+        self.engine.addresses = config.addresses  # whom the next notices go to
         self._sweep.schedules, self._sweep.away_outside = schedules, config.away_outside
         if self.retention is not None:
             self.retention.settings = config.retention
@@ -306,18 +307,26 @@ class Runtime:
     def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.loops[name] = supervised(self._tasks, name, loop)
 
+    def _take_over(self, item: StoredInbound) -> None:
+        if not self._stopping:  # else this replica's sign-off leaves it to the others
+            self._submit(item)
+
+    def _wake_work(self) -> None:
+        self.outbox.wake()
+        self.timer_loop.wake.set()
+
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
         if isinstance(job, EngineJob | HttpResult):
-            self._dispatcher.submit(job.key, job)
+            self._dispatcher.submit(job.conversation_key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self.backlog:
                 return
             self.backlog.add(job.id)
-            self._dispatcher.submit(job.event.contact_key, job)
+            self._dispatcher.submit(job.event.conversation_key, job)
         elif self.timer_loop.take(job):
-            self._dispatcher.submit(job.key, job)
+            self._dispatcher.submit(job.conversation_key, job)
 
     async def _handle(self, job: Job) -> None:
         if isinstance(job, EngineJob):
@@ -363,12 +372,12 @@ class Runtime:
                 failures,
                 item.id,
                 conversation_id or "-",
-                item.event.contact_key,
+                item.event.conversation_key,
                 exc,
                 extra={
                     "conversation_id": conversation_id,
                     "channel": item.event.channel,
-                    "contact_key": item.event.contact_key,
+                    "contact_key": str(item.event.conversation_key),
                     "inbound_id": item.id,
                 },
             )
@@ -384,7 +393,7 @@ class Runtime:
         try:
             found = await self.store.conversations_of(event.channel, event.contact.external_id)
         except Exception:
-            log.warning("could not look up the conversation of %s", event.contact_key)
+            log.warning("could not look up the conversation of %s", event.conversation_key)
             return None
         return found[-1].id if found else None
 
@@ -425,10 +434,10 @@ class Runtime:
         """The agent may take more conversations: offer them their teams' queues."""
         self._queue_offers.agent_available(agent_id)
 
-    async def _offer(self, key: str, conversation_id: str, agent_id: str) -> Offer:
+    async def _offer(self, key: ConversationKey, conversation_id: str, agent_id: str) -> Offer:
         return await self._in_turn(key, partial(self.engine.offer, conversation_id, agent_id))
 
-    async def _in_turn(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def _in_turn(self, key: ConversationKey, work: Callable[[], Awaitable[T]]) -> T:
         """Run engine work in the turn order of the conversation under `key`."""
         outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._submit(EngineJob(key, work, outcome))
@@ -436,14 +445,14 @@ class Runtime:
 
     async def _undelivered(self, message: Outbound, error: str) -> None:
         """A customer's message failed for good: the engine hears of it in their turn order."""
-        key = conversation_key(message.channel, message.recipient)
+        key = ConversationKey(message.channel, message.recipient)
         await self._in_turn(key, partial(self.engine.undelivered, message, error))
 
-    async def _key_of(self, contact_id: str, channel: str) -> str | None:
+    async def _key_of(self, contact_id: str, channel: str) -> ConversationKey | None:
         contact = await self.store.get_contact_by_id(contact_id)
-        return None if contact is None else conversation_key(channel, contact.external_id)
+        return None if contact is None else ConversationKey(channel, contact.external_id)
 
-    async def _conversation_key(self, conversation_id: str) -> str | None:
+    async def _key_of_conversation(self, conversation_id: str) -> ConversationKey | None:
         conversation = await self.store.get_conversation(conversation_id)
         if conversation is None:
             return None
@@ -452,14 +461,14 @@ class Runtime:
     async def close_conversation(self, conversation_id: str) -> bool | None:
         """Close it (in its turn order); None when there is no such conversation, False when
         it was closed already."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return None
         return await self._in_turn(key, partial(self.engine.close, conversation_id))
 
     async def assign_conversation(self, conversation_id: str, agent_id: str) -> HandAssignment:
         """Assign it by hand (in its turn order)."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return HandAssignment.NO_CONVERSATION
         work = partial(self.engine.assign_by_hand, conversation_id, agent_id)
@@ -467,7 +476,7 @@ class Runtime:
 
     async def unassign_conversation(self, conversation_id: str) -> bool | None:
         """Take it from its agent by hand (in its turn order); see `Engine.unassign_by_hand`."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return None
         return await self._in_turn(key, partial(self.engine.unassign_by_hand, conversation_id))
@@ -487,16 +496,3 @@ class Runtime:
             if len(batch) < 500:
                 return count
             after = batch[-1].id
-
-
-async def _stored(failure: str, work: Awaitable[T]) -> T:
-    """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
-    so that it answers the platform with an error status and the event comes again; except
-    a refusal (`Unstorable`), which would fail the same way every time."""
-    try:
-        return await work
-    except (StoreUnavailable, Refused):
-        raise
-    except Exception as exc:
-        log.exception("%s", failure)
-        raise StoreUnavailable(failure) from exc

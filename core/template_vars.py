@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Set
 from dataclasses import dataclass
 
+from core.agents import Agent
 from core.errors import Problem
-from core.models import Agent, Contact
+from core.models import Contact
 from core.program import Instruction, Program, compile_workflow
 from core.sources import Source
 from core.step_types import (
@@ -131,8 +132,8 @@ def _edges(n: int, instruction: Instruction, program: Program) -> Iterator[tuple
         return
     failing = {instruction.blocks.get(name) for name in ("on_failure", "on_timeout")}
     saves: set[str] = set()
-    if isinstance(step, AskQuestionStep) and step.save_to and step.save_to.startswith("vars."):
-        saves = {step.save_to.split(".", 1)[1]}
+    if isinstance(step, AskQuestionStep) and step.save_to and step.save_to.kind == "var":
+        saves = {step.save_to.name}
     elif isinstance(step, HttpRequestStep):
         saves = set(step.save)
     if isinstance(step, BranchStep):

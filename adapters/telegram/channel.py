@@ -15,9 +15,11 @@ from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
 from adapters.telegram.outbound import BotSender
 from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
-from core.models import Delivery, Outbound
-from core.pacing import SendLimiter
+from core.deliveries import Delivery
+from core.models import Outbound
+from core.pacing import SendLimits, pacing_for
 from core.ports import Clock, Inbox
+from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,9 @@ class TelegramChannel:
 
     def __init__(self, slug: str, settings: TelegramSettings, inbox: Inbox, clock: Clock) -> None:
         self.slug = slug
-        limiter = SendLimiter(
-            clock, settings.per_chat_interval_seconds, settings.per_bot_per_second
-        )
+        # Shared by every replica on a store that can share it (see `core.pacing`).
+        limits = SendLimits(settings.per_chat_interval_seconds, settings.per_bot_per_second)
+        limiter = pacing_for(inbox, clock, slug, limits)
         self._sender = BotSender(slug, settings, limiter)
         self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot, limiter, clock)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
@@ -47,7 +49,7 @@ class TelegramChannel:
             self._poller = UpdatePoller(
                 slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.bot
             )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()  # the poller, while it runs
 
     @property
     def handler(self) -> UpdateHandler:
@@ -62,15 +64,12 @@ class TelegramChannel:
     async def start(self) -> None:
         await self._sender.start()
         if self._poller is not None and not self._tasks:
-            task = asyncio.create_task(self._poller.run(), name=f"telegram-poller:{self.slug}")
-            self._tasks.add(task)
+            task = self._tasks.spawn(self._poller.run(), name=f"telegram-poller:{self.slug}")
             task.add_done_callback(self._poller_done)
 
     async def close(self) -> None:
         # The poller first, so that no new button press starts a follow-up.
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self._follow_ups.close()
         await self._sender.close()
 
@@ -81,7 +80,6 @@ class TelegramChannel:
         return None
 
     def _poller_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("telegram %s: the poller stopped", self.slug, exc_info=task.exception())
 

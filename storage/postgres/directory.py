@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
-from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
 
-_AGENT = "id, name, status, capacity, slack_user_id"
+_AGENT = "id, name, status, capacity"
 
 
 def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
@@ -44,12 +44,11 @@ async def sync(
     _check(agents, teams)
     await conn.executemany(
         f"""
-        INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO UPDATE SET
-            name = excluded.name, capacity = excluded.capacity,
-            slack_user_id = excluded.slack_user_id
+            name = excluded.name, capacity = excluded.capacity
         """,
-        [(a.id, a.name, a.status.value, a.capacity, a.slack_user_id) for a in agents],
+        [(a.id, a.name, a.status.value, a.capacity) for a in agents],
     )
     await conn.execute("DELETE FROM agents WHERE id <> ALL($1::text[])", [a.id for a in agents])
     await conn.execute("DELETE FROM teams WHERE name <> ALL($1::text[])", list(teams))
@@ -103,7 +102,7 @@ async def team_facts(
     last = await conn.fetchval("SELECT last_picked FROM teams WHERE name = $1 FOR UPDATE", team)
     members = await conn.fetch(
         """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id, m.position
+        SELECT a.id, a.name, a.status, a.capacity, m.position
         FROM team_members AS m JOIN agents AS a ON a.id = m.agent_id
         WHERE m.team = $1 ORDER BY a.id FOR UPDATE OF a
         """,
@@ -146,5 +145,4 @@ def _agent(row: asyncpg.Record) -> Agent:
         name=row["name"],
         status=AgentStatus(row["status"]),
         capacity=row["capacity"],
-        slack_user_id=row["slack_user_id"],
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT
 from core.listing import (
     AgentLoad,
@@ -16,7 +17,7 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
+from core.models import Conversation
 from core.ports import Waiting, Workload
 from core.retention import Cutoffs, Purged
 from storage.postgres import reads
@@ -136,7 +137,7 @@ async def _timer_due(db: Reader, conversation: Conversation) -> datetime | None:
 async def agent_loads(db: Reader) -> list[AgentLoad]:
     rows = await db.fetch(
         """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id,
+        SELECT a.id, a.name, a.status, a.capacity,
             (SELECT count(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             ARRAY(SELECT team FROM team_members WHERE agent_id = a.id ORDER BY team) AS teams
@@ -150,7 +151,6 @@ async def agent_loads(db: Reader) -> list[AgentLoad]:
                 name=row["name"],
                 status=AgentStatus(row["status"]),
                 capacity=row["capacity"],
-                slack_user_id=row["slack_user_id"],
             ),
             teams=list(row["teams"]),
             open_conversations=row["open_conversations"],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -20,11 +20,10 @@ import asyncpg
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
+from core.agents import Agent, AgentStatus
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     DeskThread,
@@ -35,9 +34,19 @@ from core.models import (
     Timer,
     TranscriptEntry,
 )
+from core.pacing import SendLimits
 from core.ports import OutboxRecord, TakenBack, Workload
 from core.retention import Cutoffs, Purged
-from storage.postgres import desk_threads, directory, reads, records, replicas, rows, work
+from storage.postgres import (
+    desk_threads,
+    directory,
+    reads,
+    records,
+    replicas,
+    rows,
+    send_windows,
+    work,
+)
 from storage.postgres.leadership import Leaders
 from storage.postgres.pool import DRIVER_ERRORS, as_store_error, create_pool
 from storage.postgres.reads import Conn
@@ -58,7 +67,8 @@ PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
 
 class PostgresStore:
     """The Store port on PostgreSQL (entry point `frontdesk.stores: postgres`), with the
-    Records port and the Leadership port."""
+    Records port, the Leadership port, the SendWindows port (`core.shared_pacing`) and the
+    Takeover port (`core.takeover`)."""
 
     settings_model: ClassVar[type[BaseModel]] = PostgresSettings
 
@@ -130,6 +140,27 @@ class PostgresStore:
         """The server pid of the connection holding this replica's leads, if it has one."""
         return self._leaders.server_pid()
 
+    # send windows (core.shared_pacing.SendWindows) ----------------------------------------
+
+    async def reserve_send(
+        self,
+        bot: str,
+        chat: str | None,
+        limits: SendLimits,
+        now: datetime,
+        holder: str | None,
+        lease: timedelta,
+    ) -> float:
+        return await send_windows.reserve(self._db(), bot, chat, limits, now, holder, lease)
+
+    async def release_send(
+        self, bot: str, chat: str | None, limits: SendLimits, now: datetime, holder: str
+    ) -> None:
+        await send_windows.release(self._db(), bot, chat, limits, now, holder)
+
+    async def pause_sends(self, bot: str, until: datetime) -> None:
+        await send_windows.pause(self._db(), bot, until)
+
     # inbox --------------------------------------------------------------------------------
 
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
@@ -144,7 +175,7 @@ class PostgresStore:
                 work.RECORD,
                 event.channel,
                 event.event_id,
-                event.contact_key,
+                str(event.conversation_key),
                 body,
                 aware(at),
                 self.replica,
@@ -161,6 +192,17 @@ class PostgresStore:
 
     async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
         return await work.load(self._db(), inbound_id)
+
+    @property
+    def takeover_seconds(self) -> float:
+        """How often to look for a dead replica's events: as often as replicas beat."""
+        return self._settings.heartbeat_seconds
+
+    async def orphaned_inbound(self, limit: int) -> list[StoredInbound]:
+        """Unprocessed events of replicas that are gone (see `replicas`), now this one's."""
+        return await work.claim_orphaned(
+            self._db(), self.replica, self._settings.owner_timeout_seconds, limit
+        )
 
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         await self._db().execute(work.SET_ASIDE, aware(at), error, inbound_id)

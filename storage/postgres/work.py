@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from core.keys import ConversationKey
 from core.models import Inbound, Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
 from core.ports import OutboxRecord, TakenBack
 from storage.postgres.reads import Conn, Reader
@@ -42,6 +43,25 @@ async def claim_pending(
     db: Reader, replica: str, owner_timeout: float, limit: int, after_id: int
 ) -> list[StoredInbound]:
     rows = await db.fetch(_CLAIM_PENDING, replica, after_id, limit, owner_timeout)
+    return sorted((_stored(row) for row in rows), key=lambda item: item.id)
+
+
+# Only events whose owner is gone (never this replica's own, already in its hands): asked on
+# the heartbeat's cadence, so a dead replica's events move within seconds of its last beat.
+_CLAIM_ORPHANED = f"""
+    UPDATE inbox SET owner = $1 WHERE id IN (
+        SELECT id FROM inbox
+        WHERE processed_at IS NULL AND (owner IS NULL OR {gone("owner", "$1", "$3")})
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, received_at, event
+"""
+
+
+async def claim_orphaned(
+    db: Reader, replica: str, owner_timeout: float, limit: int
+) -> list[StoredInbound]:
+    rows = await db.fetch(_CLAIM_ORPHANED, replica, limit, owner_timeout)
     return sorted((_stored(row) for row in rows), key=lambda item: item.id)
 
 
@@ -118,7 +138,7 @@ def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool
     return (
         timer.id,
         timer.conversation_id,
-        timer.key,
+        str(timer.conversation_key),
         aware(timer.due_at),
         timer.lease,
         replica,
@@ -146,7 +166,7 @@ async def claim_timers(
         Timer(
             id=r["id"],
             conversation_id=r["conversation_id"],
-            key=r["key"],
+            conversation_key=ConversationKey.parse(r["key"]),
             due_at=r["due_at"],
             lease=r["lease"],
             purpose=r["purpose"],

@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
-from core.models import Agent, AgentStatus
 from storage.sqlite.connection import fetch_all, fetch_one
 
-_AGENT = "id, name, status, capacity, slack_user_id"
+_AGENT = "id, name, status, capacity"
 
 
 def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
@@ -40,15 +40,11 @@ async def sync(
     # An existing agent keeps its status: agents set it themselves, the config only seeds it.
     await conn.executemany(
         f"""
-        INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?, ?)
+        INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
-            name = excluded.name, capacity = excluded.capacity,
-            slack_user_id = excluded.slack_user_id
+            name = excluded.name, capacity = excluded.capacity
         """,
-        [
-            (agent.id, agent.name, agent.status.value, agent.capacity, agent.slack_user_id)
-            for agent in agents
-        ],
+        [(agent.id, agent.name, agent.status.value, agent.capacity) for agent in agents],
     )
     # json_each keeps the statement one parameter long however many agents there are.
     await conn.execute(
@@ -113,7 +109,7 @@ async def team_facts(
     rows = await fetch_all(
         conn,
         """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id, t.last_picked,
+        SELECT a.id, a.name, a.status, a.capacity, t.last_picked,
             (SELECT COUNT(*) FROM conversations AS c
              WHERE c.status = 'open' AND c.assignee = a.id) AS open_count
         FROM team_members AS m
@@ -145,5 +141,4 @@ def _agent(row: sqlite3.Row) -> Agent:
         name=row["name"],
         status=AgentStatus(row["status"]),
         capacity=row["capacity"],
-        slack_user_id=row["slack_user_id"],
     )

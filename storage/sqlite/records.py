@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.listing import (
     AgentLoad,
@@ -18,7 +19,7 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
+from core.models import Conversation
 from storage.sqlite import conversations
 from storage.sqlite.codec import TAGS, from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
@@ -163,7 +164,7 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     rows = await fetch_all(
         conn,
         """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id,
+        SELECT a.id, a.name, a.status, a.capacity,
             (SELECT COUNT(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             (SELECT json_group_array(team) FROM
@@ -178,7 +179,6 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
                 name=row["name"],
                 status=AgentStatus(row["status"]),
                 capacity=row["capacity"],
-                slack_user_id=row["slack_user_id"],
             ),
             teams=TAGS.validate_json(row["teams"]),
             open_conversations=row["open_conversations"],

@@ -20,11 +20,10 @@ from typing import ClassVar
 import aiosqlite
 from pydantic import BaseModel
 
+from core.agents import Agent, AgentStatus
 from core.errors import StoreUnavailable
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     DeskThread,

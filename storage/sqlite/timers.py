@@ -6,6 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from core.keys import ConversationKey
 from core.models import Timer
 from storage.sqlite.codec import from_micros, from_micros_or_none, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
@@ -27,7 +28,8 @@ DELETE = "DELETE FROM timers WHERE id = ?"
 
 def timer_row(timer: Timer) -> tuple[str, str, str, int, int, str]:
     due_at = to_micros(timer.due_at)
-    return (timer.id, timer.conversation_id, timer.key, due_at, int(timer.lease), timer.purpose)
+    key = str(timer.conversation_key)
+    return (timer.id, timer.conversation_id, key, due_at, int(timer.lease), timer.purpose)
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:
@@ -44,7 +46,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
         Timer(
             id=row["id"],
             conversation_id=row["conversation_id"],
-            key=row["key"],
+            conversation_key=ConversationKey.parse(row["key"]),
             due_at=from_micros(row["due_at"]),
             lease=bool(row["lease"]),
             purpose=row["purpose"],

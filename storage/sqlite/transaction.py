@@ -16,17 +16,10 @@ from functools import partial
 
 import aiosqlite
 
+from core.agents import Agent
 from core.assignment import AgentFacts, TeamFacts
 from core.history import HistoryEvent
-from core.models import (
-    Agent,
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Outbound,
-    Timer,
-    TranscriptEntry,
-)
+from core.models import Contact, Conversation, ConversationStatus, Outbound, Timer, TranscriptEntry
 from storage.sqlite import conversations, directory, inbox, outbox, records, timers, workflows
 from storage.sqlite.codec import to_micros
 from storage.sqlite.writer import Batch, Writer

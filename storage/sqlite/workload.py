@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from core.models import AgentStatus
+from core.agents import AgentStatus
 from core.ports import Waiting, Workload
 from storage.sqlite.codec import from_micros_or_none
 from storage.sqlite.connection import fetch_all

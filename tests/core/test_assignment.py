@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, Rules, TeamFacts, can_take, choose_agent
-from core.models import Agent, AgentStatus
 
 ON, AWAY, OFF = AgentStatus.ONLINE, AgentStatus.AWAY, AgentStatus.OFFLINE
 

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from core.assignment import Rules, choose_agent
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
+from core.keys import ConversationKey
 from core.models import Timer
 from storage.postgres import PostgresSettings, PostgresStore
 from tests.storage.builders import (
@@ -81,6 +82,24 @@ async def test_an_event_stays_with_its_live_owner_and_moves_when_it_dies(
         assert await third.pending_inbound(10) == []
 
 
+async def test_only_the_events_of_a_dead_replica_are_orphaned(tmp_path: Path) -> None:
+    async with replicas(tmp_path, 3) as (first, second, third):
+        dead_ones = [await first.record_inbound(event(n), T0) for n in (1, 2)]
+        own = await second.record_inbound(event(3), T0)
+        live_ones = await third.record_inbound(event(4), T0)
+
+        assert await second.orphaned_inbound(10) == []  # everyone still beats
+        await stop_beating(first)
+        taken = [item.id for item in await second.orphaned_inbound(10)]
+        # Now the second's: the third does not take them too, and the rest stay where they are.
+        assert await third.orphaned_inbound(10) == []
+        assert [item.id for item in await second.pending_inbound(10)] == [*dead_ones, own]
+        assert [item.id for item in await third.pending_inbound(10)] == [live_ones]
+
+    assert taken == dead_ones
+    assert second.takeover_seconds == SLOW_BEAT["heartbeat_seconds"]
+
+
 async def test_a_replica_that_signs_off_leaves_its_events_at_once(tmp_path: Path) -> None:
     async with replicas(tmp_path) as (first, second):
         inbound_id = await first.record_inbound(event(1), T0)
@@ -126,7 +145,14 @@ async def test_a_due_timer_fires_on_one_replica_and_moves_when_it_dies(tmp_path:
     async with replicas(tmp_path) as (first, second):
         await seed(first, conversation("v1"))
         async with first.transaction() as tx:
-            await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+            await tx.schedule_timer(
+                Timer(
+                    id="t1",
+                    conversation_id="v1",
+                    conversation_key=ConversationKey("webhook", "k"),
+                    due_at=T0,
+                )
+            )
 
         assert [t.id for t in await first.due_timers(seconds(1), 10)] == ["t1"]
         assert await second.due_timers(seconds(1), 10) == []
@@ -237,7 +263,13 @@ async def test_a_starting_replica_takes_back_only_what_dead_ones_held(tmp_path: 
         await enqueue(first, message("m1", "v1"))
         async with first.transaction() as tx:
             await tx.schedule_timer(
-                Timer(id="request", conversation_id="v1", key="k", due_at=seconds(60), lease=True)
+                Timer(
+                    id="request",
+                    conversation_id="v1",
+                    conversation_key=ConversationKey("webhook", "k"),
+                    due_at=seconds(60),
+                    lease=True,
+                )
             )
         [claimed] = await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack.settings import SlackSettings
+from core.agents import Agent, AgentStatus
+from core.keys import ConversationKey
 from core.models import (
-    Agent,
-    AgentStatus,
     ContactCard,
     Conversation,
     DeskActionKind,
@@ -24,9 +24,7 @@ from tests.support.slack import SIGNING_SECRET
 
 SLUG = "slack"
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
-CAROL = Agent(
-    id="carol", name="Carol", status=AgentStatus.ONLINE, capacity=3, slack_user_id="UCAROL"
-)
+CAROL = Agent(id="carol", name="Carol", status=AgentStatus.ONLINE, capacity=3)
 TEAM_CHANNEL = "CSUPPORT"
 
 
@@ -43,6 +41,7 @@ def notice(kind: NoticeKind = NoticeKind.HANDOFF, **changes: Any) -> Notice:
         "conversation_id": "conv-1",
         "handoff_id": "h-1",
         "agent": CAROL,
+        "agent_address": "UCAROL",
         "team": "support",
         "targets": [
             NoticeTarget(kind="user", id="UCAROL"),
@@ -83,13 +82,16 @@ class FakeDesk:
     async def list_agents(self) -> list[Agent]:
         return []
 
+    async def agent_at(self, desk: str, address: str) -> Agent | None:
+        return None
+
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
         return None
 
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
         return []
 
-    async def customer_key(self, conversation_id: str) -> str | None:
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
         return None
 
     async def save_thread(self, thread: DeskThread) -> None:

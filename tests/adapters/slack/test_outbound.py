@@ -9,7 +9,8 @@ import pytest
 
 from adapters.slack.outbound import SlackSender
 from core.clock import ManualClock
-from core.models import Delivery, DeliveryOutcome, DeskThread, NoticeKind, Option, Outbound
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import DeskThread, NoticeKind, Option, Outbound
 from core.pacing import SendLimiter
 from tests.adapters.slack.conftest import make_client
 from tests.adapters.slack.fake_web_api import FakeWebApi, serving
@@ -329,7 +330,7 @@ async def test_a_deferred_relay_goes_on_where_it_stopped(
     await sender.send(desk_message())
     clock.advance(1)
     # The team channel just got another message: the relay's second post must wait.
-    assert limiter.acquire(TEAM_CHANNEL) == 0
+    assert await limiter.acquire(TEAM_CHANNEL) == 0
 
     line = desk_message(NoticeKind.MESSAGE, text="hello")
     first = await sender.send(line)
