@@ -92,6 +92,7 @@ PHONES: list[tuple[str, str, str | None, str | None, str | None]] = [
     ("too short for the region", "12345", "ES", None, None),
     ("a cut-off number", "+34 600", "ES", None, None),
     ("words", "call me", "ES", None, None),
+    ("a number for no country keeps no country", "+800 1234 5678", None, "+80012345678", None),
 ]
 
 
