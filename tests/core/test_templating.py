@@ -16,6 +16,7 @@ from core.templating import (
     render,
     render_url,
 )
+from tests.core.turns import drive, program, start, turn
 
 CONTEXT: dict[str, Any] = {
     "contact": {"name": "Lu", "email": "a+b@x.com&admin=1", "fields": {}},
@@ -98,6 +99,10 @@ def test_a_template_that_does_not_parse_is_refused_with_its_line(text: str, prob
 # (rule, template that parses but cannot render with these values)
 FAILS: list[tuple[str, str]] = [
     ("the sandbox refuses changing a value", "{{ vars.update({'a': 1}) }}"),
+    ("adding a number to text", "{{ vars.plan + 1 }}"),
+    ("dividing by zero", "{{ 10 / vars.zero }}"),
+    ("looping over a number", "{% for x in vars.zero %}{{ x }}{% endfor %}"),
+    ("a number filter on text", "{{ vars.plan | round(1, 'sideways') }}"),
 ]
 
 
@@ -108,3 +113,14 @@ def test_a_template_that_cannot_render_says_so(text: str) -> None:
         render(text, CONTEXT)
     with pytest.raises(TemplateRenderError):
         render_url(text, CONTEXT)
+
+
+async def test_a_message_that_cannot_render_is_skipped_and_the_run_goes_on() -> None:
+    prog = program(
+        """
+        - {id: a, type: send_message, text: "You have {{ vars.seats + 1 }} seats"}
+        - {id: b, type: send_message, text: "Anything else?"}
+        """
+    )
+    at = start(prog, turn(), vars={"seats": "many"})
+    assert await drive(prog, at) == ["Anything else?"]
