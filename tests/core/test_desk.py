@@ -24,7 +24,7 @@ from core.desk import (
     targets,
     undelivered,
 )
-from core.desk_actions import DeskActions, accept_overdue, unassign_by_hand
+from core.desk_actions import DeskActions, accept_overdue, accept_timed_out, unassign_by_hand
 from core.keys import ConversationKey
 from core.models import (
     Author,
@@ -834,3 +834,37 @@ async def test_what_the_desk_is_told_about_a_posted_notice(
         assert message.notice is not None
         found.append((message.notice.kind, message.recipient, message.notice.actions))
     assert found == sent
+
+
+# (rule, Bob's status, Cat's status, moved to, the line on the notice)
+ACCEPT_TIMEOUTS: list[tuple[str, AgentStatus, AgentStatus, str, list[str]]] = [
+    (
+        "the next online teammate gets it",
+        ON,
+        ON,
+        "bob",
+        ["Moved to Bob: Ann did not accept within 60 s"],
+    ),
+    ("skipping who is away", AWAY, ON, "cat", ["Moved to Cat: Ann did not accept within 60 s"]),
+    ("nobody else online: it stays", OFF, AWAY, "ann", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("bob", "cat", "assignee", "outcome"),
+    [r[1:] for r in ACCEPT_TIMEOUTS],
+    ids=[r[0] for r in ACCEPT_TIMEOUTS],
+)
+async def test_a_handoff_not_accepted_in_time(
+    bob: AgentStatus, cat: AgentStatus, assignee: str, outcome: list[str]
+) -> None:
+    conv = handed()
+    at = loaded(conv, directory(bob=bob, cat=cat))
+    moved = await accept_timed_out(at)
+    assert moved is (assignee != "ann")
+    assert conv.assignee == assignee
+    assert lines(at, NoticeKind.OUTCOME) == outcome
+    # The next agent is given the same time to accept.
+    assert [(h.agent.id, h.accept_within) for h in at.effects.handoffs] == (
+        [(assignee, 60)] if moved else []
+    )
