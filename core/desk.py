@@ -160,7 +160,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     # Whom the notice already posted is for: its card keeps saying so when it is updated.
     posted_for = turn.agent
     if previous is not None and (posted_for is None or posted_for.id != previous.agent_id):
-        posted_for = await turn.tx.get_agent(previous.agent_id)
+        posted_for = await turn.tx.load_agent(previous.agent_id)
 
     def notice(kind: NoticeKind, handoff_id: str, **fields: object) -> Notice:
         return Notice.model_validate(

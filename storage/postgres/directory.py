@@ -14,25 +14,11 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, check_directory
 from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
 
 _AGENT = "id, name, status, capacity, slack_user_id"
-
-
-def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
-    known: set[str] = set()
-    for agent in agents:
-        if agent.id in known:
-            raise ValueError(f"agent {agent.id!r} is listed twice")
-        known.add(agent.id)
-    for team, members in teams.items():
-        if len(set(members)) != len(members):
-            raise ValueError(f"team {team!r} lists an agent twice")
-        unknown = [member for member in members if member not in known]
-        if unknown:
-            raise ValueError(f"team {team!r} lists unknown agents: {', '.join(unknown)}")
 
 
 async def sync(
@@ -41,7 +27,7 @@ async def sync(
     teams: dict[str, list[str]],
 ) -> None:
     """Make the stored directory the given one (see `SqliteStore.sync_directory`)."""
-    _check(agents, teams)
+    check_directory(agents, teams)
     await conn.executemany(
         f"""
         INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4, $5)

@@ -28,7 +28,7 @@ Conn: TypeAlias = (
 Reader: TypeAlias = "Conn | asyncpg.Pool[asyncpg.Record]"
 
 
-async def load_contact(db: Reader, channel: str, external_id: str) -> Contact | None:
+async def contact_at(db: Reader, channel: str, external_id: str) -> Contact | None:
     row = await db.fetchrow(
         f"SELECT {CONTACT} FROM contacts WHERE channel = $1 AND external_id = $2",
         channel,
@@ -37,7 +37,7 @@ async def load_contact(db: Reader, channel: str, external_id: str) -> Contact | 
     return None if row is None else contact_from(row)
 
 
-async def load_contact_by_id(db: Reader, contact_id: str) -> Contact | None:
+async def load_contact(db: Reader, contact_id: str) -> Contact | None:
     row = await db.fetchrow(f"SELECT {CONTACT} FROM contacts WHERE id = $1", contact_id)
     return None if row is None else contact_from(row)
 
@@ -69,7 +69,7 @@ async def load_contact_and_open_conversation(
     return contact, conversation_from(row, "v_")
 
 
-async def handles(db: Reader, channel: str, external_id: str) -> bool:
+async def open_conversation(db: Reader, channel: str, external_id: str) -> Conversation | None:
     row = await db.fetchrow(
         f"""
         SELECT {CONVERSATION} FROM conversations
@@ -79,11 +79,7 @@ async def handles(db: Reader, channel: str, external_id: str) -> bool:
         channel,
         external_id,
     )
-    if row is None:
-        return False
-    conversation = conversation_from(row)
-    waiting = conversation.run is not None and conversation.run.waiting is not None
-    return waiting or conversation.assignee is not None
+    return None if row is None else conversation_from(row)
 
 
 async def conversations_of(db: Reader, channel: str, external_id: str) -> list[Conversation]:

@@ -1,4 +1,5 @@
-"""The read side for operators (the `Records` port), the metrics' workload, and retention."""
+"""The read side (the `Records` port: for operators, the metrics' workload and tests that
+check what was stored), and retention."""
 
 from __future__ import annotations
 
@@ -16,10 +17,18 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
-from core.ports import Waiting, Workload
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    Conversation,
+    ParkedInbound,
+    StoredInbound,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord, Waiting, Workload
 from core.retention import Cutoffs, Purged
-from storage.postgres import reads
+from storage.postgres import reads, work
 from storage.postgres.reads import Reader
 from storage.postgres.rows import (
     CONTACT_COLUMNS,
@@ -271,3 +280,53 @@ async def _delete_conversations(pool: asyncpg.Pool[asyncpg.Record], before: date
         total += len(ids)
         if len(ids) < BATCH:
             return total
+
+
+class PostgresRecords:
+    """The Records port on PostgreSQL, a part of `PostgresStore`: one statement at a time on
+    the store's pool."""
+
+    def _db(self) -> asyncpg.Pool[asyncpg.Record]:
+        raise NotImplementedError  # the store gives its pool
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await list_conversations(self._db(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await conversation_record(self._db(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await conversation_ids(self._db(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await team_queue(self._db(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await agent_loads(self._db())
+
+    async def workload(self) -> Workload:
+        return await workload(self._db())
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await work.parked(self._db(), limit)
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await work.load(self._db(), inbound_id)
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        found: str | None = await self._db().fetchval(
+            "SELECT error FROM inbox WHERE id = $1", inbound_id
+        )
+        return found
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        return await reads.conversations_of(self._db(), channel, external_id)
+
+    async def contact_at(self, channel: str, external_id: str) -> Contact | None:
+        return await reads.contact_at(self._db(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await reads.transcript(self._db(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        return await work.records(self._db(), conversation_id)

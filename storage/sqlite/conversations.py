@@ -40,9 +40,7 @@ _CONTACT = (
 )
 
 
-async def load_contact(
-    conn: aiosqlite.Connection, channel: str, external_id: str
-) -> Contact | None:
+async def contact_at(conn: aiosqlite.Connection, channel: str, external_id: str) -> Contact | None:
     row = await fetch_one(
         conn,
         f"SELECT {_CONTACT} FROM contacts WHERE channel = ? AND external_id = ?",
@@ -51,7 +49,7 @@ async def load_contact(
     return None if row is None else _contact(row)
 
 
-async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
+async def load_contact(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
     row = await fetch_one(conn, f"SELECT {_CONTACT} FROM contacts WHERE id = ?", (contact_id,))
     return None if row is None else _contact(row)
 
@@ -161,9 +159,10 @@ async def load_contact_and_open_conversation(
     return contact, _conversation(dict(zip(_CONVERSATION_COLUMNS, values[split:], strict=True)))
 
 
-async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
-    """One indexed lookup: a contact has at most one open conversation. `run` is JSON, so
-    whether it waits is read from the loaded conversation rather than in SQL."""
+async def open_conversation(
+    conn: aiosqlite.Connection, channel: str, external_id: str
+) -> Conversation | None:
+    """One indexed lookup: a contact has at most one open conversation."""
     row = await fetch_one(
         conn,
         f"""
@@ -173,11 +172,7 @@ async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) ->
         """,
         (channel, external_id),
     )
-    if row is None:
-        return False
-    conversation = _conversation(row)
-    waiting = conversation.run is not None and conversation.run.waiting is not None
-    return waiting or conversation.assignee is not None
+    return None if row is None else _conversation(row)
 
 
 async def conversations_of(

@@ -9,34 +9,18 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, check_directory
 from core.models import Agent, AgentStatus
 from storage.sqlite.connection import fetch_all, fetch_one
 
 _AGENT = "id, name, status, capacity, slack_user_id"
 
 
-def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
-    """Refuse a directory that cannot be stored as given (the config should not let one
-    through; this names the culprit if it does)."""
-    known: set[str] = set()
-    for agent in agents:
-        if agent.id in known:
-            raise ValueError(f"agent {agent.id!r} is listed twice")
-        known.add(agent.id)
-    for team, members in teams.items():
-        if len(set(members)) != len(members):
-            raise ValueError(f"team {team!r} lists an agent twice")
-        unknown = [member for member in members if member not in known]
-        if unknown:
-            raise ValueError(f"team {team!r} lists unknown agents: {', '.join(unknown)}")
-
-
 async def sync(
     conn: aiosqlite.Connection, agents: Sequence[Agent], teams: dict[str, list[str]]
 ) -> None:
     """Make the stored directory the given one (see `SqliteStore.sync_directory`)."""
-    _check(agents, teams)
+    check_directory(agents, teams)
     # An existing agent keeps its status: agents set it themselves, the config only seeds it.
     await conn.executemany(
         f"""

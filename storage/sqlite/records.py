@@ -1,5 +1,6 @@
-"""The read side for operators (the `Records` port): listings, one conversation in full, team
-queues and agents' loads; and the conversation history the engine appends to."""
+"""The read side (the `Records` port): listings, one conversation in full, team queues,
+agents' loads, the metrics' workload and what tests check was stored; and the conversation
+history the engine appends to."""
 
 from __future__ import annotations
 
@@ -18,8 +19,17 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Agent, AgentStatus, Conversation
-from storage.sqlite import conversations
+from core.models import (
+    Agent,
+    AgentStatus,
+    Contact,
+    Conversation,
+    ParkedInbound,
+    StoredInbound,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord, Workload
+from storage.sqlite import conversations, inbox, outbox, workload
 from storage.sqlite.codec import TAGS, from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
 
@@ -199,3 +209,50 @@ def _listed(row: sqlite3.Row) -> ListedConversation:
         conversation=conversations.conversation_from_row(conversation),
         contact=conversations.contact_from_row(contact),
     )
+
+
+class SqliteRecords:
+    """The Records port on SQLite, a part of `SqliteStore`: every read goes through the
+    store's read-only connection, which WAL lets run beside a write."""
+
+    def _read(self) -> aiosqlite.Connection:
+        raise NotImplementedError  # the store gives its reader
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await list_conversations(self._read(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await conversation_record(self._read(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await conversation_ids(self._read(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await team_queue(self._read(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await agent_loads(self._read())
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await inbox.parked(self._read(), limit)
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await inbox.load(self._read(), inbound_id)
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        return await inbox.error_of(self._read(), inbound_id)
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        return await conversations.conversations_of(self._read(), channel, external_id)
+
+    async def contact_at(self, channel: str, external_id: str) -> Contact | None:
+        return await conversations.contact_at(self._read(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await conversations.transcript(self._read(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        return await outbox.records(self._read(), conversation_id)
