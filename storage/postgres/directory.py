@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import asyncpg
-
 from core.assignment import AgentFacts, TeamFacts, check_directory
 from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
+from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 
-_AGENT = "id, name, status, capacity, slack_user_id"
+_AGENT = columns(AGENT_COLUMNS)
 
 
 async def sync(
@@ -35,7 +34,7 @@ async def sync(
             name = excluded.name, capacity = excluded.capacity,
             slack_user_id = excluded.slack_user_id
         """,
-        [(a.id, a.name, a.status.value, a.capacity, a.slack_user_id) for a in agents],
+        [agent_values(agent) for agent in agents],
     )
     await conn.execute("DELETE FROM agents WHERE id <> ALL($1::text[])", [a.id for a in agents])
     await conn.execute("DELETE FROM teams WHERE name <> ALL($1::text[])", list(teams))
@@ -58,16 +57,16 @@ async def set_status(db: Reader, agent_id: str, status: AgentStatus) -> Agent | 
     row = await db.fetchrow(
         f"UPDATE agents SET status = $1 WHERE id = $2 RETURNING {_AGENT}", status.value, agent_id
     )
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def get(db: Reader, agent_id: str) -> Agent | None:
     row = await db.fetchrow(f"SELECT {_AGENT} FROM agents WHERE id = $1", agent_id)
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def list_all(db: Reader) -> list[Agent]:
-    return [_agent(row) for row in await db.fetch(f"SELECT {_AGENT} FROM agents ORDER BY id")]
+    return [agent_from(row) for row in await db.fetch(f"SELECT {_AGENT} FROM agents ORDER BY id")]
 
 
 async def teams_of(db: Reader, agent_id: str) -> list[str]:
@@ -88,8 +87,8 @@ async def team_facts(
     order). `cursor` and `open_delta` are what the transaction has decided but not stored."""
     last = await conn.fetchval("SELECT last_picked FROM teams WHERE name = $1 FOR UPDATE", team)
     members = await conn.fetch(
-        """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id, m.position
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")}, m.position
         FROM team_members AS m JOIN agents AS a ON a.id = m.agent_id
         WHERE m.team = $1 ORDER BY a.id FOR UPDATE OF a
         """,
@@ -100,7 +99,7 @@ async def team_facts(
     counts = await _open_counts(conn, [row["id"] for row in members])
     ordered = sorted(members, key=lambda row: int(row["position"]))
     facts = tuple(
-        AgentFacts(_agent(row), counts.get(row["id"], 0) + open_delta.get(row["id"], 0))
+        AgentFacts(agent_from(row), counts.get(row["id"], 0) + open_delta.get(row["id"], 0))
         for row in ordered
     )
     return TeamFacts(facts, cursor if cursor is not None else last)
@@ -112,7 +111,7 @@ async def agent_facts(conn: Conn, agent_id: str, open_delta: int) -> AgentFacts 
     if row is None:
         return None
     counts = await _open_counts(conn, [agent_id])
-    return AgentFacts(_agent(row), counts.get(agent_id, 0) + open_delta)
+    return AgentFacts(agent_from(row), counts.get(agent_id, 0) + open_delta)
 
 
 async def _open_counts(conn: Conn, agent_ids: list[str]) -> dict[str, int]:
@@ -124,13 +123,3 @@ async def _open_counts(conn: Conn, agent_ids: list[str]) -> dict[str, int]:
         agent_ids,
     )
     return {row["assignee"]: int(row["n"]) for row in rows}
-
-
-def _agent(row: asyncpg.Record) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        status=AgentStatus(row["status"]),
-        capacity=row["capacity"],
-        slack_user_id=row["slack_user_id"],
-    )

@@ -18,25 +18,26 @@ from core.listing import (
     ListStatus,
 )
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     ParkedInbound,
     StoredInbound,
     TranscriptEntry,
 )
-from core.ports import OutboxRecord, Waiting, Workload
+from core.ports import OutboxRecord, Workload
 from core.retention import Cutoffs, Purged
 from storage.postgres import reads, work
 from storage.postgres.reads import Reader
-from storage.postgres.rows import (
+from storage.postgres.rows import TIMES, aware
+from storage.rows import (
+    AGENT_COLUMNS,
     CONTACT_COLUMNS,
     CONVERSATION_COLUMNS,
-    aliased,
-    aware,
+    agent_from,
+    columns,
     contact_from,
     conversation_from,
+    workload_from,
 )
 
 WAITING = "v.status = 'open' AND (v.run::jsonb ->> 'waiting') IS NOT NULL"
@@ -48,7 +49,7 @@ _STATUS = {
     ListStatus.CLOSED: "v.status = 'closed'",
 }
 _SELECT = f"""
-    SELECT {aliased("v", CONVERSATION_COLUMNS, "v_")}, {aliased("c", CONTACT_COLUMNS, "c_")}
+    SELECT {columns(CONVERSATION_COLUMNS, "v", "v_")}, {columns(CONTACT_COLUMNS, "c", "c_")}
     FROM conversations AS v JOIN contacts AS c ON c.id = v.contact_id
 """
 
@@ -144,8 +145,8 @@ async def _timer_due(db: Reader, conversation: Conversation) -> datetime | None:
 
 async def agent_loads(db: Reader) -> list[AgentLoad]:
     rows = await db.fetch(
-        """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")},
             (SELECT count(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             ARRAY(SELECT team FROM team_members WHERE agent_id = a.id ORDER BY team) AS teams
@@ -154,13 +155,7 @@ async def agent_loads(db: Reader) -> list[AgentLoad]:
     )
     return [
         AgentLoad(
-            agent=Agent(
-                id=row["id"],
-                name=row["name"],
-                status=AgentStatus(row["status"]),
-                capacity=row["capacity"],
-                slack_user_id=row["slack_user_id"],
-            ),
+            agent=agent_from(row),
             teams=list(row["teams"]),
             open_conversations=row["open_conversations"],
         )
@@ -170,7 +165,7 @@ async def agent_loads(db: Reader) -> list[AgentLoad]:
 
 def _listed(row: asyncpg.Record) -> ListedConversation:
     return ListedConversation(
-        conversation=conversation_from(row, "v_"), contact=contact_from(row, "c_")
+        conversation=conversation_from(row, TIMES, "v_"), contact=contact_from(row, TIMES, "c_")
     )
 
 
@@ -194,21 +189,7 @@ WORKLOAD = """
 
 
 async def workload(db: Reader) -> Workload:
-    found = Workload(
-        queues={}, open_conversations={}, agents=dict.fromkeys(AgentStatus, 0), outbox={}
-    )
-    for row in await db.fetch(WORKLOAD):
-        part, name, count = row["part"], str(row["name"]), int(row["n"])
-        waiting = Waiting(count=count, oldest=row["oldest"])
-        if part == "queue":
-            found.queues[name] = waiting
-        elif part == "open":
-            found.open_conversations[name] = count
-        elif part == "agents":
-            found.agents[AgentStatus(name)] = count
-        else:
-            found.outbox[(name, str(row["kind"]))] = waiting
-    return found
+    return workload_from(await db.fetch(WORKLOAD), TIMES)
 
 
 # retention: a few hundred rows per transaction (see the SQLite store's `retention`) -------

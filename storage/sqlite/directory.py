@@ -4,16 +4,16 @@ on (in `core.assignment`), never the decision."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
 from core.assignment import AgentFacts, TeamFacts, check_directory
 from core.models import Agent, AgentStatus
+from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 from storage.sqlite.connection import fetch_all, fetch_one
 
-_AGENT = "id, name, status, capacity, slack_user_id"
+_AGENT = columns(AGENT_COLUMNS)
 
 
 async def sync(
@@ -29,10 +29,7 @@ async def sync(
             name = excluded.name, capacity = excluded.capacity,
             slack_user_id = excluded.slack_user_id
         """,
-        [
-            (agent.id, agent.name, agent.status.value, agent.capacity, agent.slack_user_id)
-            for agent in agents
-        ],
+        [agent_values(agent) for agent in agents],
     )
     # json_each keeps the statement one parameter long however many agents there are.
     await conn.execute(
@@ -67,17 +64,17 @@ async def set_status(
         f"UPDATE agents SET status = ? WHERE id = ? RETURNING {_AGENT}",
         (status.value, agent_id),
     )
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def get(conn: aiosqlite.Connection, agent_id: str) -> Agent | None:
     row = await fetch_one(conn, f"SELECT {_AGENT} FROM agents WHERE id = ?", (agent_id,))
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def list_all(conn: aiosqlite.Connection) -> list[Agent]:
     rows = await fetch_all(conn, f"SELECT {_AGENT} FROM agents ORDER BY id")
-    return [_agent(row) for row in rows]
+    return [agent_from(row) for row in rows]
 
 
 SET_CURSOR = "UPDATE teams SET last_picked = ? WHERE name = ?"
@@ -96,8 +93,8 @@ async def team_facts(
     writer at a time, reading these and storing the choice are one atomic step."""
     rows = await fetch_all(
         conn,
-        """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id, t.last_picked,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")}, t.last_picked,
             (SELECT COUNT(*) FROM conversations AS c
              WHERE c.status = 'open' AND c.assignee = a.id) AS open_count
         FROM team_members AS m
@@ -111,7 +108,8 @@ async def team_facts(
     if not rows:
         return TeamFacts(members=())
     members = tuple(
-        AgentFacts(_agent(row), row["open_count"] + open_delta.get(row["id"], 0)) for row in rows
+        AgentFacts(agent_from(row), row["open_count"] + open_delta.get(row["id"], 0))
+        for row in rows
     )
     return TeamFacts(members, cursor if cursor is not None else rows[0]["last_picked"])
 
@@ -121,13 +119,3 @@ async def teams_of(conn: aiosqlite.Connection, agent_id: str) -> list[str]:
         conn, "SELECT team FROM team_members WHERE agent_id = ? ORDER BY team", (agent_id,)
     )
     return [str(row["team"]) for row in rows]
-
-
-def _agent(row: sqlite3.Row) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        status=AgentStatus(row["status"]),
-        capacity=row["capacity"],
-        slack_user_id=row["slack_user_id"],
-    )

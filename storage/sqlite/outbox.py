@@ -12,7 +12,6 @@ once what a stopped one held (`take_back`), and a lease that runs out in a runni
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -21,8 +20,9 @@ import aiosqlite
 
 from core.models import Outbound, OutboxItem
 from core.ports import OutboxRecord
+from storage.rows import outbox_item_from, outbox_record_from
 from storage.sqlite.codec import (
-    from_micros,
+    TIMES,
     from_micros_or_none,
     seconds_to_micros,
     to_micros,
@@ -83,16 +83,7 @@ async def claim_due(
     )
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
-    return [_item(row) for row in rows]
-
-
-def _item(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        message=Outbound.model_validate_json(row["message"]),
-        attempts=row["attempts"],
-        created_at=from_micros(row["created_at"]),
-    )
+    return [outbox_item_from(row, TIMES) for row in rows]
 
 
 MARK_SENT = """
@@ -136,7 +127,7 @@ async def take_back(
         WHERE status = 'pending' AND leased_until IS NOT NULL ORDER BY id
         """,
     )
-    items = [_item(row) for row in rows]
+    items = [outbox_item_from(row, TIMES) for row in rows]
     uncertain = [i for i in items if i.message.channel in uncertain_channels]
     await conn.executemany(
         "UPDATE outbox SET status = 'uncertain', last_error = ?, leased_until = NULL WHERE id = ?",
@@ -184,14 +175,4 @@ async def records(conn: aiosqlite.Connection, conversation_id: str) -> list[Outb
         """,
         (conversation_id,),
     )
-    return [_record(row) for row in rows]
-
-
-def _record(row: sqlite3.Row) -> OutboxRecord:
-    return OutboxRecord(
-        message_id=row["message_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        sent_at=from_micros_or_none(row["sent_at"]),
-    )
+    return [outbox_record_from(row, TIMES) for row in rows]

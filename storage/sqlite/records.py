@@ -20,8 +20,6 @@ from core.listing import (
     ListStatus,
 )
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     ParkedInbound,
@@ -29,8 +27,18 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import OutboxRecord, Workload
+from storage.rows import (
+    AGENT_COLUMNS,
+    CONTACT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    TAGS,
+    agent_from,
+    columns,
+    contact_from,
+    conversation_from,
+)
 from storage.sqlite import conversations, inbox, outbox, workload
-from storage.sqlite.codec import TAGS, from_micros, to_micros
+from storage.sqlite.codec import TIMES, from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
 
 ADD_HISTORY = "INSERT INTO history (conversation_id, kind, at, event) VALUES (?, ?, ?, ?)"
@@ -68,8 +76,7 @@ _PARTIAL = {
 def _select(index: str | None = None) -> str:
     indexed = f" INDEXED BY {index}" if index else ""
     return f"""
-    SELECT {", ".join(f"v.{c}" for c in conversations.CONVERSATION_COLUMNS)},
-        {", ".join(f"c.{c}" for c in conversations.CONTACT_COLUMNS)}
+    SELECT {columns(CONVERSATION_COLUMNS, "v", "v_")}, {columns(CONTACT_COLUMNS, "c", "c_")}
     FROM conversations AS v{indexed} JOIN contacts AS c ON c.id = v.contact_id
     """
 
@@ -172,8 +179,8 @@ async def _timer_due(conn: aiosqlite.Connection, conversation: Conversation) -> 
 async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     rows = await fetch_all(
         conn,
-        """
-        SELECT a.id, a.name, a.status, a.capacity, a.slack_user_id,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")},
             (SELECT COUNT(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             (SELECT json_group_array(team) FROM
@@ -183,13 +190,7 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     )
     return [
         AgentLoad(
-            agent=Agent(
-                id=row["id"],
-                name=row["name"],
-                status=AgentStatus(row["status"]),
-                capacity=row["capacity"],
-                slack_user_id=row["slack_user_id"],
-            ),
+            agent=agent_from(row),
             teams=TAGS.validate_json(row["teams"]),
             open_conversations=row["open_conversations"],
         )
@@ -197,17 +198,11 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     ]
 
 
-_SPLIT = len(conversations.CONVERSATION_COLUMNS)
-
-
 def _listed(row: sqlite3.Row) -> ListedConversation:
-    # Both tables have `id` and `channel`, so the joined row is split by position.
-    values = tuple(row)
-    conversation = dict(zip(conversations.CONVERSATION_COLUMNS, values[:_SPLIT], strict=True))
-    contact = dict(zip(conversations.CONTACT_COLUMNS, values[_SPLIT:], strict=True))
+    # Both tables have `id` and `channel`, so the joined row's columns are prefixed.
     return ListedConversation(
-        conversation=conversations.conversation_from_row(conversation),
-        contact=conversations.contact_from_row(contact),
+        conversation=conversation_from(row, TIMES, "v_"),
+        contact=contact_from(row, TIMES, "c_"),
     )
 
 

@@ -33,6 +33,7 @@ from core.models import (
 )
 from core.ports import TakenBack
 from core.retention import Cutoffs, Purged
+from storage.rows import thread_values
 from storage.sqlite import (
     backup,
     conversations,
@@ -293,7 +294,7 @@ class SqliteStore(SqliteRecords):
         """Committed when it returns; one stored at the same (desk, place, ts) is kept. A
         thread of an unknown conversation raises `sqlite3.IntegrityError`."""
         async with self._write() as conn:
-            await conn.execute(desk_threads.SAVE_THREAD, desk_threads.thread_row(thread))
+            await conn.execute(desk_threads.SAVE_THREAD, thread_values(thread))
 
     async def threads_of(self, handoff_id: str) -> list[DeskThread]:
         """The posts of the handoff notice, in the order they were saved."""

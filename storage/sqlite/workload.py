@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import aiosqlite
 
-from core.models import AgentStatus
-from core.ports import Waiting, Workload
-from storage.sqlite.codec import from_micros_or_none
+from core.ports import Workload
+from storage.rows import workload_from
+from storage.sqlite.codec import TIMES
 from storage.sqlite.connection import fetch_all
 
 WORKLOAD = """
@@ -32,18 +32,4 @@ WORKLOAD = """
 
 
 async def read(conn: aiosqlite.Connection) -> Workload:
-    workload = Workload(
-        queues={}, open_conversations={}, agents=dict.fromkeys(AgentStatus, 0), outbox={}
-    )
-    for row in await fetch_all(conn, WORKLOAD):
-        part, name, count = row["part"], str(row["name"]), int(row["n"])
-        waiting = Waiting(count=count, oldest=from_micros_or_none(row["oldest"]))
-        if part == "queue":
-            workload.queues[name] = waiting
-        elif part == "open":
-            workload.open_conversations[name] = count
-        elif part == "agents":
-            workload.agents[AgentStatus(name)] = count
-        else:
-            workload.outbox[(name, str(row["kind"]))] = waiting
-    return workload
+    return workload_from(await fetch_all(conn, WORKLOAD), TIMES)
