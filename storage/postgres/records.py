@@ -18,6 +18,7 @@ from core.listing import (
     ListStatus,
 )
 from core.models import (
+    DESK_LANE,
     Contact,
     Conversation,
     ParkedInbound,
@@ -171,7 +172,7 @@ def _listed(row: asyncpg.Record) -> ListedConversation:
 
 # the metrics ------------------------------------------------------------------------------
 
-WORKLOAD = """
+WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, count(*) AS n, min(queued_at) AS oldest
         FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL GROUP BY team
@@ -182,7 +183,7 @@ WORKLOAD = """
     SELECT 'agents', status, '', count(*), NULL FROM agents GROUP BY status
     UNION ALL
     SELECT 'outbox', message::jsonb ->> 'channel',
-           CASE WHEN lane LIKE '%#desk' THEN 'desk' ELSE 'customer' END,
+           CASE WHEN lane LIKE '%{DESK_LANE}' THEN 'desk' ELSE 'customer' END,
            count(*), min(next_attempt_at)
         FROM outbox WHERE status = 'pending' GROUP BY 2, 3
 """

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import aiosqlite
 
+from core.models import DESK_LANE
 from core.ports import Workload
 from storage.rows import workload_from
 from storage.sqlite.codec import TIMES
 from storage.sqlite.connection import fetch_all
 
-WORKLOAD = """
+WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, COUNT(*) AS n, MIN(queued_at) AS oldest
         FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
@@ -25,7 +26,7 @@ WORKLOAD = """
     SELECT 'agents', status, '', COUNT(*), NULL FROM agents GROUP BY status
     UNION ALL
     SELECT 'outbox', json_extract(message, '$.channel'),
-           CASE WHEN lane LIKE '%#desk' THEN 'desk' ELSE 'customer' END,
+           CASE WHEN lane LIKE '%{DESK_LANE}' THEN 'desk' ELSE 'customer' END,
            COUNT(*), MIN(next_attempt_at)
         FROM outbox WHERE status = 'pending' GROUP BY 2, 3
 """
