@@ -14,10 +14,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
+from core.agents import Agent, AgentStatus
 from core.bodies import error_response, json_object, read_limited
 from core.desk_actions import HandAssignment
 from core.errors import BadInbound, PayloadTooLarge
-from core.models import Agent, AgentStatus
 
 BODY_LIMIT = 4096
 

@@ -70,6 +70,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         settings=config.settings,
         secrets=config.secret_values(),
         desk=config.desk,
+        addresses=config.addresses,
         away_outside=config.away_outside,
         reporter=reporter,
         retention=config.retention,
@@ -94,7 +95,10 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     app.add_routes(api.routes())
     records = store if isinstance(store, Records) else None
     app.add_routes(ParkedApi(records, config.api.token, runtime.retry_parked).routes())
-    app.add_routes(RecordsApi(records, config.api.token, clock).routes())
+    records_api = RecordsApi(
+        records, config.api.token, clock, addresses=lambda: runtime.engine.addresses
+    )
+    app.add_routes(records_api.routes())
     frontdesk = Frontdesk(config, store, channels, runtime, app, records)
     console = Console(
         config=lambda: frontdesk.config, records=records, controls=runtime, clock=clock, feed=feed

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
-from core.models import Agent, AgentStatus, Conversation, ConversationStatus
+from core.agents import Agent, AgentStatus
+from core.models import Conversation, ConversationStatus
 
 Strategy = Literal["round_robin", "least_open"]
 

@@ -13,7 +13,7 @@ from aiohttp import StreamReader, web
 from pydantic import ValidationError
 
 from core.errors import BadInbound, PayloadTooLarge
-from core.models import MAX_RAW_DEPTH
+from core.values import MAX_RAW_DEPTH
 
 log = logging.getLogger("frontdesk.inbound")
 

@@ -8,7 +8,8 @@ from typing import TypeVar
 import click
 from pydantic import BaseModel
 
-from core.config import Config, ServerSettings, load_channel, load_config
+from core.config import Config, load_channel, load_config
+from core.config_sections import ServerSettings
 from core.errors import ConfigError
 
 S = TypeVar("S", bound=BaseModel)

@@ -21,19 +21,13 @@ from pathlib import Path
 from aiohttp import web
 
 from core import plugins
+from core.agents import Agent, AgentStatus
 from core.clock import ManualClock
-from core.config import Config, OutboxSettings
+from core.config import Config
+from core.config_sections import OutboxSettings
+from core.deliveries import Delivery
 from core.hours import away_outside_hours
-from core.models import (
-    Agent,
-    AgentStatus,
-    ContactProfile,
-    Conversation,
-    ConversationStatus,
-    Delivery,
-    Inbound,
-    Outbound,
-)
+from core.models import ContactProfile, Conversation, ConversationStatus, Inbound, Outbound
 from core.ports import Records, Store
 from core.runtime import Runtime
 from core.schedules import Schedule

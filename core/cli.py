@@ -16,7 +16,8 @@ from core import logs, plugins, template_library
 from core.bodies import describe
 from core.chat import CHANNEL, Customer, read_stdin
 from core.chat import chat as run_chat
-from core.config import Config, load_config, log_settings
+from core.config import Config, load_config
+from core.config_files import log_settings
 from core.crosscheck import directory_of, workflow_problems
 from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable
@@ -64,7 +65,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     help="text (the default) or json, one object per line; or FRONTDESK_LOG_FORMAT",
 )
 def main(log_level: str | None, log_format: logs.LogFormat | None) -> None:
-    """frontdesk: route customer conversations from Telegram, Slack and webhooks."""
+    """frontdesk: route customer conversations from chat platforms and webhooks."""
     env = log_settings()
     level = (log_level or env.level or "INFO").upper()
     chosen = log_format or env.format or "text"

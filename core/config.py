@@ -1,175 +1,53 @@
 """The configuration: one YAML file, validated once at start.
 
-This is the only module that reads the environment: any string value may say `${NAME}` or
-`${NAME:-default}`, read from the environment or else from a `.env` file beside the config
-(`frontdesk init` writes one with fresh secrets). Secrets are SecretStr and never logged.
+With `core.config_files`, the only place that reads the environment: any string value may say
+`${NAME}` or `${NAME:-default}`, read from the environment or else from a `.env` file beside the
+config (`frontdesk init` writes one with fresh secrets). The sections' models are in
+`core.config_sections`. Secrets are SecretStr and never logged.
 Every problem found is reported together, each with its file, line and field.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from dotenv.parser import parse_stream
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from core import plugins
+from core.addresses import (
+    DeskAddresses,
+    Holder,
+    check_addresses,
+    serves_agents,
+    upgrade_legacy_keys,
+)
+from core.agents import Agent
+from core.config_files import DOTENV, interpolate, listening, read_dotenv
+from core.config_sections import (
+    AfterCrash,
+    AgentSettings,
+    ApiSettings,
+    ChannelRecovery,
+    ConfigFile,
+    ConsoleSettings,
+    MetricsSettings,
+    OutboxSettings,
+    ServerSettings,
+    TeamSettings,
+)
 from core.crosscheck import Directory, workflow_problems
-from core.desk import DeskRules, DeskSettings
+from core.desk import DeskRules
 from core.errors import ConfigError, Problem
-from core.models import Agent, AgentStatus
 from core.retention import RetentionSettings
 from core.schedules import Schedule
 from core.sources import Loc, Source, load_yaml
 from core.workflow import Workflow, parse_workflow
 
 SLUG = r"^[a-z][a-z0-9_-]{0,31}$"
-# Beside the config file: values for its `${NAME}` references; the environment wins.
-DOTENV = ".env"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-# Where `serve` listens, overriding the file (and overridden by `serve --host/--port`).
-HOST_ENV = "FRONTDESK_HOST"
-PORT_ENV = "FRONTDESK_PORT"
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServerSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    # Inbound events processed at once (each conversation still one at a time).
-    concurrency: int = Field(default=64, ge=1, le=10_000)
-    # On SIGTERM/SIGINT: how long turns, deliveries and requests under way may finish.
-    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
-    # A connection must send a whole request's headers within this long of opening (or of
-    # its previous response); an idle keep-alive connection is closed after it too.
-    header_timeout_seconds: float = Field(default=5.0, gt=0, le=3600)
-    # A request's body must have arrived within this long of its headers.
-    body_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
-    # Connections open at once; more are answered 503 and closed (see core/server.py).
-    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
-
-
-class ApiSettings(Section):
-    """The REST API for agent status; disabled unless a token is set."""
-
-    token: SecretStr | None = Field(default=None)
-
-    @model_validator(mode="after")
-    def _long_enough(self) -> ApiSettings:
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("token must be at least 16 characters")
-        return self
-
-
-class ConsoleSettings(Section):
-    """The web console at /console: who may sign in (a name and a token each, beside the API
-    token), and how its session cookie is sent."""
-
-    users: dict[str, SecretStr] = Field(default_factory=dict)
-    # Send the cookie over HTTPS only; set it whenever the console is reached through TLS.
-    secure_cookie: bool = False
-    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
-
-    @model_validator(mode="after")
-    def _long_enough(self) -> ConsoleSettings:
-        for name, token in self.users.items():
-            if len(token.get_secret_value()) < 16:
-                raise ValueError(f"users.{name}: token must be at least 16 characters")
-        return self
-
-
-class OutboxSettings(Section):
-    max_attempts: int = Field(default=12, ge=1, le=1000)
-    base_delay_seconds: float = Field(default=1.0, gt=0)
-    max_delay_seconds: float = Field(default=300.0, gt=0)
-    lease_seconds: float = Field(default=60.0, gt=0)
-    concurrency: int = Field(default=32, ge=1, le=1000)
-
-
-# What a message in flight when the process died becomes after the restart: sent again (never
-# lost; the platform may show it twice) or set `uncertain` and not sent again (never twice;
-# it may be missing).
-AfterCrash = Literal["resend", "skip"]
-
-
-class ChannelRecovery(Section):
-    """The keys of a channel's section that core reads, beside the channel's own settings."""
-
-    after_crash: AfterCrash = "resend"
-
-
-class MetricsSettings(Section):
-    """Prometheus metrics at /metrics: on the main server (no auth: it shows only counts), or
-    on a port of their own (then not on the main server), or off."""
-
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int | None = Field(default=None, ge=0, le=65535)
-
-
-class AgentSettings(Section):
-    name: str | None = None
-    status: AgentStatus = AgentStatus.OFFLINE
-    capacity: int | None = Field(default=None, ge=1)
-    slack_user_id: str | None = None
-
-
-class TeamSettings(Section):
-    agents: list[str] = Field(default_factory=list)
-    # The team's channel on the desk (a Slack channel id), for handoff notices.
-    slack_channel: str | None = None
-    # The team's working hours: with `away_outside_schedule`, its online agents are set
-    # away while the schedule is closed.
-    schedule: str | None = None
-    away_outside_schedule: bool = False
-    # An agent who neither accepts nor answers a handoff within this many seconds loses the
-    # conversation to the team's next online agent (an assign step's own value wins).
-    accept_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
-
-    @model_validator(mode="after")
-    def _schedule_named(self) -> TeamSettings:
-        if self.away_outside_schedule and self.schedule is None:
-            raise ValueError("away_outside_schedule needs a schedule")
-        return self
-
-
-class ConfigFile(Section):
-    """The file's shape; channel and store settings are checked by their own models."""
-
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    store: dict[str, Any] = Field(default_factory=lambda: {"type": "sqlite"})
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
-    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
-    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
-    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    agents: dict[str, AgentSettings] = Field(default_factory=dict)
-    teams: dict[str, TeamSettings] = Field(default_factory=dict)
-    schedules: dict[str, Schedule] = Field(default_factory=dict)
-    # Values every template can read as `settings.<name>` (a CRM's base URL, say).
-    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    # Values only HTTP request headers can read, as `secrets.<name>`; from the environment.
-    secrets: dict[str, SecretStr] = Field(default_factory=dict)
-    # Where agents work (handoff notices, replies from the thread); none: no notices.
-    desk: DeskSettings | None = None
-    workflows: list[str] = Field(default_factory=list)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 @dataclass(frozen=True)
@@ -202,6 +80,7 @@ class Config:
     settings: dict[str, str | int | float | bool] = field(default_factory=dict)
     secrets: dict[str, SecretStr] = field(default_factory=dict)
     desk: DeskRules | None = None
+    addresses: DeskAddresses = field(default_factory=DeskAddresses)
     # Teams whose online agents go away while the named schedule is closed.
     away_outside: dict[str, str] = field(default_factory=dict)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -237,38 +116,28 @@ def _secrets_in(value: Any) -> set[str]:
     return set()
 
 
-@dataclass(frozen=True)
-class LogSettings:
-    """`FRONTDESK_LOG_LEVEL` and `FRONTDESK_LOG_FORMAT`; None where unset."""
-
-    level: str | None
-    format: str | None
-
-
-def log_settings() -> LogSettings:
-    return LogSettings(
-        os.environ.get("FRONTDESK_LOG_LEVEL") or None,
-        os.environ.get("FRONTDESK_LOG_FORMAT") or None,
-    )
-
-
 def load_config(path: Path, *, host: str | None = None, port: int | None = None) -> Config:
     """The config in `path`. Where the server listens comes from `host`/`port` (the command
     line's flags) if given, else from FRONTDESK_HOST/FRONTDESK_PORT if set, else the file."""
     source = load_yaml(path)
     problems: list[Problem] = []
     environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
-    source.data = _interpolate(source, source.data, (), environ, problems)
+    source.data = interpolate(source, source.data, (), environ, problems)
     if problems:  # an unset variable would only cause confusing follow-up errors
         raise ConfigError(problems)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the config must be a mapping")])
+    known: dict[Holder, set[str]] = {
+        "agents": set(AgentSettings.model_fields),
+        "teams": set(TeamSettings.model_fields),
+    }
+    upgrade_legacy_keys(source, source.data, known)
     try:
         raw = ConfigFile.model_validate(source.data)
     except ValidationError as exc:
         raise ConfigError(source.problems(exc)) from exc
     base_dir = path.parent
-    server = _listening(raw.server, host, port, environ, problems)
+    server = listening(raw.server, host, port, environ, problems)
     store = _store(source, raw, problems)
     channels = _channels(source, raw, problems)
     agents, teams = _directory(source, raw, problems)
@@ -284,6 +153,15 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
                 )
             )
     desk = _desk(source, raw, channels, problems)
+    addresses = check_addresses(
+        source,
+        {
+            "agents": {agent_id: a.desk for agent_id, a in raw.agents.items()},
+            "teams": {team: t.desk for team, t in raw.teams.items()},
+        },
+        {slug: c.type for slug, c in channels.items()},
+        problems,
+    )
     if problems:
         raise ConfigError(problems)
     assert store is not None
@@ -302,6 +180,7 @@ def load_config(path: Path, *, host: str | None = None, port: int | None = None)
         settings=raw.settings,
         secrets=raw.secrets,
         desk=desk,
+        addresses=addresses,
         metrics=raw.metrics,
         console=raw.console,
         away_outside={
@@ -325,16 +204,16 @@ def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig |
     environ = {**read_dotenv(path.parent / DOTENV, problems), **os.environ}
     channels = source.data.get("channels")
     body = channels.get(slug) if isinstance(channels, dict) else None
-    server = _interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
+    server = interpolate(source, source.data.get("server") or {}, ("server",), environ, problems)
     if isinstance(body, dict):
-        body = _interpolate(source, body, ("channels", slug), environ, problems)
+        body = interpolate(source, body, ("channels", slug), environ, problems)
     if problems:
         raise ConfigError(problems)
     try:
         settings = ServerSettings.model_validate(server)
     except ValidationError as exc:
         raise ConfigError(source.problems(exc, ("server",))) from exc
-    settings = _listening(settings, None, None, environ, problems)  # as `serve` would listen
+    settings = listening(settings, None, None, environ, problems)  # as `serve` would listen
     if problems:
         raise ConfigError(problems)
     if not isinstance(body, dict):
@@ -343,80 +222,6 @@ def load_channel(path: Path, slug: str) -> tuple[ServerSettings, ChannelConfig |
     if found is None:
         raise ConfigError(problems)
     return settings, ChannelConfig(slug, *found)
-
-
-def _listening(
-    server: ServerSettings,
-    host: str | None,
-    port: int | None,
-    environ: Mapping[str, str],
-    problems: list[Problem],
-) -> ServerSettings:
-    """The server settings with the environment's (or .env's) and the flags' host and port
-    applied."""
-    changes: dict[str, Any] = {}
-    for name, variable, flag in (("host", HOST_ENV, host), ("port", PORT_ENV, port)):
-        value = flag if flag is not None else environ.get(variable)
-        if value is not None:
-            changes[name] = (value, "--" + name if flag is not None else variable)
-    if not changes:
-        return server
-    values = {name: value for name, (value, _) in changes.items()}
-    try:
-        return ServerSettings.model_validate({**server.model_dump(), **values})
-    except ValidationError as exc:
-        for item in exc.errors(include_url=False, include_input=False):
-            name = str(item["loc"][0])
-            value, origin = changes[name]
-            problems.append(Problem(origin, None, f"server.{name}", f"{value!r}: {item['msg']}"))
-        return server
-
-
-def read_dotenv(path: Path, problems: list[Problem]) -> dict[str, str]:
-    """The `NAME=value` lines of a `.env` file (none if there is no file); a line that is not
-    one is a problem naming its line, never its text, which may hold a secret."""
-    try:
-        content = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(str(path), None, "", f"cannot read file: {exc}"))
-        return {}
-    found: dict[str, str] = {}
-    # python-dotenv's own parser, rather than `dotenv_values`, which only logs bad lines.
-    for binding in parse_stream(io.StringIO(content)):
-        text = binding.original.string  # starts with the blank lines before it
-        line = binding.original.line + text[: len(text) - len(text.lstrip())].count("\n")
-        if binding.error:
-            problems.append(Problem(str(path), line, "", "expected NAME=value"))
-        elif binding.key is not None and binding.value is None:
-            problems.append(Problem(str(path), line, binding.key, "has no value"))
-        elif binding.key is not None and binding.value is not None:
-            found[binding.key] = binding.value
-    return found
-
-
-def _interpolate(
-    source: Source, node: Any, loc: Loc, environ: Mapping[str, str], problems: list[Problem]
-) -> Any:
-    if isinstance(node, dict):
-        return {k: _interpolate(source, v, (*loc, k), environ, problems) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_interpolate(source, v, (*loc, i), environ, problems) for i, v in enumerate(node)]
-    if not isinstance(node, str) or "${" not in node:
-        return node
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        value = environ.get(name)
-        if value is None:
-            if default is None:
-                problems.append(source.problem(loc, f"environment variable {name} is not set"))
-                return ""
-            return default
-        return value
-
-    return _ENV_REF.sub(substitute, node)
 
 
 def _settings(
@@ -483,19 +288,16 @@ def _desk(
     if found is None:
         problems.append(source.problem(("desk", "channel"), f"no channel '{raw.desk.channel}'"))
         return None
-    channel_type = plugins.channel_type(found.type)
-    if not getattr(channel_type, "serves_agents", False):
+    if not serves_agents(plugins.channel_type(found.type)):
         problems.append(
             source.problem(
                 ("desk", "channel"),
-                f"channel '{raw.desk.channel}' is of type {found.type}, where agents cannot "
-                "work (use a slack channel)",
+                f"channel '{raw.desk.channel}' is of type {found.type}, where agents cannot work",
             )
         )
         return None
     return DeskRules(
         settings=raw.desk,
-        team_channels={team: t.slack_channel for team, t in raw.teams.items() if t.slack_channel},
         channel_types={slug: c.type for slug, c in channels.items()},
         accept_timeouts={
             team: t.accept_timeout_seconds
@@ -519,7 +321,6 @@ def _directory(
                 name=settings.name or agent_id,
                 status=settings.status,
                 capacity=settings.capacity,
-                slack_user_id=settings.slack_user_id,
             )
         )
     teams: dict[str, list[str]] = {}

@@ -3,7 +3,9 @@ what they do.
 
 A turn gathers what the desk should hear (a handoff, a customer's message to relay, the
 outcome of an action); `desk_messages` turns it into `Outbound` messages with a `Notice`,
-delivered through the desk's channel (Slack) by the outbox in the conversation's desk lane.
+delivered through the desk's channel by the outbox in the conversation's desk lane. Whom a
+notice reaches there (`NoticeTarget`) is said in the desk channel's own addresses, which core
+passes on unread (see `core.addresses`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.addresses import DeskAddresses
+from core.agents import Agent
 from core.models import (
-    Agent,
     Author,
     ContactCard,
     ConversationStatus,
@@ -54,8 +57,7 @@ class DeskRules:
     """The desk's settings with what notices need from the rest of the config."""
 
     settings: DeskSettings
-    team_channels: dict[str, str]  # team → its channel on the desk
-    channel_types: dict[str, str]  # channel slug → type ("telegram", "webhook", "slack")
+    channel_types: dict[str, str]  # channel slug → its type, for the contact's card
     accept_timeouts: dict[str, int] = field(default_factory=dict)  # team → seconds
 
 
@@ -104,20 +106,23 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def targets(rules: DeskRules, agent: Agent, team: str | None) -> list[NoticeTarget]:
+def targets(
+    rules: DeskRules, addresses: DeskAddresses, agent: Agent, team: str | None
+) -> list[NoticeTarget]:
     notify = rules.settings.notify
+    person = addresses.of_agent(rules.settings.channel, agent.id)
+    place = addresses.of_team(rules.settings.channel, team)
     found = []
-    if notify in ("dm", "both") and agent.slack_user_id:
-        found.append(NoticeTarget(kind="user", id=agent.slack_user_id))
-    team_channel = rules.team_channels.get(team) if team else None
-    if notify in ("team", "both") and team_channel:
-        found.append(NoticeTarget(kind="channel", id=team_channel))
-    if not found and agent.slack_user_id:
-        found.append(NoticeTarget(kind="user", id=agent.slack_user_id))  # nowhere else to go
+    if notify in ("dm", "both") and person:
+        found.append(NoticeTarget(kind="user", id=person))
+    if notify in ("team", "both") and place:
+        found.append(NoticeTarget(kind="channel", id=place))
+    if not found and person:
+        found.append(NoticeTarget(kind="user", id=person))  # nowhere else to go
     return found
 
 
-async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
+async def desk_messages(turn: Turn, rules: DeskRules, addresses: DeskAddresses) -> list[Outbound]:
     """The desk's messages for what `turn` did; it updates the conversation's handoff."""
     conversation = turn.conversation
     previous = conversation.handoff
@@ -162,6 +167,9 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
     if previous is not None and (posted_for is None or posted_for.id != previous.agent_id):
         posted_for = await turn.tx.load_agent(previous.agent_id)
 
+    def address_of(agent: Agent | None) -> str | None:
+        return addresses.of_agent(rules.settings.channel, agent.id) if agent else None
+
     def notice(kind: NoticeKind, handoff_id: str, **fields: object) -> Notice:
         return Notice.model_validate(
             {
@@ -169,6 +177,7 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
                 "conversation_id": conversation.id,
                 "handoff_id": handoff_id,
                 "agent": posted_for,
+                "agent_address": address_of(posted_for),
                 "team": conversation.team,
                 "contact": card,
                 "answers": answers,
@@ -199,7 +208,8 @@ async def desk_messages(turn: Turn, rules: DeskRules) -> list[Outbound]:
             NoticeKind.HANDOFF,
             handoff_id,
             agent=request.agent,
-            targets=targets(rules, request.agent, conversation.team),
+            agent_address=address_of(request.agent),
+            targets=targets(rules, addresses, request.agent, conversation.team),
             reason=request.reason,
             answers=request.answers,
             actions=[DeskActionKind.ACCEPT, DeskActionKind.REASSIGN, DeskActionKind.CLOSE],

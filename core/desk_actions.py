@@ -8,12 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from core.agents import Agent, AgentStatus
 from core.assignment import Rules
 from core.desk import DeskLine, DeskRules, undelivered
 from core.events import AssignedBy, ConversationAccepted
 from core.models import (
-    Agent,
-    AgentStatus,
     Author,
     Conversation,
     ConversationStatus,

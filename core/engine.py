@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, assert_never
 
+from core.addresses import DeskAddresses
 from core.arrival import arrived, new_conversation, relayed
 from core.callouts import request_done, request_lost
 from core.desk import DeskRules, desk_messages
@@ -81,9 +82,11 @@ class Engine:
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
+        addresses: DeskAddresses | None = None,
     ) -> None:
         self._store = store
         self._desk = desk
+        self.addresses = addresses if addresses is not None else DeskAddresses()
         self._schedules = dict(schedules or {})
         self._settings = dict(settings or {})
         self._secrets = dict(secrets or {})
@@ -458,7 +461,7 @@ class Engine:
     async def _save(self, turn: Turn) -> None:
         tx = turn.tx
         if self._desk is not None:
-            turn.effects.outbound.extend(await desk_messages(turn, self._desk))
+            turn.effects.outbound.extend(await desk_messages(turn, self._desk, self.addresses))
         if turn.contact_changed:
             await tx.save_contact(turn.contact)
         turn.conversation.version += 1

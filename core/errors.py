@@ -5,7 +5,13 @@ Adapters turn these into HTTP statuses with a reason; the CLI into exit codes an
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+log = logging.getLogger("frontdesk.runtime")
 
 
 class FrontdeskError(Exception):
@@ -70,3 +76,16 @@ class StoreUnavailable(FrontdeskError):
 
 class ConcurrentUpdate(FrontdeskError):
     """Another writer changed a conversation first; the step is run again on fresh state."""
+
+
+async def stored(failure: str, work: Awaitable[T]) -> T:
+    """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
+    so that it answers the platform with an error status and the event comes again; except
+    a refusal (`Unstorable`), which would fail the same way every time."""
+    try:
+        return await work
+    except (StoreUnavailable, Refused):
+        raise
+    except Exception as exc:
+        log.exception("%s", failure)
+        raise StoreUnavailable(failure) from exc

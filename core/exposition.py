@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from core.config import MetricsSettings
+from core.config_sections import MetricsSettings
 from core.metrics import CONTENT_TYPE
 from core.ports import Clock, Records
 from core.reporting import Reporter

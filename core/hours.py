@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from core.models import Agent, AgentStatus
+from core.agents import Agent, AgentStatus
 from core.ports import Store
 from core.reporting import Reporter
 from core.schedules import Schedule

@@ -20,6 +20,7 @@ import aiohttp
 import click
 
 from core import plugins
+from core.addresses import DeskAddresses
 from core.clock import SystemClock
 from core.config import Config, load_config
 from core.errors import ConfigError
@@ -92,8 +93,9 @@ class ApiReader:
 
 
 class StoreReader:
-    def __init__(self, records: Records) -> None:
+    def __init__(self, records: Records, addresses: DeskAddresses) -> None:
         self._records = records
+        self._addresses = addresses
         self._clock = SystemClock()
 
     async def conversations(self, params: dict[str, str]) -> JSON:
@@ -111,7 +113,7 @@ class StoreReader:
         return {"team": team, "conversations": [queued(listed, now) for listed in waiting]}
 
     async def agents(self) -> list[JSON]:
-        return [agent(load) for load in await self._records.agent_loads()]
+        return [agent(load, self._addresses) for load in await self._records.agent_loads()]
 
 
 @asynccontextmanager
@@ -123,7 +125,7 @@ async def _store_reader(config: Config) -> AsyncIterator[StoreReader]:
         raise click.ClickException(f"a {config.store.type} store cannot list what it holds")
     await store.open()
     try:
-        yield StoreReader(store)
+        yield StoreReader(store, config.addresses)
     finally:
         await store.close()
 

@@ -18,9 +18,10 @@ from typing import Any, assert_never
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.agents import Agent
 from core.errors import FrontdeskError
 from core.history import HistoryEvent
-from core.models import Agent, Contact, Conversation, ConversationStatus, TranscriptEntry
+from core.models import Contact, Conversation, ConversationStatus, TranscriptEntry
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -21,22 +21,20 @@ MASK = "***"
 
 # Libraries that print SQL parameters, request headers or whole payloads at DEBUG (aiosqlite
 # logs every statement with its arguments; httpx logs Bot API URLs, which hold the token), or
-# a line per routine event at INFO (aiogram's "update is handled"). Warnings still show.
-QUIET = (
+# a line per routine event at INFO (aiogram's "update is handled"). Warnings still show. A
+# channel's package adds its own SDK's with `quiet`.
+QUIET = [
     "aiosqlite",
     "asyncio",
     "aiohttp.client",
     "aiohttp.access",
     "aiogram",
-    "slack_bolt",
-    "slack_sdk",
     "httpx",
     "httpcore",
     "telegram",
-)
-# Their multi-line messages (slack-bolt's "unhandled request" with a code suggestion) are cut
-# to the first line.
-ONE_LINE = ("slack_bolt", "slack_sdk")
+]
+# Libraries whose multi-line messages (a suggestion of code to copy) are cut to the first line.
+ONE_LINE: list[str] = []
 
 # What every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -86,7 +84,7 @@ class FirstLine(logging.Filter):
     """Keeps only the first line of the messages of chatty libraries."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith(ONE_LINE):
+        if record.name.startswith(tuple(ONE_LINE)):
             message = record.getMessage()
             if "\n" in message:
                 record.msg = message.split("\n", 1)[0].rstrip(" :")
@@ -163,6 +161,19 @@ _handler: logging.Handler | None = None
 def hide(values: Iterable[str]) -> None:
     """Mask these values in every line from now on (the config's secrets, once loaded)."""
     _redactor.hide(values)
+
+
+def quiet(*names: str, first_line: bool = False) -> None:
+    """Keep the loggers `names` (a channel's SDK) at WARNING or above, as those of `QUIET`;
+    with `first_line`, cut their multi-line messages to the first line. Applies at once when
+    logging is set up already (a channel's package is imported when the config names it)."""
+    for name in names:
+        if name not in QUIET:
+            QUIET.append(name)
+        if first_line and name not in ONE_LINE:
+            ONE_LINE.append(name)
+        if _handler is not None:
+            logging.getLogger(name).setLevel(max(_handler.level, logging.WARNING))
 
 
 def setup(

@@ -9,8 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from core.agents import Agent
 from core.hours import away_outside_hours
-from core.models import Agent, Timer
+from core.models import Timer
 from core.ports import Clock, Store
 from core.reporting import Reporter
 from core.schedules import Schedule

@@ -9,60 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Deeper than any platform payload frontdesk reads, and shallow enough that the store's JSON
-# reader (pydantic's, which stops at a depth of about 250) reads back whatever was written.
-MAX_RAW_DEPTH = 64
-
-
-def storable(text: str) -> str:
-    """`text` if it can be written as UTF-8. JSON lets a sender write half of a surrogate
-    pair (`"\\ud83d"`); Python reads it into a str that no encoder accepts, so it could never
-    be stored, and retrying would not change that."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError(
-            "not_unicode", "not valid Unicode text (a lone surrogate)"
-        ) from None
-    return text
-
-
-def storable_json(value: Any, depth: int = 0) -> None:
-    """Check every string and key of a JSON value with `storable`, and its nesting depth."""
-    if depth > MAX_RAW_DEPTH:
-        raise PydanticCustomError(
-            "too_deep", "nested deeper than {limit} levels", {"limit": MAX_RAW_DEPTH}
-        )
-    if isinstance(value, str):
-        storable(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                storable(key)
-            storable_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            storable_json(item, depth + 1)
-
-
-# Text that came from outside: checked before anything tries to store it.
-Text = Annotated[str, AfterValidator(storable)]
-Identifier = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(storable)]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AgentStatus(StrEnum):
-    ONLINE = "online"
-    AWAY = "away"
-    OFFLINE = "offline"
+from core.agents import Agent
+from core.values import Frozen, Identifier, Text, storable_json
 
 
 class ConversationStatus(StrEnum):
@@ -119,7 +71,7 @@ class DeskActionKind(StrEnum):
 
 
 class DeskAction(Frozen):
-    """What someone did on the agents' desk (Slack) about one conversation.
+    """What someone did on the agents' desk about one conversation.
 
     It travels through the inbox like a customer's message, so that it is stored before the
     platform is answered, processed once, and in turn with the conversation's other events:
@@ -396,6 +348,7 @@ class Notice(Frozen):
     conversation_id: str
     handoff_id: str
     agent: Agent | None = None  # the assignee, when there is one
+    agent_address: str | None = None  # theirs on the desk channel (to mention them)
     team: str | None = None
     targets: list[NoticeTarget] = Field(default_factory=list)
     contact: ContactCard | None = None
@@ -468,18 +421,10 @@ class Timer(Frozen):
     purpose: TimerPurpose = "run"
 
 
-class Agent(Frozen):
-    id: str
-    name: str
-    status: AgentStatus
-    capacity: int | None = None
-    slack_user_id: str | None = None
-
-
 class DeskThread(Frozen):
     """A handoff notice as posted on the desk: the conversation's agents talk in its thread.
 
-    `place` is the platform's conversation (a Slack channel or DM) and `ts` the notice's
+    `place` is the platform's conversation (a channel or a direct message) and `ts` the notice's
     message there; together they name the thread.
     """
 
@@ -489,50 +434,6 @@ class DeskThread(Frozen):
     conversation_id: str
     handoff_id: str
     agent_id: str | None = None
-
-
-class DeliveryOutcome(StrEnum):
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    # Not now, and not a failure: the channel's own rate limit. Not counted as an attempt.
-    DEFER = "defer"
-
-
-class Delivery(Frozen):
-    """What a channel says about one attempt to send an Outbound.
-
-    DEFER means the channel did not try at all (its own rate limit said wait); it requires
-    `retry_after`, the seconds (more than 0) until the message may go.
-    """
-
-    outcome: DeliveryOutcome
-    error: str | None = None
-    retry_after: float | None = None  # seconds, when the platform said how long to wait
-    recipient_gone: bool = False  # FAILED because the recipient refuses all messages (403)
-
-    @classmethod
-    def sent(cls) -> Delivery:
-        return cls(outcome=DeliveryOutcome.SENT)
-
-    @classmethod
-    def retry(cls, error: str, retry_after: float | None = None) -> Delivery:
-        return cls(outcome=DeliveryOutcome.RETRY, error=error, retry_after=retry_after)
-
-    @classmethod
-    def failed(cls, error: str, recipient_gone: bool = False) -> Delivery:
-        return cls(outcome=DeliveryOutcome.FAILED, error=error, recipient_gone=recipient_gone)
-
-    @classmethod
-    def defer(cls, seconds: float) -> Delivery:
-        return cls(outcome=DeliveryOutcome.DEFER, retry_after=seconds)
-
-    @model_validator(mode="after")
-    def _defer_says_how_long(self) -> Delivery:
-        # A wait of zero would have the outbox claim the same message again at once.
-        if self.outcome == DeliveryOutcome.DEFER and (self.retry_after or 0) <= 0:
-            raise ValueError("a deferred delivery needs a positive retry_after")
-        return self
 
 
 Run.model_rebuild()

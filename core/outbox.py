@@ -20,8 +20,9 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
-from core.config import OutboxSettings
-from core.models import Delivery, DeliveryOutcome, Outbound, OutboxItem
+from core.config_sections import OutboxSettings
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import Outbound, OutboxItem
 from core.ports import Channel, Clock, Store
 from core.reporting import DeliveryResult, Reporter
 from core.tasks import TaskSet

@@ -1,8 +1,8 @@
 """How fast one bot may send: a platform's limits, kept on our side so that we rarely see a 429.
 
-Telegram and Slack both ask for about one message per second to one chat (a Slack
-channel), and a bot-wide cap; a 429 holds for the whole bot, not just one chat. Each channel
-configures the numbers; this only does the arithmetic.
+Chat platforms ask for about one message per second to one chat (a group, a channel, a
+direct message), and a bot-wide cap; a 429 holds for the whole bot, not just one chat. Each
+channel configures the numbers; this only does the arithmetic.
 
 The limiter only answers "how long until this may go"; it never sleeps. The sender turns a
 wait into a DEFER, so the message waits in the outbox rather than in a handler.

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts
+from core.deliveries import Delivery
 from core.history import HistoryEvent
 from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
-    Delivery,
     DeskThread,
     Inbound,
     Outbound,
@@ -69,40 +68,6 @@ class Inbox(Protocol):
     async def save_cursor(self, name: str, value: str) -> None:
         """Saved durably when it returns; raises `StoreUnavailable` when it could not be."""
         ...
-
-
-@runtime_checkable
-class Desk(Protocol):
-    """What a channel that agents work in (Slack) may ask of frontdesk, beside the Inbox.
-
-    Agents' actions on conversations (accept, reassign, close, reply, hand back) go through
-    the Inbox as `Inbound` events with an `action`, so that they are stored first and run in
-    turn with the conversation's other events. The Runtime implements this port.
-    """
-
-    async def list_agents(self) -> list[Agent]: ...
-
-    async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
-        """Set it, and let an agent who comes online take their teams' queues."""
-        ...
-
-    async def open_assigned(self, agent_id: str) -> list[Conversation]:
-        """The agent's open conversations, oldest first."""
-        ...
-
-    async def customer_key(self, conversation_id: str) -> str | None:
-        """The key the conversation's events run under (see `DeskAction.customer_key`)."""
-        ...
-
-    async def save_thread(self, thread: DeskThread) -> None:
-        """Remember a posted handoff notice; saved durably when it returns."""
-        ...
-
-    async def threads_of(self, handoff_id: str) -> list[DeskThread]:
-        """Where the handoff notice `handoff_id` was posted, in the order it was."""
-        ...
-
-    async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None: ...
 
 
 class Channel(Protocol):

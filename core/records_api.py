@@ -6,9 +6,12 @@ is a document of `views`, which the CLI prints too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from pydantic import SecretStr
 
+from core.addresses import DeskAddresses
 from core.api import bearer_refusal
 from core.bodies import error_response
 from core.listing import BadQuery, ConversationRecord, ListQuery, parse_query
@@ -42,10 +45,17 @@ async def find_record(records: Records, conversation_id: str) -> ConversationRec
 
 
 class RecordsApi:
-    def __init__(self, records: Records | None, token: SecretStr | None, clock: Clock) -> None:
+    def __init__(
+        self,
+        records: Records | None,
+        token: SecretStr | None,
+        clock: Clock,
+        addresses: Callable[[], DeskAddresses] = DeskAddresses,
+    ) -> None:
         self._records = records
         self._token = token
         self._clock = clock
+        self._addresses = addresses  # the agents' on the desk channels, as the config says now
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -112,4 +122,6 @@ class RecordsApi:
         records = self._allowed(request)
         if isinstance(records, web.Response):
             return records
-        return web.json_response([agent(load) for load in await records.agent_loads()])
+        addresses = self._addresses()
+        loads = await records.agent_loads()
+        return web.json_response([agent(load, addresses) for load in loads])

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, assert_never
 
+from core.agents import Agent
 from core.events import (
     ConversationAccepted,
     ConversationAssigned,
@@ -25,7 +26,7 @@ from core.events import (
     StepRan,
 )
 from core.metrics import Metrics
-from core.models import Agent, Inbound, Outbound, conversation_key
+from core.models import Inbound, Outbound, conversation_key
 from core.turn import TurnReport
 
 log = logging.getLogger("frontdesk.events")

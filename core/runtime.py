@@ -16,17 +16,18 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
+from core.addresses import DeskAddresses
+from core.agents import Agent, AgentStatus
 from core.callouts import perform
-from core.config import AfterCrash, Config, OutboxSettings
+from core.config import Config
+from core.config_sections import AfterCrash, OutboxSettings
 from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
 from core.engine import Engine
-from core.errors import Refused, StoreUnavailable
+from core.errors import StoreUnavailable, stored
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
-    Agent,
-    AgentStatus,
     Conversation,
     DeskThread,
     HttpCall,
@@ -82,6 +83,7 @@ class Runtime:
         settings: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         desk: DeskRules | None = None,
+        addresses: DeskAddresses | None = None,
         away_outside: Mapping[str, str] | None = None,
         reporter: Reporter | None = None,
         retention: RetentionSettings | None = None,
@@ -99,6 +101,7 @@ class Runtime:
             settings=settings,
             secrets=secrets,
             desk=desk,
+            addresses=addresses,
         )
         self._http: aiohttp.ClientSession | None = None
         self._calls = TaskSet()
@@ -142,7 +145,7 @@ class Runtime:
 
     async def accept(self, event: Inbound) -> bool:
         received_at = self.clock.now()
-        inbound_id = await _stored(
+        inbound_id = await stored(
             f"the inbox could not store the event of {event.contact_key}",
             self.store.record_inbound(event, received_at),
         )
@@ -159,20 +162,22 @@ class Runtime:
         return not isinstance(self.store, Leadership) or await self.store.lead(job)
 
     async def load_cursor(self, name: str) -> str | None:
-        return await _stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
+        return await stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
 
     async def save_cursor(self, name: str, value: str) -> None:
-        await _stored(
-            f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value)
-        )
+        await stored(f"the cursor {name!r} could not be saved", self.store.save_cursor(name, value))
 
     # the Desk port ----------------------------------------------------------------------
 
     async def list_agents(self) -> list[Agent]:
-        return await _stored("the agents could not be read", self.store.list_agents())
+        return await stored("the agents could not be read", self.store.list_agents())
+
+    async def agent_at(self, desk: str, address: str) -> Agent | None:
+        found = self.engine.addresses.agent_at(desk, address)
+        return next((a for a in await self.list_agents() if a.id == found), None)
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
-        agent = await _stored(
+        agent = await stored(
             f"the status of {agent_id} could not be saved",
             self.store.set_agent_status(agent_id, status),
         )
@@ -182,27 +187,27 @@ class Runtime:
         return agent
 
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
-        return await _stored(
+        return await stored(
             f"the conversations of {agent_id} could not be read",
             self.store.open_assigned(agent_id),
         )
 
     async def customer_key(self, conversation_id: str) -> str | None:
-        return await _stored(
+        return await stored(
             f"the conversation {conversation_id} could not be read",
             self._conversation_key(conversation_id),
         )
 
     async def save_thread(self, thread: DeskThread) -> None:
-        await _stored("the notice's thread could not be saved", self.store.save_thread(thread))
+        await stored("the notice's thread could not be saved", self.store.save_thread(thread))
 
     async def threads_of(self, handoff_id: str) -> list[DeskThread]:
-        return await _stored(
+        return await stored(
             "the notice's threads could not be read", self.store.threads_of(handoff_id)
         )
 
     async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
-        return await _stored(
+        return await stored(
             "the notice's thread could not be read", self.store.thread_at(desk, place, ts)
         )
 
@@ -245,6 +250,7 @@ class Runtime:
         await self.engine.reload(
             config.workflows, schedules=schedules, settings=config.settings, secrets=secrets
         )
+        self.engine.addresses = config.addresses  # whom the next notices go to
         self._sweep.schedules, self._sweep.away_outside = schedules, config.away_outside
         if self.retention is not None:
             self.retention.settings = config.retention
@@ -480,16 +486,3 @@ class Runtime:
             if len(batch) < 500:
                 return count
             after = batch[-1].id
-
-
-async def _stored(failure: str, work: Awaitable[T]) -> T:
-    """Store work a channel waits on: any failure reaches the channel as StoreUnavailable,
-    so that it answers the platform with an error status and the event comes again; except
-    a refusal (`Unstorable`), which would fail the same way every time."""
-    try:
-        return await work
-    except (StoreUnavailable, Refused):
-        raise
-    except Exception as exc:
-        log.exception("%s", failure)
-        raise StoreUnavailable(failure) from exc

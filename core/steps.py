@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, assert_never
 
+from core.agents import Agent
 from core.answers import (
     Parsed,
     choose,
@@ -30,14 +31,7 @@ from core.events import (
     ConversationUnassigned,
     StepRan,
 )
-from core.models import (
-    Agent,
-    AnswerType,
-    ConversationStatus,
-    NoticeKind,
-    Option,
-    Waiting,
-)
+from core.models import AnswerType, ConversationStatus, NoticeKind, Option, Waiting
 from core.ports import Transaction
 from core.program import Instruction, Program
 from core.step_types import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from core.config import DOTENV
+from core.config_files import DOTENV
 
 # The secrets frontdesk itself checks (the API's bearer token, the webhook signature key): a
 # copy of a template gets its own, made up here. Tokens issued elsewhere (a CRM's, a bot's)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Set
 from dataclasses import dataclass
 
+from core.agents import Agent
 from core.errors import Problem
-from core.models import Agent, Contact
+from core.models import Contact
 from core.program import Instruction, Program, compile_workflow
 from core.sources import Source
 from core.step_types import (

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.agents import Agent
 from core.desk import DeskLine, HandoffRequest
 from core.events import DomainEvent
 from core.models import (
-    Agent,
     AnswerType,
     Attachment,
     Author,

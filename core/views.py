@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.addresses import DeskAddresses
 from core.listing import AgentLoad, ConversationRecord, ListedConversation
 from core.models import Conversation, TranscriptEntry
 
@@ -85,9 +86,10 @@ def _entry(entry: TranscriptEntry) -> JSON:
     }
 
 
-def agent(load: AgentLoad) -> JSON:
+def agent(load: AgentLoad, addresses: DeskAddresses) -> JSON:
     return {
         **load.agent.model_dump(mode="json"),
+        "desk": dict(addresses.agents.get(load.agent.id, {})),  # desk channel → address
         "teams": load.teams,
         "open_conversations": load.open_conversations,
     }

@@ -17,9 +17,8 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter
 
+from core.agents import Agent, AgentStatus
 from core.models import (
-    Agent,
-    AgentStatus,
     Attachment,
     Author,
     Contact,
@@ -247,12 +246,12 @@ def entry_from(row: Row, times: Times) -> TranscriptEntry:
 
 # agents and the desk ----------------------------------------------------------------------
 
-AGENT_COLUMNS = ("id", "name", "status", "capacity", "slack_user_id")
+AGENT_COLUMNS = ("id", "name", "status", "capacity")
 
 
 def agent_values(agent: Agent) -> tuple[Any, ...]:
     """In `AGENT_COLUMNS` order."""
-    return (agent.id, agent.name, agent.status.value, agent.capacity, agent.slack_user_id)
+    return (agent.id, agent.name, agent.status.value, agent.capacity)
 
 
 def agent_from(row: Row) -> Agent:
@@ -261,7 +260,6 @@ def agent_from(row: Row) -> Agent:
         name=row["name"],
         status=AgentStatus(row["status"]),
         capacity=row["capacity"],
-        slack_user_id=row["slack_user_id"],
     )
 
 

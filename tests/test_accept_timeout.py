@@ -44,8 +44,8 @@ steps:
 
 BOTH_ONLINE = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
-  dave: {name: Dave, status: online, slack_user_id: UDAVE}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
+  dave: {name: Dave, status: online, desk: {slack: UDAVE}}
 teams:
   support: {agents: [carol, dave], accept_timeout_seconds: 120}
 """

@@ -28,17 +28,25 @@ steps:
 """
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
-  dave: {name: Dave, status: online, slack_user_id: UDAVE}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
+  dave: {name: Dave, status: online, desk: {slack: UDAVE}}
 teams:
-  support: {agents: [carol, dave], slack_channel: CSUPPORT}
+  support: {agents: [carol, dave], desk: {slack: CSUPPORT}}
+"""
+# The same people where there is no desk to reach them on.
+NO_DESK = """
+agents:
+  carol: {name: Carol, status: online}
+  dave: {name: Dave, status: online}
+teams:
+  support: {agents: [carol, dave]}
 """
 
 
 async def test_a_queued_customer_hears_who_takes_the_conversation(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, DIRECTORY)
+    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, NO_DESK)
     async with running(config) as fd:
         await fd.set_status("carol", "away")
         await fd.set_status("dave", "away")
@@ -57,7 +65,7 @@ async def test_a_queued_customer_hears_who_takes_the_conversation(
 async def test_assigned_at_once_the_message_is_said_once(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, DIRECTORY)
+    config = write_config(tmp_path, receiver.url, {"route": ROUTE}, NO_DESK)
     async with running(config) as fd:
         await fd.say("a", "hi")
         await fd.say("a", "anyone there?")  # an open conversation: no second assignment

@@ -101,3 +101,26 @@ def test_the_rule_sees_an_adapter_importing_another(tmp_path: Path, statement: s
     bad.write_text(f"{statement}\nfrom adapters.telegram import bot\nfrom . import parse\n")
 
     assert foreign_adapters(bad, tmp_path) == {"adapters.slack"}
+
+
+def desk_platforms_named(root: Path) -> list[str]:
+    """The files under `root` that name the desk platform frontdesk ships (its addresses,
+    its SDKs' loggers): core should know desk channels only through the desk port."""
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix in (".py", ".yaml", ".html", ".js", ".css", ".md", ".txt")
+        and "slack" in path.read_text(encoding="utf-8").lower()
+    )
+
+
+def test_core_names_no_desk_platform() -> None:
+    assert desk_platforms_named(ROOT / "core") == []
+
+
+def test_the_desk_rule_sees_a_platform_named(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text("class Agent:\n    slack_user_id: str\n")
+    (tmp_path / "ok.py").write_text("class Agent:\n    desk: dict[str, str]\n")
+
+    assert desk_platforms_named(tmp_path) == ["models.py"]

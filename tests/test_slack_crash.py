@@ -26,7 +26,7 @@ from tests.support.waiting import until
 
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
 teams:
   support: {agents: [carol]}
 """

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from adapters.telegram.inbound import SECRET_HEADER
-from core.models import AgentStatus, Conversation, ConversationStatus
+from core.agents import AgentStatus
+from core.models import Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
@@ -35,11 +36,11 @@ from tests.support.waiting import until
 TEAM_NOTICES = "desk: {channel: slack, notify: team}"
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
-  dave: {name: Dave, status: online, slack_user_id: UDAVE}
-  erin: {name: Erin, status: away, slack_user_id: UERIN}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
+  dave: {name: Dave, status: online, desk: {slack: UDAVE}}
+  erin: {name: Erin, status: away, desk: {slack: UERIN}}
 teams:
-  support: {agents: [carol, dave, erin], slack_channel: CSUPPORT}
+  support: {agents: [carol, dave, erin], desk: {slack: CSUPPORT}}
 """
 
 
@@ -350,8 +351,8 @@ async def test_agents_go_away_when_their_team_closes_for_the_day(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     directory = DIRECTORY.replace(
-        "slack_channel: CSUPPORT}",
-        "slack_channel: CSUPPORT, schedule: office, away_outside_schedule: true}",
+        "desk: {slack: CSUPPORT}}",
+        "desk: {slack: CSUPPORT}, schedule: office, away_outside_schedule: true}",
     )
     office = """
 schedules:

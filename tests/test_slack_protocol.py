@@ -32,9 +32,9 @@ from tests.support.waiting import until
 
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
 teams:
-  support: {agents: [carol], slack_channel: CSUPPORT}
+  support: {agents: [carol], desk: {slack: CSUPPORT}}
 """
 
 CUSTOMER = "UCUST1"

@@ -30,8 +30,8 @@ from tests.support.waiting import until
 
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
-  dave: {name: Dave, status: away, slack_user_id: UDAVE}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
+  dave: {name: Dave, status: away, desk: {slack: UDAVE}}
 teams:
   support: {agents: [carol, dave]}
 """

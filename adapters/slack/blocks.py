@@ -30,8 +30,8 @@ from slack_sdk.models.views import View
 
 from adapters.slack.markup import ESCAPES, decode
 from adapters.slack.markup import encode as escape
+from core.agents import AgentStatus
 from core.models import (
-    AgentStatus,
     ContactCard,
     DeskActionKind,
     Direction,
@@ -323,8 +323,8 @@ def _section(title: str, lines: list[str]) -> SectionBlock:
 
 def _assignee(notice: Notice) -> str:
     agent = notice.agent
-    if agent is not None and agent.slack_user_id:
-        return f"<@{agent.slack_user_id}>"  # a mention: the agent is notified
+    if agent is not None and notice.agent_address:
+        return f"<@{notice.agent_address}>"  # a mention: the agent is notified
     if agent is not None:
         return mrkdwn(agent.name, 100)
     if notice.team:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -17,12 +17,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.inbound import SlackInbound, ThreadNotRecorded
 from adapters.slack.outbound import SlackSender
 from adapters.slack.requests import checked, verify
-from adapters.slack.settings import SlackSettings
+from adapters.slack.settings import SlackPlace, SlackSettings, SlackUserId
 from core.bodies import describe, error_response, read_limited, refused
+from core.deliveries import Delivery
+from core.desk_port import Desk
 from core.errors import BadInbound, Refused, StoreUnavailable
-from core.models import Delivery, Outbound
+from core.models import Outbound
 from core.pacing import SendLimiter
-from core.ports import Clock, Desk, Inbox
+from core.ports import Clock, Inbox
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,13 @@ class SlackChannel:
 
     settings_model: ClassVar[type[BaseModel]] = SlackSettings
     serves_agents: ClassVar[bool] = True  # a config's `desk.channel` may name it
+    agent_address: ClassVar[type[RootModel[str]]] = SlackUserId
+    team_address: ClassVar[type[RootModel[str]]] = SlackPlace
+    # What the config called these addresses before they went under `desk`.
+    legacy_address_keys: ClassVar[dict[str, str]] = {
+        "agents": "slack_user_id",
+        "teams": "slack_channel",
+    }
 
     def __init__(self, slug: str, settings: SlackSettings, inbox: Inbox, clock: Clock) -> None:
         if not isinstance(inbox, Desk):

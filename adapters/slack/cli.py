@@ -1,8 +1,8 @@
 """`frontdesk slack check`: before going live, see that the Slack app is set up right.
 
 It asks the Web API (at the channel's `base_url`, with its bot token) who the bot is
-(auth.test), then looks up every agent's `slack_user_id` (users.info), and says what is
-wrong with each. The exit status is 1 when anything is.
+(auth.test), then looks up every agent's Slack user id (`agents.<id>.desk.<slug>`) with
+users.info, and says what is wrong with each. The exit status is 1 when anything is.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ def slack() -> None:
     "--channel", "slug", default="slack", show_default=True, help="The slack channel's name."
 )
 def check(config_path: Path, slug: str) -> None:
-    """Check the bot token and that every agent's slack_user_id is a person in the workspace."""
+    """Check the bot token and that every agent's Slack id is a person in the workspace."""
     config, settings = channel_settings(config_path, slug, SlackSettings, "slack")
-    lines, problems = asyncio.run(_check(config, settings))
+    lines, problems = asyncio.run(_check(config, settings, slug))
     for line in lines:
         click.echo(line)
     for problem in problems:
@@ -50,7 +50,7 @@ def check(config_path: Path, slug: str) -> None:
         raise SystemExit(1)
 
 
-async def _check(config: Config, settings: SlackSettings) -> tuple[list[str], list[str]]:
+async def _check(config: Config, settings: SlackSettings, slug: str) -> tuple[list[str], list[str]]:
     client = AsyncWebClient(
         token=settings.bot_token.get_secret_value(),
         base_url=settings.base_url,
@@ -67,21 +67,25 @@ async def _check(config: Config, settings: SlackSettings) -> tuple[list[str], li
         return lines, [f"cannot reach {settings.base_url}: {type(exc).__name__}"]
     lines.append(f"bot: {me.get('user_id')} in team {me.get('team') or me.get('team_id')}")
     for agent in config.agents:
-        if not agent.slack_user_id:
-            problems.append(f"agent {agent.id} has no slack_user_id: they get no notices")
+        user_id = config.addresses.of_agent(slug, agent.id)
+        if not user_id:
+            problems.append(
+                f"agent {agent.id} has no Slack id (agents.{agent.id}.desk.{slug}): "
+                "they get no notices"
+            )
             continue
         try:
-            found = await client.users_info(user=agent.slack_user_id)
+            found = await client.users_info(user=user_id)
         except SlackApiError as exc:
             error = exc.response.get("error")
-            problems.append(f"agent {agent.id}: {agent.slack_user_id} is {error}")
+            problems.append(f"agent {agent.id}: {user_id} is {error}")
             continue
         except (OSError, aiohttp.ClientError) as exc:
             problems.append(f"cannot reach {settings.base_url}: {type(exc).__name__}")
             return lines, problems
         user = found.get("user") or {}
         if user.get("deleted"):
-            problems.append(f"agent {agent.id}: {agent.slack_user_id} is deactivated")
+            problems.append(f"agent {agent.id}: {user_id} is deactivated")
         else:
-            lines.append(f"agent {agent.id}: {agent.slack_user_id} ({user.get('real_name')})")
+            lines.append(f"agent {agent.id}: {user_id} ({user.get('real_name')})")
     return lines, problems

@@ -31,16 +31,10 @@ from adapters.slack import blocks
 from adapters.slack.hints import token_refused
 from adapters.slack.markup import decode, mentioned
 from adapters.slack.people import People
-from core.models import (
-    Agent,
-    AgentStatus,
-    Attachment,
-    ContactProfile,
-    DeskAction,
-    DeskActionKind,
-    Inbound,
-)
-from core.ports import Desk, Inbox
+from core.agents import Agent, AgentStatus
+from core.desk_port import Desk
+from core.models import Attachment, ContactProfile, DeskAction, DeskActionKind, Inbound
+from core.ports import Inbox
 from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -361,10 +355,7 @@ class SlackInbound:
         )
 
     async def _agent(self, user: str) -> Agent | None:
-        for agent in await self._desk.list_agents():
-            if agent.slack_user_id == user:
-                return agent
-        return None
+        return await self._desk.agent_at(self._slug, user)
 
     async def _publish_home(self, user: str, agent: Agent, open_count: int | None = None) -> None:
         """Show `agent` their Home tab; `open_count` when the caller has just counted their

@@ -22,17 +22,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import customer_message, handoff, outcome, relay
 from adapters.slack.hints import TOKEN_ERRORS, token_refused
-from core.models import (
-    Delivery,
-    DeliveryOutcome,
-    DeskThread,
-    Notice,
-    NoticeKind,
-    NoticeTarget,
-    Outbound,
-)
+from core.deliveries import Delivery, DeliveryOutcome
+from core.desk_port import Desk
+from core.models import DeskThread, Notice, NoticeKind, NoticeTarget, Outbound
 from core.pacing import SendLimiter
-from core.ports import Desk
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from core.bodies import describe, json_object
 from core.errors import BadInbound, Unauthorized
-from core.models import Text
+from core.values import Text
 
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 SIGNATURE_HEADER = "X-Slack-Signature"

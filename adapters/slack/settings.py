@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, SecretStr
 from pydantic_core import PydanticCustomError
 
 
@@ -64,3 +64,19 @@ class SlackSettings(BaseModel):
 
     max_body_bytes: int = Field(default=512 * 1024, gt=0)
     """Inbound requests (events, interactions, commands) larger than this are refused."""
+
+
+class SlackUserId(RootModel[str]):
+    """An agent's address on a Slack desk (`agents.<id>.desk.<slug>`): their member id, which
+    their profile's menu copies ("Copy member ID"). Notices reach them in a direct message.
+    https://api.slack.com/methods/conversations.open"""
+
+    root: str = Field(pattern=r"^[UW][A-Z0-9]+$")
+
+
+class SlackPlace(RootModel[str]):
+    """A team's place on a Slack desk (`teams.<name>.desk.<slug>`): the channel notices go to,
+    by id or by name, as chat.postMessage takes it.
+    https://api.slack.com/methods/chat.postMessage#arg_channel"""
+
+    root: str = Field(min_length=1, pattern=r"^\S+$")

@@ -15,7 +15,8 @@ from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
 from adapters.telegram.outbound import BotSender
 from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
-from core.models import Delivery, Outbound
+from core.deliveries import Delivery
+from core.models import Outbound
 from core.pacing import SendLimiter
 from core.ports import Clock, Inbox
 

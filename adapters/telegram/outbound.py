@@ -38,7 +38,8 @@ from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
 from adapters.telegram.wire import WireSender
-from core.models import Delivery, DeliveryOutcome, Option, Outbound
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import Option, Outbound
 from core.pacing import SendLimiter
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from adapters.webhook.inbound import EventEndpoint
 from adapters.webhook.outbound import CallbackSender
 from adapters.webhook.settings import WebhookSettings
-from core.models import Delivery, Outbound
+from core.deliveries import Delivery
+from core.models import Outbound
 from core.ports import Clock, Inbox
 
 

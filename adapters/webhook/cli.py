@@ -21,7 +21,7 @@ from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.bodies import describe
 from core.channel_commands import channel_section
-from core.config import ServerSettings
+from core.config_sections import ServerSettings
 
 SEND_TIMEOUT_SECONDS = 10.0
 # What a wildcard bind address is reached through from the same machine.

@@ -15,7 +15,8 @@ from adapters.webhook.payload import CallbackMessage
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.bodies import read_at_most
-from core.models import Delivery, Outbound
+from core.deliveries import Delivery
+from core.models import Outbound
 from core.ports import Clock
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

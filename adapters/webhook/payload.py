@@ -33,7 +33,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from core.models import ContactProfile, Identifier, Inbound, Outbound, Text, storable
+from core.models import ContactProfile, Inbound, Outbound
+from core.values import Identifier, Text, storable
 
 
 class _Body(BaseModel):

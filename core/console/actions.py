@@ -11,9 +11,9 @@ from typing import assert_never
 
 from aiohttp import web
 
+from core.agents import AgentStatus
 from core.console.context import Context
 from core.desk_actions import HandAssignment
-from core.models import AgentStatus
 
 PREFIX = "/console"
 

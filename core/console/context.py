@@ -10,17 +10,17 @@ from typing import Any, Protocol
 import jinja2
 from aiohttp import web
 
+from core.agents import Agent, AgentStatus
 from core.config import Config
 from core.console.live import Feed
 from core.console.sessions import Session, Sessions
 from core.desk_actions import HandAssignment
-from core.models import Agent, AgentStatus
 from core.ports import Clock, Records
 
 
 class Controls(Protocol):
     """What operators may do from the console: the runtime's own setters, the same ones the
-    REST API and Slack use."""
+    REST API and the agents' desk use."""
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None: ...
 

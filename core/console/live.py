@@ -7,8 +7,8 @@ import asyncio
 import json
 from typing import Any
 
+from core.agents import Agent
 from core.metrics import Metrics
-from core.models import Agent
 from core.reporting import Reporter
 from core.turn import TurnReport
 

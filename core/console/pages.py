@@ -9,6 +9,7 @@ from datetime import datetime
 from aiohttp import web
 from markupsafe import Markup
 
+from core.agents import AgentStatus
 from core.console.context import Context
 from core.console.week import draw_week
 from core.graph import draw
@@ -21,7 +22,7 @@ from core.listing import (
     ListStatus,
     parse_query,
 )
-from core.models import AgentStatus, ConversationStatus, Direction, TranscriptEntry
+from core.models import ConversationStatus, Direction, TranscriptEntry
 from core.ports import Records
 from core.records_api import find_record
 from core.trail import event_text, trail

@@ -1,6 +1,6 @@
 """Copying a SQLite store's database into a PostgreSQL schema (`frontdesk migrate-store`).
 
-The SQLite file is read as it is stored (schema version 12 of the SQLite store), read-only.
+The SQLite file is read as it is stored (schema version 13 of the SQLite store), read-only.
 Every row goes in with ON CONFLICT DO NOTHING, and a conversation's transcript, history,
 outbox, timers and desk threads go in the same transaction as the conversation, only when the
 conversation itself was new: so a second run, or a run after one cut short, copies nothing
@@ -21,7 +21,7 @@ import asyncpg
 
 from storage.postgres.reads import Conn
 
-SQLITE_SCHEMA = 12  # the SQLite store's schema version this copier reads
+SQLITE_SCHEMA = 13  # the SQLite store's schema version this copier reads
 CHUNK = 500  # conversations per transaction
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -82,7 +82,7 @@ CONTACTS = Table(
 )  # fmt: skip
 WORKFLOWS = Table("workflow_versions", ("hash", "name", "body"))
 CURSORS = Table("cursors", ("name", "value"))
-AGENTS = Table("agents", ("id", "name", "status", "capacity", "slack_user_id"))
+AGENTS = Table("agents", ("id", "name", "status", "capacity"))
 TEAMS = Table("teams", ("name", "last_picked"))
 MEMBERS = Table("team_members", ("team", "position", "agent_id"))
 INDEPENDENT = (INBOX, CONTACTS, WORKFLOWS, CURSORS, AGENTS, TEAMS, MEMBERS)

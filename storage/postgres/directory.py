@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts, check_directory
-from core.models import Agent, AgentStatus
 from storage.postgres.reads import Conn, Reader
 from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 
@@ -29,10 +29,9 @@ async def sync(
     check_directory(agents, teams)
     await conn.executemany(
         f"""
-        INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO UPDATE SET
-            name = excluded.name, capacity = excluded.capacity,
-            slack_user_id = excluded.slack_user_id
+            name = excluded.name, capacity = excluded.capacity
         """,
         [agent_values(agent) for agent in agents],
     )

@@ -260,7 +260,10 @@ _V7 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# As the SQLite store's version 13: agents' desk addresses are the config's, not the store's.
+_V8 = ("ALTER TABLE agents DROP COLUMN IF EXISTS slack_user_id",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

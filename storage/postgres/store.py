@@ -20,10 +20,9 @@ import asyncpg
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
+from core.agents import Agent, AgentStatus
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     DeskThread,

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from core.agents import Agent
 from core.assignment import AgentFacts, TeamFacts, holder
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.models import (
-    Agent,
     Contact,
     Conversation,
     Outbound,

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, TeamFacts, check_directory
-from core.models import Agent, AgentStatus
 from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 from storage.sqlite.connection import fetch_all, fetch_one
 
@@ -24,10 +24,9 @@ async def sync(
     # An existing agent keeps its status: agents set it themselves, the config only seeds it.
     await conn.executemany(
         f"""
-        INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?, ?)
+        INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
-            name = excluded.name, capacity = excluded.capacity,
-            slack_user_id = excluded.slack_user_id
+            name = excluded.name, capacity = excluded.capacity
         """,
         [agent_values(agent) for agent in agents],
     )

@@ -375,6 +375,10 @@ _V12 = (
     """,
 )
 
+# Where notices reach an agent on a desk channel is the config's business (its agents'
+# `desk` addresses), not the store's: the column a Slack user id was kept in goes.
+_V13 = ("ALTER TABLE agents DROP COLUMN slack_user_id",)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1,
     _V2,
@@ -388,6 +392,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V10,
     _V11,
     _V12,
+    _V13,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

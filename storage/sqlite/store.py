@@ -19,10 +19,9 @@ from typing import ClassVar
 import aiosqlite
 from pydantic import BaseModel
 
+from core.agents import Agent, AgentStatus
 from core.errors import StoreUnavailable
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     Conversation,
     DeskThread,

@@ -15,10 +15,10 @@ from datetime import datetime
 
 import aiosqlite
 
+from core.agents import Agent
 from core.assignment import AgentFacts, TeamFacts, holder
 from core.history import HistoryEvent
 from core.models import (
-    Agent,
     Contact,
     Conversation,
     Outbound,

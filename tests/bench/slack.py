@@ -36,7 +36,7 @@ from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, slack_ch
 
 AGENTS = 8
 DIRECTORY = "agents:\n" + "".join(
-    f"  a{n}: {{name: Agent {n}, status: online, slack_user_id: UAGENT{n}}}\n"
+    f"  a{n}: {{name: Agent {n}, status: online, desk: {{slack: UAGENT{n}}}}}\n"
     for n in range(AGENTS)
 )
 DIRECTORY += "teams:\n  support: {agents: [" + ", ".join(f"a{n}" for n in range(AGENTS)) + "]}\n"

@@ -9,11 +9,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from core.agents import AgentStatus
 from core.config import load_config
 from core.console.live import Feed
 from core.console.site import Console
 from core.errors import ConfigError
-from core.models import AgentStatus
 from tests.console.signing import (
     ANA_TOKEN,
     DIRECTORY,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
+from core.agents import AgentStatus
 from core.graph import draw
-from core.models import AgentStatus
 from core.workflow import load_workflow
 from tests.console.browser import ARTIFACTS, browser
 from tests.console.signing import ANA_TOKEN, console_config

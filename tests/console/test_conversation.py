@@ -35,7 +35,7 @@ steps:
 """
 DIRECTORY = """
 agents:
-  carol: {name: Carol, status: online, slack_user_id: UCAROL}
+  carol: {name: Carol, status: online, desk: {slack: UCAROL}}
 teams:
   support: {agents: [carol]}
 """

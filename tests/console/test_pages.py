@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from core.models import AgentStatus
+from core.agents import AgentStatus
 from tests.console.signing import client, console_config, sign_in
 from tests.support.harness import SECRET, Running, records_of, running
 from tests.support.receiver import Receiver

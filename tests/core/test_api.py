@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from aiohttp import test_utils, web
 from pydantic import SecretStr
 
+from core.agents import Agent, AgentStatus
 from core.api import BODY_LIMIT, AgentApi
 from core.desk_actions import HandAssignment
-from core.models import Agent, AgentStatus
 
 TOKEN = "t" * 32
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

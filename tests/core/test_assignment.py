@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.agents import Agent, AgentStatus
 from core.assignment import (
     AgentFacts,
     Rules,
@@ -17,7 +18,7 @@ from core.assignment import (
     choose_agent,
     holder,
 )
-from core.models import Agent, AgentStatus, Conversation, ConversationStatus
+from core.models import Conversation, ConversationStatus
 
 ON, AWAY, OFF = AgentStatus.ONLINE, AgentStatus.AWAY, AgentStatus.OFFLINE
 

@@ -109,7 +109,7 @@ def test_libraries_that_print_parameters_stay_at_warning_even_at_debug(
     logs.setup("DEBUG", "text", output)
 
     logging.getLogger("aiosqlite").debug("executing INSERT with (%r,)", "a parameter")
-    logging.getLogger("slack_sdk.web.base_client").debug("Sending a request: headers")
+    logging.getLogger("httpx").debug("HTTP Request: GET https://api.example/bot-token/")
     logging.getLogger("aiosqlite").warning("a warning still shows")
     logging.getLogger("frontdesk.engine").debug("frontdesk's own debug shows")
 
@@ -119,15 +119,17 @@ def test_libraries_that_print_parameters_stay_at_warning_even_at_debug(
     ]
 
 
-def test_slack_bolt_suggestions_are_cut_to_one_line(output: io.StringIO) -> None:
-    logs.setup("INFO", "text", output)
+def test_a_library_quieted_after_setup_is_quiet_at_once_and_cut_to_one_line(
+    output: io.StringIO,
+) -> None:
+    logs.setup("DEBUG", "text", output)
+    logs.quiet("a_chatty_sdk", first_line=True)  # as a channel's package does when imported
 
-    logging.getLogger("slack_bolt.AsyncApp").warning(
-        "Unhandled request ({'type': 'event_callback'})\n---\n[Suggestion] You can handle..."
-    )
+    logging.getLogger("a_chatty_sdk.client").debug("Sending a request: headers")
+    logging.getLogger("a_chatty_sdk.app").warning("Unhandled request\n---\n[Suggestion] code")
 
     [line] = lines(output)
-    assert line.endswith("slack_bolt.AsyncApp: Unhandled request ({'type': 'event_callback'})")
+    assert line.endswith("a_chatty_sdk.app: Unhandled request")
 
 
 def test_an_unknown_level_is_refused(output: io.StringIO) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from core.agents import Agent, AgentStatus
 from core.assignment import Rules, Strategy, choose_agent
 from core.models import (
-    Agent,
-    AgentStatus,
     Contact,
     ContactProfile,
     Conversation,

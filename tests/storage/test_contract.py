@@ -10,19 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, Rules, TeamFacts, choose_agent
 from core.errors import ConcurrentUpdate
-from core.models import (
-    Agent,
-    AgentStatus,
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Option,
-    Run,
-    Timer,
-    Waiting,
-)
+from core.models import Contact, Conversation, ConversationStatus, Option, Run, Timer, Waiting
 from tests.storage.builders import (
     T0,
     agent,
@@ -634,7 +625,7 @@ async def test_take_back_makes_lease_timers_due_now(
 
 
 async def test_sync_directory_keeps_status_and_drops_missing_agents(store: Backend) -> None:
-    ann = Agent(id="ann", name="Ann", status=AgentStatus.ONLINE, capacity=2, slack_user_id="U1")
+    ann = Agent(id="ann", name="Ann", status=AgentStatus.ONLINE, capacity=2)
     bob = agent("bob", AgentStatus.OFFLINE)
     await store.sync_directory([ann, bob], {"support": ["ann", "bob"]})
     assert await store.list_agents() == [ann, bob]

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from core.agents import AgentStatus
 from core.events import AssignedBy, ConversationAssigned, ConversationOpened, ConversationQueued
 from core.listing import ConversationFilter, ListedConversation, ListQuery, ListStatus, Position
 from core.models import (
-    AgentStatus,
     Attachment,
     Contact,
     Conversation,

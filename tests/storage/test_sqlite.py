@@ -493,3 +493,47 @@ async def test_a_version_2_database_keeps_its_transcript_and_stored_events_reada
         assert stored.event.attachment == Attachment(kind="photo")
     finally:
         await store.close()
+
+
+async def test_a_version_12_database_drops_desk_addresses_and_reads_notices_queued_before(
+    tmp_path: Path,
+) -> None:
+    # A handoff notice queued by an earlier version: its agent carries a Slack user id.
+    agent = {"id": "ann", "name": "Ann", "status": "online", "capacity": 2, "slack_user_id": "U1"}
+    notice = {"kind": "handoff", "conversation_id": "v1", "handoff_id": "h1", "agent": agent}
+    queued = {
+        "message_id": "m1",
+        "conversation_id": "v1",
+        "channel": "slack",
+        "recipient": "ann",
+        "text": "New conversation",
+        "notice": {**notice, "at": T0.isoformat()},
+    }
+    with raw(tmp_path / "frontdesk.db") as conn:
+        for migration in MIGRATIONS[:12]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 12")
+        conn.execute(
+            "INSERT INTO agents (id, name, status, capacity, slack_user_id) "
+            "VALUES ('ann', 'Ann', 'away', 2, 'U1')"
+        )
+        conn.execute(
+            "INSERT INTO outbox (message_id, conversation_id, lane, message, status, attempts, "
+            "created_at, next_attempt_at) VALUES ('m1', 'v1', 'v1#desk', ?, 'pending', 0, 0, 0)",
+            (json.dumps(queued),),
+        )
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    try:
+        [stored] = await store.list_agents()
+        [item] = await store.claim_due_outbound(T0, 10, 30)
+    finally:
+        await store.close()
+    with raw(store.path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(agents)")]
+
+    assert (stored.id, stored.status, stored.capacity) == ("ann", "away", 2)
+    assert columns == ["id", "name", "status", "capacity"]
+    assert item.message.notice is not None
+    assert item.message.notice.agent == stored.model_copy(update={"status": "online"})

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
-from core.ports import Desk
+from core.desk_port import Desk
 from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message
 from tests.support.waiting import until
 

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.slack.settings import SlackSettings
+from core.agents import Agent, AgentStatus
 from core.models import (
-    Agent,
-    AgentStatus,
     ContactCard,
     Conversation,
     DeskActionKind,
@@ -24,9 +23,7 @@ from tests.support.slack import SIGNING_SECRET
 
 SLUG = "slack"
 NOW = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
-CAROL = Agent(
-    id="carol", name="Carol", status=AgentStatus.ONLINE, capacity=3, slack_user_id="UCAROL"
-)
+CAROL = Agent(id="carol", name="Carol", status=AgentStatus.ONLINE, capacity=3)
 TEAM_CHANNEL = "CSUPPORT"
 
 
@@ -43,6 +40,7 @@ def notice(kind: NoticeKind = NoticeKind.HANDOFF, **changes: Any) -> Notice:
         "conversation_id": "conv-1",
         "handoff_id": "h-1",
         "agent": CAROL,
+        "agent_address": "UCAROL",
         "team": "support",
         "targets": [
             NoticeTarget(kind="user", id="UCAROL"),
@@ -82,6 +80,9 @@ class FakeDesk:
 
     async def list_agents(self) -> list[Agent]:
         return []
+
+    async def agent_at(self, desk: str, address: str) -> Agent | None:
+        return None
 
     async def set_agent_status(self, agent_id: str, status: AgentStatus) -> Agent | None:
         return None

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from adapters.slack import blocks
-from core.models import AgentStatus, DeskActionKind, NoticeKind, Option
+from core.agents import AgentStatus
+from core.models import DeskActionKind, NoticeKind, Option
 from tests.adapters.slack.fakes import notice
 
 
@@ -45,9 +46,9 @@ def test_a_handoff_shows_the_contact_their_answers_and_three_buttons() -> None:
 def test_a_handoff_without_a_slack_user_names_the_agent_escaped() -> None:
     agent = notice().agent
     assert agent is not None
-    unlinked = agent.model_copy(update={"slack_user_id": None, "name": "Bob <admin>"})
+    unlinked = agent.model_copy(update={"name": "Bob <admin>"})
 
-    text, rendered = blocks.handoff(notice(agent=unlinked, reason=None))
+    text, rendered = blocks.handoff(notice(agent=unlinked, agent_address=None, reason=None))
 
     assert rendered[0]["text"]["text"] == "*New conversation for Bob &lt;admin&gt;*"
     assert text.startswith("New conversation for Bob &lt;admin&gt;")

@@ -29,8 +29,8 @@ channels:
     base_url: {base_url}
   hooks: {{type: webhook, secret: s3cret-s3cret-s3cret, callback_url: "http://127.0.0.1:9/x"}}
 agents:
-  carol: {{name: Carol, slack_user_id: UCAROL}}
-  dave: {{name: Dave, slack_user_id: UGONE}}
+  carol: {{name: Carol, desk: {{desk: UCAROL}}}}
+  dave: {{name: Dave, desk: {{desk: UGONE}}}}
   erin: {{name: Erin}}
 """
     )
@@ -48,7 +48,7 @@ async def test_check_names_the_bot_and_each_agents_problem(
     assert result.exit_code == 1
     assert result.stdout == "bot: UBOT in team Fake\nagent carol: UCAROL (Carol Diaz)\n"
     assert "problem: agent dave: UGONE is user_not_found" in result.stderr
-    assert "problem: agent erin has no slack_user_id" in result.stderr
+    assert "problem: agent erin has no Slack id (agents.erin.desk.desk)" in result.stderr
     assert TOKEN not in result.output
 
 

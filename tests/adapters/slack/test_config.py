@@ -3,6 +3,7 @@ field."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def config(tmp_path: Path, body: str) -> Path:
                      callback_url: "http://127.0.0.1:9/x"}
               slack: {type: slack, bot_token: xoxb-1-x, signing_secret: s3cret}
             agents:
-              carol: {slack_user_id: U01}
+              carol: {desk: {slack: U01}}
             """
         )
         + textwrap.dedent(body)
@@ -95,10 +96,88 @@ def test_a_desk_config_loads(tmp_path: Path) -> None:
     body = """
     desk: {channel: slack, notify: both}
     teams:
-      support: {agents: [carol], slack_channel: C01}
+      support: {agents: [carol], desk: {slack: C01}}
     """
     loaded = load_config(config(tmp_path, body))
     assert loaded.desk is not None
     assert loaded.desk.settings.notify == "both"
-    assert loaded.desk.team_channels == {"support": "C01"}
+    assert loaded.addresses.of_team("slack", "support") == "C01"
     assert loaded.desk.channel_types == {"hook": "webhook", "slack": "slack"}
+
+
+def test_a_slack_address_is_checked_by_the_slack_channel(tmp_path: Path) -> None:
+    body = """
+    teams:
+      support: {agents: [carol], desk: {slack: "# support"}}
+    """
+    path = config(tmp_path, body)
+    path.write_text(path.read_text().replace("desk: {slack: U01}", "desk: {slack: carol}"))
+
+    first, second = problems(path)
+
+    assert first.endswith(
+        ":7: agents.carol.desk.slack: String should match pattern '^[UW][A-Z0-9]+$'"
+    )
+    assert second.endswith(":10: teams.support.desk.slack: String should match pattern '^\\S+$'")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "frontdesk.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_the_slack_keys_of_before_still_load_with_one_warning_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        channels:
+          hook: {type: webhook, secret: a-webhook-secret-of-some-length,
+                 callback_url: "http://127.0.0.1:9/x"}
+          helpdesk: {type: slack, bot_token: xoxb-1-x, signing_secret: s3cret}
+        desk: {channel: helpdesk, notify: both}
+        agents:
+          carol: {slack_user_id: U01}
+          dave: {slack_user_id: U02}
+          erin: {slack_user_id: ""}
+        teams:
+          support: {agents: [carol, dave], slack_channel: C01}
+        """,
+    )
+    with caplog.at_level(logging.WARNING, logger="frontdesk.config"):
+        loaded = load_config(path)
+
+    assert loaded.addresses.agents == {"carol": {"helpdesk": "U01"}, "dave": {"helpdesk": "U02"}}
+    assert loaded.addresses.teams == {"support": {"helpdesk": "C01"}}
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}:8: agents.carol.slack_user_id is deprecated: write agents.carol.desk.helpdesk "
+        "instead (and 2 more)",
+        f"{path}:12: teams.support.slack_channel is deprecated: write "
+        "teams.support.desk.helpdesk instead",
+    ]
+
+
+def test_a_slack_key_of_before_without_a_slack_channel_is_ignored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        channels:
+          hook: {type: webhook, secret: a-webhook-secret-of-some-length,
+                 callback_url: "http://127.0.0.1:9/x"}
+        agents:
+          carol: {name: Carol, slack_user_id: U01}
+        """,
+    )
+    with caplog.at_level(logging.WARNING, logger="frontdesk.config"):
+        loaded = load_config(path)
+
+    assert [agent.name for agent in loaded.agents] == ["Carol"]
+    assert loaded.addresses.agents == {}
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}:6: agents.carol.slack_user_id is deprecated and ignored: no channel of its "
+        "type is configured"
+    ]

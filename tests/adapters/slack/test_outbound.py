@@ -9,7 +9,8 @@ import pytest
 
 from adapters.slack.outbound import SlackSender
 from core.clock import ManualClock
-from core.models import Delivery, DeliveryOutcome, DeskThread, NoticeKind, Option, Outbound
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import DeskThread, NoticeKind, Option, Outbound
 from core.pacing import SendLimiter
 from tests.adapters.slack.conftest import make_client
 from tests.adapters.slack.fake_web_api import FakeWebApi, serving

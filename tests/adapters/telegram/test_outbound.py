@@ -10,7 +10,8 @@ from aiohttp import web
 from adapters.telegram import TelegramChannel, TelegramSettings
 from adapters.telegram.texts import split_text, utf16_length
 from core.clock import ManualClock
-from core.models import Delivery, DeliveryOutcome, Option, Outbound
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import Option, Outbound
 from core.ports import Channel
 from tests.adapters.conftest import Start
 from tests.adapters.telegram.fake_bot_api import FakeBotApi

@@ -14,7 +14,8 @@ from adapters.webhook import WebhookChannel, WebhookSettings
 from adapters.webhook.outbound import parse_retry_after
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
 from core.clock import ManualClock
-from core.models import Delivery, DeliveryOutcome, Option, Outbound
+from core.deliveries import Delivery, DeliveryOutcome
+from core.models import Option, Outbound
 from core.ports import Channel
 from tests.adapters.conftest import Start
 from tests.adapters.webhook.fakes import (
