@@ -20,7 +20,7 @@ import jsonpath
 
 from core.bodies import read_at_most
 from core.events import RequestCompleted, RequestOutcome
-from core.models import HttpCall, HttpResult, Waiting, conversation_key
+from core.models import HttpCall, HttpResult, Waiting
 from core.program import Instruction
 from core.step_types import HttpRequestStep
 from core.templating import TemplateRenderError, Verbatim, render, render_url
@@ -31,7 +31,11 @@ log = logging.getLogger("frontdesk.http")
 
 async def perform(session: aiohttp.ClientSession, call: HttpCall) -> HttpResult:
     """Make the request; never raises for what the other side does, says it in the result."""
-    base = {"request_id": call.request_id, "conversation_id": call.conversation_id, "key": call.key}
+    base = {
+        "request_id": call.request_id,
+        "conversation_id": call.conversation_id,
+        "conversation_key": call.conversation_key,
+    }
     headers = dict(call.headers)
     if call.body is not None:
         headers.setdefault("Content-Type", "application/json")
@@ -98,7 +102,7 @@ def request(step: HttpRequestStep, instruction: Instruction, turn: Turn, *, atte
     call = HttpCall(
         request_id=request_id,
         conversation_id=turn.conversation.id,
-        key=conversation_key(turn.conversation.channel, turn.contact.external_id),
+        conversation_key=turn.conversation_key,
         method=step.method,
         url=url,
         headers=headers,

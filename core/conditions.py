@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from core.answers import fold
+from core.field_paths import FieldPath
 from core.models import Contact, Conversation
 from core.schedules import Schedule
 from core.step_types import BranchCase, Condition
 
 _MISSING = object()
+LANGUAGE = FieldPath("contact", "language")
 
 
 @dataclass(frozen=True)
@@ -24,31 +26,32 @@ class Facts:
     now: datetime
     schedules: Mapping[str, Schedule]
 
-    def lookup(self, path: str) -> Any:
+    def lookup(self, path: FieldPath) -> Any:
         """The value at a field path, or _MISSING when it is not set."""
-        parts = path.split(".")
-        head = parts[0]
         value: Any
-        if head == "vars":
-            value = self.vars.get(parts[1], _MISSING)
-        elif head == "contact" and parts[1] == "fields":
-            value = self.contact.fields.get(parts[2], _MISSING)
-        elif head == "contact":
-            value = getattr(self.contact, parts[1])
-        elif head == "conversation":
-            value = getattr(self.conversation, parts[1])
-        elif path == "channel":
-            value = self.conversation.channel
-        elif path == "answer":
-            value = self.answer
-        elif head == "schedule":
-            schedule = self.schedules.get(parts[1])
-            if schedule is None:
-                value = _MISSING
-            else:
-                value = "open" if schedule.is_open(self.now) else "closed"
-        else:  # paths are checked when the workflow loads; an unknown one is simply unset
-            value = _MISSING
+        match path.kind:
+            case "var":
+                value = self.vars.get(path.name, _MISSING)
+            case "custom":
+                value = self.contact.fields.get(path.name, _MISSING)
+            case "tags":
+                value = self.contact.tags
+            case "contact":
+                value = getattr(self.contact, path.name)
+            case "conversation":
+                value = getattr(self.conversation, path.name)
+            case "channel":
+                value = self.conversation.channel
+            case "answer":
+                value = self.answer
+            case "schedule":
+                schedule = self.schedules.get(path.name)
+                if schedule is None:  # the config defines every schedule a workflow names
+                    value = _MISSING
+                else:
+                    value = "open" if schedule.is_open(self.now) else "closed"
+            case _:
+                assert_never(path.kind)
         return _MISSING if value is None or value == "" or value == [] else value
 
 
@@ -92,7 +95,7 @@ def _equal_language(actual: Any, expected: Any) -> bool:
 def holds(condition: Condition, facts: Facts) -> bool:
     value = facts.lookup(condition.field)
     present = value is not _MISSING
-    equal = _equal_language if condition.field == "contact.language" else _equal
+    equal = _equal_language if condition.field == LANGUAGE else _equal
     expected = condition.value
     match condition.op:
         case "exists":

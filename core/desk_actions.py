@@ -40,17 +40,20 @@ class HandAssignment(StrEnum):
 
 
 class DeskActions:
-    """The desk's and the operators' actions on a turn. `carry_on` runs the conversation's
-    workflow until it waits; `close` closes it and starts its conversation_closed workflow."""
+    """The desk's and the operators' actions on a turn. `resume` puts a waiting run back on
+    the step it waits at; `carry_on` runs the conversation's workflow until it waits;
+    `close` closes it and starts its conversation_closed workflow."""
 
     def __init__(
         self,
         *,
         desk: DeskRules | None,
+        resume: Callable[[Turn], Awaitable[object]],
         carry_on: Callable[[Turn], Awaitable[None]],
         close: Callable[[Turn, str, str], Awaitable[None]],
     ) -> None:
         self._desk = desk
+        self._resume = resume
         self._carry_on = carry_on
         self._close = close
 
@@ -200,6 +203,7 @@ class DeskActions:
         """A run that waits for an agent carries on now that it has one."""
         run = turn.conversation.run
         if run is not None and run.waiting is not None and run.waiting.kind == "assignment":
+            await self._resume(turn)
             turn.stop_waiting()
             run.pc += 1
             await self._carry_on(turn)

@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import RootModel
 
 from core.agents import Agent, AgentStatus
+from core.keys import ConversationKey
 from core.models import Conversation, DeskThread
 from core.ports import ChannelType
 
@@ -40,8 +41,8 @@ class Desk(Protocol):
         """The agent's open conversations, oldest first."""
         ...
 
-    async def customer_key(self, conversation_id: str) -> str | None:
-        """The key the conversation's events run under (see `DeskAction.customer_key`)."""
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
+        """The key the conversation's events run under (see `DeskAction.conversation_key`)."""
         ...
 
     async def save_thread(self, thread: DeskThread) -> None:

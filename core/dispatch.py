@@ -13,6 +13,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from core.keys import ConversationKey
+from core.tasks import TaskSet
+
 log = logging.getLogger("frontdesk.dispatch")
 
 Job = TypeVar("Job")
@@ -22,28 +25,26 @@ class Dispatcher(Generic[Job]):
     def __init__(self, handle: Callable[[Job], Awaitable[object]], concurrency: int) -> None:
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
-        self._queues: dict[str, deque[Job]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queues: dict[ConversationKey, deque[Job]] = {}
+        self._tasks = TaskSet()  # one drain per key with jobs
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, key: str, job: Job) -> None:
+    def submit(self, key: ConversationKey, job: Job) -> None:
         queue = self._queues.get(key)
         if queue is not None:
             queue.append(job)  # the key's drain task is running and will reach it
             return
         self._queues[key] = deque([job])
         self._idle.clear()
-        task = asyncio.get_running_loop().create_task(self._drain(key), name=f"dispatch:{key}")
-        self._tasks.add(task)
+        task = self._tasks.spawn(self._drain(key), name=f"dispatch:{key}")
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not self._tasks:
+        if not self._tasks:  # the set dropped the task before this callback runs
             self._idle.set()
 
-    async def _drain(self, key: str) -> None:
+    async def _drain(self, key: ConversationKey) -> None:
         queue = self._queues[key]
         async with self._slots:
             while queue:
@@ -68,7 +69,5 @@ class Dispatcher(Generic[Job]):
         await self._idle.wait()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         self._queues.clear()

@@ -42,11 +42,10 @@ from core.models import (
     Run,
     StoredInbound,
     Timer,
-    conversation_key,
 )
 from core.offers import Offer, offer_to, still_queued
 from core.ports import Clock, Store, Transaction
-from core.program import Instruction, Program, compile_workflow
+from core.program import Instruction, Program, compile_workflow, waiting_at
 from core.schedules import Schedule
 from core.step_types import AskQuestionStep, AssignStep, HttpRequestStep
 from core.steps import (
@@ -94,7 +93,9 @@ class Engine:
         self._workflows = list(workflows)
         self._programs: dict[str, Program] = {}
         self._on_commit = on_commit
-        self._actions = DeskActions(desk=desk, carry_on=self._run, close=self._close)
+        self._actions = DeskActions(
+            desk=desk, resume=self._instruction, carry_on=self._run, close=self._close
+        )
         for workflow in self._workflows:
             program = compile_workflow(workflow)
             self._programs[program.workflow_hash] = program
@@ -148,7 +149,7 @@ class Engine:
             await tx.mark_processed(item.id, turn.now)
             return None, turn
 
-        _, report = await self._retrying(f"inbound={item.id} key={event.contact_key}", work)
+        _, report = await self._retrying(f"inbound={item.id} key={event.conversation_key}", work)
         return report
 
     async def process_timer(self, timer: Timer) -> TurnReport | None:
@@ -195,7 +196,7 @@ class Engine:
         ):
             return None  # a result nobody waits for now (asked again, or closed)
         turn = await self._turn_of(tx, conversation)
-        instruction = await self._instruction(tx, run)
+        instruction = await self._instruction(turn)
         assert isinstance(instruction.step, HttpRequestStep)
         request_done(instruction.step, instruction, turn, result)
         await self._run(turn)
@@ -366,11 +367,11 @@ class Engine:
         if run.waiting.timer_id != timer.id:
             return None  # a timer the run no longer waits on (answered, closed, moved on)
         turn = await self._turn_of(tx, conversation)
+        instruction = await self._instruction(turn)
         if run.waiting.kind == "timer":
             run.waiting = None
             run.pc += 1
         else:
-            instruction = await self._instruction(tx, run)
             match run.waiting.kind, instruction.step:
                 case "answer", AskQuestionStep() as step:
                     timed_out(step, instruction, turn)
@@ -383,9 +384,11 @@ class Engine:
         await self._run(turn)
         return turn
 
-    async def _instruction(self, tx: Transaction, run: Run) -> Instruction:
-        """The instruction the run is at."""
-        return (await self._program(tx, run)).code[run.pc]
+    async def _instruction(self, turn: Turn) -> Instruction:
+        """The instruction of the step the run waits at (see `waiting_at`)."""
+        run = turn.conversation.run
+        assert run is not None
+        return waiting_at(await self._program(turn.tx, run), turn.conversation)
 
     async def _program(self, tx: Transaction, run: Run) -> Program:
         program = self._programs.get(run.workflow_hash)
@@ -426,7 +429,7 @@ class Engine:
         if run.waiting is not None:
             if run.waiting.kind != "answer":
                 return  # waiting on a timer: the message is in the transcript, nothing more
-            instruction = await self._instruction(turn.tx, run)
+            instruction = await self._instruction(turn)
             assert isinstance(instruction.step, AskQuestionStep)
             answer(instruction.step, instruction, turn, text, option_id, shared_phone)
         await self._run(turn)
@@ -486,7 +489,7 @@ class Engine:
             turn.effects.freed,
             turn.effects.calls,
             channel=conversation.channel,
-            contact_key=conversation_key(conversation.channel, turn.contact.external_id),
+            conversation_key=turn.conversation_key,
             events=turn.effects.events,
         )
         if self._on_commit is not None:

@@ -114,7 +114,7 @@ def describe(step: Step) -> str:
             return f"jump to {step.to}"
         case UpdateContactStep():
             return "update contact " + ", ".join(
-                [*step.set, *step.clear, *(f"+{t}" for t in step.add_tags)]
+                [*map(str, [*step.set, *step.clear]), *(f"+{t}" for t in step.add_tags)]
                 + [f"-{t}" for t in step.remove_tags]
             )
         case CloseConversationStep():
@@ -142,34 +142,20 @@ def case_text(case: BranchCase) -> str:
 
 def nested_lists(step: Step) -> list[tuple[str, list[Step]]]:
     """The step's nested lists, each with the label of the way into it, in file order."""
-    match step:
-        case BranchStep():
-            ways = [(case_text(case), case.steps) for case in step.branches]
-            return [*ways, ("else", step.otherwise)]
-        case AskQuestionStep():
-            timeout = f"on_timeout ({step.timeout_seconds}s)"
-            return [
-                (f"on_failure (after {step.max_attempts} tries)", step.on_failure),
-                (timeout, step.on_timeout),
-            ]
-        case AssignStep():
-            return [
-                ("when_unavailable", step.when_unavailable),
-                (f"on_timeout ({step.timeout_seconds}s)", step.on_timeout),
-            ]
-        case HttpRequestStep():
-            return [("on_success", step.on_success), ("on_failure", step.on_failure)]
-        case (
-            SendMessageStep()
-            | UnassignStep()
-            | JumpStep()
-            | UpdateContactStep()
-            | CloseConversationStep()
-            | WaitStep()
-        ):
-            return []
-        case _:
-            assert_never(step)
+    blocks = step.blocks()
+    if isinstance(step, BranchStep):  # a case is labelled by its conditions
+        labels = [*(case_text(case) for case in step.branches), "else"]
+    else:
+        labels = [_way_label(step, block.name) for block in blocks]
+    return [(label, block.steps) for label, block in zip(labels, blocks, strict=True)]
+
+
+def _way_label(step: Step, name: str) -> str:
+    if name == "on_timeout" and isinstance(step, AskQuestionStep | AssignStep):
+        return f"on_timeout ({step.timeout_seconds}s)"
+    if name == "on_failure" and isinstance(step, AskQuestionStep):
+        return f"on_failure (after {step.max_attempts} tries)"
+    return name
 
 
 class _Builder:

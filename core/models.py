@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.agents import Agent
+from core.keys import ConversationKey
 from core.values import Frozen, Identifier, Text, storable_json
 
 
@@ -75,14 +76,17 @@ class DeskAction(Frozen):
 
     It travels through the inbox like a customer's message, so that it is stored before the
     platform is answered, processed once, and in turn with the conversation's other events:
-    `customer_key` is the conversation's key. `handoff_id` names the notice acted on, so a
-    button on an out-of-date notice does nothing. `actor` is the platform's user id and
-    `place` where they acted, to tell them when their action did nothing.
+    `conversation_key` is the conversation's key (stored as `customer_key`). `handoff_id`
+    names the notice acted on, so a button on an out-of-date notice does nothing. `actor` is
+    the platform's user id and `place` where they acted, to tell them when their action did
+    nothing.
     """
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
     kind: DeskActionKind
     conversation_id: Text
-    customer_key: Text
+    conversation_key: ConversationKey = Field(alias="customer_key")
     agent_id: Text | None = None  # None: not one of the configured agents
     actor: Text
     place: Text | None = None
@@ -122,16 +126,11 @@ class Inbound(Frozen):
         return raw
 
     @property
-    def contact_key(self) -> str:
+    def conversation_key(self) -> ConversationKey:
         """The key its conversation's events run under, one at a time."""
         if self.action is not None:
-            return self.action.customer_key
-        return conversation_key(self.channel, self.contact.external_id)
-
-
-def conversation_key(channel: str, external_id: str) -> str:
-    """The key under which one contact's events are processed one at a time."""
-    return f"{channel}:{external_id}"
+            return self.action.conversation_key
+        return ConversationKey(self.channel, self.contact.external_id)
 
 
 class StoredInbound(Frozen):
@@ -198,9 +197,11 @@ class Run(BaseModel):
 class HttpCall(Frozen):
     """An HTTP request a run has decided to make, made after the decision is committed."""
 
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
     request_id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey = Field(alias="key")  # stored in the run as `key`
     method: str
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -212,7 +213,7 @@ class HttpCall(Frozen):
 class HttpResult(Frozen):
     request_id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey
     status: int | None = None  # None: no answer (timeout, connection refused)
     body: str | None = None  # the response text, when it fit the size limit
     error: str | None = None
@@ -410,7 +411,7 @@ TimerPurpose = Literal["run", "accept"]
 class Timer(Frozen):
     id: str
     conversation_id: str
-    key: str
+    conversation_key: ConversationKey
     due_at: datetime
     # The timer stands for work in flight (an HTTP request under way): the process that
     # takes over from a stopped one makes it due at once (see `Store.take_back`).

@@ -12,6 +12,7 @@ from typing import assert_never
 
 from core.assignment import can_take
 from core.events import AssignedBy
+from core.keys import ConversationKey
 from core.models import Conversation, ConversationStatus
 from core.ports import Store
 from core.steps import assign
@@ -68,8 +69,8 @@ class QueueOffers:
         self,
         *,
         store: Store,
-        offer: Callable[[str, str, str], Awaitable[Offer]],
-        key_of: Callable[[str, str], Awaitable[str | None]],
+        offer: Callable[[ConversationKey, str, str], Awaitable[Offer]],
+        key_of: Callable[[str, str], Awaitable[ConversationKey | None]],
     ) -> None:
         """`offer(key, conversation_id, agent_id)` runs in the turn order of `key`;
         `key_of(contact_id, channel)` is the conversation's key, None if it is gone."""

@@ -29,7 +29,7 @@ def parked_json(item: ParkedInbound) -> dict[str, object]:
         "id": item.id,
         "channel": event.channel,
         "event_id": event.event_id,
-        "contact_key": event.contact_key,
+        "contact_key": str(event.conversation_key),
         "conversation_id": event.action.conversation_id if event.action else None,
         "received_at": item.received_at.isoformat(),
         "parked_at": item.parked_at.isoformat(),

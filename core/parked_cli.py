@@ -74,7 +74,7 @@ def list_parked(config_path: Path, limit: int) -> None:
         click.echo("no parked events")
     for item in found:
         when = item.parked_at.isoformat(timespec="seconds")
-        click.echo(f"{item.id}  {when}  {item.event.contact_key}  {item.event.event_id}")
+        click.echo(f"{item.id}  {when}  {item.event.conversation_key}  {item.event.event_id}")
         click.echo(f"    {item.error}")
 
 

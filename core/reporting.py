@@ -25,8 +25,9 @@ from core.events import (
     RequestCompleted,
     StepRan,
 )
+from core.keys import ConversationKey
 from core.metrics import Metrics
-from core.models import Inbound, Outbound, conversation_key
+from core.models import Inbound, Outbound
 from core.turn import TurnReport
 
 log = logging.getLogger("frontdesk.events")
@@ -47,7 +48,7 @@ class Reporter:
 
     def inbound(self, event: Inbound, inbound_id: int | None) -> None:
         """An event was stored (`inbound_id`), or was a duplicate (None)."""
-        fields = {"channel": event.channel, "contact_key": event.contact_key}
+        fields = {"channel": event.channel, "contact_key": str(event.conversation_key)}
         if inbound_id is None:
             self.metrics.inbound.labels(event.channel, "duplicate").inc()
             log.info("duplicate event acknowledged, not processed again", extra=fields)
@@ -66,7 +67,7 @@ class Reporter:
         where = {
             "conversation_id": report.conversation_id,
             "channel": report.channel,
-            "contact_key": report.contact_key,
+            "contact_key": str(report.conversation_key or ""),
         }
         for event in report.events:
             message, fields = self._event(report.channel, event)
@@ -138,7 +139,7 @@ class Reporter:
             "message_id": message.message_id,
         }
         if message.notice is None:
-            fields["contact_key"] = conversation_key(message.channel, message.recipient)
+            fields["contact_key"] = str(ConversationKey(message.channel, message.recipient))
         match result:
             case DeliveryResult.SENT:
                 if created_at is not None and now is not None:

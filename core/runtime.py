@@ -26,6 +26,7 @@ from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
 from core.engine import Engine
 from core.errors import StoreUnavailable, stored
+from core.keys import ConversationKey
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
     Conversation,
@@ -36,7 +37,6 @@ from core.models import (
     Outbound,
     StoredInbound,
     Timer,
-    conversation_key,
 )
 from core.offers import Offer, QueueOffers
 from core.outbox import OutboxWorker
@@ -60,7 +60,7 @@ class EngineJob(Generic[T]):
     """Engine work a caller waits for (close, offer, assign by hand), run in the
     conversation's turn order."""
 
-    key: str
+    conversation_key: ConversationKey
     work: Callable[[], Awaitable[T]]
     outcome: asyncio.Future[T]
 
@@ -146,7 +146,7 @@ class Runtime:
     async def accept(self, event: Inbound) -> bool:
         received_at = self.clock.now()
         inbound_id = await stored(
-            f"the inbox could not store the event of {event.contact_key}",
+            f"the inbox could not store the event of {event.conversation_key}",
             self.store.record_inbound(event, received_at),
         )
         self.reporter.inbound(event, inbound_id)
@@ -192,10 +192,10 @@ class Runtime:
             self.store.open_assigned(agent_id),
         )
 
-    async def customer_key(self, conversation_id: str) -> str | None:
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
         return await stored(
             f"the conversation {conversation_id} could not be read",
-            self._conversation_key(conversation_id),
+            self._key_of_conversation(conversation_id),
         )
 
     async def save_thread(self, thread: DeskThread) -> None:
@@ -309,14 +309,14 @@ class Runtime:
 
     def _submit(self, job: Job) -> None:
         if isinstance(job, EngineJob | HttpResult):
-            self._dispatcher.submit(job.key, job)
+            self._dispatcher.submit(job.conversation_key, job)
         elif isinstance(job, StoredInbound):
             if job.id in self._inbound_in_flight:
                 return
             self._inbound_in_flight.add(job.id)
-            self._dispatcher.submit(job.event.contact_key, job)
+            self._dispatcher.submit(job.event.conversation_key, job)
         elif self.timer_loop.take(job):
-            self._dispatcher.submit(job.key, job)
+            self._dispatcher.submit(job.conversation_key, job)
 
     async def _handle(self, job: Job) -> None:
         if isinstance(job, EngineJob):
@@ -362,12 +362,12 @@ class Runtime:
                 failures,
                 item.id,
                 conversation_id or "-",
-                item.event.contact_key,
+                item.event.conversation_key,
                 exc,
                 extra={
                     "conversation_id": conversation_id,
                     "channel": item.event.channel,
-                    "contact_key": item.event.contact_key,
+                    "contact_key": str(item.event.conversation_key),
                     "inbound_id": item.id,
                 },
             )
@@ -383,7 +383,7 @@ class Runtime:
         try:
             found = await self.store.open_conversation(event.channel, event.contact.external_id)
         except Exception:
-            log.warning("could not look up the conversation of %s", event.contact_key)
+            log.warning("could not look up the conversation of %s", event.conversation_key)
             return None
         return None if found is None else found.id
 
@@ -424,10 +424,10 @@ class Runtime:
         """The agent may take more conversations: offer them their teams' queues."""
         self._queue_offers.agent_available(agent_id)
 
-    async def _offer(self, key: str, conversation_id: str, agent_id: str) -> Offer:
+    async def _offer(self, key: ConversationKey, conversation_id: str, agent_id: str) -> Offer:
         return await self._in_turn(key, partial(self.engine.offer, conversation_id, agent_id))
 
-    async def _in_turn(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def _in_turn(self, key: ConversationKey, work: Callable[[], Awaitable[T]]) -> T:
         """Run engine work in the turn order of the conversation under `key`."""
         outcome: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._submit(EngineJob(key, work, outcome))
@@ -435,14 +435,14 @@ class Runtime:
 
     async def _undelivered(self, message: Outbound, error: str) -> None:
         """A customer's message failed for good: the engine hears of it in their turn order."""
-        key = conversation_key(message.channel, message.recipient)
+        key = ConversationKey(message.channel, message.recipient)
         await self._in_turn(key, partial(self.engine.undelivered, message, error))
 
-    async def _key_of(self, contact_id: str, channel: str) -> str | None:
+    async def _key_of(self, contact_id: str, channel: str) -> ConversationKey | None:
         contact = await self.store.load_contact(contact_id)
-        return None if contact is None else conversation_key(channel, contact.external_id)
+        return None if contact is None else ConversationKey(channel, contact.external_id)
 
-    async def _conversation_key(self, conversation_id: str) -> str | None:
+    async def _key_of_conversation(self, conversation_id: str) -> ConversationKey | None:
         conversation = await self.store.load_conversation(conversation_id)
         if conversation is None:
             return None
@@ -451,14 +451,14 @@ class Runtime:
     async def close_conversation(self, conversation_id: str) -> bool | None:
         """Close it (in its turn order); None when there is no such conversation, False when
         it was closed already."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return None
         return await self._in_turn(key, partial(self.engine.close, conversation_id))
 
     async def assign_conversation(self, conversation_id: str, agent_id: str) -> HandAssignment:
         """Assign it by hand (in its turn order)."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return HandAssignment.NO_CONVERSATION
         work = partial(self.engine.assign_by_hand, conversation_id, agent_id)
@@ -466,7 +466,7 @@ class Runtime:
 
     async def unassign_conversation(self, conversation_id: str) -> bool | None:
         """Take it from its agent by hand (in its turn order); see `Engine.unassign_by_hand`."""
-        key = await self._conversation_key(conversation_id)
+        key = await self._key_of_conversation(conversation_id)
         if key is None:
             return None
         return await self._in_turn(key, partial(self.engine.unassign_by_hand, conversation_id))

@@ -1,12 +1,15 @@
 """The step types of a workflow: a discriminated union on `type`.
 
 Each step is a frozen pydantic model; branch, ask_question, assign and http_request hold
-nested step lists. What a step does when a run reaches it is in `core.steps`.
+nested step lists, which each step type names once in its `blocks()` (the compiler, the
+file walker and the drawing all read them there). What a step does when a run reaches it is
+in `core.steps`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
 import jsonpath
@@ -18,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from core.field_paths import FieldPath, ReadPath, SavePath
 from core.models import AnswerType
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MAX_OPTIONS = 10
 MAX_BRANCHES = 9
-CONTACT_FIELDS = ("name", "username", "language", "email", "phone", "country")
-CONVERSATION_FIELDS = ("team", "assignee", "channel")
+TAGS = FieldPath("tags")
 
 
 class Definition(BaseModel):
@@ -55,15 +58,9 @@ class Condition(Definition):
     """One test on a field: `vars.team equals sales`, `contact.email exists`,
     `vars.seats greater_than 10`, `contact.country is_one_of [ES, MX]`."""
 
-    field: str
+    field: ReadPath
     op: Operator
     value: Scalar | list[Scalar] | None = None
-
-    @field_validator("field")
-    @classmethod
-    def _known_field(cls, value: str) -> str:
-        check_field_path(value, for_saving=False)
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -84,8 +81,22 @@ class Condition(Definition):
         return self
 
 
+@dataclass(frozen=True)
+class Block:
+    """One nested step list of a step: `name` is how the compiled program refers to it
+    (`Instruction.blocks`), `where` its place in the step as the file spells it."""
+
+    name: str
+    where: tuple[str | int, ...]
+    steps: list[Step]
+
+
 class StepBase(Definition):
     id: str = Field(pattern=STEP_ID)
+
+    def blocks(self) -> list[Block]:
+        """The step's nested step lists, in file order (empty ones included)."""
+        return []
 
 
 class SendMessageStep(StepBase):
@@ -133,7 +144,7 @@ class AskQuestionStep(StepBase):
     max: float | None = None
     date_format: str = "%Y-%m-%d"  # date answers, as strptime reads them
     default_region: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")  # phone answers
-    save_to: str | None = None
+    save_to: SavePath | None = None
     retry_message: str | None = Field(default=None, min_length=1)
     max_attempts: int = Field(default=3, ge=1, le=10)
     on_failure: list[Step] = Field(default_factory=list)
@@ -144,6 +155,12 @@ class AskQuestionStep(StepBase):
     def retry_text(self) -> str:
         return self.retry_message or _RETRY[self.answer]
 
+    def blocks(self) -> list[Block]:
+        return [
+            Block("on_failure", ("on_failure",), self.on_failure),
+            Block("on_timeout", ("on_timeout",), self.on_timeout),
+        ]
+
     @field_validator("options")
     @classmethod
     def _at_most(cls, value: list[OptionDef]) -> list[OptionDef]:
@@ -152,13 +169,6 @@ class AskQuestionStep(StepBase):
         ids = [o.id for o in value]
         if len(set(ids)) != len(ids):
             raise ValueError("option ids must be unique")
-        return value
-
-    @field_validator("save_to")
-    @classmethod
-    def _save_path(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_field_path(value, for_saving=True)
         return value
 
     @model_validator(mode="after")
@@ -173,7 +183,7 @@ class AskQuestionStep(StepBase):
             raise ValueError("min is greater than max")
         if self.on_timeout and self.timeout_seconds is None:
             raise ValueError("on_timeout needs timeout_seconds")
-        if self.save_to == "contact.tags" and self.answer not in ("text", "multiple_choice"):
+        if self.save_to == TAGS and self.answer not in ("text", "multiple_choice"):
             raise ValueError("only text and multiple_choice answers can be saved as a tag")
         return self
 
@@ -191,6 +201,14 @@ class BranchStep(StepBase):
     otherwise: list[Step] = Field(default_factory=list, alias="else")
 
     model_config = ConfigDict(populate_by_name=True)
+
+    def blocks(self) -> list[Block]:
+        """Each case's steps, then the else steps (always last)."""
+        cases = [
+            Block(f"branches.{j}", ("branches", j, "steps"), case.steps)
+            for j, case in enumerate(self.branches)
+        ]
+        return [*cases, Block("else", ("else",), self.otherwise)]
 
     @field_validator("branches")
     @classmethod
@@ -245,6 +263,12 @@ class AssignStep(StepBase):
             raise ValueError("on_timeout needs timeout_seconds")
         return self
 
+    def blocks(self) -> list[Block]:
+        return [
+            Block("when_unavailable", ("when_unavailable",), self.when_unavailable),
+            Block("on_timeout", ("on_timeout",), self.on_timeout),
+        ]
+
 
 class UnassignStep(StepBase):
     """Take the conversation away from its agent (the team stays)."""
@@ -275,6 +299,12 @@ class HttpRequestStep(StepBase):
     max_attempts: int = Field(default=2, ge=1, le=5)  # when a result is lost (a restart)
     on_success: list[Step] = Field(default_factory=list)
     on_failure: list[Step] = Field(default_factory=list)
+
+    def blocks(self) -> list[Block]:
+        return [
+            Block("on_success", ("on_success",), self.on_success),
+            Block("on_failure", ("on_failure",), self.on_failure),
+        ]
 
     @field_validator("save")
     @classmethod
@@ -307,18 +337,19 @@ class UpdateContactStep(StepBase):
     """Set fields (values are templates), clear fields, add and remove tags."""
 
     type: Literal["update_contact"]
-    set: dict[str, str] = Field(default_factory=dict)
-    clear: list[str] = Field(default_factory=list)
+    set: dict[SavePath, str] = Field(default_factory=dict)
+    clear: list[SavePath] = Field(default_factory=list)
     add_tags: list[str] = Field(default_factory=list)
     remove_tags: list[str] = Field(default_factory=list)
 
     @field_validator("set", "clear")
     @classmethod
-    def _fields(cls, value: dict[str, str] | list[str]) -> dict[str, str] | list[str]:
+    def _fields(
+        cls, value: dict[FieldPath, str] | list[FieldPath]
+    ) -> dict[FieldPath, str] | list[FieldPath]:
         for path in value:
-            if not path.startswith("contact."):
-                raise ValueError(f"{path!r}: update_contact changes contact.<field> only")
-            check_field_path(path, for_saving=True)
+            if path.kind == "var":
+                raise ValueError(f"'{path}': update_contact changes contact.<field> only")
         return value
 
     @field_validator("add_tags", "remove_tags")
@@ -338,7 +369,7 @@ class UpdateContactStep(StepBase):
             raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
         twice = set(self.set) & set(self.clear)
         if twice:
-            raise ValueError(f"fields both set and cleared: {', '.join(sorted(twice))}")
+            raise ValueError(f"fields both set and cleared: {', '.join(sorted(map(str, twice)))}")
         return self
 
 
@@ -372,38 +403,3 @@ HttpRequestStep.model_rebuild()
 BranchCase.model_rebuild()
 BranchStep.model_rebuild()
 AssignStep.model_rebuild()
-
-
-def check_field_path(path: str, *, for_saving: bool) -> None:
-    """Raise ValueError naming the problem if `path` is not a field a workflow may use."""
-    parts = path.split(".")
-    head = parts[0]
-    if head == "vars" and len(parts) == 2 and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[1]):
-        return
-    if head == "contact":
-        if len(parts) == 2 and parts[1] in CONTACT_FIELDS:
-            return
-        if (
-            len(parts) == 3
-            and parts[1] == "fields"
-            and re.fullmatch(r"[A-Za-z_]\w{0,63}", parts[2])
-        ):
-            return
-        if path == "contact.tags":  # reading: the tags; saving: add the answer as a tag
-            return
-        raise ValueError(
-            f"unknown contact field '{path}' (known: "
-            + ", ".join(f"contact.{f}" for f in CONTACT_FIELDS)
-            + ", contact.tags; custom fields are contact.fields.<name>)"
-        )
-    if not for_saving:
-        if path in ("answer", "channel"):
-            return
-        if head == "schedule" and len(parts) == 2 and parts[1]:
-            return  # "open" or "closed" now; the config must define the schedule
-        if head == "conversation" and len(parts) == 2 and parts[1] in CONVERSATION_FIELDS:
-            return
-    where = "vars.<name>, contact.<field> or contact.fields.<name>"
-    if not for_saving:
-        where += ", answer, channel, schedule.<name> or conversation.<team|assignee|channel>"
-    raise ValueError(f"unknown field '{path}' (use {where})")

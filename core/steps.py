@@ -31,6 +31,7 @@ from core.events import (
     ConversationUnassigned,
     StepRan,
 )
+from core.field_paths import FieldPath
 from core.models import AnswerType, ConversationStatus, NoticeKind, Option, Waiting
 from core.ports import Transaction
 from core.program import Instruction, Program
@@ -379,7 +380,7 @@ def answer(
         turn.chose(parsed.value)
     run.last_answer = parsed.value
     for name, value in parsed.contact.items():
-        save(turn, f"contact.{name}", value)
+        save(turn, FieldPath("contact", name), value)
     if step.save_to is not None:
         save(turn, step.save_to, parsed.value)
     run.pc += 1
@@ -417,27 +418,32 @@ def _parse(
             assert_never(step.answer)
 
 
-def save(turn: Turn, path: str, value: Any) -> None:
+def save(turn: Turn, path: FieldPath, value: Any) -> None:
     run = turn.conversation.run
     assert run is not None
-    parts = path.split(".")
-    if parts[0] == "vars":
-        run.vars[parts[1]] = value
-        return
     contact = turn.contact
-    if parts[1] == "tags":
-        if value is not None and str(value) not in contact.tags:
-            contact.tags = [*contact.tags, str(value)]
-    elif parts[1] == "fields":
-        fields = dict(contact.fields)
-        if value is None:
-            fields.pop(parts[2], None)
-        else:
-            fields[parts[2]] = value
-        contact.fields = fields
-    else:
-        setattr(contact, parts[1], None if value is None else str(value))
-        # Saved on purpose, it is the workflow's; cleared, the channel may fill it again.
-        owned = [f for f in contact.workflow_fields if f != parts[1]]
-        contact.workflow_fields = owned if value is None else sorted([*owned, parts[1]])
+    match path.kind:
+        case "var":
+            run.vars[path.name] = value
+            return
+        case "tags":
+            if value is not None and str(value) not in contact.tags:
+                contact.tags = [*contact.tags, str(value)]
+        case "custom":
+            fields = dict(contact.fields)
+            if value is None:
+                fields.pop(path.name, None)
+            else:
+                fields[path.name] = value
+            contact.fields = fields
+        case "contact":
+            setattr(contact, path.name, None if value is None else str(value))
+            # Saved on purpose, it is the workflow's; cleared, the channel may fill it again.
+            owned = [f for f in contact.workflow_fields if f != path.name]
+            contact.workflow_fields = owned if value is None else sorted([*owned, path.name])
+        case "answer" | "channel" | "schedule" | "conversation":
+            # A SavePath is never one of these: the workflow was refused when it loaded.
+            raise AssertionError(f"cannot save to {path}")
+        case _:
+            assert_never(path.kind)
     turn.contact_changed = True

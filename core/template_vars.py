@@ -132,8 +132,8 @@ def _edges(n: int, instruction: Instruction, program: Program) -> Iterator[tuple
         return
     failing = {instruction.blocks.get(name) for name in ("on_failure", "on_timeout")}
     saves: set[str] = set()
-    if isinstance(step, AskQuestionStep) and step.save_to and step.save_to.startswith("vars."):
-        saves = {step.save_to.split(".", 1)[1]}
+    if isinstance(step, AskQuestionStep) and step.save_to and step.save_to.kind == "var":
+        saves = {step.save_to.name}
     elif isinstance(step, HttpRequestStep):
         saves = set(step.save)
     if isinstance(step, BranchStep):

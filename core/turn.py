@@ -10,6 +10,7 @@ from typing import Any
 from core.agents import Agent
 from core.desk import DeskLine, HandoffRequest
 from core.events import DomainEvent
+from core.keys import ConversationKey
 from core.models import (
     AnswerType,
     Attachment,
@@ -23,7 +24,6 @@ from core.models import (
     Timer,
     TimerPurpose,
     TranscriptEntry,
-    conversation_key,
 )
 from core.ports import Transaction
 from core.schedules import Schedule
@@ -64,6 +64,10 @@ class Turn:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     effects: TurnEffects = field(default_factory=lambda: TurnEffects())
 
+    @property
+    def conversation_key(self) -> ConversationKey:
+        return ConversationKey(self.conversation.channel, self.contact.external_id)
+
     def next_id(self) -> str:
         """A message id that is stable for this conversation: the same turn, replayed after a
         crash before its commit, hands out the same ids."""
@@ -76,7 +80,7 @@ class Turn:
         timer = Timer(
             id=self.next_id(),
             conversation_id=self.conversation.id,
-            key=conversation_key(self.conversation.channel, self.contact.external_id),
+            conversation_key=self.conversation_key,
             due_at=self.now + timedelta(seconds=seconds),
             lease=lease,
             purpose=purpose,
@@ -193,5 +197,5 @@ class TurnReport:
     freed: list[str] = field(default_factory=list)  # agents with a slot free again
     calls: list[HttpCall] = field(default_factory=list)  # requests to make now
     channel: str = ""
-    contact_key: str = ""  # the conversation's key (see `conversation_key`)
+    conversation_key: ConversationKey | None = None
     events: list[DomainEvent] = field(default_factory=list)

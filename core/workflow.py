@@ -57,19 +57,8 @@ def walk(steps: list[Any], loc: Loc) -> Iterator[tuple[Any, Loc]]:
     for i, step in enumerate(steps):
         here = (*loc, i)
         yield step, here
-        if isinstance(step, BranchStep):
-            for j, case in enumerate(step.branches):
-                yield from walk(case.steps, (*here, "branches", j, "steps"))
-            yield from walk(step.otherwise, (*here, "else"))
-        elif isinstance(step, AskQuestionStep):
-            yield from walk(step.on_failure, (*here, "on_failure"))
-            yield from walk(step.on_timeout, (*here, "on_timeout"))
-        elif isinstance(step, AssignStep):
-            yield from walk(step.when_unavailable, (*here, "when_unavailable"))
-            yield from walk(step.on_timeout, (*here, "on_timeout"))
-        elif isinstance(step, HttpRequestStep):
-            yield from walk(step.on_success, (*here, "on_success"))
-            yield from walk(step.on_failure, (*here, "on_failure"))
+        for block in step.blocks():
+            yield from walk(block.steps, (*here, *block.where))
 
 
 def _cross_check(workflow: Workflow, source: Source) -> list[Problem]:
@@ -105,7 +94,7 @@ def templates_of(step: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
             yield (*loc, "options", i, "label"), option.label
     if isinstance(step, UpdateContactStep):
         for path, text in step.set.items():
-            yield (*loc, "set", path), text
+            yield (*loc, "set", str(path)), text
     if isinstance(step, HttpRequestStep):
         yield (*loc, "url"), step.url
         for name, text in step.headers.items():
@@ -160,6 +149,6 @@ def references(workflow: Workflow) -> Iterator[tuple[str, str, Loc]]:
         elif isinstance(step, BranchStep):
             for i, case in enumerate(step.branches):
                 for j, condition in enumerate(case.conditions):
-                    if condition.field.startswith("schedule."):
+                    if condition.field.kind == "schedule":
                         where = (*loc, "branches", i, "conditions", j, "field")
-                        yield "schedule", condition.field.split(".", 1)[1], where
+                        yield "schedule", condition.field.name, where

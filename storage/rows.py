@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 
 from core.agents import Agent, AgentStatus
+from core.keys import ConversationKey
 from core.models import (
     Attachment,
     Author,
@@ -317,7 +318,7 @@ def timer_from(row: Row, times: Times) -> Timer:
     return Timer(
         id=row["id"],
         conversation_id=row["conversation_id"],
-        key=row["key"],
+        conversation_key=ConversationKey.parse(row["key"]),
         due_at=times.moment(row["due_at"]),
         lease=bool(row["lease"]),
         purpose=row["purpose"],

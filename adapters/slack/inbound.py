@@ -332,7 +332,7 @@ class SlackInbound:
         handoff_id: str | None = None,
         text: str | None = None,
     ) -> None:
-        key = await self._desk.customer_key(conversation_id)
+        key = await self._desk.conversation_key(conversation_id)
         if key is None:
             log.info("an action on a conversation frontdesk does not have: ignored")
             return
@@ -345,7 +345,7 @@ class SlackInbound:
                 action=DeskAction(
                     kind=kind,
                     conversation_id=conversation_id,
-                    customer_key=key,
+                    conversation_key=key,
                     agent_id=agent.id if agent else None,
                     actor=user,
                     place=place,

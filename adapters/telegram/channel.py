@@ -19,6 +19,7 @@ from core.deliveries import Delivery
 from core.models import Outbound
 from core.pacing import SendLimiter
 from core.ports import Clock, Inbox
+from core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class TelegramChannel:
             self._poller = UpdatePoller(
                 slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.bot
             )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()  # the poller, while it runs
 
     @property
     def handler(self) -> UpdateHandler:
@@ -63,15 +64,12 @@ class TelegramChannel:
     async def start(self) -> None:
         await self._sender.start()
         if self._poller is not None and not self._tasks:
-            task = asyncio.create_task(self._poller.run(), name=f"telegram-poller:{self.slug}")
-            self._tasks.add(task)
+            task = self._tasks.spawn(self._poller.run(), name=f"telegram-poller:{self.slug}")
             task.add_done_callback(self._poller_done)
 
     async def close(self) -> None:
         # The poller first, so that no new button press starts a follow-up.
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self._follow_ups.close()
         await self._sender.close()
 
@@ -82,7 +80,6 @@ class TelegramChannel:
         return None
 
     def _poller_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("telegram %s: the poller stopped", self.slug, exc_info=task.exception())
 

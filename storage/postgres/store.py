@@ -141,7 +141,7 @@ class PostgresStore(PostgresRecords):
                 work.RECORD,
                 event.channel,
                 event.event_id,
-                event.contact_key,
+                str(event.conversation_key),
                 body,
                 aware(at),
                 self.replica,

@@ -2,9 +2,9 @@
 
 Reads run at once; saves are queued and run, in order, when the block exits, so that (as on
 SQLite) a transaction's reads see the state from before its own saves. Every read of a
-conversation first takes a transaction-scoped advisory lock on its key (the contact's
-`conversation_key`): two replicas' turns of one conversation run one after the other, the
-second seeing what the first committed. The version check on save still stands behind it.
+conversation first takes a transaction-scoped advisory lock on its `ConversationKey`: two
+replicas' turns of one conversation run one after the other, the second seeing what the
+first committed. The version check on save still stands behind it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 from core.agents import Agent
 from core.assignment import AgentFacts, TeamFacts, holder
 from core.history import HISTORY_EVENT, HistoryEvent
+from core.keys import ConversationKey
 from core.models import (
     Contact,
     Conversation,
     Outbound,
     Timer,
     TranscriptEntry,
-    conversation_key,
 )
 from storage.postgres import directory, reads, rows, work
 from storage.postgres.reads import Conn
@@ -54,7 +54,7 @@ class PostgresTransaction:
         self._cursors: dict[str, str] = {}  # team → agent picked in this transaction
         self._open_delta: Counter[str] = Counter()  # agent → assignments not yet stored
         self._loaded: dict[str, str | None] = {}
-        self._locked: set[str] = set()
+        self._locked: set[ConversationKey] = set()
 
     def end(self) -> None:
         self._open_conn = None
@@ -68,9 +68,9 @@ class PostgresTransaction:
     def _queue(self, sql: str, args: tuple[Any, ...], *, exact: bool = False) -> None:
         self.writes.append(Write(sql, args, exact))
 
-    async def _lock(self, key: str) -> None:
+    async def _lock(self, key: ConversationKey) -> None:
         if key not in self._locked:
-            await self._conn.execute(LOCK_KEY, key)
+            await self._conn.execute(LOCK_KEY, str(key))
             self._locked.add(key)
 
     # loading ------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class PostgresTransaction:
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:
-        await self._lock(conversation_key(channel, external_id))
+        await self._lock(ConversationKey(channel, external_id))
         contact, conversation = await reads.load_contact_and_open_conversation(
             self._conn, channel, external_id
         )
@@ -97,7 +97,7 @@ class PostgresTransaction:
         )
         if found is not None:
             # Read again once locked: a turn elsewhere may have moved it on meanwhile.
-            await self._lock(conversation_key(found["channel"], found["external_id"]))
+            await self._lock(ConversationKey(found["channel"], found["external_id"]))
         return self._remember(await reads.load_conversation(self._conn, conversation_id))
 
     async def load_workflow_version(self, workflow_hash: str) -> str | None:

@@ -106,7 +106,7 @@ def timer_row(timer: Timer, replica: str) -> tuple[str, str, str, datetime, bool
     return (
         timer.id,
         timer.conversation_id,
-        timer.key,
+        str(timer.conversation_key),
         aware(timer.due_at),
         timer.lease,
         replica,

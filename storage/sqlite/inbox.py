@@ -47,7 +47,7 @@ class InboxWriter:
             body = event.model_dump_json()
         except PydanticSerializationError as exc:  # a value JSON cannot hold
             raise Unstorable(f"the event cannot be stored: {exc}") from exc
-        row = (event.channel, event.event_id, event.contact_key, body, to_micros(at))
+        row = (event.channel, event.event_id, str(event.conversation_key), body, to_micros(at))
         waiting = _Waiting(row, asyncio.get_running_loop().create_future())
         self._queue.append(waiting)
         if self._flusher is None:

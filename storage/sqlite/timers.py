@@ -28,7 +28,8 @@ DELETE = "DELETE FROM timers WHERE id = ?"
 
 def timer_row(timer: Timer) -> tuple[str, str, str, int, int, str]:
     due_at = to_micros(timer.due_at)
-    return (timer.id, timer.conversation_id, timer.key, due_at, int(timer.lease), timer.purpose)
+    key = str(timer.conversation_key)
+    return (timer.id, timer.conversation_id, key, due_at, int(timer.lease), timer.purpose)
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Timer]:

@@ -13,6 +13,7 @@ import pytest
 from core.agents import Agent, AgentStatus
 from core.assignment import AgentFacts, Rules, TeamFacts, choose_agent
 from core.errors import ConcurrentUpdate
+from core.keys import ConversationKey
 from core.models import Contact, Conversation, ConversationStatus, Option, Run, Timer, Waiting
 from tests.storage.builders import (
     T0,
@@ -105,7 +106,14 @@ async def test_exception_rolls_back_every_change(store: Backend) -> None:
             await tx.save_conversation(conversation())
             await tx.add_transcript([entry("v1", "hi", T0)])
             await tx.enqueue([message("m1", "v1")], T0)
-            await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+            await tx.schedule_timer(
+                Timer(
+                    id="t1",
+                    conversation_id="v1",
+                    conversation_key=ConversationKey("webhook", "k"),
+                    due_at=T0,
+                )
+            )
             await tx.mark_processed(inbound_id, T0)
             await tx.save_workflow_version("h1", "greet", "body")
             raise Boom
@@ -565,7 +573,10 @@ async def test_timers_come_due_in_order_and_can_be_deleted(store: Backend) -> No
 
     def timer(timer_id: str, due_in: float) -> Timer:
         return Timer(
-            id=timer_id, conversation_id="v1", key=f"key-{timer_id}", due_at=seconds(due_in)
+            id=timer_id,
+            conversation_id="v1",
+            conversation_key=ConversationKey("webhook", timer_id),
+            due_at=seconds(due_in),
         )
 
     async with store.transaction() as tx:
@@ -597,7 +608,11 @@ async def test_take_back_makes_lease_timers_due_now(
 
     def timer(timer_id: str, due_in: float, lease: bool) -> Timer:
         return Timer(
-            id=timer_id, conversation_id="v1", key="k", due_at=seconds(due_in), lease=lease
+            id=timer_id,
+            conversation_id="v1",
+            conversation_key=ConversationKey("webhook", "k"),
+            due_at=seconds(due_in),
+            lease=lease,
         )
 
     async with store.transaction() as tx:
@@ -966,7 +981,14 @@ async def test_a_reopened_store_sees_the_same_data(store: Backend, store_maker: 
     async with store.transaction() as tx:
         await tx.add_transcript([entry("v1", "hi", T0)])
         await tx.enqueue([message("m1", "v1")], T0)
-        await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+        await tx.schedule_timer(
+            Timer(
+                id="t1",
+                conversation_id="v1",
+                conversation_key=ConversationKey("webhook", "k"),
+                due_at=T0,
+            )
+        )
     await store.sync_directory([agent("ann"), agent("bob")], {"support": ["ann", "bob"]})
     await store.set_agent_status("bob", AgentStatus.AWAY)
     assert await pick(store, "support", only_online=False) == "ann"

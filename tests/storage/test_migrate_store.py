@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.events import ConversationOpened
+from core.keys import ConversationKey
 from core.models import DeskThread, Timer
 from core.ports import Store
 from storage.postgres import PostgresStore
@@ -38,7 +39,14 @@ async def fill(store: Store) -> None:
         await tx.add_transcript([entry("v1", "hello", T0), entry("v1", "hi there", seconds(1))])
         await tx.add_history("v1", [ConversationOpened(at=T0)])
         await tx.enqueue([message("m1", "v1"), message("m2", "v1")], T0)
-        await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=seconds(9)))
+        await tx.schedule_timer(
+            Timer(
+                id="t1",
+                conversation_id="v1",
+                conversation_key=ConversationKey("webhook", "k"),
+                due_at=seconds(9),
+            )
+        )
         await tx.save_workflow_version("hash1", "greet", "body")
     await store.record_inbound(event(1), T0)
     await store.save_cursor("telegram:bot:offset", "42")

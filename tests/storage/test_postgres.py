@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from core.assignment import Rules, choose_agent
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
+from core.keys import ConversationKey
 from core.models import Timer
 from storage.postgres import PostgresSettings, PostgresStore
 from tests.storage.builders import (
@@ -126,7 +127,14 @@ async def test_a_due_timer_fires_on_one_replica_and_moves_when_it_dies(tmp_path:
     async with replicas(tmp_path) as (first, second):
         await seed(first, conversation("v1"))
         async with first.transaction() as tx:
-            await tx.schedule_timer(Timer(id="t1", conversation_id="v1", key="k", due_at=T0))
+            await tx.schedule_timer(
+                Timer(
+                    id="t1",
+                    conversation_id="v1",
+                    conversation_key=ConversationKey("webhook", "k"),
+                    due_at=T0,
+                )
+            )
 
         assert [t.id for t in await first.due_timers(seconds(1), 10)] == ["t1"]
         assert await second.due_timers(seconds(1), 10) == []
@@ -237,7 +245,13 @@ async def test_a_starting_replica_takes_back_only_what_dead_ones_held(tmp_path: 
         await enqueue(first, message("m1", "v1"))
         async with first.transaction() as tx:
             await tx.schedule_timer(
-                Timer(id="request", conversation_id="v1", key="k", due_at=seconds(60), lease=True)
+                Timer(
+                    id="request",
+                    conversation_id="v1",
+                    conversation_key=ConversationKey("webhook", "k"),
+                    due_at=seconds(60),
+                    lease=True,
+                )
             )
         [claimed] = await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
 

@@ -10,6 +10,7 @@ import pytest
 
 from core.agents import AgentStatus
 from core.events import AssignedBy, ConversationAssigned, ConversationOpened, ConversationQueued
+from core.keys import ConversationKey
 from core.listing import ConversationFilter, ListedConversation, ListQuery, ListStatus, Position
 from core.models import (
     Attachment,
@@ -184,7 +185,12 @@ async def test_a_record_has_its_contact_transcript_and_the_due_time_it_waits_for
         await tx.save_conversation(waiting)
         await tx.add_transcript(entries)
         await tx.schedule_timer(
-            Timer(id="v1.1", conversation_id="v1", key="webhook:u1", due_at=seconds(300))
+            Timer(
+                id="v1.1",
+                conversation_id="v1",
+                conversation_key=ConversationKey("webhook", "u1"),
+                due_at=seconds(300),
+            )
         )
 
     record = await records(store).conversation_record("v1")

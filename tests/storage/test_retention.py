@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from core.clock import ManualClock
 from core.events import ConversationClosed
+from core.keys import ConversationKey
 from core.models import ConversationStatus, Timer
 from core.retention import Cutoffs, Purged, RetentionSettings, RetentionSweep
 from tests.storage.builders import T0, conversation, enqueue, entry, event, message, save, seed
@@ -113,7 +114,14 @@ async def test_closed_conversations_go_with_their_rows_unless_something_still_wa
     await enqueue(store, message("m-unsent", "unsent"), at=NOW)  # not yet delivered
     await closed(store, "timed", days=366)
     async with store.transaction() as tx:
-        await tx.schedule_timer(Timer(id="t1", conversation_id="timed", key="k", due_at=NOW))
+        await tx.schedule_timer(
+            Timer(
+                id="t1",
+                conversation_id="timed",
+                conversation_key=ConversationKey("webhook", "k"),
+                due_at=NOW,
+            )
+        )
     await closed(store, "recent", days=100)
 
     purged = await store.purge(DEFAULTS)

@@ -323,7 +323,8 @@ async def test_a_version_6_database_learns_leases_and_uncertain_messages(tmp_pat
         )
         for timer_id in ("v1.3", "v1.9"):
             conn.execute(
-                "INSERT INTO timers (id, conversation_id, key, due_at) VALUES (?, 'v1', 'k', ?)",
+                "INSERT INTO timers (id, conversation_id, key, due_at) "
+                "VALUES (?, 'v1', 'telegram:k', ?)",
                 (timer_id, to_micros(T0) + 60_000_000),
             )
         for row_id, message, status, leased in (

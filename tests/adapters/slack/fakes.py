@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.slack.settings import SlackSettings
 from core.agents import Agent, AgentStatus
+from core.keys import ConversationKey
 from core.models import (
     ContactCard,
     Conversation,
@@ -90,7 +91,7 @@ class FakeDesk:
     async def open_assigned(self, agent_id: str) -> list[Conversation]:
         return []
 
-    async def customer_key(self, conversation_id: str) -> str | None:
+    async def conversation_key(self, conversation_id: str) -> ConversationKey | None:
         return None
 
     async def save_thread(self, thread: DeskThread) -> None:
