@@ -66,6 +66,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         channels=channels,
         outbox=config.outbox,
         concurrency=config.server.concurrency,
+        max_backlog=config.server.max_backlog,
         schedules=config.schedules,
         settings=config.settings,
         secrets=config.secret_values(),
@@ -144,6 +145,9 @@ async def start(frontdesk: Frontdesk) -> None:
         await store.sync_directory(config.agents, config.teams)
         # Workflow versions are stored before any channel can hand over an event.
         await runtime.engine.prepare()
+        # Events a previous run left are handed over, and so counted in the backlog, before
+        # any channel takes a new one.
+        await runtime.recover()
         for slug, channel in frontdesk.channels.items():
             await channel.start()
             frontdesk.started.add(slug)

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import StreamReader, web
 from pydantic import ValidationError
 
-from core.errors import BadInbound, PayloadTooLarge
+from core.errors import Backlogged, BadInbound, PayloadTooLarge
 from core.values import MAX_RAW_DEPTH
 
 log = logging.getLogger("frontdesk.inbound")
@@ -101,3 +101,12 @@ def refused(channel: str, what: str, status: int, reason: str) -> web.Response:
         "%s: refused %s with %d: %s", channel, what, status, reason, extra={"channel": channel}
     )
     return error_response(status, reason)
+
+
+def backlogged(exc: Backlogged) -> web.Response:
+    """503 with Retry-After: the inbox is full, the event was not stored, send it again later.
+    Not logged per request (under overload that is every request): the runtime logs when
+    the backlog fills and when it drains."""
+    response = error_response(503, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response

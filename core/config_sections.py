@@ -22,6 +22,9 @@ class ServerSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # Inbound events processed at once (each conversation still one at a time).
     concurrency: int = Field(default=64, ge=1, le=10_000)
+    # Events accepted but not processed yet: past this many, channels answer 503 with
+    # Retry-After (a poller stops asking) until the backlog drains; see README "Overload".
+    max_backlog: int = Field(default=10_000, ge=1, le=10_000_000)
     # On SIGTERM/SIGINT: how long turns, deliveries and requests under way may finish.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
     # A connection must send a whole request's headers within this long of opening (or of

@@ -70,6 +70,16 @@ class Unstorable(Refused):
     """
 
 
+class Backlogged(FrontdeskError):
+    """The inbox holds `server.max_backlog` events not processed yet and takes no more for
+    now: the channel answers 503 with Retry-After (the event is not stored), so that the
+    platform sends it again once the backlog has drained."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(f"too many events waiting, retry in {retry_after_seconds} s")
+
+
 class StoreUnavailable(FrontdeskError):
     """The store could not durably record something; the caller must not acknowledge it."""
 

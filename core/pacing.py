@@ -15,16 +15,70 @@ platform's own clock sees more than the cap (if 31 calls reached it within one s
 last of them was started while the 30 others were in flight or had finished less than a
 second before, and was told to wait). `acquire` is the simpler form, for a sender that counts
 a call at the moment it decides.
+
+A sender holds a `Pacing`: `SendLimiter` keeps the window in this process, which is all of
+frontdesk on SQLite; on a store that replicas share, the window is the deployment's
+(`core.shared_pacing`), so that three replicas together still send 30 a second, not 90.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from core.ports import Clock
 
 WINDOW = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """A bot's limits as its channel configures them."""
+
+    per_chat_interval_seconds: float  # 0: no spacing
+    per_bot_per_second: int
+
+
+class Pacing(Protocol):
+    """How long until a bot's next call may go; what a channel's sender holds."""
+
+    async def acquire(self, chat: str | None) -> float:
+        """Seconds to wait before a message may go to `chat` (None: a call to no chat, such
+        as answering a button, counted for the bot only); 0.0 means go now, and the call is
+        counted as made this instant (a caller that is told to wait has used nothing)."""
+        ...
+
+    async def start(self, chat: str | None) -> float:
+        """As `acquire`, but a call told to go holds its place until `finish` is called for
+        it (call it however the call ended: a failed call may still have been counted)."""
+        ...
+
+    async def finish(self, chat: str | None) -> None:
+        """A call `start` let go has ended: it leaves the window one window from now, and the
+        chat's interval runs from now."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """The platform said 429: nothing goes to any chat for `seconds`."""
+        ...
+
+
+@runtime_checkable
+class Pacers(Protocol):
+    """Who gives a channel its bot's pacing (the Runtime, beside the Inbox port): the
+    deployment's on a store replicas share, else this process's."""
+
+    def pacing(self, bot: str, limits: SendLimits) -> Pacing: ...
+
+
+def pacing_for(inbox: object, clock: Clock, bot: str, limits: SendLimits) -> Pacing:
+    """The pacing of the channel `bot` whose events go to `inbox`: the one `inbox` gives when
+    it gives one, else kept in this process."""
+    if isinstance(inbox, Pacers):
+        return inbox.pacing(bot, limits)
+    return SendLimiter(clock, limits.per_chat_interval_seconds, limits.per_bot_per_second)
 
 
 class SendLimiter:
@@ -45,18 +99,15 @@ class SendLimiter:
         self._in_flight = 0  # calls started and not finished: each holds a place
         self._paused_until: datetime | None = None
 
-    def acquire(self, chat: str | None) -> float:
-        """Seconds to wait before a message may go to `chat` (None: a call to no chat, such
-        as answering a button, counted for the bot only); 0.0 means go now, and the call is
-        counted as made this instant (a caller that is told to wait has used nothing)."""
-        wait = self.start(chat)
+    # The Pacing port; nothing here waits on anything, so the hot path costs a method call.
+
+    async def acquire(self, chat: str | None) -> float:
+        wait = await self.start(chat)
         if wait == 0.0:
-            self.finish(chat)
+            await self.finish(chat)
         return wait
 
-    def start(self, chat: str | None) -> float:
-        """As `acquire`, but a call told to go holds its place until `finish` is called for
-        it (call it however the call ended: a failed call may still have been counted)."""
+    async def start(self, chat: str | None) -> float:
         now = self._clock.now()
         self._forget(now)
         waits = [timedelta(0)]
@@ -77,16 +128,13 @@ class SendLimiter:
         self._mark_chat(chat, now)
         return 0.0
 
-    def finish(self, chat: str | None) -> None:
-        """A call `start` let go has ended: it leaves the window one window from now, and the
-        chat's interval runs from now."""
+    async def finish(self, chat: str | None) -> None:
         now = self._clock.now()
         self._in_flight = max(0, self._in_flight - 1)
         self._sent.append(now)
         self._mark_chat(chat, now)
 
-    def pause(self, seconds: float) -> None:
-        """The platform said 429: nothing goes to any chat for `seconds`."""
+    async def pause(self, seconds: float) -> None:
         until = self._clock.now() + timedelta(seconds=seconds)
         if self._paused_until is None or until > self._paused_until:
             self._paused_until = until

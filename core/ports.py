@@ -56,10 +56,17 @@ class Inbox(Protocol):
     `accept` returns only once the event is durably stored, so the channel may answer the
     platform with a 2xx; it returns False when the event was seen before. It raises
     `StoreUnavailable` when the event could not be stored, and the channel must then answer
-    with an error status so that the platform delivers again.
+    with an error status so that the platform delivers again. It raises `Backlogged` when
+    `server.max_backlog` events wait to be processed: the channel answers 503 with
+    Retry-After, and the event is not stored.
     """
 
     async def accept(self, event: Inbound) -> bool: ...
+
+    async def room(self) -> None:
+        """Return once the backlog has drained enough to take events again; a channel that
+        asks its platform for events (a poller) waits on this before it asks."""
+        ...
 
     async def load_cursor(self, name: str) -> str | None:
         """A named position a channel's worker resumes from (see `Store.load_cursor`)."""

@@ -18,6 +18,7 @@ import aiohttp
 
 from core.addresses import DeskAddresses
 from core.agents import Agent, AgentStatus
+from core.backlog import RETRY_AFTER_SECONDS, Backlog
 from core.callouts import perform
 from core.config import Config
 from core.config_sections import AfterCrash, OutboxSettings
@@ -25,7 +26,7 @@ from core.desk import DeskRules
 from core.desk_actions import HandAssignment
 from core.dispatch import Dispatcher
 from core.engine import Engine
-from core.errors import StoreUnavailable, stored
+from core.errors import Backlogged, StoreUnavailable, stored
 from core.keys import ConversationKey
 from core.loops import TIMER_BATCH, Sweep, TimerLoop, supervised
 from core.models import (
@@ -40,10 +41,13 @@ from core.models import (
 )
 from core.offers import Offer, QueueOffers
 from core.outbox import OutboxWorker
+from core.pacing import Pacing, SendLimits
 from core.ports import Channel, Clock, Leadership, Store
 from core.reporting import Reporter
 from core.retention import RetentionSettings, RetentionSweep
 from core.schedules import Schedule
+from core.shared_pacing import deployment_pacing
+from core.takeover import Takeover, TakeoverLoop, take_back
 from core.tasks import TaskSet, settle
 from core.turn import TurnReport
 from core.workflow import Workflow
@@ -78,6 +82,7 @@ class Runtime:
         channels: Mapping[str, Channel],
         outbox: OutboxSettings,
         concurrency: int = 64,
+        max_backlog: int = 10_000,
         on_turn: Callable[[TurnReport], None] | None = None,
         schedules: Mapping[str, Schedule] | None = None,
         settings: Mapping[str, Any] | None = None,
@@ -116,7 +121,7 @@ class Runtime:
         )
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
         self._queue_offers = QueueOffers(store=store, offer=self._offer, key_of=self._key_of)
-        self._inbound_in_flight: set[int] = set()
+        self.backlog = Backlog(max_backlog)  # stored events handed over, not processed yet
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
         # The engine is looked up at each turn, not bound here (tests replace its methods).
@@ -144,6 +149,8 @@ class Runtime:
     # the Inbox port ---------------------------------------------------------------------
 
     async def accept(self, event: Inbound) -> bool:
+        if self.backlog.full:
+            raise Backlogged(RETRY_AFTER_SECONDS)
         received_at = self.clock.now()
         inbound_id = await stored(
             f"the inbox could not store the event of {event.conversation_key}",
@@ -158,8 +165,14 @@ class Runtime:
             self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
         return True
 
+    async def room(self) -> None:
+        await self.backlog.room()
+
     async def lead(self, job: str) -> bool:  # the Leadership port: alone, a process leads
         return not isinstance(self.store, Leadership) or await self.store.lead(job)
+
+    def pacing(self, bot: str, limits: SendLimits) -> Pacing:  # the Pacers port
+        return deployment_pacing(self.store, self.clock, bot, limits)
 
     async def load_cursor(self, name: str) -> str | None:
         return await stored(f"the cursor {name!r} could not be read", self.store.load_cursor(name))
@@ -217,29 +230,18 @@ class Runtime:
         """Take back what the previous process held when it stopped, before anything runs:
         its deliveries and HTTP requests under way are redone now, not when their leases
         would have run out; a delivery on an `after_crash: skip` channel is set uncertain."""
-        skip = {slug for slug, choice in self._after_crash.items() if choice == "skip"}
-        taken = await self.store.take_back(self.clock.now(), skip)
-        for item in taken.uncertain:
-            log.warning(
-                "not sent again: in flight when the previous process stopped (after_crash:"
-                " skip): conversation=%s channel=%s message=%s",
-                item.message.conversation_id,
-                item.message.channel,
-                item.message.message_id,
-            )
-        if taken.resent or taken.requests:
-            log.info(
-                "taken back from the previous process: %d messages to send again, %d HTTP"
-                " requests to make again",
-                taken.resent,
-                taken.requests,
-            )
+        await take_back(self.store, self.clock, self._after_crash)
 
     async def start(self) -> None:
         await self.engine.prepare()  # idempotent: a stored version is left as it is
         self._spawn("outbox", self.outbox.run)
         self._spawn("timers", self.timer_loop.run)
         self._spawn("sweep", self._sweep.run)
+        if isinstance(self.store, Takeover):  # a dead replica's events, within seconds
+            taker = TakeoverLoop(
+                store=self.store, clock=self.clock, submit=self._take_over, wake=self._wake_work
+            )
+            self._spawn("takeover", taker.run)
         if self.retention is not None:
             self._spawn("retention", self.retention.run)
 
@@ -305,15 +307,23 @@ class Runtime:
     def _spawn(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.loops[name] = supervised(self._tasks, name, loop)
 
+    def _take_over(self, item: StoredInbound) -> None:
+        if not self._stopping:  # else this replica's sign-off leaves it to the others
+            self._submit(item)
+
+    def _wake_work(self) -> None:
+        self.outbox.wake()
+        self.timer_loop.wake.set()
+
     # work -------------------------------------------------------------------------------
 
     def _submit(self, job: Job) -> None:
         if isinstance(job, EngineJob | HttpResult):
             self._dispatcher.submit(job.conversation_key, job)
         elif isinstance(job, StoredInbound):
-            if job.id in self._inbound_in_flight:
+            if job.id in self.backlog:
                 return
-            self._inbound_in_flight.add(job.id)
+            self.backlog.add(job.id)
             self._dispatcher.submit(job.event.conversation_key, job)
         elif self.timer_loop.take(job):
             self._dispatcher.submit(job.conversation_key, job)
@@ -334,7 +344,7 @@ class Runtime:
                 report = await self.timer_loop.process(job)
         finally:
             if isinstance(job, StoredInbound):
-                self._inbound_in_flight.discard(job.id)
+                self.backlog.discard(job.id)
             else:
                 self.timer_loop.finished(job)
         if report is not None and self._on_turn is not None:

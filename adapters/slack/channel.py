@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from aiohttp import web
@@ -18,12 +18,12 @@ from adapters.slack.inbound import SlackInbound, ThreadNotRecorded
 from adapters.slack.outbound import SlackSender
 from adapters.slack.requests import checked, verify
 from adapters.slack.settings import SlackPlace, SlackSettings, SlackUserId
-from core.bodies import describe, error_response, read_limited, refused
+from core.bodies import backlogged, describe, error_response, read_limited, refused
 from core.deliveries import Delivery
 from core.desk_port import Desk
-from core.errors import BadInbound, Refused, StoreUnavailable
+from core.errors import Backlogged, BadInbound, Refused, StoreUnavailable
 from core.models import Outbound
-from core.pacing import SendLimiter
+from core.pacing import SendLimits, pacing_for
 from core.ports import Clock, Inbox
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,8 @@ class SlackChannel:
         )
         self._app.error(self._listener_failed)
         self._inbound = SlackInbound(slug, self._app, self._client, inbox, inbox)
-        limiter = SendLimiter(
-            clock, settings.per_channel_interval_seconds, settings.per_bot_per_second
-        )
+        limits = SendLimits(settings.per_channel_interval_seconds, settings.per_bot_per_second)
+        limiter = pacing_for(inbox, clock, slug, limits)  # the deployment's, when shared
         self._sender = SlackSender(self._client, inbox, slug, limiter)
 
     def routes(self) -> Iterable[web.RouteDef]:
@@ -113,7 +112,12 @@ class SlackChannel:
         """A listener raised: not acknowledged, so that Slack sends the request again. A store
         that could not take the event answers 503 with its reason, as every channel does; an
         event frontdesk can never take (text that is not valid Unicode) is refused with 400."""
-        if isinstance(error, StoreUnavailable | ThreadNotRecorded):
+        if isinstance(error, Backlogged):
+            # Slack sends an event again up to three times, the first at once, then after a
+            # minute and five (it does not read Retry-After); a button press or a slash
+            # command is not sent again: https://api.slack.com/apis/events-api#retries
+            response = backlogged(error)
+        elif isinstance(error, StoreUnavailable | ThreadNotRecorded):
             response = refused(self.slug, "request", 503, str(error))
         elif isinstance(error, Refused):
             response = refused(self.slug, "request", error.status, str(error))
@@ -129,11 +133,10 @@ class SlackChannel:
             log.error("slack %s: a listener failed", self.slug, exc_info=error)
             response = error_response(500, "the request could not be handled")
         assert isinstance(response.body, bytes)
-        return BoltResponse(
-            status=response.status,
-            body=response.body.decode(),
-            headers={"content-type": "application/json"},
-        )
+        headers: dict[str, str | Sequence[str]] = {"content-type": "application/json"}
+        if "Retry-After" in response.headers:
+            headers["retry-after"] = response.headers["Retry-After"]
+        return BoltResponse(status=response.status, body=response.body.decode(), headers=headers)
 
     async def start(self) -> None:
         pass

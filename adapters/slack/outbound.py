@@ -25,7 +25,7 @@ from adapters.slack.hints import TOKEN_ERRORS, token_refused
 from core.deliveries import Delivery, DeliveryOutcome
 from core.desk_port import Desk
 from core.models import DeskThread, Notice, NoticeKind, NoticeTarget, Outbound
-from core.pacing import SendLimiter
+from core.pacing import Pacing
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ V = TypeVar("V")
 
 
 class SlackSender:
-    def __init__(self, client: AsyncWebClient, desk: Desk, slug: str, limiter: SendLimiter) -> None:
+    def __init__(self, client: AsyncWebClient, desk: Desk, slug: str, limiter: Pacing) -> None:
         self._client = client
         self._desk = desk
         self._slug = slug
@@ -90,7 +90,7 @@ class SlackSender:
                 return await self._to_customer(message)
             return await self._to_desk(message, message.notice)
         except SlackApiError as exc:
-            return self._refused(
+            return await self._refused(
                 exc, customer=message.recipient if message.notice is None else None
             )
         except SlackObjectFormationError as exc:
@@ -111,7 +111,7 @@ class SlackSender:
 
     async def _to_customer(self, message: Outbound) -> Delivery:
         place = await self._dm(message.recipient)
-        wait = self._limiter.acquire(place)
+        wait = await self._limiter.acquire(place)
         if wait > 0:
             return Delivery.defer(wait)
         text, blocks = customer_message(message.text, message.options)
@@ -163,7 +163,7 @@ class SlackSender:
                     channel=thread.place, ts=thread.ts, text=text, blocks=blocks
                 )
             except SlackApiError as exc:
-                delivery = self._refused(exc)
+                delivery = await self._refused(exc)
                 if delivery.outcome != DeliveryOutcome.FAILED:
                     return delivery
                 # A post someone deleted does not keep the others from being updated.
@@ -181,7 +181,7 @@ class SlackSender:
             key = f"{thread.place}/{thread.ts}"
             if key in done:
                 continue
-            wait = self._limiter.acquire(thread.place)
+            wait = await self._limiter.acquire(thread.place)
             if wait > 0:
                 return Delivery.defer(wait)
             await self._client.chat_postMessage(
@@ -209,14 +209,14 @@ class SlackSender:
                 place = await self._place(target)
                 if place in posted:  # a retry after a partial success
                     continue
-                wait = self._limiter.acquire(place)
+                wait = await self._limiter.acquire(place)
                 if wait > 0:
                     return Delivery.defer(wait)
                 response = await self._client.chat_postMessage(
                     channel=place, text=text, blocks=blocks
                 )
             except SlackApiError as exc:
-                delivery = self._refused(exc)
+                delivery = await self._refused(exc)
                 if delivery.outcome != DeliveryOutcome.FAILED:
                     return delivery
                 # One dead target (an archived channel) does not keep the others from it.
@@ -251,7 +251,7 @@ class SlackSender:
 
     # Slack's answers
 
-    def _refused(self, exc: SlackApiError, *, customer: str | None = None) -> Delivery:
+    async def _refused(self, exc: SlackApiError, *, customer: str | None = None) -> Delivery:
         """What Slack's refusal means; `customer` is the user id when the message was to one."""
         status = getattr(exc.response, "status_code", None)
         data = getattr(exc.response, "data", None)
@@ -259,7 +259,7 @@ class SlackSender:
         if status == 429 or code == "ratelimited":
             # Slack's limits are per method and workspace: every channel waits, not only this.
             retry_after = _retry_after(getattr(exc.response, "headers", None))
-            self._limiter.pause(retry_after)
+            await self._limiter.pause(retry_after)
             return Delivery.retry("slack: ratelimited", retry_after)
         if code in TOKEN_ERRORS:
             log.error(

@@ -57,7 +57,8 @@ class SlackSettings(BaseModel):
 
     per_bot_per_second: int = Field(default=20, ge=1)
     """At most this many messages from the bot in any one second, over all channels; a 429
-    from Slack also pauses every channel's sends for its Retry-After."""
+    from Slack also pauses every channel's sends for its Retry-After. Both limits count every
+    replica's messages together."""
 
     timeout_seconds: float = Field(default=10, gt=0)
     """Total time for one Web API call; a call that takes longer is retried later."""

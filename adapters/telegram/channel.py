@@ -17,7 +17,7 @@ from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
 from core.deliveries import Delivery
 from core.models import Outbound
-from core.pacing import SendLimiter
+from core.pacing import SendLimits, pacing_for
 from core.ports import Clock, Inbox
 from core.tasks import TaskSet
 
@@ -35,9 +35,9 @@ class TelegramChannel:
 
     def __init__(self, slug: str, settings: TelegramSettings, inbox: Inbox, clock: Clock) -> None:
         self.slug = slug
-        limiter = SendLimiter(
-            clock, settings.per_chat_interval_seconds, settings.per_bot_per_second
-        )
+        # Shared by every replica on a store that can share it (see `core.pacing`).
+        limits = SendLimits(settings.per_chat_interval_seconds, settings.per_bot_per_second)
+        limiter = pacing_for(inbox, clock, slug, limits)
         self._sender = BotSender(slug, settings, limiter)
         self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot, limiter, clock)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)

@@ -20,7 +20,7 @@ from aiogram import Bot
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from adapters.telegram.texts import MESSAGE_LIMIT, utf16_length
-from core.pacing import SendLimiter
+from core.pacing import Pacing
 from core.ports import Clock
 from core.tasks import TaskSet
 
@@ -35,7 +35,7 @@ CHOSEN_MARK = "✔"
 
 class ButtonFollowUps:
     def __init__(
-        self, slug: str, bot: Callable[[], Bot | None], limiter: SendLimiter, clock: Clock
+        self, slug: str, bot: Callable[[], Bot | None], limiter: Pacing, clock: Clock
     ) -> None:
         self._slug = slug
         self._bot = bot
@@ -84,12 +84,12 @@ class ButtonFollowUps:
 
     async def _paced(self, call: Callable[[], Awaitable[T]]) -> T:
         """Make `call` once the bot's limit lets it go (a 429's pause included)."""
-        while (wait := self._limiter.start(None)) > 0:
+        while (wait := await self._limiter.start(None)) > 0:
             await self._clock.sleep_until(self._clock.now() + timedelta(seconds=wait))
         try:
             return await call()
         finally:
-            self._limiter.finish(None)
+            await self._limiter.finish(None)
 
     async def idle(self) -> None:
         """Wait for every follow-up started so far (tests)."""

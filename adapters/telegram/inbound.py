@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import to_inbound
-from core.bodies import describe, error_response, json_object, read_limited, refused
-from core.errors import BadInbound, Refused, StoreUnavailable, Unauthorized
+from core.bodies import backlogged, describe, error_response, json_object, read_limited, refused
+from core.errors import Backlogged, BadInbound, Refused, StoreUnavailable, Unauthorized
 from core.ports import Inbox
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,11 @@ class UpdateEndpoint:
             handled = await self._handler.handle(update, data)
         except Refused as exc:
             return self._refuse(exc.status, str(exc))
+        except Backlogged as exc:
+            # Telegram sends an update again after any status other than 2xx ("we will repeat
+            # the request and give up after a reasonable amount of attempts"; it does not
+            # read Retry-After): https://core.telegram.org/bots/api#setwebhook
+            return backlogged(exc)
         except StoreUnavailable:
             log.exception(
                 "telegram %s: could not store update %s; answering 503 so it is sent again",

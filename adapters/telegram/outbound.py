@@ -40,7 +40,7 @@ from adapters.telegram.updates import callback_data
 from adapters.telegram.wire import WireSender
 from core.deliveries import Delivery, DeliveryOutcome
 from core.models import Option, Outbound
-from core.pacing import SendLimiter
+from core.pacing import Pacing
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def new_bot(settings: TelegramSettings) -> Bot:
 
 
 class BotSender:
-    def __init__(self, slug: str, settings: TelegramSettings, limiter: SendLimiter) -> None:
+    def __init__(self, slug: str, settings: TelegramSettings, limiter: Pacing) -> None:
         self._slug = slug
         self._settings = settings
         self._limiter = limiter
@@ -101,7 +101,7 @@ class BotSender:
             for index in range(done, len(parts)):
                 # Each part is a message to Telegram's limits; the parts already sent are
                 # remembered below, so a deferred long message goes on where it stopped.
-                wait = self._limiter.start(message.recipient)
+                wait = await self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
                 markup = self._markup(message, last=index == len(parts) - 1)
@@ -110,13 +110,13 @@ class BotSender:
                     # and nothing needs escaping.
                     await self._wire.send_message(message.recipient, parts[index], _plain(markup))
                 finally:
-                    self._limiter.finish(message.recipient)
+                    await self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
                 self._shown(message.recipient, markup)
         except Exception as exc:
             if isinstance(exc, TelegramRetryAfter):
                 # Telegram's flood limit is per bot: every chat waits, not only this one.
-                self._limiter.pause(float(exc.retry_after))
+                await self._limiter.pause(float(exc.retry_after))
             delivery = self._unsent(message, exc)
             if delivery.outcome != DeliveryOutcome.RETRY:
                 self._parts_sent.pop(message.message_id, None)

@@ -21,7 +21,7 @@ from adapters.telegram.hints import token_refused
 from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.updates import ALLOWED_UPDATES
-from core.errors import Refused, StoreUnavailable
+from core.errors import Backlogged, Refused, StoreUnavailable
 from core.ports import Inbox, Leadership
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,11 @@ class UpdatePoller:
                 if self._last is None:
                     saved = await self._inbox.load_cursor(self._cursor)
                     self._last = int(saved) if saved is not None else 0
+                # A full backlog: no getUpdates until it drains; the updates wait at Telegram.
+                await self._inbox.room()
                 await self._round(bot, self._last)
+            except Backlogged:
+                pass  # filled part way through a batch: the rest is asked for again later
             except TelegramUnauthorizedError:
                 log.error(token_refused(self._slug), extra={"channel": self._slug})
                 await self._pause()

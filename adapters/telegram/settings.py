@@ -84,7 +84,7 @@ class TelegramSettings(BaseModel):
     """At most this many calls from the bot in any one second, over all chats: messages and
     button follow-ups (answerCallbackQuery, editMessageText), each counted until a second
     after Telegram answered it (`core.pacing`); a 429 from Telegram also pauses every chat's
-    sends for its `retry_after`."""
+    sends for its `retry_after`. Both limits count every replica's calls together."""
 
     share_phone_label: str = Field(default="Share my phone number", min_length=1, max_length=64)
     """The label of the button offered under a phone question, which shares the customer's

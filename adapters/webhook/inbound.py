@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from adapters.webhook.payload import EventBody
 from adapters.webhook.settings import WebhookSettings
 from adapters.webhook.signing import SIGNATURE_HEADER, verify
-from core.bodies import describe, error_response, json_object, read_limited, refused
-from core.errors import BadInbound, Refused, StoreUnavailable, Unauthorized
+from core.bodies import backlogged, describe, error_response, json_object, read_limited, refused
+from core.errors import Backlogged, BadInbound, Refused, StoreUnavailable, Unauthorized
 from core.models import Inbound
 from core.ports import Inbox
 
@@ -36,6 +36,8 @@ class EventEndpoint:
             accepted = await self._inbox.accept(event)
         except Refused as exc:
             return self._refuse(exc.status, str(exc))
+        except Backlogged as exc:
+            return backlogged(exc)
         except StoreUnavailable:
             log.exception(
                 "webhook %s: could not store event %s; answering 503 so it is sent again",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from core.errors import StoreUnavailable
 from storage.postgres.reads import Conn
+from storage.postgres.send_windows import SEND_WINDOWS
 
 _DEFERRED = "REFERENCES conversations (id) DEFERRABLE INITIALLY DEFERRED"
 
@@ -263,7 +264,11 @@ _V7 = (
 # As the SQLite store's version 13: agents' desk addresses are the config's, not the store's.
 _V8 = ("ALTER TABLE agents DROP COLUMN IF EXISTS slack_user_id",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# The send windows every replica shares (see `send_windows`); PostgreSQL only, as SQLite has
+# one process whose window is in its memory. Written to be run again harmlessly.
+_V9 = SEND_WINDOWS
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

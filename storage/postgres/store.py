@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -31,9 +31,19 @@ from core.models import (
     StoredInbound,
     Timer,
 )
+from core.pacing import SendLimits
 from core.ports import TakenBack
 from core.retention import Cutoffs, Purged
-from storage.postgres import desk_threads, directory, reads, records, replicas, rows, work
+from storage.postgres import (
+    desk_threads,
+    directory,
+    reads,
+    records,
+    replicas,
+    rows,
+    send_windows,
+    work,
+)
 from storage.postgres.leadership import Leaders
 from storage.postgres.pool import DRIVER_ERRORS, as_store_error, create_pool
 from storage.postgres.reads import Conn
@@ -55,7 +65,8 @@ PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
 
 class PostgresStore(PostgresRecords):
     """The Store port on PostgreSQL (entry point `frontdesk.stores: postgres`), with the
-    Records port (see `records`) and the Leadership port."""
+    Records port (see `records`), the Leadership port, the SendWindows port
+    (`core.shared_pacing`) and the Takeover port (`core.takeover`)."""
 
     settings_model: ClassVar[type[BaseModel]] = PostgresSettings
 
@@ -127,6 +138,27 @@ class PostgresStore(PostgresRecords):
         """The server pid of the connection holding this replica's leads, if it has one."""
         return self._leaders.server_pid()
 
+    # send windows (core.shared_pacing.SendWindows) ----------------------------------------
+
+    async def reserve_send(
+        self,
+        bot: str,
+        chat: str | None,
+        limits: SendLimits,
+        now: datetime,
+        holder: str | None,
+        lease: timedelta,
+    ) -> float:
+        return await send_windows.reserve(self._db(), bot, chat, limits, now, holder, lease)
+
+    async def release_send(
+        self, bot: str, chat: str | None, limits: SendLimits, now: datetime, holder: str
+    ) -> None:
+        await send_windows.release(self._db(), bot, chat, limits, now, holder)
+
+    async def pause_sends(self, bot: str, until: datetime) -> None:
+        await send_windows.pause(self._db(), bot, until)
+
     # inbox --------------------------------------------------------------------------------
 
     async def record_inbound(self, event: Inbound, at: datetime) -> int | None:
@@ -154,6 +186,17 @@ class PostgresStore(PostgresRecords):
         """This replica's unprocessed events, with those of replicas that have died."""
         return await work.claim_pending(
             self._db(), self.replica, self._settings.owner_timeout_seconds, limit, after_id
+        )
+
+    @property
+    def takeover_seconds(self) -> float:
+        """How often to look for a dead replica's events: as often as replicas beat."""
+        return self._settings.heartbeat_seconds
+
+    async def orphaned_inbound(self, limit: int) -> list[StoredInbound]:
+        """Unprocessed events of replicas that are gone (see `replicas`), now this one's."""
+        return await work.claim_orphaned(
+            self._db(), self.replica, self._settings.owner_timeout_seconds, limit
         )
 
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:

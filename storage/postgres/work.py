@@ -50,6 +50,25 @@ async def claim_pending(
     return sorted((stored_inbound_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
+# Only events whose owner is gone (never this replica's own, already in its hands): asked on
+# the heartbeat's cadence, so a dead replica's events move within seconds of its last beat.
+_CLAIM_ORPHANED = f"""
+    UPDATE inbox SET owner = $1 WHERE id IN (
+        SELECT id FROM inbox
+        WHERE processed_at IS NULL AND (owner IS NULL OR {gone("owner", "$1", "$3")})
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, received_at, event
+"""
+
+
+async def claim_orphaned(
+    db: Reader, replica: str, owner_timeout: float, limit: int
+) -> list[StoredInbound]:
+    rows = await db.fetch(_CLAIM_ORPHANED, replica, limit, owner_timeout)
+    return sorted((stored_inbound_from(row, TIMES) for row in rows), key=lambda item: item.id)
+
+
 async def load(db: Reader, inbound_id: int) -> StoredInbound | None:
     row = await db.fetchrow("SELECT id, received_at, event FROM inbox WHERE id = $1", inbound_id)
     return None if row is None else stored_inbound_from(row, TIMES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,12 +98,18 @@ _CONTACT_AND_OPEN_CONVERSATION = f"""
 """
 
 
-async def load_contact_and_open_conversation(
-    conn: aiosqlite.Connection, channel: str, external_id: str
+def contact_and_open_conversation(
+    channel: str, external_id: str, conn: sqlite3.Connection
 ) -> tuple[Contact | None, Conversation | None]:
-    """Both in one query: the engine needs them for every event, and each query is a round
-    trip to the connection's thread."""
-    row = await fetch_one(conn, _CONTACT_AND_OPEN_CONVERSATION, (channel, external_id))
+    """Both in one query, on the connection's thread (`Writer.read`): the engine needs them
+    for every event, and each call to the thread costs the event loop a wake-up."""
+    row = conn.execute(_CONTACT_AND_OPEN_CONVERSATION, (channel, external_id)).fetchone()
+    return _contact_and_conversation(row)
+
+
+def _contact_and_conversation(
+    row: sqlite3.Row | None,
+) -> tuple[Contact | None, Conversation | None]:
     if row is None:
         return None, None
     contact = _contact(row, "c_")

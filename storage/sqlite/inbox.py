@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 from pydantic_core import PydanticSerializationError
@@ -81,8 +83,8 @@ class InboxWriter:
         if not live:
             return
         try:
-            async with self._writer.transaction() as conn:
-                ids = await _insert_all(conn, [waiting.row for waiting in live])
+            rows = [waiting.row for waiting in live]
+            ids = await self._writer.unit(partial(_insert_all, rows))
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 for waiting in live:
@@ -112,22 +114,22 @@ def _fail(waiting: _Waiting, error: Exception) -> None:
 _ROWS_PER_INSERT = 150
 
 
-async def _insert_all(
-    conn: aiosqlite.Connection, rows: list[tuple[str, str, str, str, int]]
+def _insert_all(
+    rows: list[tuple[str, str, str, str, int]], conn: sqlite3.Connection
 ) -> list[int | None]:
     """Insert many events with one statement per chunk; each row's new id, or None for an
-    event already stored (or repeated earlier in the same batch)."""
+    event already stored (or repeated earlier in the same batch). Runs on the connection's
+    thread (`Writer.unit`)."""
     ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start : start + _ROWS_PER_INSERT]
         values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
-        inserted = await fetch_all(
-            conn,
+        inserted = conn.execute(
             "INSERT INTO inbox (channel, event_id, contact_key, event, received_at) "
             f"VALUES {values} ON CONFLICT (channel, event_id) DO NOTHING "
             "RETURNING id, channel, event_id",
             [value for row in chunk for value in row],
-        )
+        ).fetchall()
         for row in inserted:
             ids[(row["channel"], row["event_id"])] = int(row["id"])
     answers: list[int | None] = []

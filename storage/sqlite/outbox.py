@@ -12,7 +12,9 @@ once what a stopped one held (`take_back`), and a lease that runs out in a runni
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,15 +60,19 @@ def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
     )
 
 
-async def claim_due(
-    conn: aiosqlite.Connection, now: datetime, limit: int, lease_seconds: float
-) -> list[OutboxItem]:
-    """Lease up to `limit` due heads (at most one row per lane), longest due first."""
-    if limit <= 0:
-        return []
+@dataclass(frozen=True)
+class Claimed:
+    items: list[OutboxItem]
+    # With fewer items than asked for, nothing else is due now: `next_due` then, and the
+    # connection's `total_changes` it was read at (a later write may have moved it).
+    next_due: tuple[datetime | None, int] | None
+
+
+def claim_due(now: datetime, limit: int, lease_seconds: float, conn: sqlite3.Connection) -> Claimed:
+    """Lease up to `limit` due heads (at most one row per lane), longest due first. Runs on
+    the connection's thread (`Writer.unit`)."""
     at = to_micros(now)
-    rows = await fetch_all(
-        conn,
+    rows = conn.execute(
         f"""
         UPDATE outbox SET leased_until = :until
         WHERE id IN (
@@ -80,10 +86,16 @@ async def claim_due(
         RETURNING id, message, attempts, created_at
         """,
         {"until": at + seconds_to_micros(lease_seconds), "now": at, "limit": limit},
-    )
+    ).fetchall()
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
-    return [outbox_item_from(row, TIMES) for row in rows]
+    items = [outbox_item_from(row, TIMES) for row in rows]
+    if len(items) == limit:
+        return Claimed(items, None)
+    # The delivery loop asks when to look next whenever a claim comes back short: asked
+    # here, in the same call to the thread, it costs no call of its own.
+    due = from_micros_or_none(conn.execute(_NEXT_DUE).fetchone()[0])
+    return Claimed(items, (due, conn.total_changes))
 
 
 MARK_SENT = """
@@ -139,29 +151,29 @@ async def take_back(
     return len(items) - len(uncertain), uncertain
 
 
-async def next_due(conn: aiosqlite.Connection) -> datetime | None:
-    """When a head next becomes claimable: its next attempt, or its lease's end if later.
-
-    Rows behind a head are left out: they wait for the head, not for a time, and counting
-    them would have the delivery loop wake up to find nothing to claim. Two cheap lookups
-    instead of one over every pending row: the first unleased head in due-time order (the
-    index scan stops there), and the earliest lease to run out (few rows: those in flight).
-    """
-    row = await fetch_one(
-        conn,
-        f"""
-        SELECT MIN(t) FROM (
-            SELECT * FROM (
-                SELECT o.next_attempt_at AS t FROM outbox AS o
-                WHERE o.status = 'pending' AND o.leased_until IS NULL AND {_IS_HEAD}
-                ORDER BY o.next_attempt_at LIMIT 1
-            )
-            UNION ALL
-            SELECT MAX(o.next_attempt_at, o.leased_until) FROM outbox AS o
-            WHERE o.status = 'pending' AND o.leased_until IS NOT NULL AND {_IS_HEAD}
+# When a head next becomes claimable: its next attempt, or its lease's end if later.
+#
+# Rows behind a head are left out: they wait for the head, not for a time, and counting them
+# would have the delivery loop wake up to find nothing to claim. Two cheap lookups instead of
+# one over every pending row: the first unleased head in due-time order (the index scan
+# stops there), and the earliest lease to run out (few rows: those in flight).
+_NEXT_DUE = f"""
+    SELECT MIN(t) FROM (
+        SELECT * FROM (
+            SELECT o.next_attempt_at AS t FROM outbox AS o
+            WHERE o.status = 'pending' AND o.leased_until IS NULL AND {_IS_HEAD}
+            ORDER BY o.next_attempt_at LIMIT 1
         )
-        """,
+        UNION ALL
+        SELECT MAX(o.next_attempt_at, o.leased_until) FROM outbox AS o
+        WHERE o.status = 'pending' AND o.leased_until IS NOT NULL AND {_IS_HEAD}
     )
+"""
+
+
+async def next_due(conn: aiosqlite.Connection) -> datetime | None:
+    """See `_NEXT_DUE`."""
+    row = await fetch_one(conn, _NEXT_DUE)
     return None if row is None else from_micros_or_none(row[0])
 
 

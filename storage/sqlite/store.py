@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -79,6 +80,7 @@ class SqliteStore(SqliteRecords):
         self._settings = settings
         self.path = settings.database_file(base_dir)
         self._writer: Writer | None = None
+        self._next_due: tuple[datetime | None, int] | None = None  # see next_outbound_due
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
@@ -108,6 +110,7 @@ class SqliteStore(SqliteRecords):
         """Let queued inbound events commit, then close both connections."""
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
         self._inbox, self._writer, self._reader = None, None, None
+        self._next_due = None  # the next connection counts its changes from 0
         try:
             if pending_inbox is not None:
                 await pending_inbox.drain()
@@ -192,7 +195,7 @@ class SqliteStore(SqliteRecords):
     async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
         writer = self._writer_or_fail()
         async with writer.buffered() as (conn, queued):
-            tx = SqliteTransaction(conn, queued, writer.pending)
+            tx = SqliteTransaction(conn, writer, queued, writer.pending)
             try:
                 yield tx
             finally:
@@ -204,8 +207,14 @@ class SqliteStore(SqliteRecords):
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
         """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`."""
-        async with self._write() as conn:
-            return await outbox.claim_due(conn, now, limit, lease_seconds)
+        if limit <= 0:
+            return []
+        claimed = await self._writer_or_fail().unit(
+            partial(outbox.claim_due, now, limit, lease_seconds)
+        )
+        if claimed.next_due is not None:
+            self._next_due = claimed.next_due
+        return claimed.items
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         """Committed before any more engine work joins the group: the shorter the time from
@@ -235,7 +244,11 @@ class SqliteStore(SqliteRecords):
         )
 
     async def next_outbound_due(self) -> datetime | None:
-        """When a claim could next return something (None: nothing pending)."""
+        """When a claim could next return something (None: nothing pending). The answer a
+        short claim found stands while the writer has changed no row since."""
+        writer = self._writer_or_fail()
+        if self._next_due is not None and self._next_due[1] == writer.changes:
+            return self._next_due[0]
         return await outbox.next_due(self._read())
 
     # work a stopped process held ---------------------------------------------------------

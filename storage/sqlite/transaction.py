@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 import aiosqlite
 
@@ -27,15 +28,18 @@ from core.models import (
 )
 from storage.sqlite import conversations, directory, inbox, outbox, records, timers, workflows
 from storage.sqlite.codec import to_micros
-from storage.sqlite.writer import Batch
+from storage.sqlite.writer import Batch, Writer
 
 
 class SqliteTransaction:
     """Usable only inside its `async with`: once the block has exited the connection belongs
     to the next member, so a kept reference fails loudly instead of writing elsewhere."""
 
-    def __init__(self, conn: aiosqlite.Connection, queued: Batch, group: Batch) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, writer: Writer, queued: Batch, group: Batch
+    ) -> None:
         self._open_conn: aiosqlite.Connection | None = conn
+        self._writer = writer
         self._queued = queued  # this transaction's writes
         self._group = group  # the group's writes so far, which this one joins on success
         # Who each loaded conversation was assigned to, to count assignments it changes.
@@ -44,34 +48,39 @@ class SqliteTransaction:
     def end(self) -> None:
         self._open_conn = None
 
-    @property
-    def _conn(self) -> aiosqlite.Connection:
+    async def _begun(self) -> aiosqlite.Connection:
+        """The connection, inside the group's transaction (BEGIN waits for the first read)."""
         if self._open_conn is None:
             raise RuntimeError("this transaction has ended; open a new one")
+        await self._writer.begin()
         return self._open_conn
 
     # loading ------------------------------------------------------------------------------
 
     async def load_contact(self, contact_id: str) -> Contact | None:
-        return await conversations.load_contact(self._conn, contact_id)
+        return await conversations.load_contact(await self._begun(), contact_id)
 
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:
-        contact, conversation = await conversations.load_contact_and_open_conversation(
-            self._conn, channel, external_id
-        )
+        if self._open_conn is None:
+            raise RuntimeError("this transaction has ended; open a new one")
+        # Every turn starts here: one call to the thread, BEGIN included.
+        read = partial(conversations.contact_and_open_conversation, channel, external_id)
+        contact, conversation = await self._writer.read(read)
         return contact, self._remember(conversation)
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
-        return self._remember(await conversations.load_conversation(self._conn, conversation_id))
+        return self._remember(
+            await conversations.load_conversation(await self._begun(), conversation_id)
+        )
 
     async def load_workflow_version(self, workflow_hash: str) -> str | None:
-        return await workflows.load_version(self._conn, workflow_hash)
+        return await workflows.load_version(await self._begun(), workflow_hash)
 
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
         """The last `limit` entries, oldest first; this transaction's own are not among them."""
-        return await conversations.recent_transcript(self._conn, conversation_id, limit)
+        return await conversations.recent_transcript(await self._begun(), conversation_id, limit)
 
     def _remember(self, conversation: Conversation | None) -> Conversation | None:
         if conversation is not None:
@@ -81,18 +90,20 @@ class SqliteTransaction:
     # assignment ---------------------------------------------------------------------------
 
     async def load_agent(self, agent_id: str) -> Agent | None:
-        return await directory.get(self._conn, agent_id)
+        return await directory.get(await self._begun(), agent_id)
 
     async def team_facts(self, team: str) -> TeamFacts:
         """See `directory.team_facts`; what this group has decided but not stored yet counts."""
         cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
-        return await directory.team_facts(self._conn, team, cursor=cursor, open_delta=self._delta())
+        return await directory.team_facts(
+            await self._begun(), team, cursor=cursor, open_delta=self._delta()
+        )
 
     async def agent_facts(self, agent_id: str) -> AgentFacts | None:
-        agent = await directory.get(self._conn, agent_id)
+        agent = await directory.get(await self._begun(), agent_id)
         if agent is None:
             return None
-        stored = await conversations.count_open_assigned(self._conn, agent_id)
+        stored = await conversations.count_open_assigned(await self._begun(), agent_id)
         return AgentFacts(agent, stored + self._delta().get(agent_id, 0))
 
     async def advance_cursor(self, team: str, agent_id: str) -> None:

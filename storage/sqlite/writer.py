@@ -6,7 +6,9 @@ one `BEGIN IMMEDIATE` while members queue up, and the last member of the group (
 finds nobody waiting behind it) commits for all. A member's context returns only once its
 group has committed, so "returned" still means "durable".
 
-Three kinds of member:
+Four kinds of member:
+- `unit(work)`: a plain function of the sqlite3 connection, run on the connection's thread
+  in one call with its SAVEPOINT (and BEGIN); alone, with its COMMIT too (see `in_thread`);
 - `transaction()`: runs its statements at once, inside a SAVEPOINT, so a failing member is
   undone alone and the rest of the group goes on;
 - `buffered()`: reads at once, and queues its writes in a `Batch` that the commit runs as one
@@ -30,18 +32,21 @@ import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
-from storage.sqlite.connection import store_error
+from storage.sqlite import in_thread
+from storage.sqlite.connection import on_worker, store_error
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 128  # members per commit: bounds how long a group keeps others waiting
 
 Params = tuple[Any, ...] | dict[str, Any]
+T = TypeVar("T")
 
 
 class Batch:
@@ -96,11 +101,57 @@ class Writer:
         self._flusher: asyncio.Task[None] | None = None
 
     @property
+    def changes(self) -> int:
+        """Rows this connection has inserted, updated or deleted so far (SQLite's
+        `total_changes`): equal at two moments, no row was written in between."""
+        return self._conn.total_changes
+
+    @property
     def pending(self) -> Batch:
         """The group's queued writes, for reads that must see them (round robin)."""
         return self._batch
 
     # members ----------------------------------------------------------------------------
+
+    async def unit(self, work: in_thread.Work[T]) -> T:
+        """Run `work` (sqlite3 statements, no awaits) as a member, in one call to the
+        connection's thread; returns once it is committed. With nobody else in or waiting
+        for the group, that one call is the whole transaction, COMMIT included."""
+        await self._enter()
+        if self._batch.empty and not self._in_transaction and self._queued == 0:
+            # A task of its own that releases the lock, as a commit does: a caller cancelled
+            # now must not let the next member in before this call has ended on the thread.
+            alone = asyncio.get_running_loop().create_task(self._alone(work))
+            alone.add_done_callback(_read_outcome)
+            return await asyncio.shield(alone)
+        done: asyncio.Future[None] | None = None
+        try:
+            begin = not self._in_transaction
+            self._in_transaction = True
+            try:
+                result = await on_worker(self._conn, partial(in_thread.member, work, begin))
+            except BaseException:
+                if begin:  # nothing had begun: nothing of the group's is lost
+                    self._in_transaction = self._conn.in_transaction
+                else:
+                    self._check_still_open()
+                raise
+            done = self._batch.join()
+        finally:
+            await self._leave()
+        assert done is not None
+        await done
+        return result
+
+    async def _alone(self, work: in_thread.Work[T]) -> T:
+        try:
+            return await on_worker(self._conn, partial(in_thread.alone, work))
+        except in_thread.CommitFailed as failed:
+            raise store_error(failed.cause) from failed.cause
+        finally:
+            self._lock.release()
+            if not self._batch.empty and self._queued == 0:
+                self._flush_soon()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -125,11 +176,12 @@ class Writer:
     @asynccontextmanager
     async def buffered(self) -> AsyncIterator[tuple[aiosqlite.Connection, Batch]]:
         """Reads on the connection run at once; writes go in the yielded Batch and are
-        committed with the group. Nothing is written if the block raises."""
+        committed with the group. Nothing is written if the block raises. Reads must come
+        through `read` or after `begin`, which open the group's transaction."""
         await self._enter()
         done: asyncio.Future[None] | None = None
         try:
-            await self._begin()
+            # BEGIN waits for the member's first read (`read`, `begin`), which it rides with.
             local = Batch()
             yield self._conn, local
             self._batch.absorb(local)
@@ -138,6 +190,21 @@ class Writer:
             await self._leave()
         assert done is not None
         await done
+
+    async def read(self, work: in_thread.Work[T]) -> T:
+        """Within a `buffered` member: `work` on the connection's thread, in one call with the
+        group's BEGIN if it has not begun yet."""
+        begin = not self._in_transaction
+        self._in_transaction = True
+        try:
+            return await on_worker(self._conn, partial(in_thread.read, work, begin))
+        except BaseException:
+            self._in_transaction = self._conn.in_transaction
+            raise
+
+    async def begin(self) -> None:
+        """Within a `buffered` member: open the group's transaction if it is not open yet."""
+        await self._begin()
 
     async def later(self, sql: str, params: Params, *, urgent: bool = False) -> None:
         """Queue one write for the next commit and return once it is committed; an `urgent`
@@ -213,26 +280,24 @@ class Writer:
 
     async def _commit(self) -> None:
         batch, self._batch = self._batch, Batch()
+        begin = not self._in_transaction
+        self._in_transaction = False  # committed or rolled back when the call returns
         try:
-            await self._begin()
-            for sql, rows in batch.statements.items():
-                cursor = await self._conn.executemany(sql, rows)
-                if sql in batch.exact and cursor.rowcount != len(rows):
-                    raise ConcurrentUpdate("a conversation changed before it could be saved")
-            self._in_transaction = False
-            await self._conn.execute("COMMIT")
+            await on_worker(
+                self._conn, partial(in_thread.commit, batch.statements, batch.exact, begin)
+            )
         except BaseException as exc:
-            await _rollback(self._conn)
-            self._in_transaction = False
-            error = store_error(exc)
+            cause = exc.cause if isinstance(exc, in_thread.CommitFailed) else exc
+            if not isinstance(cause, Exception):
+                self._fail_members(batch, StoreUnavailable("the commit was interrupted"))
+                raise
+            error = store_error(cause)
             if isinstance(error, Unstorable) and len(batch.members) > 1:
                 # Whose write it was is not known, and the others must not count a failure
                 # that is not theirs: each runs again on fresh state, as after a conflict.
-                error = ConcurrentUpdate(f"a write committed with others failed: {exc}")
-            log.warning("group commit of %d members failed: %r", len(batch.members), exc)
-            for done in batch.members:
-                if not done.done():
-                    done.set_exception(error)
+                error = ConcurrentUpdate(f"a write committed with others failed: {cause}")
+            log.warning("group commit of %d members failed: %r", len(batch.members), cause)
+            self._fail_members(batch, error)
             if not isinstance(exc, Exception):
                 raise
             return
@@ -245,14 +310,18 @@ class Writer:
             await self._conn.execute("ROLLBACK TO member")
             await self._conn.execute("RELEASE member")
         except sqlite3.OperationalError:
-            # SQLite rolls the whole transaction back by itself after some errors (a full
-            # disk, an I/O error): then the group is gone and its members must hear so.
-            self._in_transaction = self._conn.in_transaction
-            if not self._in_transaction:
-                self._fail_group(StoreUnavailable("the write transaction was rolled back"))
+            self._check_still_open()
 
-    def _fail_group(self, error: Exception) -> None:
-        batch, self._batch = self._batch, Batch()
+    def _check_still_open(self) -> None:
+        # SQLite rolls the whole transaction back by itself after some errors (a full disk,
+        # an I/O error): then the group is gone and its members must hear so.
+        self._in_transaction = self._conn.in_transaction
+        if not self._in_transaction:
+            batch, self._batch = self._batch, Batch()
+            self._fail_members(batch, StoreUnavailable("the write transaction was rolled back"))
+
+    @staticmethod
+    def _fail_members(batch: Batch, error: Exception) -> None:
         for done in batch.members:
             if not done.done():
                 done.set_exception(error)
@@ -273,11 +342,8 @@ class Writer:
             self._lock.release()
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    try:
-        await conn.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        # SQLite rolls back by itself after some errors (an I/O error, a full disk); then
-        # there is nothing left to roll back. Anything else leaves the connection unusable.
-        if "no transaction is active" not in str(exc):
-            log.exception("rollback failed; the SQLite writer connection may be stuck")
+def _read_outcome(task: asyncio.Task[Any]) -> None:
+    # A caller cancelled while its unit ran never reads the outcome; say it is read so that
+    # asyncio does not log "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()

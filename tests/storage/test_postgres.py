@@ -82,6 +82,24 @@ async def test_an_event_stays_with_its_live_owner_and_moves_when_it_dies(
         assert await third.pending_inbound(10) == []
 
 
+async def test_only_the_events_of_a_dead_replica_are_orphaned(tmp_path: Path) -> None:
+    async with replicas(tmp_path, 3) as (first, second, third):
+        dead_ones = [await first.record_inbound(event(n), T0) for n in (1, 2)]
+        own = await second.record_inbound(event(3), T0)
+        live_ones = await third.record_inbound(event(4), T0)
+
+        assert await second.orphaned_inbound(10) == []  # everyone still beats
+        await stop_beating(first)
+        taken = [item.id for item in await second.orphaned_inbound(10)]
+        # Now the second's: the third does not take them too, and the rest stay where they are.
+        assert await third.orphaned_inbound(10) == []
+        assert [item.id for item in await second.pending_inbound(10)] == [*dead_ones, own]
+        assert [item.id for item in await third.pending_inbound(10)] == [live_ones]
+
+    assert taken == dead_ones
+    assert second.takeover_seconds == SLOW_BEAT["heartbeat_seconds"]
+
+
 async def test_a_replica_that_signs_off_leaves_its_events_at_once(tmp_path: Path) -> None:
     async with replicas(tmp_path) as (first, second):
         inbound_id = await first.record_inbound(event(1), T0)

@@ -6,10 +6,10 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, closing
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
-import aiosqlite
 import pytest
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from core.models import Attachment, DeskThread, Direction, Outbound, TranscriptE
 from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore, records
 from storage.sqlite.codec import to_micros
+from storage.sqlite.in_thread import Work
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
@@ -117,19 +118,19 @@ async def test_record_inbound_on_a_closed_store_is_store_unavailable(tmp_path: P
 async def test_concurrent_record_inbound_share_one_commit(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transactions: list[Writer] = []
-    begin = Writer.transaction
+    members: list[Writer] = []
+    unit = Writer.unit
 
-    def counted(writer: Writer) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        transactions.append(writer)
-        return begin(writer)
+    async def counted(writer: Writer, work: Work[Any]) -> Any:
+        members.append(writer)
+        return await unit(writer, work)
 
-    monkeypatch.setattr(Writer, "transaction", counted)
+    monkeypatch.setattr(Writer, "unit", counted)
 
     ids = await asyncio.gather(*(store.record_inbound(event(n), T0) for n in range(50)))
 
     assert len(set(ids)) == 50
-    assert len(transactions) == 1
+    assert len(members) == 1
 
 
 async def test_an_urgent_write_is_committed_before_the_members_queued_behind(

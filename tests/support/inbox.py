@@ -22,6 +22,9 @@ class FakeInbox:
         self.events.append(event)
         return True
 
+    async def room(self) -> None:
+        pass
+
     async def load_cursor(self, name: str) -> str | None:
         if self.unavailable:
             raise StoreUnavailable("the fake store is down")

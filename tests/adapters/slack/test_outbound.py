@@ -330,7 +330,7 @@ async def test_a_deferred_relay_goes_on_where_it_stopped(
     await sender.send(desk_message())
     clock.advance(1)
     # The team channel just got another message: the relay's second post must wait.
-    assert limiter.acquire(TEAM_CHANNEL) == 0
+    assert await limiter.acquire(TEAM_CHANNEL) == 0
 
     line = desk_message(NoticeKind.MESSAGE, text="hello")
     first = await sender.send(line)

@@ -1,0 +1,240 @@
+"""Past `server.max_backlog` events accepted and not processed yet, every channel turns the
+platform away so that it sends again later (503 with Retry-After; a poller stops asking),
+stores nothing of what it turned away, and takes events again once the backlog drains.
+
+Processing is held with a gate in front of the engine's turn, so the backlog stays full for
+as long as a test needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from adapters.telegram.polling import cursor_name
+from adapters.webhook.signing import SIGNATURE_HEADER, sign
+from core.app import build
+from core.clock import ManualClock
+from core.config import load_config
+from core.models import StoredInbound
+from core.runtime import Runtime
+from core.turn import TurnReport
+from tests.adapters.slack.fake_web_api import serving as serving_slack
+from tests.adapters.telegram.fake_bot_api import FakeBotApi
+from tests.adapters.telegram.fakes import SECRET_TOKEN, message_update
+from tests.support.harness import (
+    SECRET,
+    START,
+    Running,
+    event,
+    records_of,
+    running,
+    write_config,
+)
+from tests.support.serve import serving_app
+from tests.support.slack import SlackClient, slack_channel
+from tests.support.telegram import write_telegram_config
+from tests.support.waiting import until
+
+BOUND = 2
+CURSOR = cursor_name("telegram")
+GREET = """
+name: greet
+trigger: conversation_opened
+steps:
+  - {id: hello, type: send_message, text: "Hello"}
+"""
+
+
+def bounded(config: Path) -> Path:
+    """The config with a backlog of BOUND events, and no grace at stop for held turns."""
+    text = config.read_text().replace(
+        "server: {host: 127.0.0.1, port: 0}",
+        f"server: {{host: 127.0.0.1, port: 0, max_backlog: {BOUND}, shutdown_grace_seconds: 0}}",
+    )
+    config.write_text(text)
+    return config
+
+
+class Held:
+    """A gate before every inbound turn of a runtime: nothing is processed until `release`."""
+
+    def __init__(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gate = asyncio.Event()
+        process: Callable[[StoredInbound], Awaitable[TurnReport | None]]
+        process = runtime.engine.process_inbound
+
+        async def held(item: StoredInbound) -> TurnReport | None:
+            await self.gate.wait()
+            return await process(item)
+
+        monkeypatch.setattr(runtime.engine, "process_inbound", held)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+async def pending(run: Running) -> int:
+    return len(await run.frontdesk.store.pending_inbound(100))
+
+
+async def test_the_webhook_channel_answers_503_past_the_bound_and_takes_events_again_once_drained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = bounded(write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET}))
+    async with running(config) as run:
+        held = Held(run.frontdesk.runtime, monkeypatch)
+        for contact in ("c-1", "c-2"):
+            assert (await run.post(event(contact, "hi")))[0] == 200
+        assert await pending(run) == BOUND
+
+        turned_away = event("c-3", "hi")
+        body = json.dumps(turned_away).encode()
+        headers = {SIGNATURE_HEADER: sign(SECRET, body), "Content-Type": "application/json"}
+        async with run.session.post(f"{run.url}/webhook/events", data=body, headers=headers) as r:
+            assert r.status == 503
+            assert r.headers["Retry-After"] == "5"
+        assert await pending(run) == BOUND  # not stored
+        assert await records_of(run.frontdesk).conversations_of("webhook", "c-3") == []
+
+        held.release()
+        await run.frontdesk.runtime.idle()
+        assert await pending(run) == 0
+        assert await run.post(turned_away) == (200, {"status": "accepted"})
+        await run.frontdesk.runtime.idle()
+        assert len(await records_of(run.frontdesk).conversations_of("webhook", "c-3")) == 1
+
+
+async def post_update(run: Running, update: dict[str, object]) -> tuple[int, str | None]:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET_TOKEN}
+    async with run.session.post(
+        f"{run.url}/telegram/updates", json=update, headers=headers
+    ) as response:
+        return response.status, response.headers.get("Retry-After")
+
+
+def chat(chat_id: int) -> dict[str, object]:
+    return {"id": chat_id, "type": "private", "first_name": "Ana"}
+
+
+async def test_a_telegram_webhook_gets_503_past_the_bound_and_telegram_delivers_again_later(
+    tmp_path: Path, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = bounded(write_telegram_config(tmp_path, bot_api.url, GREET))
+    async with running(config) as run:
+        held = Held(run.frontdesk.runtime, monkeypatch)
+        for update_id in (1, 2):
+            update = message_update(update_id, chat=chat(41 + update_id), text="hi")
+            assert await post_update(run, update) == (200, None)
+        third = message_update(3, chat=chat(44), text="hi")
+        assert await post_update(run, third) == (503, "5")
+        assert await pending(run) == BOUND
+        assert await records_of(run.frontdesk).conversations_of("telegram", "44") == []
+
+        held.release()
+        await run.frontdesk.runtime.idle()
+        assert await post_update(run, third) == (200, None)
+        await run.frontdesk.runtime.idle()
+        assert len(await records_of(run.frontdesk).conversations_of("telegram", "44")) == 1
+        await bot_api.wait_for("sendMessage", 3)
+
+
+async def test_the_telegram_poller_leaves_updates_at_telegram_until_the_backlog_drains(
+    tmp_path: Path, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = bounded(write_telegram_config(tmp_path, bot_api.url, GREET, mode="polling"))
+    async with running(config) as run:
+        held = Held(run.frontdesk.runtime, monkeypatch)
+        bot_api.queue_update(*(message_update(n, chat=chat(41 + n), text="hi") for n in (1, 2, 3)))
+
+        async def full() -> bool:
+            handed_over = await run.frontdesk.store.load_cursor(CURSOR)
+            return handed_over == "2" and await pending(run) == BOUND
+
+        await until(full)
+        asked = len(bot_api.of("getUpdates"))
+        # Not a wait for a timer: a stretch in which the poller, held, must not ask again.
+        await asyncio.sleep(0.3)
+        assert len(bot_api.of("getUpdates")) == asked
+        assert await pending(run) == BOUND
+        assert await records_of(run.frontdesk).conversations_of("telegram", "44") == []
+
+        held.release()
+
+        async def all_processed() -> bool:
+            done = await records_of(run.frontdesk).conversations_of("telegram", "44")
+            return len(done) == 1 and await pending(run) == 0
+
+        await until(all_processed)
+        await bot_api.wait_for("sendMessage", 3)
+        # Asked for again from the update after the last one handed over: nothing lost.
+        offsets = [call.params.get("offset") for call in bot_api.of("getUpdates")]
+        assert offsets[asked] in (3, "3")
+
+
+async def test_slack_gets_503_past_the_bound_and_nothing_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serving_slack() as api:
+        api.add_user("UCUST1", "Ana López")
+        api.add_user("UCUST2", "Bea Ruiz")
+        config = write_config(
+            tmp_path,
+            "http://127.0.0.1:9/unused",
+            {"greet": GREET},
+            channels=slack_channel(api.url),
+        )
+        async with running(bounded(config)) as run:
+            slack = SlackClient(run.session, f"{run.url}/slack/events")
+            held = Held(run.frontdesk.runtime, monkeypatch)
+            assert (await slack.message("UCUST1", "DCUST1", "hi"))[0] == 200
+            assert (await slack.message("UCUST1", "DCUST1", "there"))[0] == 200
+            assert await pending(run) == BOUND
+            status, _ = await slack.message("UCUST2", "DCUST2", "hi", event_id="EvLATER")
+            assert status == 503
+            assert await pending(run) == BOUND
+            assert await records_of(run.frontdesk).conversations_of("slack", "UCUST2") == []
+
+            held.release()
+            await run.frontdesk.runtime.idle()
+            status, _ = await slack.message("UCUST2", "DCUST2", "hi", event_id="EvLATER", retry=1)
+            assert status == 200
+            await run.frontdesk.runtime.idle()
+            assert len(await records_of(run.frontdesk).conversations_of("slack", "UCUST2")) == 1
+
+
+@asynccontextmanager
+async def held_frontdesk(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Running, Held]]:
+    """A frontdesk whose turns are held from the moment it starts (a turn still held when
+    it stops is cut short: its event stays in the store)."""
+    clock = ManualClock(START)
+    frontdesk = build(load_config(config), clock)
+    held = Held(frontdesk.runtime, monkeypatch)
+    async with serving_app(frontdesk.app) as url, aiohttp.ClientSession() as session:
+        yield Running(frontdesk, clock, url, session), held
+
+
+async def test_a_restart_counts_the_events_the_last_run_left_in_the_backlog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = bounded(write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET}))
+    async with held_frontdesk(config, monkeypatch) as (run, _):
+        for contact in ("c-1", "c-2"):
+            assert (await run.post(event(contact, "hi")))[0] == 200
+    # Stopped with both events unprocessed: the next run starts with a full backlog.
+    async with held_frontdesk(config, monkeypatch) as (run, held):
+        assert await pending(run) == BOUND
+        status, _ = await run.post(event("c-3", "hi"))
+        assert status == 503
+        held.release()
+        await run.frontdesk.runtime.idle()
+        assert await pending(run) == 0
+        assert (await run.post(event("c-3", "hi")))[0] == 200
