@@ -32,6 +32,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, TypeHandler
 
 from adapters.telegram.channel import TelegramChannel
 from core.app import Frontdesk
+from core.arrival import handled
 
 PtbContext = CallbackContext[Any, Any, Any, Any]
 
@@ -55,7 +56,9 @@ class FrontdeskRouting:
         that frontdesk has no use for (a service message, a press of the host's own button)
         is left to the host."""
         chat_id = _private_chat(update)
-        if chat_id is None or not await self._store.handles(self._slug, str(chat_id)):
+        if chat_id is None:
+            return False
+        if not handled(await self._store.open_conversation(self._slug, str(chat_id))):
             return False
         return await self.start(update)
 
