@@ -188,14 +188,15 @@ class SqliteStore(SqliteRecords):
 
     def transaction(self) -> AbstractAsyncContextManager[SqliteTransaction]:
         """A write transaction: committed when the block exits, rolled back (and the error
-        re-raised) when it raises. Transactions run one at a time."""
+        re-raised) when it raises. Their writes run one at a time; their reads, until they
+        hold the writer (see `SqliteTransaction`), do not."""
         return self._transaction()
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
         writer = self._writer_or_fail()
-        async with writer.buffered() as (conn, queued):
-            tx = SqliteTransaction(conn, writer, queued, writer.pending)
+        async with writer.buffered() as member:
+            tx = SqliteTransaction(member, self._read())
             try:
                 yield tx
             finally:

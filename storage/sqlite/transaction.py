@@ -1,10 +1,12 @@
-"""The store's Transaction port: reads at once, writes queued for the group commit.
+"""The store's Transaction port: reads first, writes queued for the group commit.
 
-The engine reads what a turn needs, decides, and saves. Reads go to the writer connection
-straight away (inside the group's transaction, so they see what earlier members wrote at
-once); saves are queued in a `Batch` and run, with the rest of the group's, as one
-`executemany` per statement at commit. Two things a later member must see before they are
-stored, round-robin cursors and new assignments, are kept beside the queue and read from it.
+The engine reads what a turn needs, decides, and saves. Reads go to the reader connection
+while the turn runs its steps, so the writer is not held meanwhile; saves are queued in a
+`Batch` and run, with the rest of the group's, as one `executemany` per statement at commit.
+Assignment is the exception: its facts are read through the writer, held from that read to
+the commit, so the decision and its write are one atomic step. Two things a later member must
+see before they are stored, round-robin cursors and new assignments, are kept beside the
+queue and read from it.
 """
 
 from __future__ import annotations
@@ -28,59 +30,84 @@ from core.models import (
 )
 from storage.sqlite import conversations, directory, inbox, outbox, records, timers, workflows
 from storage.sqlite.codec import to_micros
-from storage.sqlite.writer import Batch, Writer
+from storage.sqlite.connection import on_worker
+from storage.sqlite.writer import Member, Writer
 
 
 class SqliteTransaction:
     """Usable only inside its `async with`: once the block has exited the connection belongs
-    to the next member, so a kept reference fails loudly instead of writing elsewhere."""
+    to the next member, so a kept reference fails loudly instead of writing elsewhere.
 
-    def __init__(
-        self, conn: aiosqlite.Connection, writer: Writer, queued: Batch, group: Batch
-    ) -> None:
-        self._open_conn: aiosqlite.Connection | None = conn
-        self._writer = writer
-        self._queued = queued  # this transaction's writes
-        self._group = group  # the group's writes so far, which this one joins on success
+    Reads go to the reader connection until the transaction holds the writer: on SQLite one
+    process owns the file and the dispatcher runs one turn per conversation at a time, so
+    what a turn reads of its own conversation stays true (and the conversation's version,
+    checked when the commit updates it, catches any other writer). The assignment reads
+    (`team_facts`, `agent_facts`) must stay true until the commit: they hold the writer first,
+    and every read after them goes through it."""
+
+    def __init__(self, member: Member, reader: aiosqlite.Connection) -> None:
+        self._member: Member | None = member
+        self._reader = reader
+        self._queued = member.batch  # this transaction's writes
         # Who each loaded conversation was assigned to, to count assignments it changes.
         self._loaded: dict[str, str | None] = {}
 
     def end(self) -> None:
-        self._open_conn = None
+        self._member = None
 
-    async def _begun(self) -> aiosqlite.Connection:
-        """The connection, inside the group's transaction (BEGIN waits for the first read)."""
-        if self._open_conn is None:
+    def _open(self) -> Member:
+        if self._member is None:
             raise RuntimeError("this transaction has ended; open a new one")
+        return self._member
+
+    async def _conn(self) -> aiosqlite.Connection:
+        """The reader, or once the writer is held, the writer inside the group's transaction
+        (BEGIN rides with the first read)."""
+        member = self._open()
+        if not member.holding:
+            return self._reader
         await self._writer.begin()
-        return self._open_conn
+        return member.conn
+
+    async def _held(self) -> aiosqlite.Connection:
+        member = self._open()
+        await member.hold()
+        await self._writer.begin()
+        return member.conn
+
+    @property
+    def _writer(self) -> Writer:
+        return self._open().writer
 
     # loading ------------------------------------------------------------------------------
 
     async def load_contact(self, contact_id: str) -> Contact | None:
-        return await conversations.load_contact(await self._begun(), contact_id)
+        return await conversations.load_contact(await self._conn(), contact_id)
 
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:
-        if self._open_conn is None:
-            raise RuntimeError("this transaction has ended; open a new one")
-        # Every turn starts here: one call to the thread, BEGIN included.
+        # Every turn starts here: one call to the reader's thread.
         read = partial(conversations.contact_and_open_conversation, channel, external_id)
-        contact, conversation = await self._writer.read(read)
+        member = self._open()
+        if member.holding:
+            found = await self._writer.read(read)
+        else:
+            found = await on_worker(self._reader, read)
+        contact, conversation = found
         return contact, self._remember(conversation)
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
         return self._remember(
-            await conversations.load_conversation(await self._begun(), conversation_id)
+            await conversations.load_conversation(await self._conn(), conversation_id)
         )
 
     async def load_workflow_version(self, workflow_hash: str) -> str | None:
-        return await workflows.load_version(await self._begun(), workflow_hash)
+        return await workflows.load_version(await self._conn(), workflow_hash)
 
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
         """The last `limit` entries, oldest first; this transaction's own are not among them."""
-        return await conversations.recent_transcript(await self._begun(), conversation_id, limit)
+        return await conversations.recent_transcript(await self._conn(), conversation_id, limit)
 
     def _remember(self, conversation: Conversation | None) -> Conversation | None:
         if conversation is not None:
@@ -90,20 +117,20 @@ class SqliteTransaction:
     # assignment ---------------------------------------------------------------------------
 
     async def load_agent(self, agent_id: str) -> Agent | None:
-        return await directory.get(await self._begun(), agent_id)
+        return await directory.get(await self._conn(), agent_id)
 
     async def team_facts(self, team: str) -> TeamFacts:
         """See `directory.team_facts`; what this group has decided but not stored yet counts."""
-        cursor = self._queued.cursors.get(team, self._group.cursors.get(team))
-        return await directory.team_facts(
-            await self._begun(), team, cursor=cursor, open_delta=self._delta()
-        )
+        conn = await self._held()
+        cursor = self._queued.cursors.get(team, self._open().group.cursors.get(team))
+        return await directory.team_facts(conn, team, cursor=cursor, open_delta=self._delta())
 
     async def agent_facts(self, agent_id: str) -> AgentFacts | None:
-        agent = await directory.get(await self._begun(), agent_id)
+        conn = await self._held()
+        agent = await directory.get(conn, agent_id)
         if agent is None:
             return None
-        stored = await conversations.count_open_assigned(await self._begun(), agent_id)
+        stored = await conversations.count_open_assigned(conn, agent_id)
         return AgentFacts(agent, stored + self._delta().get(agent_id, 0))
 
     async def advance_cursor(self, team: str, agent_id: str) -> None:
@@ -113,7 +140,7 @@ class SqliteTransaction:
     def _delta(self) -> Counter[str]:
         """Open conversations per agent that the group and this transaction have saved but not
         stored yet (negative for slots freed)."""
-        delta = self._group.open_delta.copy()
+        delta = self._open().group.open_delta.copy()
         delta.update(self._queued.open_delta)  # update() adds, and keeps negative counts
         return delta
 

@@ -11,8 +11,11 @@ Four kinds of member:
   in one call with its SAVEPOINT (and BEGIN); alone, with its COMMIT too (see `in_thread`);
 - `transaction()`: runs its statements at once, inside a SAVEPOINT, so a failing member is
   undone alone and the rest of the group goes on;
-- `buffered()`: reads at once, and queues its writes in a `Batch` that the commit runs as one
-  `executemany` per statement for the whole group (the engine's turns);
+- `buffered()`: queues its writes in a `Batch` that the commit runs as one `executemany` per
+  statement for the whole group (the engine's turns). It joins the group only at its end, or
+  earlier when a read must stay true until its writes commit (`Member.hold`: assignment);
+  its other reads go to the reader connection meanwhile, so a turn's steps do not keep the
+  inbound inserts a platform waits on queued behind it;
 - `later()`: one write that needs no answer, queued for the next commit (outbox marks). An
   urgent one (a message recorded as sent) ends the group at the member under way, instead of
   waiting for the members queued behind it: until it is committed, a crash would have the
@@ -91,6 +94,35 @@ def _retrieved(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
+class Member:
+    """A `buffered` member: its queued writes, and whether it holds the writer yet."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self.batch = Batch()
+        self.holding = False
+
+    @property
+    def writer(self) -> Writer:
+        return self._writer
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self._writer.connection
+
+    @property
+    def group(self) -> Batch:
+        """The group's writes so far (read while holding: the group changes at each commit)."""
+        return self._writer.pending
+
+    async def hold(self) -> None:
+        """Join the group now: from here until the member ends, nobody else writes, so what
+        it reads through the writer stays true until its writes are committed."""
+        if not self.holding:
+            await self._writer.enter()
+            self.holding = True
+
+
 class Writer:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -105,6 +137,10 @@ class Writer:
         """Rows this connection has inserted, updated or deleted so far (SQLite's
         `total_changes`): equal at two moments, no row was written in between."""
         return self._conn.total_changes
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        return self._conn
 
     @property
     def pending(self) -> Batch:
@@ -174,26 +210,27 @@ class Writer:
         await done
 
     @asynccontextmanager
-    async def buffered(self) -> AsyncIterator[tuple[aiosqlite.Connection, Batch]]:
-        """Reads on the connection run at once; writes go in the yielded Batch and are
-        committed with the group. Nothing is written if the block raises. Reads must come
-        through `read` or after `begin`, which open the group's transaction."""
-        await self._enter()
+    async def buffered(self) -> AsyncIterator[Member]:
+        """A member whose writes go in its `Batch` and are committed with the group; nothing
+        is written if the block raises. It joins the group (takes the writer) only when it
+        calls `Member.hold`, or at the end of the block: until then its reads go to the
+        reader connection, and the steps it runs keep nobody waiting for the writer."""
+        member = Member(self)
         done: asyncio.Future[None] | None = None
         try:
-            # BEGIN waits for the member's first read (`read`, `begin`), which it rides with.
-            local = Batch()
-            yield self._conn, local
-            self._batch.absorb(local)
+            yield member
+            await member.hold()
+            self._batch.absorb(member.batch)
             done = self._batch.join()
         finally:
-            await self._leave()
+            if member.holding:
+                await self._leave()
         assert done is not None
         await done
 
     async def read(self, work: in_thread.Work[T]) -> T:
-        """Within a `buffered` member: `work` on the connection's thread, in one call with the
-        group's BEGIN if it has not begun yet."""
+        """Within a held `buffered` member: `work` on the connection's thread, in one call
+        with the group's BEGIN if it has not begun yet."""
         begin = not self._in_transaction
         self._in_transaction = True
         try:
@@ -203,7 +240,7 @@ class Writer:
             raise
 
     async def begin(self) -> None:
-        """Within a `buffered` member: open the group's transaction if it is not open yet."""
+        """Within a held `buffered` member: open the group's transaction if it is not open yet."""
         await self._begin()
 
     async def later(self, sql: str, params: Params, *, urgent: bool = False) -> None:
@@ -216,6 +253,10 @@ class Writer:
         await done
 
     # the group --------------------------------------------------------------------------
+
+    async def enter(self) -> None:
+        """Take the writer, as a member; `_leave` gives it back (see `buffered`)."""
+        await self._enter()
 
     async def _enter(self) -> None:
         self._queued += 1
