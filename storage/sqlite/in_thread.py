@@ -29,6 +29,22 @@ class CommitFailed(Exception):
         self.cause = cause
 
 
+class QuietChanges:
+    """Rows changed by writes that make no outbox row due sooner (a lane's last row marked
+    sent), counted on the connection's thread next to `total_changes`: the delivery loop's
+    knowledge of when the next row is due stands across them. `statements` maps a queued
+    write to whether one of its rows, just written with these parameters, was quiet."""
+
+    def __init__(self, statements: Mapping[str, Callable[[sqlite3.Connection, Any], bool]]) -> None:
+        self.statements = dict(statements)
+        self.count = 0
+
+    def changes(self, conn: sqlite3.Connection) -> int:
+        """`total_changes` less the quiet ones: equal at two moments, no other row was written
+        in between."""
+        return conn.total_changes - self.count
+
+
 def alone(work: Work[T], conn: sqlite3.Connection) -> T:
     """`work` as a transaction of its own: BEGIN IMMEDIATE, its statements, COMMIT. If the
     work fails it is rolled back and its error raised as it is; a failed commit is raised as
@@ -77,6 +93,7 @@ def commit(
     statements: Mapping[str, Sequence[Any]],
     exact: Collection[str],
     begin: bool,
+    quiet: QuietChanges,
     conn: sqlite3.Connection,
 ) -> None:
     """The group's queued writes, one `executemany` per statement, then COMMIT; on any
@@ -88,6 +105,8 @@ def commit(
             cursor = conn.executemany(sql, rows)
             if sql in exact and cursor.rowcount != len(rows):
                 raise ConcurrentUpdate("a conversation changed before it could be saved")
+            if (quiet_row := quiet.statements.get(sql)) is not None:
+                quiet.count += sum(1 for row in rows if quiet_row(conn, row))
         conn.execute("COMMIT")
     except BaseException as exc:
         rollback(conn)

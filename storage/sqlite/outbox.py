@@ -12,6 +12,7 @@ once what a stopped one held (`take_back`), and a lease that runs out in a runni
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from core.ports import OutboxRecord
 from storage.rows import outbox_item_from, outbox_record_from
 from storage.sqlite.codec import (
     TIMES,
+    from_micros,
     from_micros_or_none,
     seconds_to_micros,
     to_micros,
 )
 from storage.sqlite.connection import fetch_all, fetch_one
+from storage.sqlite.in_thread import QuietChanges
 
 # The row is the head of its lane's queue.
 _IS_HEAD = """
@@ -64,14 +67,27 @@ def enqueue_row(message: Outbound, at: datetime) -> tuple[Any, ...]:
 class Claimed:
     items: list[OutboxItem]
     # With fewer items than asked for, nothing else is due now: `next_due` then, and the
-    # connection's `total_changes` it was read at (a later write may have moved it).
+    # connection's `total_changes` less its quiet changes (`in_thread.QuietChanges`) it was read at
+    # (a later write may have moved it).
+    # The rows claimed now and those in `apart` (see `claim_due`) are left out of it.
     next_due: tuple[datetime | None, int] | None
+    leases: dict[int, datetime]  # claimed row → when its lease ends
 
 
-def claim_due(now: datetime, limit: int, lease_seconds: float, conn: sqlite3.Connection) -> Claimed:
+def claim_due(
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    quiet: QuietChanges,
+    apart: Collection[int],
+    conn: sqlite3.Connection,
+) -> Claimed:
     """Lease up to `limit` due heads (at most one row per lane), longest due first. Runs on
-    the connection's thread (`Writer.unit`)."""
+    the connection's thread (`Writer.unit`). The next due time it finds leaves out the leases
+    of the rows claimed now and of `apart` (claimed before, still in flight): the caller
+    counts those itself until each is marked, so that one sent is no longer counted."""
     at = to_micros(now)
+    until = at + seconds_to_micros(lease_seconds)
     rows = conn.execute(
         f"""
         UPDATE outbox SET leased_until = :until
@@ -85,22 +101,37 @@ def claim_due(now: datetime, limit: int, lease_seconds: float, conn: sqlite3.Con
         )
         RETURNING id, message, attempts, created_at
         """,
-        {"until": at + seconds_to_micros(lease_seconds), "now": at, "limit": limit},
+        {"until": until, "now": at, "limit": limit},
     ).fetchall()
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
     items = [outbox_item_from(row, TIMES) for row in rows]
+    leases = dict.fromkeys((item.id for item in items), from_micros(until))
     if len(items) == limit:
-        return Claimed(items, None)
+        return Claimed(items, None, leases)
     # The delivery loop asks when to look next whenever a claim comes back short: asked
     # here, in the same call to the thread, it costs no call of its own.
-    due = from_micros_or_none(conn.execute(_NEXT_DUE).fetchone()[0])
-    return Claimed(items, (due, conn.total_changes))
+    left_out = json.dumps([*apart, *leases])
+    due = from_micros_or_none(conn.execute(_NEXT_DUE, (left_out,)).fetchone()[0])
+    return Claimed(items, (due, quiet.changes(conn)), leases)
 
 
 MARK_SENT = """
     UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, leased_until = NULL
     WHERE id = ?
+"""
+
+
+def sent_alone(conn: sqlite3.Connection, params: tuple[Any, ...]) -> bool:
+    """Whether the row `MARK_SENT` just marked with `params` had nothing pending behind it
+    in its lane: then the mark made no row due (a quiet change, `in_thread.QuietChanges`)."""
+    row = conn.execute(_SENT_ALONE, (params[1],)).fetchone()
+    return row is not None and bool(row[0])
+
+
+_SENT_ALONE = """
+    SELECT NOT EXISTS (SELECT 1 FROM outbox AS h WHERE h.lane = o.lane AND h.status = 'pending')
+    FROM outbox AS o WHERE o.id = ?
 """
 
 # Retry and fail touch only a pending row: a row settled meanwhile stays settled.
@@ -156,7 +187,8 @@ async def take_back(
 # Rows behind a head are left out: they wait for the head, not for a time, and counting them
 # would have the delivery loop wake up to find nothing to claim. Two cheap lookups instead of
 # one over every pending row: the first unleased head in due-time order (the index scan
-# stops there), and the earliest lease to run out (few rows: those in flight).
+# stops there), and the earliest lease to run out (few rows: those in flight) but of the
+# rows given as a JSON array.
 _NEXT_DUE = f"""
     SELECT MIN(t) FROM (
         SELECT * FROM (
@@ -167,13 +199,14 @@ _NEXT_DUE = f"""
         UNION ALL
         SELECT MAX(o.next_attempt_at, o.leased_until) FROM outbox AS o
         WHERE o.status = 'pending' AND o.leased_until IS NOT NULL AND {_IS_HEAD}
+          AND o.id NOT IN (SELECT value FROM json_each(?))
     )
 """
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:
     """See `_NEXT_DUE`."""
-    row = await fetch_one(conn, _NEXT_DUE)
+    row = await fetch_one(conn, _NEXT_DUE, ("[]",))
     return None if row is None else from_micros_or_none(row[0])
 
 

@@ -46,6 +46,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
+from storage.sqlite.in_thread import QuietChanges
 from storage.sqlite.records import SqliteRecords
 from storage.sqlite.schema import migrate
 from storage.sqlite.settings import SqliteSettings
@@ -81,6 +82,9 @@ class SqliteStore(SqliteRecords):
         self.path = settings.database_file(base_dir)
         self._writer: Writer | None = None
         self._next_due: tuple[datetime | None, int] | None = None  # see next_outbound_due
+        # Claimed rows not marked yet, and when their leases end: left out of `_next_due`, and
+        # counted here instead until each is marked (see `outbox.claim_due`).
+        self._leases: dict[int, datetime] = {}
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
@@ -90,7 +94,10 @@ class SqliteStore(SqliteRecords):
         if self._writer is not None:
             raise RuntimeError(f"the store on {self.path} is already open")
         try:
-            writer = Writer(await connect(self.path, self._settings, writer=True))
+            writer = Writer(
+                await connect(self.path, self._settings, writer=True),
+                QuietChanges({outbox.MARK_SENT: outbox.sent_alone}),
+            )
         except sqlite3.Error as exc:  # such as a file that is not a database
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
@@ -111,6 +118,7 @@ class SqliteStore(SqliteRecords):
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
         self._inbox, self._writer, self._reader = None, None, None
         self._next_due = None  # the next connection counts its changes from 0
+        self._leases.clear()
         try:
             if pending_inbox is not None:
                 await pending_inbox.drain()
@@ -207,36 +215,57 @@ class SqliteStore(SqliteRecords):
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
-        """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`."""
+        """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`. While
+        the writer has changed no row since a short claim, other than quiet ones, nothing
+        has become due but what that claim counted: then a claim before that time is
+        answered without a call to the thread (the one after each delivery, typically)."""
         if limit <= 0:
             return []
-        claimed = await self._writer_or_fail().unit(
-            partial(outbox.claim_due, now, limit, lease_seconds)
+        writer = self._writer_or_fail()
+        if self._known_next_due(now):
+            return []
+        claimed = await writer.unit(
+            partial(outbox.claim_due, now, limit, lease_seconds, writer.quiet, tuple(self._leases))
         )
-        if claimed.next_due is not None:
-            self._next_due = claimed.next_due
+        self._next_due = claimed.next_due
+        self._leases.update(claimed.leases)
         return claimed.items
+
+    def _known_next_due(self, now: datetime) -> bool:
+        """Whether the last short claim still tells when a row is next due, later than `now`."""
+        if self._next_due is None or self._next_due[1] != self._writer_or_fail().changes:
+            return False
+        due = self._cached_next_due()
+        return due is None or now < due
+
+    def _cached_next_due(self) -> datetime | None:
+        assert self._next_due is not None
+        times = [t for t in (self._next_due[0], *self._leases.values()) if t is not None]
+        return min(times, default=None)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         """Committed before any more engine work joins the group: the shorter the time from
         the platform's answer to this commit, the fewer messages a crash has sent again."""
-        writer = self._writer_or_fail()
-        await writer.later(outbox.MARK_SENT, (to_micros(at), item_id), urgent=True)
+        self._leases.pop(item_id, None)
+        await self._writer_or_fail().later(outbox.MARK_SENT, (to_micros(at), item_id), urgent=True)
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
         """Still pending, due again at `next_attempt_at`; its lane waits for it."""
+        self._leases.pop(item_id, None)
         await self._writer_or_fail().later(
             outbox.MARK_RETRY, (to_micros(next_attempt_at), error, item_id)
         )
 
     async def mark_deferred(self, item_id: int, next_attempt_at: datetime) -> None:
         """Still pending, due again at `next_attempt_at`; not counted as an attempt."""
+        self._leases.pop(item_id, None)
         await self._writer_or_fail().later(
             outbox.MARK_DEFERRED, (to_micros(next_attempt_at), item_id)
         )
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         """Given up; the lane's next message may go."""
+        self._leases.pop(item_id, None)
         await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))
 
     async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
@@ -246,16 +275,17 @@ class SqliteStore(SqliteRecords):
 
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending). The answer a
-        short claim found stands while the writer has changed no row since."""
+        short claim found stands while the writer has changed no row since but quiet ones."""
         writer = self._writer_or_fail()
         if self._next_due is not None and self._next_due[1] == writer.changes:
-            return self._next_due[0]
+            return self._cached_next_due()
         return await outbox.next_due(self._read())
 
     # work a stopped process held ---------------------------------------------------------
 
     async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
         """Every lease: the process that opened this file is its only user (see `Store`)."""
+        self._leases.clear()
         async with self._write() as conn:
             resent, uncertain = await outbox.take_back(conn, uncertain_channels)
             cursor = await conn.execute(timers.TAKE_BACK, {"now": to_micros(now)})

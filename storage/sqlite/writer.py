@@ -124,8 +124,9 @@ class Member:
 
 
 class Writer:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, quiet: in_thread.QuietChanges) -> None:
         self._conn = conn
+        self.quiet = quiet
         self._lock = asyncio.Lock()
         self._queued = 0  # members waiting for the lock
         self._in_transaction = False
@@ -135,8 +136,9 @@ class Writer:
     @property
     def changes(self) -> int:
         """Rows this connection has inserted, updated or deleted so far (SQLite's
-        `total_changes`): equal at two moments, no row was written in between."""
-        return self._conn.total_changes
+        `total_changes`) less the quiet ones (`in_thread.QuietChanges`): equal at two moments,
+        no other row was written in between."""
+        return self._conn.total_changes - self.quiet.count
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -325,7 +327,8 @@ class Writer:
         self._in_transaction = False  # committed or rolled back when the call returns
         try:
             await on_worker(
-                self._conn, partial(in_thread.commit, batch.statements, batch.exact, begin)
+                self._conn,
+                partial(in_thread.commit, batch.statements, batch.exact, begin, self.quiet),
             )
         except BaseException as exc:
             cause = exc.cause if isinstance(exc, in_thread.CommitFailed) else exc

@@ -23,7 +23,16 @@ from storage.sqlite.in_thread import Work
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from storage.sqlite.store import SAVE_CURSOR
 from storage.sqlite.writer import Writer
-from tests.storage.builders import T0, contact, event, seconds
+from tests.storage.builders import (
+    T0,
+    contact,
+    conversation,
+    enqueue,
+    event,
+    message,
+    seconds,
+    seed,
+)
 
 
 @pytest.fixture
@@ -539,3 +548,42 @@ async def test_a_version_12_database_drops_desk_addresses_and_reads_notices_queu
     assert columns == ["id", "name", "status", "capacity"]
     assert item.message.notice is not None
     assert item.message.notice.agent == stored.model_copy(update={"status": "online"})
+
+
+async def test_an_inbound_event_is_stored_while_a_turn_runs_its_steps(
+    store: SqliteStore,
+) -> None:
+    # A platform waits for its 200 until the event is stored: a turn that has read what it
+    # needs and is running its steps must not keep that insert queued behind it.
+    async with store.transaction() as tx:
+        await tx.load_contact_and_open_conversation("webhook", "u1")
+        stored = await asyncio.wait_for(store.record_inbound(event(1, user="u2"), T0), 10)
+        assert stored is not None
+        await tx.save_contact(contact("c1", external_id="u1"))
+    assert [item.id for item in await store.pending_inbound(10)] == [stored]
+    assert await store.load_contact("c1") is not None
+
+
+async def test_a_message_queued_behind_one_in_flight_goes_once_that_one_is_sent(
+    store: SqliteStore,
+) -> None:
+    await seed(store, *(conversation(f"v{n}", f"c{n}") for n in (1, 2, 3)))
+    await enqueue(store, message("m1", "v1"))
+    [first] = await store.claim_due_outbound(T0, 10, 30)
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+    # Claimed with nothing behind it; a turn then queues another in its lane.
+    await enqueue(store, message("m2", "v1"))
+    await store.mark_sent(first.id, T0)
+    [second] = await store.claim_due_outbound(T0, 10, 30)
+    assert second.message.message_id == "m2"
+    await store.mark_sent(second.id, T0)
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+    # Another conversation's message, and one due later, are claimed when due.
+    await enqueue(store, message("m3", "v2"))
+    await enqueue(store, message("m4", "v3"), at=seconds(60))
+    [third] = await store.claim_due_outbound(T0, 10, 30)
+    assert third.message.message_id == "m3"
+    await store.mark_sent(third.id, T0)
+    assert await store.claim_due_outbound(seconds(59), 10, 30) == []
+    [fourth] = await store.claim_due_outbound(seconds(60), 10, 30)
+    assert fourth.message.message_id == "m4"
