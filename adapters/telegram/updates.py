@@ -128,9 +128,9 @@ def _attachment(message: Message) -> Attachment | None:
         return Attachment(
             kind=kind, name=place.title, latitude=where.latitude, longitude=where.longitude
         )
-    where = message.location
-    assert where is not None  # the last kind left
-    return Attachment(kind=kind, latitude=where.latitude, longitude=where.longitude)
+    point = message.location
+    assert point is not None  # the last kind left
+    return Attachment(kind=kind, latitude=point.latitude, longitude=point.longitude)
 
 
 def _from_callback(

@@ -10,7 +10,9 @@ documents them. https://core.telegram.org/bots/api#making-requests
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -33,6 +35,27 @@ from adapters.telegram.errors import (
 from adapters.telegram.settings import TelegramSettings
 
 HEADERS = {"Content-Type": "application/json"}
+
+
+def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
+    """orjson's dumps and loads when it is installed (`frontdesk[speed]`), else the standard
+    library's; the bodies mean the same either way."""
+    try:
+        orjson = importlib.import_module("orjson")
+    except ImportError:
+        return (lambda value: json.dumps(value).encode()), json.loads
+
+    def dumps(value: Any) -> bytes:
+        try:
+            encoded: bytes = orjson.dumps(value)
+        except TypeError:  # e.g. a lone surrogate, which only json escapes
+            return json.dumps(value).encode()
+        return encoded
+
+    return dumps, orjson.loads
+
+
+dumps, loads = _json_codec()
 ERRORS: dict[int, type[TelegramAPIError]] = {
     HTTPStatus.BAD_REQUEST: TelegramBadRequest,
     HTTPStatus.UNAUTHORIZED: TelegramUnauthorizedError,
@@ -86,7 +109,7 @@ class BotApi:
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if markup is not None:
             params["reply_markup"] = markup
-        await self._post("sendMessage", json.dumps(params).encode(), HEADERS, None)
+        await self._post("sendMessage", dumps(params), HEADERS, None)
 
     async def _post(
         self,
@@ -114,7 +137,7 @@ class BotApi:
 
 def _result(method: str, status: int, content: bytes) -> Any:
     try:
-        answer = json.loads(content)
+        answer = loads(content)
         ok = answer["ok"]
     except (ValueError, TypeError, KeyError) as exc:
         raise ClientDecodeError(method, "Failed to decode object") from exc
