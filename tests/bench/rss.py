@@ -5,7 +5,7 @@ server listens and has settled, and again after it has handled a few conversatio
 opened by a message and answered with a question with buttons), so that anything imported
 on first use counts too.
 
-    .venv/bin/python -m tests.bench.rss [--conversations 20]
+    .venv/bin/python -m tests.bench.rss [--conversations 20] [--event-loop asyncio]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -42,7 +43,7 @@ def rss_mb(pid: int) -> float:
 
 
 @asynccontextmanager
-async def server(channels: str, callback: str) -> AsyncIterator[tuple[int, str]]:
+async def server(channels: str, callback: str, event_loop: str) -> AsyncIterator[tuple[int, str]]:
     """`frontdesk serve` with the webhook channel and `channels`; yields its pid and URL."""
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-rss-"))
     port = free_port()
@@ -53,6 +54,8 @@ async def server(channels: str, callback: str) -> AsyncIterator[tuple[int, str]]
         *command,
         "--config",
         str(config),
+        "--event-loop",
+        event_loop,
         cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=folder.joinpath("log").open("wb"),
@@ -84,36 +87,45 @@ async def webhook_traffic(http: aiohttp.ClientSession, url: str, count: int) -> 
             raise RuntimeError(f"the webhook answered {status}")
 
 
+@dataclass(frozen=True)
+class Run:
+    count: int
+    event_loop: str
+
+
 async def measure(
-    name: str, channels: str, callback: str, traffic: Traffic | None, count: int
+    name: str, channels: str, callback: str, traffic: Traffic | None, run: Run
 ) -> None:
-    async with server(channels, callback) as (pid, url):
+    async with server(channels, callback, run.event_loop) as (pid, url):
         resting = rss_mb(pid)
         after = "-"
         if traffic is not None:
             async with aiohttp.ClientSession() as http:
-                await traffic(http, url, count)
+                await traffic(http, url, run.count)
             await asyncio.sleep(SETTLE_SECONDS)
             after = f"{rss_mb(pid):.0f}"
     print(f"{name:<24} {resting:>10.0f} {after:>14}", flush=True)
 
 
-async def main(count: int) -> None:
-    print(f"{'frontdesk serve with':<24} {'rest (MB)':>10} {f'after {count} (MB)':>14}")
+async def main(run: Run) -> None:
+    print(f"event loop: {run.event_loop}")
+    print(f"{'frontdesk serve with':<24} {'rest (MB)':>10} {f'after {run.count} (MB)':>14}")
     async with serving_bot_api() as bot_api, serving_slack() as slack_api:
         callback = f"{bot_api.url}/callback"  # answered 404; the outbox retries in the background
-        await measure("webhook only", "", callback, webhook_traffic, count)
+        await measure("webhook only", "", callback, webhook_traffic, run)
         await measure(
             "webhook + telegram",
             TELEGRAM.format(api=bot_api.url),
             callback,
             telegram_traffic,
-            count,
+            run,
         )
-        await measure("webhook + slack", slack_channel(slack_api.url), callback, None, count)
+        await measure("webhook + slack", slack_channel(slack_api.url), callback, None, run)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=20)
-    asyncio.run(main(parser.parse_args().conversations))
+    parser.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto")
+    args = parser.parse_args()
+    asyncio.run(main(Run(args.conversations, args.event_loop)))
