@@ -45,14 +45,24 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
     except ImportError:
         return (lambda value: json.dumps(value).encode()), json.loads
 
+    # Where orjson refuses what the standard library takes (a lone surrogate, which json
+    # escapes as "\\ud83d" and reads back), the standard library has the last word: an
+    # update with such text must reach the inbox to be refused there, alone, rather than
+    # fail its whole getUpdates batch at every round.
     def dumps(value: Any) -> bytes:
         try:
             encoded: bytes = orjson.dumps(value)
-        except TypeError:  # e.g. a lone surrogate, which only json escapes
+        except TypeError:
             return json.dumps(value).encode()
         return encoded
 
-    return dumps, orjson.loads
+    def loads(content: bytes) -> Any:
+        try:
+            return orjson.loads(content)
+        except ValueError:
+            return json.loads(content)
+
+    return dumps, loads
 
 
 dumps, loads = _json_codec()
