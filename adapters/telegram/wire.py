@@ -46,7 +46,7 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
         return (lambda value: json.dumps(value).encode()), json.loads
 
     # Where orjson refuses what the standard library takes (a lone surrogate, which json
-    # escapes as "\\ud83d" and reads back), the standard library has the last word: an
+    # escapes as "\ud83d" and reads back), the standard library has the last word: an
     # update with such text must reach the inbox to be refused there, alone, rather than
     # fail its whole getUpdates batch at every round.
     def dumps(value: Any) -> bytes:
