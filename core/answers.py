@@ -63,6 +63,9 @@ def parse_email(text: str) -> Parsed | None:
     return Parsed(checked.normalized, {"email": checked.normalized})
 
 
+_NO_COUNTRY = (phonenumbers.UNKNOWN_REGION, phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY)
+
+
 def parse_phone(text: str, default_region: str | None) -> Parsed | None:
     """A possible number for its region (phonenumbers): E.164, and the contact's country."""
     try:
@@ -74,7 +77,9 @@ def parse_phone(text: str, default_region: str | None) -> Parsed | None:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     country = phonenumbers.region_code_for_number(number)
     fields = {"phone": e164}
-    if country and country != "ZZ":
+    # A non-geographic number (+800 freephone, +881 satellite...) belongs to no country:
+    # phonenumbers names its "region" 001, which is not a country code.
+    if country and country not in _NO_COUNTRY:
         fields["country"] = country
     return Parsed(e164, fields)
 

@@ -43,6 +43,7 @@ class Frontdesk:
     channels: dict[str, Channel]
     runtime: Runtime
     app: web.Application
+    records: Records | None  # the store's read side, when it has one
     metrics_server: MetricsServer | None = None  # with `metrics.port` set
     started: set[str] = field(default_factory=set)  # channels started, for readiness
 
@@ -93,13 +94,13 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
         runtime.assign_conversation,
     )
     app.add_routes(api.routes())
-    app.add_routes(ParkedApi(store, config.api.token, runtime.retry_parked).routes())
     records = store if isinstance(store, Records) else None
+    app.add_routes(ParkedApi(records, config.api.token, runtime.retry_parked).routes())
     records_api = RecordsApi(
         records, config.api.token, clock, addresses=lambda: runtime.engine.addresses
     )
     app.add_routes(records_api.routes())
-    frontdesk = Frontdesk(config, store, channels, runtime, app)
+    frontdesk = Frontdesk(config, store, channels, runtime, app, records)
     console = Console(
         config=lambda: frontdesk.config, records=records, controls=runtime, clock=clock, feed=feed
     )
@@ -107,7 +108,7 @@ def build(config: Config, clock: Clock | None = None) -> Frontdesk:
     readiness = Readiness(store, channels, lambda: frontdesk.started, runtime.loops)
     app.add_routes(readiness.routes())
     if config.metrics.enabled:
-        scrape = metrics_route(reporter, store, clock)
+        scrape = metrics_route(reporter, records, clock)
         if config.metrics.port is None:
             app.add_routes([scrape])
         else:

@@ -63,3 +63,13 @@ def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
             setattr(contact, name, value)
             changed = True
     return changed
+
+
+def handled(conversation: Conversation | None) -> bool:
+    """Whether frontdesk is handling a contact's chat, given their open conversation (None:
+    they have none): its run waits (for an answer, a timer, an agent or a response) or it has
+    an assignee. A channel's plug-in in a host bot asks this to decide who takes an update."""
+    if conversation is None or conversation.status != ConversationStatus.OPEN:
+        return False
+    waiting = conversation.run is not None and conversation.run.waiting is not None
+    return waiting or conversation.assignee is not None

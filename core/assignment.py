@@ -8,10 +8,12 @@ any of this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from core.agents import Agent, AgentStatus
+from core.models import Conversation, ConversationStatus
 
 Strategy = Literal["round_robin", "least_open"]
 
@@ -84,3 +86,29 @@ def choose_agent(team: TeamFacts, rules: Rules) -> Choice | None:
         case _:
             assert_never(rules.strategy)
     return Choice(agent=chosen.agent, cursor=chosen.agent.id)
+
+
+def holder(conversation: Conversation) -> str | None:
+    """The agent whose open conversations count this one (towards capacity and `max_open`):
+    its assignee while it is open, nobody once it is closed. A store counts a transaction's
+    saves this way before they are stored."""
+    if conversation.status == ConversationStatus.OPEN:
+        return conversation.assignee
+    return None
+
+
+def check_directory(agents: Sequence[Agent], teams: Mapping[str, Sequence[str]]) -> None:
+    """Refuse a directory that cannot be stored as given, naming the culprit: an agent listed
+    twice, or a team listing an agent twice or one that is not among `agents` (the config
+    should let none through; a store checks before it replaces what it holds)."""
+    known: set[str] = set()
+    for agent in agents:
+        if agent.id in known:
+            raise ValueError(f"agent {agent.id!r} is listed twice")
+        known.add(agent.id)
+    for team, members in teams.items():
+        if len(set(members)) != len(members):
+            raise ValueError(f"team {team!r} lists an agent twice")
+        unknown = [member for member in members if member not in known]
+        if unknown:
+            raise ValueError(f"team {team!r} lists unknown agents: {', '.join(unknown)}")

@@ -28,7 +28,7 @@ from core.config_sections import OutboxSettings
 from core.deliveries import Delivery
 from core.hours import away_outside_hours
 from core.models import ContactProfile, Conversation, ConversationStatus, Inbound, Outbound
-from core.ports import Records
+from core.ports import Records, Store
 from core.runtime import Runtime
 from core.schedules import Schedule
 from core.trail import lines, trail
@@ -291,14 +291,15 @@ class _Session:
         self.write(f"  ({agent.id} is {agent.status.value})")
 
     async def current(self) -> Conversation | None:
-        found = await self.runtime.store.conversations_of(
+        found = await _records(self.runtime.store).conversations_of(
             self.customer.channel, self.customer.profile.external_id
         )
         return found[-1] if found else None
 
 
 async def _show_state(runtime: Runtime, write: Callable[[str], None], who: Customer) -> None:
-    conversations = await runtime.store.conversations_of(who.channel, who.profile.external_id)
+    records = _records(runtime.store)
+    conversations = await records.conversations_of(who.channel, who.profile.external_id)
     if not conversations:
         return
     current = conversations[-1]
@@ -316,16 +317,23 @@ async def _show_state(runtime: Runtime, write: Callable[[str], None], who: Custo
 async def _show_path(
     runtime: Runtime, workflow: Workflow, write: Callable[[str], None], who: Customer
 ) -> None:
-    store = runtime.store
-    conversations = await store.conversations_of(who.channel, who.profile.external_id)
-    if not conversations or not isinstance(store, Records):
+    records = _records(runtime.store)
+    conversations = await records.conversations_of(who.channel, who.profile.external_id)
+    if not conversations:
         return
-    record = await store.conversation_record(conversations[-1].id)
+    record = await records.conversation_record(conversations[-1].id)
     if record is None:
         return
     write("the path taken:")
     for line in lines(trail(record, [workflow])):
         write(f"  {line}")
+
+
+def _records(store: Store) -> Records:
+    """The read side of the chat's own SQLite store, which has one."""
+    if not isinstance(store, Records):
+        raise RuntimeError("the chat's store cannot list what it holds")
+    return store
 
 
 def read_stdin() -> str | None:

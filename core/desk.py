@@ -165,7 +165,7 @@ async def desk_messages(turn: Turn, rules: DeskRules, addresses: DeskAddresses) 
     # Whom the notice already posted is for: its card keeps saying so when it is updated.
     posted_for = turn.agent
     if previous is not None and (posted_for is None or posted_for.id != previous.agent_id):
-        posted_for = await turn.tx.get_agent(previous.agent_id)
+        posted_for = await turn.tx.load_agent(previous.agent_id)
 
     def address_of(agent: Agent | None) -> str | None:
         return addresses.of_agent(rules.settings.channel, agent.id) if agent else None

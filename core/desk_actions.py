@@ -85,7 +85,7 @@ class DeskActions:
             if actor is None:
                 return refuse("Only frontdesk agents can accept conversations.")
             if handoff.accepted_by is not None:
-                first = await turn.tx.get_agent(handoff.accepted_by)
+                first = await turn.tx.load_agent(handoff.accepted_by)
                 return refuse(f"{first.name if first else 'Someone'} accepted it first.")
             if conversation.assignee != actor.id:  # taken from the team's channel
                 take_over(turn, actor, AssignedBy.TAKE_OVER)
@@ -242,7 +242,7 @@ async def _actor(turn: Turn, agent_id: str | None) -> Agent | None:
         return None
     if turn.agent is not None and turn.agent.id == agent_id:
         return turn.agent
-    return await turn.tx.get_agent(agent_id)
+    return await turn.tx.load_agent(agent_id)
 
 
 async def _hand_back(turn: Turn, actor: Agent | None) -> Turn | None:

@@ -204,11 +204,11 @@ class Engine:
 
     async def _turn_of(self, tx: Transaction, conversation: Conversation) -> Turn:
         """A turn of a stored conversation, with its contact and its agent loaded."""
-        contact = await tx.load_contact_by_id(conversation.contact_id)
+        contact = await tx.load_contact(conversation.contact_id)
         assert contact is not None
         turn = self._turn(tx, self._clock.now(), contact, conversation)
         if conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
+            turn.agent = await tx.load_agent(conversation.assignee)
         return turn
 
     def _turn(
@@ -301,7 +301,7 @@ class Engine:
                 return HandAssignment.NO_CONVERSATION, None
             if conversation.status != ConversationStatus.OPEN:
                 return HandAssignment.CLOSED, None
-            agent = await tx.get_agent(agent_id)
+            agent = await tx.load_agent(agent_id)
             if agent is None:
                 return HandAssignment.NO_AGENT, None
             turn = await self._turn_of(tx, conversation)
@@ -325,7 +325,7 @@ class Engine:
             turn.effects.events.append(ConversationOpened(at=now))
             self._start(turn, "conversation_opened")
         elif conversation.assignee is not None:
-            turn.agent = await tx.get_agent(conversation.assignee)
+            turn.agent = await tx.load_agent(conversation.assignee)
             await self._actions.follow_agent(turn)
         return turn
 

@@ -16,16 +16,16 @@ from aiohttp.typedefs import Handler
 
 from core.config_sections import MetricsSettings
 from core.metrics import CONTENT_TYPE
-from core.ports import Clock, Store
+from core.ports import Clock, Records
 from core.reporting import Reporter
 
 log = logging.getLogger("frontdesk.metrics")
 PATH = "/metrics"
 
 
-def metrics_route(reporter: Reporter, store: Store, clock: Clock) -> web.RouteDef:
+def metrics_route(reporter: Reporter, records: Records | None, clock: Clock) -> web.RouteDef:
     async def scrape(_: web.Request) -> web.Response:
-        body = await reporter.metrics.exposition(store, clock.now())
+        body = await reporter.metrics.exposition(records, clock.now())
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     return web.get(PATH, scrape)

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from core.ports import Store, Workload
+from core.ports import Records, Workload
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 WORKLOAD_TTL = timedelta(seconds=1)
@@ -30,10 +30,10 @@ class WorkloadCollector(Collector):
         self._workload: Workload | None = None
         self._read_at: datetime | None = None
 
-    async def refresh(self, store: Store, now: datetime) -> None:
+    async def refresh(self, records: Records, now: datetime) -> None:
         if self._read_at is not None and now - self._read_at < WORKLOAD_TTL:
             return
-        self._workload = await store.workload()
+        self._workload = await records.workload()
         self._read_at = now
 
     def collect(self) -> Iterable[Metric]:
@@ -140,7 +140,9 @@ class Metrics:
         self.workload = WorkloadCollector()
         r.register(self.workload)
 
-    async def exposition(self, store: Store, now: datetime) -> bytes:
-        """The Prometheus text format of every metric, gauges read from `store` now."""
-        await self.workload.refresh(store, now)
+    async def exposition(self, records: Records | None, now: datetime) -> bytes:
+        """The Prometheus text format of every metric, gauges read from `records` now (a
+        store that cannot count its workload has none of these gauges)."""
+        if records is not None:
+            await self.workload.refresh(records, now)
         return generate_latest(self.registry)

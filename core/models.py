@@ -364,6 +364,11 @@ class Notice(Frozen):
     at: datetime
 
 
+# The end of a conversation's desk lane (see `Outbound.lane`), by which a store tells the two
+# kinds of lane apart when it counts what is pending.
+DESK_LANE = "#desk"
+
+
 class Outbound(Frozen):
     """A message for a contact, delivered by the outbox through the conversation's channel;
     or, with `notice`, a message for the agents' desk, delivered through the desk's channel.
@@ -388,7 +393,7 @@ class Outbound(Frozen):
     def lane(self) -> str:
         """Messages of one lane are delivered strictly in order. The desk has a lane of its
         own, so a slow desk never holds up what the customer is told."""
-        return self.conversation_id if self.notice is None else f"{self.conversation_id}#desk"
+        return self.conversation_id if self.notice is None else self.conversation_id + DESK_LANE
 
 
 class OutboxItem(Frozen):

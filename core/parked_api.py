@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from core.api import bearer_refusal
 from core.bodies import error_response
 from core.models import ParkedInbound
-from core.ports import Store
+from core.ports import Records
 
 LIST_LIMIT = 100
 MAX_LIMIT = 1000
@@ -42,11 +42,11 @@ def parked_json(item: ParkedInbound) -> dict[str, object]:
 class ParkedApi:
     def __init__(
         self,
-        store: Store,
+        records: Records | None,
         token: SecretStr | None,
         retry: Callable[[int], Awaitable[bool]],
     ) -> None:
-        self._store = store
+        self._records = records
         self._token = token
         self._retry = retry
 
@@ -62,7 +62,9 @@ class ParkedApi:
         text = request.query.get("limit", str(LIST_LIMIT))
         if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
             return error_response(400, f"limit: a whole number from 1 to {MAX_LIMIT}")
-        parked = await self._store.parked_inbound(int(text))
+        if self._records is None:
+            return error_response(503, "this store cannot list what it holds")
+        parked = await self._records.parked_inbound(int(text))
         return web.json_response([parked_json(item) for item in parked])
 
     async def retry(self, request: web.Request) -> web.Response:

@@ -19,7 +19,7 @@ from core import plugins
 from core.config import load_config
 from core.errors import ConfigError, FrontdeskError
 from core.parked_api import LIST_LIMIT
-from core.ports import Store
+from core.ports import Records, Store
 
 T = TypeVar("T")
 
@@ -53,6 +53,12 @@ def _with_store(config_path: Path, work: Callable[[Store], Awaitable[T]]) -> T:
         sys.exit(1)
 
 
+def _records(store: Store) -> Records:
+    if not isinstance(store, Records):
+        raise FrontdeskError("this store cannot list what it holds")
+    return store
+
+
 @click.group()
 def parked() -> None:
     """Events set aside because processing them kept failing."""
@@ -63,7 +69,7 @@ def parked() -> None:
 @click.option("--limit", default=LIST_LIMIT, show_default=True, type=click.IntRange(1, 1000))
 def list_parked(config_path: Path, limit: int) -> None:
     """The parked events, most recently parked first, each with its error."""
-    found = _with_store(config_path, lambda store: store.parked_inbound(limit))
+    found = _with_store(config_path, lambda store: _records(store).parked_inbound(limit))
     if not found:
         click.echo("no parked events")
     for item in found:

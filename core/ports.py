@@ -124,9 +124,9 @@ class Transaction(Protocol):
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None: ...
 
-    async def load_contact_by_id(self, contact_id: str) -> Contact | None: ...
+    async def load_contact(self, contact_id: str) -> Contact | None: ...
 
-    async def get_agent(self, agent_id: str) -> Agent | None: ...
+    async def load_agent(self, agent_id: str) -> Agent | None: ...
 
     async def team_facts(self, team: str) -> TeamFacts:
         """What `core.assignment.choose_agent` needs to pick one of `team`'s members: the members in
@@ -216,18 +216,8 @@ class Store(Protocol):
         """Unprocessed events with id > after_id, oldest first."""
         ...
 
-    async def load_inbound(self, inbound_id: int) -> StoredInbound | None: ...
-
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         """Stop retrying an event whose processing keeps failing; keep it with the reason."""
-        ...
-
-    async def inbound_error(self, inbound_id: int) -> str | None:
-        """The reason an event was set aside, if it was."""
-        ...
-
-    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
-        """Events set aside, most recently parked first."""
         ...
 
     async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
@@ -327,27 +317,14 @@ class Store(Protocol):
 
     async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None: ...
 
-    # reading, for the API, the CLI and tests
-    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+    # reading what a turn's key or a host bot's routing needs, outside any transaction
+    async def load_conversation(self, conversation_id: str) -> Conversation | None: ...
 
-    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]: ...
+    async def load_contact(self, contact_id: str) -> Contact | None: ...
 
-    async def handles(self, channel: str, external_id: str) -> bool:
-        """Whether frontdesk is handling the contact's chat: it has an open conversation whose
-        run waits (for an answer, a timer, an agent or a response) or that has an assignee.
-        A channel's plug-in in a host bot asks this to decide who takes an update."""
-        ...
-
-    async def get_contact(self, channel: str, external_id: str) -> Contact | None: ...
-
-    async def get_contact_by_id(self, contact_id: str) -> Contact | None: ...
-
-    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]: ...
-
-    async def outbox(self, conversation_id: str) -> list[OutboxRecord]: ...
-
-    async def workload(self) -> Workload:
-        """What is open and waiting right now, counted in one read, for the metrics."""
+    async def open_conversation(self, channel: str, external_id: str) -> Conversation | None:
+        """The contact's open conversation (a contact has at most one), if they have one; see
+        `core.arrival.handled` for what a host bot's plug-in decides on it."""
         ...
 
 
@@ -400,8 +377,10 @@ class Supervised(Protocol):
 
 @runtime_checkable
 class Records(Protocol):
-    """The read side for operators (the API, the CLI, the console): what is stored, never a
-    decision. Kept apart from `Store`, which is what the engine needs to run."""
+    """The read side for operators (the API, the CLI, the console, the metrics) and for
+    tests that check what was stored: what is stored, never a decision. Kept apart from
+    `Store`, which is what the engine needs to run; each backend implements it in a module of
+    its own."""
 
     async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
         """The conversations `query.filter` matches (see `ConversationFilter.matches`), newest
@@ -424,6 +403,36 @@ class Records(Protocol):
 
     async def agent_loads(self) -> list[AgentLoad]:
         """Every agent, by id, with their teams (by name) and open conversations."""
+        ...
+
+    async def workload(self) -> Workload:
+        """What is open and waiting right now, counted in one read, for the metrics."""
+        ...
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        """Events set aside, most recently parked first."""
+        ...
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None: ...
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        """The reason an event was set aside, if it was."""
+        ...
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        """The contact's conversations, oldest first."""
+        ...
+
+    async def contact_at(self, channel: str, external_id: str) -> Contact | None:
+        """The contact with that address on that channel, if there is one."""
+        ...
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        """The conversation's entries in the order they were added."""
+        ...
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
         ...
 
 

@@ -386,16 +386,16 @@ class Runtime:
         return report
 
     async def _conversation_of(self, event: Inbound) -> str | None:
-        """The id of the conversation an event belongs to, for the log; None if it has none
-        yet (or the store cannot say)."""
+        """The id of the conversation an event belongs to, for the log: its contact's open
+        one; None if they have none (or the store cannot say)."""
         if event.action is not None:
             return event.action.conversation_id
         try:
-            found = await self.store.conversations_of(event.channel, event.contact.external_id)
+            found = await self.store.open_conversation(event.channel, event.contact.external_id)
         except Exception:
             log.warning("could not look up the conversation of %s", event.conversation_key)
             return None
-        return found[-1].id if found else None
+        return None if found is None else found.id
 
     async def retry_parked(self, inbound_id: int) -> bool:
         """Process a parked event again (once the cause is fixed); False when no parked event
@@ -449,11 +449,11 @@ class Runtime:
         await self._in_turn(key, partial(self.engine.undelivered, message, error))
 
     async def _key_of(self, contact_id: str, channel: str) -> ConversationKey | None:
-        contact = await self.store.get_contact_by_id(contact_id)
+        contact = await self.store.load_contact(contact_id)
         return None if contact is None else ConversationKey(channel, contact.external_id)
 
     async def _key_of_conversation(self, conversation_id: str) -> ConversationKey | None:
-        conversation = await self.store.get_conversation(conversation_id)
+        conversation = await self.store.load_conversation(conversation_id)
         if conversation is None:
             return None
         return await self._key_of(conversation.contact_id, conversation.channel)

@@ -67,12 +67,19 @@ def check_template(text: str) -> None:
         ) from exc
 
 
+# What a template that parsed can raise while rendering: Jinja's own errors (a sandbox
+# refusal, a filter's bad argument), and the Python errors its expressions raise on the
+# values they meet (`{{ vars.seats + 1 }}` when the customer typed text, a division by a
+# zero they gave, a loop over a number), which Jinja lets through as they are.
+_RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError)
+
+
 def render(text: str, context: Mapping[str, Any]) -> str:
     if "{" not in text:
         return text  # most texts are plain; skip the template machinery for them
     try:
         return _compile(text).render(context)
-    except jinja2.TemplateError as exc:
+    except _RENDER_ERRORS as exc:
         raise TemplateRenderError(str(exc)) from exc
 
 
@@ -84,7 +91,7 @@ def _compile_url(text: str) -> jinja2.Template:
 def render_url(text: str, context: Mapping[str, Any]) -> str:
     try:
         return _compile_url(text).render(context)
-    except jinja2.TemplateError as exc:
+    except _RENDER_ERRORS as exc:
         raise TemplateRenderError(str(exc)) from exc
 
 

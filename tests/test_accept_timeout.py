@@ -13,7 +13,7 @@ from pathlib import Path
 from core.events import AssignedBy
 from core.ports import Records
 from tests.adapters.slack.fake_web_api import FakeWebApi, serving
-from tests.support.harness import Running, running, write_config
+from tests.support.harness import Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import (
     SlackClient,
@@ -82,7 +82,7 @@ async def routed_to_carol(run: Running, receiver: Receiver) -> None:
 
 
 async def assignee(run: Running) -> str | None:
-    [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+    [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
     return conversation.assignee
 
 
@@ -107,7 +107,7 @@ async def test_a_silent_agent_loses_the_conversation_to_the_next_online_one(
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[2] == "Dave will help you."
 
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "c-1")
+        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
         store = run.frontdesk.store
         assert isinstance(store, Records)
         record = await store.conversation_record(conversation.id)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.adapters.slack.fake_web_api import FakeWebApi, serving
-from tests.support.harness import Running, running, write_config
+from tests.support.harness import Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import SlackClient, buttons, handoff_notice, slack_channel
 from tests.support.waiting import until
@@ -58,7 +58,7 @@ async def test_a_queued_customer_hears_who_takes_the_conversation(
             "You're in the queue.",
             "Dave will help you.",
         ]
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "q")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "q")
         assert conversation.assignee == "dave"
 
 
@@ -102,7 +102,7 @@ async def test_taken_over_from_the_team_channel_the_customer_is_told(
         await slack.press("UDAVE", "fd_accept", value, channel="CSUPPORT", message_ts=notice.ts)
         await run.frontdesk.runtime.idle()
         assert (await receiver.wait_for_texts("t", 3))[2] == "Dave will help you."
-        [conversation] = await run.frontdesk.store.conversations_of("webhook", "t")
+        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "t")
         assert conversation.assignee == "dave"
 
 
@@ -117,7 +117,7 @@ async def test_reassigned_the_customer_is_told(tmp_path: Path, receiver: Receive
         assert (await receiver.wait_for_texts("r", 3))[2] == "Dave will help you."
 
         async def with_dave() -> bool:
-            found = await run.frontdesk.store.conversations_of("webhook", "r")
+            found = await records_of(run.frontdesk).conversations_of("webhook", "r")
             return found[0].assignee == "dave"
 
         assert await until(with_dave)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.harness import running, write_config
+from tests.support.harness import records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
 
@@ -67,7 +67,7 @@ async def test_least_open_prefers_the_least_busy(tmp_path: Path, receiver: Recei
         await fd.say("x2", "hi")  # round robin would say busy; least open says idle
         counted = await fd.assignees(["x0", "x2"])
         assert counted == {"busy": 1, "idle": 1}
-        [x2] = await fd.frontdesk.store.conversations_of("webhook", "x2")
+        [x2] = await records_of(fd.frontdesk).conversations_of("webhook", "x2")
         assert x2.assignee == "idle"
 
 
@@ -106,7 +106,7 @@ async def test_the_queue_goes_to_an_agent_who_comes_online_in_arrival_order(
         assert await receiver.wait_for_texts("q3", 1) == [
             "Nobody could take this; we'll email you."
         ]
-        [q3] = await fd.frontdesk.store.conversations_of("webhook", "q3")
+        [q3] = await records_of(fd.frontdesk).conversations_of("webhook", "q3")
         assert (q3.status, q3.assignee) == ("closed", None)
         # q1's timer was dropped when late took it: nothing more arrives for it.
         assert receiver.texts("q1") == ["late is here."]
@@ -133,15 +133,15 @@ async def test_unassign_frees_a_slot_for_the_next_in_the_queue(
         await fd.say("first", "hi")
         await fd.say("second", "hi")
         assert await receiver.wait_for_texts("second", 2) == ["Please wait.", "Done?"]
-        [second] = await fd.frontdesk.store.conversations_of("webhook", "second")
+        [second] = await records_of(fd.frontdesk).conversations_of("webhook", "second")
         assert (second.team, second.assignee) == ("night", None)
         await fd.say("first", "yes")
         await receiver.wait_for_texts("first", 2)
-        [first] = await fd.frontdesk.store.conversations_of("webhook", "first")
+        [first] = await records_of(fd.frontdesk).conversations_of("webhook", "first")
         assert first.assignee is None
 
         async def second_assignee() -> str | None:  # the offer round follows the freeing commit
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", "second")
+            [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "second")
             return conversation.assignee
 
         assert await until(second_assignee) == "late"
@@ -192,16 +192,16 @@ async def test_the_queue_keeps_the_max_open_of_the_step_that_queued_it(
         assert await fd.assignees(limited) == {"late": 2, None: 3}
 
         # late is down to two open: still not fewer than two.
-        [vip] = await fd.frontdesk.store.conversations_of("webhook", "vip")
+        [vip] = await records_of(fd.frontdesk).conversations_of("webhook", "vip")
         assert await fd.frontdesk.runtime.close_conversation(vip.id) is True
         await fd.frontdesk.runtime.idle()
         assert await fd.assignees(limited) == {"late": 2, None: 3}
 
         # Down to one: the longest waiting of the rest goes to late.
-        [q1] = await fd.frontdesk.store.conversations_of("webhook", "q1")
+        [q1] = await records_of(fd.frontdesk).conversations_of("webhook", "q1")
         assert await fd.frontdesk.runtime.close_conversation(q1.id) is True
         await fd.frontdesk.runtime.idle()
-        [q3] = await fd.frontdesk.store.conversations_of("webhook", "q3")
+        [q3] = await records_of(fd.frontdesk).conversations_of("webhook", "q3")
         assert (q3.assignee, q3.queued_at, q3.queue_limit) == ("late", None, None)
         assert await fd.assignees(["q4", "q5"]) == {None: 2}
         assert receiver.texts("q4") == []
@@ -240,7 +240,7 @@ async def test_a_conversation_for_an_away_agent_waits_for_him_alone(
         await fd.say("d2", "hi")
         assert await receiver.wait_for_texts("d1", 1) == ["Done?"]
         store = fd.frontdesk.store
-        [d1] = await store.conversations_of("webhook", "d1")
+        [d1] = await records_of(fd.frontdesk).conversations_of("webhook", "d1")
         assert (d1.team, d1.assignee, d1.queued_for) == ("sales", None, "dave")
         # Erin is online in the same team, yet neither is hers, even when she frees a slot.
         await fd.set_status("erin", "away")
@@ -258,7 +258,7 @@ async def test_a_conversation_for_an_away_agent_waits_for_him_alone(
         # He closes d1: his slot goes to d2.
         await fd.say("d1", "yes")
         assert await receiver.wait_for_texts("d2", 2) == ["Done?", "dave will help you."]
-        [d2] = await store.conversations_of("webhook", "d2")
+        [d2] = await records_of(fd.frontdesk).conversations_of("webhook", "d2")
         assert (d2.assignee, d2.queued_at, d2.queued_for) == ("dave", None, None)
 
 
@@ -288,7 +288,7 @@ async def test_a_wait_for_an_agent_ends_with_on_timeout(tmp_path: Path, receiver
         [waiting] = await fd.frontdesk.store.queued_conversations([], 9, agent_id="dave")
         await fd.advance(300)
         assert await receiver.wait_for_texts("t1", 1) == ["Dave is away; we'll email you."]
-        [t1] = await fd.frontdesk.store.conversations_of("webhook", "t1")
+        [t1] = await records_of(fd.frontdesk).conversations_of("webhook", "t1")
         assert (t1.id, t1.status, t1.assignee, t1.queued_for) == (waiting.id, "closed", None, None)
 
 
@@ -322,9 +322,9 @@ async def test_when_unavailable_without_timeout_still_runs_at_once(
     async with running(config) as fd:
         await fd.say("u1", "hi")
         assert await receiver.wait_for_texts("u1", 1) == ["Dave is away."]
-        [u1] = await fd.frontdesk.store.conversations_of("webhook", "u1")
+        [u1] = await records_of(fd.frontdesk).conversations_of("webhook", "u1")
         assert (u1.assignee, u1.queued_at, u1.queued_for) == (None, None, None)
         await fd.set_status("dave", "online")
         await fd.frontdesk.runtime.idle()
-        [u1] = await fd.frontdesk.store.conversations_of("webhook", "u1")
+        [u1] = await records_of(fd.frontdesk).conversations_of("webhook", "u1")
         assert u1.assignee is None

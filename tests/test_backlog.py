@@ -28,7 +28,15 @@ from core.turn import TurnReport
 from tests.adapters.slack.fake_web_api import serving as serving_slack
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import SECRET_TOKEN, message_update
-from tests.support.harness import SECRET, START, Running, event, running, write_config
+from tests.support.harness import (
+    SECRET,
+    START,
+    Running,
+    event,
+    records_of,
+    running,
+    write_config,
+)
 from tests.support.serve import serving_app
 from tests.support.slack import SlackClient, slack_channel
 from tests.support.telegram import write_telegram_config
@@ -93,14 +101,14 @@ async def test_the_webhook_channel_answers_503_past_the_bound_and_takes_events_a
             assert r.status == 503
             assert r.headers["Retry-After"] == "5"
         assert await pending(run) == BOUND  # not stored
-        assert await run.frontdesk.store.conversations_of("webhook", "c-3") == []
+        assert await records_of(run.frontdesk).conversations_of("webhook", "c-3") == []
 
         held.release()
         await run.frontdesk.runtime.idle()
         assert await pending(run) == 0
         assert await run.post(turned_away) == (200, {"status": "accepted"})
         await run.frontdesk.runtime.idle()
-        assert len(await run.frontdesk.store.conversations_of("webhook", "c-3")) == 1
+        assert len(await records_of(run.frontdesk).conversations_of("webhook", "c-3")) == 1
 
 
 async def post_update(run: Running, update: dict[str, object]) -> tuple[int, str | None]:
@@ -127,13 +135,13 @@ async def test_a_telegram_webhook_gets_503_past_the_bound_and_telegram_delivers_
         third = message_update(3, chat=chat(44), text="hi")
         assert await post_update(run, third) == (503, "5")
         assert await pending(run) == BOUND
-        assert await run.frontdesk.store.conversations_of("telegram", "44") == []
+        assert await records_of(run.frontdesk).conversations_of("telegram", "44") == []
 
         held.release()
         await run.frontdesk.runtime.idle()
         assert await post_update(run, third) == (200, None)
         await run.frontdesk.runtime.idle()
-        assert len(await run.frontdesk.store.conversations_of("telegram", "44")) == 1
+        assert len(await records_of(run.frontdesk).conversations_of("telegram", "44")) == 1
         await bot_api.wait_for("sendMessage", 3)
 
 
@@ -155,12 +163,12 @@ async def test_the_telegram_poller_leaves_updates_at_telegram_until_the_backlog_
         await asyncio.sleep(0.3)
         assert len(bot_api.of("getUpdates")) == asked
         assert await pending(run) == BOUND
-        assert await run.frontdesk.store.conversations_of("telegram", "44") == []
+        assert await records_of(run.frontdesk).conversations_of("telegram", "44") == []
 
         held.release()
 
         async def all_processed() -> bool:
-            done = await run.frontdesk.store.conversations_of("telegram", "44")
+            done = await records_of(run.frontdesk).conversations_of("telegram", "44")
             return len(done) == 1 and await pending(run) == 0
 
         await until(all_processed)
@@ -191,14 +199,14 @@ async def test_slack_gets_503_past_the_bound_and_nothing_is_stored(
             status, _ = await slack.message("UCUST2", "DCUST2", "hi", event_id="EvLATER")
             assert status == 503
             assert await pending(run) == BOUND
-            assert await run.frontdesk.store.conversations_of("slack", "UCUST2") == []
+            assert await records_of(run.frontdesk).conversations_of("slack", "UCUST2") == []
 
             held.release()
             await run.frontdesk.runtime.idle()
             status, _ = await slack.message("UCUST2", "DCUST2", "hi", event_id="EvLATER", retry=1)
             assert status == 200
             await run.frontdesk.runtime.idle()
-            assert len(await run.frontdesk.store.conversations_of("slack", "UCUST2")) == 1
+            assert len(await records_of(run.frontdesk).conversations_of("slack", "UCUST2")) == 1
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.harness import event, running, write_config
+from tests.support.harness import event, records_of, running, write_config
 from tests.support.receiver import Receiver
 
 QUESTION = "Which team would you like to talk to?"
@@ -28,12 +28,12 @@ async def test_route_by_team_journey(
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[2] == "Thanks! Alice from Sales will help you shortly."
 
-        store = fd.frontdesk.store
+        store = records_of(fd.frontdesk)
         [conversation] = await store.conversations_of("webhook", "c-1")
         assert (conversation.team, conversation.assignee) == ("sales", "alice")
         assert conversation.status == "open"
         assert conversation.run is None
-        contact = await store.get_contact("webhook", "c-1")
+        contact = await store.contact_at("webhook", "c-1")
         assert contact is not None
         assert (contact.name, contact.language) == ("Ana", "es")
         transcript = await store.transcript(conversation.id)
@@ -63,7 +63,7 @@ async def test_answers_by_number_label_and_accents(
         ]:
             await fd.say(contact, "hi")
             await fd.say(contact, answer)
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", contact)
+            [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", contact)
             assert conversation.team == team, contact
 
 
@@ -83,7 +83,7 @@ async def test_invalid_answer_retries_then_takes_failure_steps(
         texts = await receiver.wait_for_texts("c-2", 6)
         assert texts[4] == "No problem, our support team will pick this up."
         assert texts[5] == "Thanks! Carol from Support will help you shortly."
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "c-2")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "c-2")
         assert (conversation.team, conversation.assignee) == ("support", "carol")
 
 
@@ -96,13 +96,13 @@ async def test_round_robin_takes_turns_and_skips_agents_not_online(
         for n in range(4):
             await fd.say(f"s{n}", "hi")
             await fd.say(f"s{n}", "support")
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", f"s{n}")
+            [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", f"s{n}")
             assignees.append(conversation.assignee)
         assert assignees == ["carol"] * 4  # dave is away
         for n in range(4):
             await fd.say(f"t{n}", "hi")
             await fd.say(f"t{n}", "sales")
-            [conversation] = await fd.frontdesk.store.conversations_of("webhook", f"t{n}")
+            [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", f"t{n}")
             assignees.append(conversation.assignee)
         assert assignees[4:] == ["alice", "bob", "alice", "bob"]
 
@@ -125,7 +125,7 @@ async def test_nobody_online_gets_the_away_message(
         texts = await receiver.wait_for_texts("c-3", 3)
         assert texts[2].startswith("Our sales team is away right now")
         await fd.frontdesk.runtime.idle()
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "c-3")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "c-3")
         assert (conversation.team, conversation.assignee) == ("sales", None)
 
 
@@ -139,8 +139,8 @@ async def test_same_event_twice_is_processed_once(
         assert await fd.post(first) == (200, {"status": "duplicate"})
         await fd.frontdesk.runtime.idle()
         await receiver.wait_for_texts("c-4", 2)
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "c-4")
-        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "c-4")
+        transcript = await records_of(fd.frontdesk).transcript(conversation.id)
         assert [e.direction for e in transcript] == ["in", "out", "out"]
 
 
@@ -156,6 +156,6 @@ async def test_bad_requests_change_nothing(
         assert "message" in body["error"]
         big = event("c-5", "x" * 70_000)
         assert (await fd.post(big))[0] == 413
-        assert await fd.frontdesk.store.conversations_of("webhook", "c-5") == []
-        assert await fd.frontdesk.store.get_contact("webhook", "c-5") is None
+        assert await records_of(fd.frontdesk).conversations_of("webhook", "c-5") == []
+        assert await records_of(fd.frontdesk).contact_at("webhook", "c-5") is None
         assert await fd.frontdesk.store.pending_inbound(10) == []

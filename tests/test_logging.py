@@ -15,7 +15,15 @@ import pytest
 
 from core import logs
 from tests.support.crm import Crm
-from tests.support.harness import API_TOKEN, SECRET, event, post_event, running, write_config
+from tests.support.harness import (
+    API_TOKEN,
+    SECRET,
+    event,
+    post_event,
+    records_of,
+    running,
+    write_config,
+)
 from tests.support.process import free_port, listen_on, serving, until_healthy
 from tests.support.receiver import Receiver
 
@@ -66,7 +74,7 @@ async def test_each_domain_event_is_one_line_with_the_conversations_fields(
         await fd.say("c-1", option="sales")
         await fd.outbox_when("c-1", lambda rows: rows[0].status == "failed")
         await fd.set_status("bob", "away")
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "c-1")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "c-1")
         async with fd.session.post(
             f"{fd.url}/api/conversations/{conversation.id}/close",
             headers={"Authorization": f"Bearer {API_TOKEN}"},

@@ -15,7 +15,7 @@ from core import steps
 from core.models import AnswerType, Option
 from core.runtime import MAX_FAILURES
 from core.turn import Turn
-from tests.support.harness import API_TOKEN, Running, event, running, write_config
+from tests.support.harness import API_TOKEN, Running, event, records_of, running, write_config
 from tests.support.process import run_frontdesk
 from tests.support.receiver import Receiver
 
@@ -89,7 +89,7 @@ async def test_a_failing_event_is_parked_listed_and_retried(
         async with fd.session.get(f"{fd.url}/metrics") as response:
             scraped = await response.text()
         assert 'frontdesk_inbound_events_total{channel="webhook",outcome="parked"} 1.0' in scraped
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "p")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "p")
         [logged] = [r for r in caplog.records if "parked" in r.getMessage()]
         assert logged.levelno == logging.ERROR
         assert f"conversation={conversation.id}" in logged.getMessage()
@@ -139,7 +139,7 @@ async def test_the_parked_routes_refuse_what_they_cannot_do(
             assert status == 400
         # A processed event is not parked: it cannot be "retried".
         await fd.say("q", "hi")
-        assert await fd.frontdesk.store.parked_inbound(10) == []
+        assert await records_of(fd.frontdesk).parked_inbound(10) == []
         status, _ = await api(fd, "POST", "/api/inbox/parked/1/retry", **AUTH)
         assert status == 404
 

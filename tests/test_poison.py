@@ -12,7 +12,7 @@ import pytest
 
 from tests.adapters.telegram.fakes import CHAT_ID, USER, text_update
 from tests.support.channels import Everywhere, everywhere
-from tests.support.harness import event
+from tests.support.harness import event, records_of
 from tests.support.receiver import Receiver
 
 LONE = "\ud83d"  # half of a surrogate pair: valid JSON (`"\ud83d"`), never valid UTF-8
@@ -22,7 +22,7 @@ async def nothing_stored(fd: Everywhere) -> None:
     assert await fd.run.frontdesk.store.pending_inbound(10) == []
     await fd.run.frontdesk.runtime.idle()
     for channel, contact in (("webhook", "c-1"), ("telegram", str(CHAT_ID)), ("slack", "UANA")):
-        assert await fd.run.frontdesk.store.conversations_of(channel, contact) == []
+        assert await records_of(fd.run.frontdesk).conversations_of(channel, contact) == []
 
 
 @pytest.mark.parametrize("field", ["name", "language", "email"])
@@ -77,7 +77,7 @@ async def test_a_slack_profile_that_is_not_unicode_leaves_the_customer_known_by_
 
         assert status == 200
         await fd.run.frontdesk.runtime.idle()
-        contact = await fd.run.frontdesk.store.get_contact("slack", "UANA")
+        contact = await records_of(fd.run.frontdesk).contact_at("slack", "UANA")
         assert contact is not None
         assert contact.name is None
 

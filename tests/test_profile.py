@@ -10,7 +10,7 @@ from typing import Any
 from core.models import Contact
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import USER, message_update
-from tests.support.harness import Running, running, write_config
+from tests.support.harness import Running, records_of, running, write_config
 from tests.support.telegram import CHAT, write_telegram_config
 from tests.test_telegram_journey import deliver
 
@@ -40,7 +40,7 @@ def speaking(language: str) -> dict[str, Any]:
 
 
 async def telegram_contact(fd: Running) -> Contact:
-    contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+    contact = await records_of(fd.frontdesk).contact_at("telegram", CHAT)
     assert contact is not None
     return contact
 
@@ -82,13 +82,13 @@ async def test_the_webhooks_email_follows_the_latest_event_until_the_customer_gi
     async with running(config) as fd:
         await fd.say("u1", "hi", email="old@example.com")
         await fd.say("u1", "help", email="new@example.com")
-        contact = await fd.frontdesk.store.get_contact("webhook", "u1")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "u1")
         assert contact is not None
         assert (contact.email, contact.workflow_fields) == ("new@example.com", [])
 
         # Asked, they give another address: that one is the workflow's and stays.
         await fd.say("u1", "Mine@Example.com ", email="new@example.com")
         await fd.say("u1", "no", email="other@example.com")
-        contact = await fd.frontdesk.store.get_contact("webhook", "u1")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "u1")
         assert contact is not None
         assert (contact.email, contact.workflow_fields) == ("Mine@example.com", ["email"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.harness import running, write_config
+from tests.support.harness import records_of, running, write_config
 from tests.support.receiver import Receiver
 
 PROFILE = """
@@ -58,7 +58,7 @@ async def test_answer_types_validate_and_save(tmp_path: Path, receiver: Receiver
             "Plan?",
             "Ana@example.com +34612345678 ES 12.5 2026-12-01 gold",
         ]
-        contact = await fd.frontdesk.store.get_contact("webhook", "p")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "p")
         assert contact is not None
         assert (contact.email, contact.phone, contact.country) == (
             "Ana@example.com",
@@ -77,7 +77,7 @@ async def test_invalid_answers_then_the_failure_steps(tmp_path: Path, receiver: 
         await fd.say("f", "still nope")
         texts = await receiver.wait_for_texts("f", 4)
         assert texts[2:] == ["Skipping the email.", "Phone?"]
-        contact = await fd.frontdesk.store.get_contact("webhook", "f")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "f")
         assert contact is not None
         assert contact.email is None
 
@@ -113,7 +113,7 @@ async def test_question_timeout_is_a_durable_timer(tmp_path: Path, receiver: Rec
         await fd2.advance(1)
         texts = await receiver.wait_for_texts("slow", 3)
         assert texts[1:] == ["No answer; an agent will follow up.", "Got ."]
-        [conversation] = await fd2.frontdesk.store.conversations_of("webhook", "slow")
+        [conversation] = await records_of(fd2.frontdesk).conversations_of("webhook", "slow")
         assert conversation.assignee == "carol"
         # The answered question's timer was dropped with the answer.
         assert await receiver.wait_for_texts("quick", 2) == ["Sales or support?", "Got support."]
@@ -160,7 +160,7 @@ async def test_language_variants_update_contact_and_operators(
         assert await receiver.wait_for_texts("br", 2) == ["Olá!", "doctor"]
         assert await receiver.wait_for_texts("acme", 2) == ["Hello!", "acme"]
         assert await receiver.wait_for_texts("en", 2) == ["Hello!", "greeted"]
-        contact = await fd.frontdesk.store.get_contact("webhook", "br")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "br")
         assert contact is not None
         assert (contact.name, contact.fields, contact.tags) == (
             "DRA. LIMA",

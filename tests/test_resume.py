@@ -12,7 +12,7 @@ import pytest
 from core import engine
 from core.runtime import MAX_FAILURES
 from tests.support.golden import with_a_noop_first
-from tests.support.harness import event, running, write_config
+from tests.support.harness import event, records_of, running, write_config
 from tests.support.receiver import Receiver
 
 ASKING = """
@@ -49,7 +49,7 @@ async def test_an_answer_resumes_at_the_question_the_compiler_moved(
     async with running(config) as fd:
         await fd.say("r", "Ana")
         assert await receiver.wait_for_texts("r", 3) == ["Hello!", "Name?", "Thanks Ana"]
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "r")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "r")
     [logged] = [r for r in caplog.records if "resuming by the step's id" in r.getMessage()]
     assert f"conversation={conversation.id} workflow=asking" in logged.getMessage()
     assert "step=ask_name" in logged.getMessage()
@@ -67,7 +67,7 @@ async def test_a_due_wait_resumes_after_the_wait_step_the_compiler_moved(
         await fd.advance(60)
         assert await receiver.wait_for_texts("w", 2) == ["Hello!", "Back again."]
         await fd.advance(60)  # the run ended: nothing waits, nothing is said again
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "w")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "w")
         assert conversation.run is None
     assert receiver.texts("w") == ["Hello!", "Back again."]
 
@@ -82,7 +82,7 @@ async def test_a_run_whose_step_is_gone_parks_its_event_with_the_error(
         assert await receiver.wait_for_texts("g", 2) == ["Hello!", "Name?"]
         # As if the version had no step by that id: a run stored by a frontdesk that
         # named its steps otherwise.
-        [conversation] = await store.conversations_of("webhook", "g")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "g")
         assert conversation.run is not None
         assert conversation.run.waiting is not None
         conversation.run.waiting.step_id = "gone"
@@ -95,7 +95,7 @@ async def test_a_run_whose_step_is_gone_parks_its_event_with_the_error(
         for _ in range(MAX_FAILURES - 1):
             await fd.frontdesk.runtime.recover()
             await fd.frontdesk.runtime.idle()
-        [parked] = await store.parked_inbound(10)
+        [parked] = await records_of(fd.frontdesk).parked_inbound(10)
         assert "workflow asking" in parked.error
         assert "has no step 'gone'" in parked.error
     assert receiver.texts("g") == ["Hello!", "Name?"]
@@ -132,7 +132,7 @@ async def test_an_agent_taking_the_conversation_resumes_at_the_assign_step_the_c
     async with running(config) as fd:
         await fd.set_status("carol", "online")
         assert await receiver.wait_for_texts("a", 2) == ["Hello!", "Carol is here."]
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "a")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "a")
         assert (conversation.assignee, conversation.run) == ("carol", None)
     # Carried on from the assign step itself, not from the instruction before it.
     [logged] = [r for r in caplog.records if "resuming by the step's id" in r.getMessage()]

@@ -19,7 +19,7 @@ from core.models import Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
-from tests.support.harness import API_TOKEN, Running, running, write_config
+from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import (
     ROUTE_TO_SUPPORT,
@@ -72,7 +72,7 @@ async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None
 
 async def the_conversation(run: Running, contact: str = "c-1") -> Conversation:
     """The contact's one conversation (on the webhook channel)."""
-    [conversation] = await run.frontdesk.store.conversations_of("webhook", contact)
+    [conversation] = await records_of(run.frontdesk).conversations_of("webhook", contact)
     return conversation
 
 
@@ -100,7 +100,7 @@ async def reply_refused(
     await slack.message("UCAROL", dm, text, thread_ts=notice.ts)
     await run.frontdesk.runtime.idle()
     told: list[Message] = await until(lambda: api.ephemerals[told_before:])
-    transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+    transcript = await records_of(run.frontdesk).transcript((await the_conversation(run)).id)
     assert text not in [entry.text for entry in transcript]
     return told[0]
 
@@ -154,7 +154,7 @@ async def test_the_assignee_gets_a_notice_accepts_and_answers_from_the_thread(
         await delivered(run)
         assert not any("warehouse" in text for text in receiver.texts("c-1"))
         conversation = await the_conversation(run)
-        transcript = await run.frontdesk.store.transcript(conversation.id)
+        transcript = await records_of(run.frontdesk).transcript(conversation.id)
         kept = [(e.text, e.note) for e in transcript if e.author is not None]
         assert kept == [("Sorry! It ships today.", False), ("check the warehouse", True)]
 

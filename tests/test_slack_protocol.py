@@ -17,7 +17,7 @@ from pathlib import Path
 from core.models import Attachment, Conversation, Direction
 from core.ports import OutboxRecord
 from tests.adapters.slack.fake_web_api import BOT_ID, BOT_USER_ID, FakeWebApi, Message, serving
-from tests.support.harness import Running, running, write_config
+from tests.support.harness import Running, records_of, running, write_config
 from tests.support.slack import (
     ROUTE_TO_SUPPORT,
     SlackClient,
@@ -86,7 +86,7 @@ async def asked(run: Running, api: FakeWebApi, slack: SlackClient) -> Message:
 
 
 async def the_conversation(run: Running) -> Conversation:
-    [conversation] = await run.frontdesk.store.conversations_of("slack", CUSTOMER)
+    [conversation] = await records_of(run.frontdesk).conversations_of("slack", CUSTOMER)
     return conversation
 
 
@@ -99,8 +99,8 @@ async def settled(run: Running) -> None:
 async def nothing_stored(run: Running, api: FakeWebApi, *users: str) -> None:
     await settled(run)
     for user in users:
-        assert await run.frontdesk.store.conversations_of("slack", user) == []
-        assert await run.frontdesk.store.get_contact("slack", user) is None
+        assert await records_of(run.frontdesk).conversations_of("slack", user) == []
+        assert await records_of(run.frontdesk).contact_at("slack", user) is None
     assert chat_calls(api) == []
 
 
@@ -117,7 +117,7 @@ async def test_a_slack_customer_answers_with_a_button_and_is_assigned(tmp_path: 
 
         conversation = await the_conversation(run)
         assert conversation.channel == "slack"
-        contact = await run.frontdesk.store.get_contact("slack", CUSTOMER)
+        contact = await records_of(run.frontdesk).contact_at("slack", CUSTOMER)
         assert contact is not None
         assert (contact.name, contact.language) == ("Ana López", "es")
 
@@ -178,7 +178,7 @@ async def test_a_retried_event_is_processed_once(tmp_path: Path) -> None:
         await settled(run)
         assert len(to_customer(api)) == 1
         assert len(api.of("chat.postMessage")) == 1
-        transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+        transcript = await records_of(run.frontdesk).transcript((await the_conversation(run)).id)
         assert [e.text for e in transcript if e.direction == Direction.IN] == ["hola"]
 
 
@@ -199,7 +199,7 @@ async def test_a_repeated_button_press_is_processed_once(tmp_path: Path) -> None
         await thanked(api)
         await settled(run)
         conversation = await the_conversation(run)
-        transcript = await run.frontdesk.store.transcript(conversation.id)
+        transcript = await records_of(run.frontdesk).transcript(conversation.id)
         answers = [e.option_id for e in transcript if e.direction == Direction.IN]
         assert answers == [None, "support"]  # "hola", then one press
         assert [m.text for m in to_customer(api)].count("Carol will help you.") == 1
@@ -280,7 +280,7 @@ async def test_an_edit_is_ignored_and_a_file_with_a_comment_is_a_message(tmp_pat
         assert status == 200
         await run.frontdesk.runtime.idle()
         conversation = await the_conversation(run)
-        transcript = await run.frontdesk.store.transcript(conversation.id)
+        transcript = await records_of(run.frontdesk).transcript(conversation.id)
         assert transcript[0].text == "my invoice"
         assert transcript[0].attachment == Attachment(
             kind="file", file_id="F01", url="https://files/F01", name="invoice.pdf"

@@ -16,7 +16,7 @@ from pathlib import Path
 from adapters.slack.markup import decode
 from core.models import Author, Conversation, Direction
 from tests.adapters.slack.fake_web_api import BOT_USER_ID, FakeWebApi, Message, serving
-from tests.support.harness import API_TOKEN, Running, running, write_config
+from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import (
     ROUTE_TO_SUPPORT,
@@ -71,7 +71,7 @@ async def routed_to_carol(run: Running, receiver: Receiver, api: FakeWebApi) -> 
 async def the_conversation(
     run: Running, channel: str = "webhook", contact: str = "c-1"
 ) -> Conversation:
-    [conversation] = await run.frontdesk.store.conversations_of(channel, contact)
+    [conversation] = await records_of(run.frontdesk).conversations_of(channel, contact)
     return conversation
 
 
@@ -101,7 +101,7 @@ async def test_an_agents_reply_reaches_the_customer_as_typed_and_is_kept_under_t
         texts = await receiver.wait_for_texts("c-1", 3)
         assert texts[-1] == TYPED
 
-        transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+        transcript = await records_of(run.frontdesk).transcript((await the_conversation(run)).id)
         reply = transcript[-1]
         assert (reply.direction, reply.text) == (Direction.OUT, TYPED)
         assert reply.author == Author(id="carol", name="Carol")
@@ -198,14 +198,14 @@ async def test_a_slack_customer_answers_every_kind_of_question_in_slacks_markup(
             "Start?",
             "Tom & Jerry <Ltd>|vip|gus@example.com|+34612345678|12|2026-12-24",
         ]
-        contact = await run.frontdesk.store.get_contact("slack", "UGUS")
+        contact = await records_of(run.frontdesk).contact_at("slack", "UGUS")
         assert contact is not None
         assert (contact.email, contact.phone, contact.fields) == (
             "gus@example.com",
             "+34612345678",
             {"start": "2026-12-24"},
         )
-        transcript = await run.frontdesk.store.transcript(
+        transcript = await records_of(run.frontdesk).transcript(
             (await the_conversation(run, "slack", "UGUS")).id
         )
         answers = [e for e in transcript if e.direction == Direction.IN]
@@ -282,7 +282,7 @@ async def test_replies_to_a_slack_customer_who_left_are_told_in_the_thread(
         await until(lambda: warnings(api, dm, notice))
 
         async def unreachable() -> bool:
-            contact = await run.frontdesk.store.get_contact("slack", "UGUS")
+            contact = await records_of(run.frontdesk).contact_at("slack", "UGUS")
             return contact is not None and contact.unreachable_since is not None
 
         await until(unreachable)
@@ -343,7 +343,7 @@ async def test_a_reply_before_the_notice_is_recorded_is_relayed_when_slack_sends
         assert status == 503
         assert "not a recorded notice" in body
         await run.frontdesk.runtime.idle()
-        transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+        transcript = await records_of(run.frontdesk).transcript((await the_conversation(run)).id)
         assert "Hi Ana!" not in [e.text for e in transcript]
 
         answered.set()
@@ -380,7 +380,7 @@ async def test_a_reply_in_a_thread_never_recorded_is_told_to_its_writer_after_sl
         assert (told.user, told.channel, told.thread_ts) == ("UCAROL", dm, unknown)
         assert "not sent" in (told.text or "")
         await run.frontdesk.runtime.idle()
-        transcript = await run.frontdesk.store.transcript((await the_conversation(run)).id)
+        transcript = await records_of(run.frontdesk).transcript((await the_conversation(run)).id)
         assert "Anyone?" not in [e.text for e in transcript]
 
         # In a thread of someone else's message, an agent just talks: nobody is told.

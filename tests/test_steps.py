@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import event, running, write_config
+from tests.support.harness import event, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
 
@@ -40,7 +40,7 @@ async def test_jump_runs_at_most_max_times_then_continues(
             "Hello Cai",
             "That is enough names.",
         ]
-        contact = await fd.frontdesk.store.get_contact("webhook", "j")
+        contact = await records_of(fd.frontdesk).contact_at("webhook", "j")
         assert contact is not None
         assert contact.name == "Cai"
 
@@ -80,12 +80,12 @@ async def test_wait_is_a_durable_timer_and_close_triggers_the_closed_workflow(
         await fd.advance(1)
         texts = await receiver.wait_for_texts("w", 3)
         assert texts == ["One moment...", "Thanks for waiting.", "How did we do, Ana?"]
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "w")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "w")
         assert conversation.status == "closed"
         assert await fd.frontdesk.store.next_timer_due() is None
         # The next message opens a new conversation, which runs the opened workflow again.
         await fd.say("w", "hello again")
-        assert len(await fd.frontdesk.store.conversations_of("webhook", "w")) == 2
+        assert len(await records_of(fd.frontdesk).conversations_of("webhook", "w")) == 2
 
 
 BRANCHES = """
@@ -194,13 +194,13 @@ async def test_nothing_is_sent_to_an_unreachable_contact_until_they_write(
         await fd.say("u", "hi")
         await fd.frontdesk.store.mark_unreachable("webhook", "u", fd.clock.now())
         await fd.advance(60)
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "u")
-        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "u")
+        transcript = await records_of(fd.frontdesk).transcript(conversation.id)
         assert [e.text for e in transcript if e.direction == "out"] == [
             "Still there?",
             "Anything else?",
         ]
-        assert await fd.frontdesk.store.outbox(conversation.id) == []
+        assert await records_of(fd.frontdesk).outbox(conversation.id) == []
         await fd.say("u", "no")  # writing again makes them reachable
         assert await receiver.wait_for_texts("u", 1) == ["Bye!"]
 
@@ -225,7 +225,7 @@ async def test_an_event_that_keeps_failing_is_set_aside(
             await runtime.recover()
             await runtime.idle()
         assert await fd.frontdesk.store.pending_inbound(10) == []
-        assert await fd.frontdesk.store.inbound_error(pending.id) == "RuntimeError('a bug')"
+        assert await records_of(fd.frontdesk).inbound_error(pending.id) == "RuntimeError('a bug')"
         # Other conversations are not held up by it.
         monkeypatch.undo()
         await fd.say("q", "hi")

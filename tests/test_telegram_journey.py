@@ -15,7 +15,7 @@ from adapters.telegram.inbound import SECRET_HEADER
 from core.ports import OutboxRecord
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, button_update, message_update
-from tests.support.harness import START, Running, running
+from tests.support.harness import START, Running, records_of, running
 from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 from tests.support.waiting import until
 
@@ -82,7 +82,7 @@ async def test_a_telegram_customer_is_greeted_asked_and_assigned_by_button(
             "text": f"{QUESTION}\n✔ Sales",
         }
 
-        store = fd.frontdesk.store
+        store = records_of(fd.frontdesk)
         [conversation] = await store.conversations_of("telegram", CHAT)
         assert (conversation.team, conversation.assignee) == ("sales", "alice")
         transcript = await store.transcript(conversation.id)
@@ -108,8 +108,8 @@ async def test_the_same_update_twice_is_processed_once(
         await fd.frontdesk.runtime.idle()
 
         await bot_api.wait_for("sendMessage", 2)
-        [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
-        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        [conversation] = await records_of(fd.frontdesk).conversations_of("telegram", CHAT)
+        transcript = await records_of(fd.frontdesk).transcript(conversation.id)
         assert [e.direction for e in transcript] == ["in", "out", "out"]
 
 
@@ -124,10 +124,9 @@ async def test_a_wrong_secret_and_an_edit_change_nothing(
         assert await post_update(fd, edited) == (200, {"status": "ignored"})
         await fd.frontdesk.runtime.idle()
 
-        store = fd.frontdesk.store
-        assert await store.conversations_of("telegram", CHAT) == []
-        assert await store.get_contact("telegram", CHAT) is None
-        assert await store.pending_inbound(10) == []
+        assert await records_of(fd.frontdesk).conversations_of("telegram", CHAT) == []
+        assert await records_of(fd.frontdesk).contact_at("telegram", CHAT) is None
+        assert await fd.frontdesk.store.pending_inbound(10) == []
         assert bot_api.calls == []
 
 
@@ -138,7 +137,7 @@ async def test_the_language_comes_from_telegram(
     async with running(config) as fd:
         await deliver(fd, message_update(9, text="hola"))
 
-        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        contact = await records_of(fd.frontdesk).contact_at("telegram", CHAT)
         assert contact is not None
         assert (contact.name, contact.username, contact.language) == ("Ana García", "ana_g", "es")
 
@@ -224,13 +223,13 @@ async def test_a_bot_blocked_by_the_user_marks_the_contact_unreachable(
         assert [(r.status, r.attempts) for r in rows] == [("failed", 1), ("failed", 1)]
 
         async def unreachable_since() -> datetime | None:  # marked just after the failure
-            contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+            contact = await records_of(fd.frontdesk).contact_at("telegram", CHAT)
             return None if contact is None else contact.unreachable_since
 
         assert await until(unreachable_since) == START
         # They unblock the bot and answer: reachable again, and the workflow goes on.
         await deliver(fd, message_update(21, text="Sales"))
-        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        contact = await records_of(fd.frontdesk).contact_at("telegram", CHAT)
         assert contact is not None
         assert contact.unreachable_since is None
         await bot_api.wait_for("sendMessage", 3)
@@ -269,7 +268,7 @@ async def test_a_spanish_speaker_is_routed_by_the_language_branch(
         for call in sent:
             by_chat.setdefault(str(call.params["chat_id"]), []).append(call.params["text"])
         assert by_chat == {CHAT: ["¡Hola!", "Carol"], "77": ["Hello!", "Alice"]}
-        [spanish] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        [spanish] = await records_of(fd.frontdesk).conversations_of("telegram", CHAT)
         assert (spanish.team, spanish.assignee) == ("support", "carol")
 
 
@@ -307,11 +306,11 @@ async def test_a_shared_contact_of_their_own_answers_the_phone_question(
             (PHONE_RETRY, SHARE_PHONE),
             ("We will call +34612345678.", {"remove_keyboard": True}),
         ]
-        contact = await fd.frontdesk.store.get_contact("telegram", CHAT)
+        contact = await records_of(fd.frontdesk).contact_at("telegram", CHAT)
         assert contact is not None
         assert (contact.phone, contact.country) == ("+34612345678", "ES")
-        [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
-        transcript = await fd.frontdesk.store.transcript(conversation.id)
+        [conversation] = await records_of(fd.frontdesk).conversations_of("telegram", CHAT)
+        transcript = await records_of(fd.frontdesk).transcript(conversation.id)
         assert [
             (e.direction, e.attachment.name if e.attachment else e.text) for e in transcript
         ] == [

@@ -11,7 +11,7 @@ from adapters.telegram.polling import cursor_name
 from storage.sqlite import SqliteSettings, SqliteStore
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import button_update, message_update
-from tests.support.harness import Running, running
+from tests.support.harness import Running, records_of, running
 from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 from tests.support.waiting import until
 
@@ -29,8 +29,8 @@ async def processed(fd: Running, update_id: int) -> None:
 
 
 async def transcript(fd: Running) -> list[tuple[str, str | None]]:
-    [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
-    entries = await fd.frontdesk.store.transcript(conversation.id)
+    [conversation] = await records_of(fd.frontdesk).conversations_of("telegram", CHAT)
+    entries = await records_of(fd.frontdesk).transcript(conversation.id)
     return [(e.direction, e.text or e.option_id) for e in entries]
 
 
@@ -60,7 +60,7 @@ async def test_a_polled_message_is_answered_and_a_polled_button_assigns(
         assert texts(bot_api)[2] == THANKS
         [answered] = bot_api.of("answerCallbackQuery")
         assert answered.params == {"callback_query_id": "cb-2"}
-        [conversation] = await fd.frontdesk.store.conversations_of("telegram", CHAT)
+        [conversation] = await records_of(fd.frontdesk).conversations_of("telegram", CHAT)
         assert (conversation.team, conversation.assignee) == ("sales", "alice")
         assert bot_api.of("deleteWebhook")
 
@@ -102,6 +102,6 @@ async def test_a_restart_neither_loses_nor_repeats_an_update(
             ("out", THANKS),
             ("in", "thank you"),
         ]
-        assert len(await fd.frontdesk.store.conversations_of("telegram", CHAT)) == 1
+        assert len(await records_of(fd.frontdesk).conversations_of("telegram", CHAT)) == 1
         assert await fd.frontdesk.store.load_cursor(CURSOR) == "3"
         await until(lambda: not bot_api.pending_updates)  # the next getUpdates confirms them

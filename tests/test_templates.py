@@ -14,7 +14,7 @@ from core import template_library
 from core.cli import main
 from core.models import Contact
 from tests.support.crm import Crm
-from tests.support.harness import API_TOKEN, SECRET, Running, running
+from tests.support.harness import API_TOKEN, SECRET, Running, records_of, running
 from tests.support.receiver import Receiver
 from tests.support.waiting import until
 
@@ -50,7 +50,7 @@ def madrid(text: str) -> datetime:
 
 
 async def placement(fd: Running, contact: str) -> tuple[str | None, str | None]:
-    [conversation] = await fd.frontdesk.store.conversations_of("webhook", contact)
+    [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", contact)
     return conversation.team, conversation.assignee
 
 
@@ -333,7 +333,7 @@ async def test_a_fourth_bad_email_goes_to_a_manager_who_keeps_it_open(
         # question starts again.
         await fd.say("m", "hello?")
         await fd.frontdesk.runtime.idle()
-        [conversation] = await fd.frontdesk.store.conversations_of("webhook", "m")
+        [conversation] = await records_of(fd.frontdesk).conversations_of("webhook", "m")
         assert (conversation.team, conversation.assignee, conversation.status) == (
             "managers",
             "mona",
@@ -350,7 +350,7 @@ async def test_closing_frees_a_slot_for_the_queue(tmp_path: Path, receiver: Rece
         for n in range(12):
             await fd.say(f"l{n}", "hi")
             fd.clock.advance(1)
-        [done] = await fd.frontdesk.store.conversations_of("webhook", "l0")
+        [done] = await records_of(fd.frontdesk).conversations_of("webhook", "l0")
         waiting = [c.id for c in await fd.frontdesk.store.queued_conversations(["support"], 9)]
         headers = {"Authorization": f"Bearer {API_TOKEN}"}
         url = f"{fd.url}/api/conversations/{done.id}/close"
@@ -358,7 +358,7 @@ async def test_closing_frees_a_slot_for_the_queue(tmp_path: Path, receiver: Rece
             assert response.status == 200
         # The conversation_closed workflow unassigned it and said goodbye...
         assert (await receiver.wait_for_texts("l0", 3))[2] == "Thanks for talking to us!"
-        [closed] = await fd.frontdesk.store.conversations_of("webhook", "l0")
+        [closed] = await records_of(fd.frontdesk).conversations_of("webhook", "l0")
         assert (closed.status, closed.assignee) == ("closed", None)
 
         # ...and the agent's free slot went to the longest-waiting conversation.

@@ -34,6 +34,7 @@ from adapters.telegram.channel import TelegramChannel
 from adapters.telegram.inbound import read_update
 from adapters.telegram.payloads import Update as BotApiUpdate
 from core.app import Frontdesk
+from core.arrival import handled
 
 PtbContext = CallbackContext[Any, Any, Any, Any]
 # What a host hands over: aiogram's update, or the Bot API's JSON of one (python-telegram-bot's
@@ -61,7 +62,9 @@ class FrontdeskRouting:
         is left to the host."""
         raw = _json(update)
         chat_id = _private_chat(read_update(raw))
-        if chat_id is None or not await self._store.handles(self._slug, str(chat_id)):
+        if chat_id is None:
+            return False
+        if not handled(await self._store.open_conversation(self._slug, str(chat_id))):
             return False
         return await self._handler.handle(raw) != "ignored"
 

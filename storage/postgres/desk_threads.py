@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from core.models import DeskThread
 from storage.postgres.reads import Reader
+from storage.rows import THREAD_COLUMNS, columns, thread_from, thread_values
 
-_THREAD = "desk, place, ts, conversation_id, handoff_id, agent_id"
+_THREAD = columns(THREAD_COLUMNS)
 
 
 async def save(db: Reader, thread: DeskThread) -> None:
@@ -18,12 +17,7 @@ async def save(db: Reader, thread: DeskThread) -> None:
         INSERT INTO desk_threads ({_THREAD}) VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (desk, place, ts) DO NOTHING
         """,
-        thread.desk,
-        thread.place,
-        thread.ts,
-        thread.conversation_id,
-        thread.handoff_id,
-        thread.agent_id,
+        *thread_values(thread),
     )
 
 
@@ -31,7 +25,7 @@ async def threads_of(db: Reader, handoff_id: str) -> list[DeskThread]:
     rows = await db.fetch(
         f"SELECT {_THREAD} FROM desk_threads WHERE handoff_id = $1 ORDER BY id", handoff_id
     )
-    return [_thread(row) for row in rows]
+    return [thread_from(row) for row in rows]
 
 
 async def thread_at(db: Reader, desk: str, place: str, ts: str) -> DeskThread | None:
@@ -41,15 +35,4 @@ async def thread_at(db: Reader, desk: str, place: str, ts: str) -> DeskThread | 
         place,
         ts,
     )
-    return None if row is None else _thread(row)
-
-
-def _thread(row: asyncpg.Record) -> DeskThread:
-    return DeskThread(
-        desk=row["desk"],
-        place=row["place"],
-        ts=row["ts"],
-        conversation_id=row["conversation_id"],
-        handoff_id=row["handoff_id"],
-        agent_id=row["agent_id"],
-    )
+    return None if row is None else thread_from(row)

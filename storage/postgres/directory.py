@@ -12,27 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import asyncpg
-
 from core.agents import Agent, AgentStatus
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, check_directory
 from storage.postgres.reads import Conn, Reader
+from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 
-_AGENT = "id, name, status, capacity"
-
-
-def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
-    known: set[str] = set()
-    for agent in agents:
-        if agent.id in known:
-            raise ValueError(f"agent {agent.id!r} is listed twice")
-        known.add(agent.id)
-    for team, members in teams.items():
-        if len(set(members)) != len(members):
-            raise ValueError(f"team {team!r} lists an agent twice")
-        unknown = [member for member in members if member not in known]
-        if unknown:
-            raise ValueError(f"team {team!r} lists unknown agents: {', '.join(unknown)}")
+_AGENT = columns(AGENT_COLUMNS)
 
 
 async def sync(
@@ -41,14 +26,14 @@ async def sync(
     teams: dict[str, list[str]],
 ) -> None:
     """Make the stored directory the given one (see `SqliteStore.sync_directory`)."""
-    _check(agents, teams)
+    check_directory(agents, teams)
     await conn.executemany(
         f"""
         INSERT INTO agents ({_AGENT}) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO UPDATE SET
             name = excluded.name, capacity = excluded.capacity
         """,
-        [(a.id, a.name, a.status.value, a.capacity) for a in agents],
+        [agent_values(agent) for agent in agents],
     )
     await conn.execute("DELETE FROM agents WHERE id <> ALL($1::text[])", [a.id for a in agents])
     await conn.execute("DELETE FROM teams WHERE name <> ALL($1::text[])", list(teams))
@@ -71,16 +56,16 @@ async def set_status(db: Reader, agent_id: str, status: AgentStatus) -> Agent | 
     row = await db.fetchrow(
         f"UPDATE agents SET status = $1 WHERE id = $2 RETURNING {_AGENT}", status.value, agent_id
     )
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def get(db: Reader, agent_id: str) -> Agent | None:
     row = await db.fetchrow(f"SELECT {_AGENT} FROM agents WHERE id = $1", agent_id)
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def list_all(db: Reader) -> list[Agent]:
-    return [_agent(row) for row in await db.fetch(f"SELECT {_AGENT} FROM agents ORDER BY id")]
+    return [agent_from(row) for row in await db.fetch(f"SELECT {_AGENT} FROM agents ORDER BY id")]
 
 
 async def teams_of(db: Reader, agent_id: str) -> list[str]:
@@ -101,8 +86,8 @@ async def team_facts(
     order). `cursor` and `open_delta` are what the transaction has decided but not stored."""
     last = await conn.fetchval("SELECT last_picked FROM teams WHERE name = $1 FOR UPDATE", team)
     members = await conn.fetch(
-        """
-        SELECT a.id, a.name, a.status, a.capacity, m.position
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")}, m.position
         FROM team_members AS m JOIN agents AS a ON a.id = m.agent_id
         WHERE m.team = $1 ORDER BY a.id FOR UPDATE OF a
         """,
@@ -113,7 +98,7 @@ async def team_facts(
     counts = await _open_counts(conn, [row["id"] for row in members])
     ordered = sorted(members, key=lambda row: int(row["position"]))
     facts = tuple(
-        AgentFacts(_agent(row), counts.get(row["id"], 0) + open_delta.get(row["id"], 0))
+        AgentFacts(agent_from(row), counts.get(row["id"], 0) + open_delta.get(row["id"], 0))
         for row in ordered
     )
     return TeamFacts(facts, cursor if cursor is not None else last)
@@ -125,7 +110,7 @@ async def agent_facts(conn: Conn, agent_id: str, open_delta: int) -> AgentFacts 
     if row is None:
         return None
     counts = await _open_counts(conn, [agent_id])
-    return AgentFacts(_agent(row), counts.get(agent_id, 0) + open_delta)
+    return AgentFacts(agent_from(row), counts.get(agent_id, 0) + open_delta)
 
 
 async def _open_counts(conn: Conn, agent_ids: list[str]) -> dict[str, int]:
@@ -137,12 +122,3 @@ async def _open_counts(conn: Conn, agent_ids: list[str]) -> dict[str, int]:
         agent_ids,
     )
     return {row["assignee"]: int(row["n"]) for row in rows}
-
-
-def _agent(row: asyncpg.Record) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        status=AgentStatus(row["status"]),
-        capacity=row["capacity"],
-    )

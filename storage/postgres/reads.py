@@ -9,13 +9,12 @@ from typing import TypeAlias
 import asyncpg
 
 from core.models import Contact, Conversation, TranscriptEntry
-from storage.postgres.rows import (
-    CONTACT,
+from storage.postgres.rows import CONTACT, CONVERSATION, ENTRY, TIMES
+from storage.rows import (
     CONTACT_COLUMNS,
-    CONVERSATION,
     CONVERSATION_COLUMNS,
-    ENTRY,
-    aliased,
+    Row,
+    columns,
     contact_from,
     conversation_from,
     entry_from,
@@ -28,29 +27,29 @@ Conn: TypeAlias = (
 Reader: TypeAlias = "Conn | asyncpg.Pool[asyncpg.Record]"
 
 
-async def load_contact(db: Reader, channel: str, external_id: str) -> Contact | None:
+async def contact_at(db: Reader, channel: str, external_id: str) -> Contact | None:
     row = await db.fetchrow(
         f"SELECT {CONTACT} FROM contacts WHERE channel = $1 AND external_id = $2",
         channel,
         external_id,
     )
-    return None if row is None else contact_from(row)
+    return None if row is None else _contact(row)
 
 
-async def load_contact_by_id(db: Reader, contact_id: str) -> Contact | None:
+async def load_contact(db: Reader, contact_id: str) -> Contact | None:
     row = await db.fetchrow(f"SELECT {CONTACT} FROM contacts WHERE id = $1", contact_id)
-    return None if row is None else contact_from(row)
+    return None if row is None else _contact(row)
 
 
 async def load_conversation(db: Reader, conversation_id: str) -> Conversation | None:
     row = await db.fetchrow(
         f"SELECT {CONVERSATION} FROM conversations WHERE id = $1", conversation_id
     )
-    return None if row is None else conversation_from(row)
+    return None if row is None else _conversation(row)
 
 
 _CONTACT_AND_OPEN = f"""
-    SELECT {aliased("c", CONTACT_COLUMNS, "c_")}, {aliased("v", CONVERSATION_COLUMNS, "v_")}
+    SELECT {columns(CONTACT_COLUMNS, "c", "c_")}, {columns(CONVERSATION_COLUMNS, "v", "v_")}
     FROM contacts AS c
     LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
     WHERE c.channel = $1 AND c.external_id = $2
@@ -63,13 +62,13 @@ async def load_contact_and_open_conversation(
     row = await db.fetchrow(_CONTACT_AND_OPEN, channel, external_id)
     if row is None:
         return None, None
-    contact = contact_from(row, "c_")
+    contact = _contact(row, "c_")
     if row["v_id"] is None:
         return contact, None
-    return contact, conversation_from(row, "v_")
+    return contact, _conversation(row, "v_")
 
 
-async def handles(db: Reader, channel: str, external_id: str) -> bool:
+async def open_conversation(db: Reader, channel: str, external_id: str) -> Conversation | None:
     row = await db.fetchrow(
         f"""
         SELECT {CONVERSATION} FROM conversations
@@ -79,11 +78,7 @@ async def handles(db: Reader, channel: str, external_id: str) -> bool:
         channel,
         external_id,
     )
-    if row is None:
-        return False
-    conversation = conversation_from(row)
-    waiting = conversation.run is not None and conversation.run.waiting is not None
-    return waiting or conversation.assignee is not None
+    return None if row is None else _conversation(row)
 
 
 async def conversations_of(db: Reader, channel: str, external_id: str) -> list[Conversation]:
@@ -96,7 +91,7 @@ async def conversations_of(db: Reader, channel: str, external_id: str) -> list[C
         channel,
         external_id,
     )
-    return [conversation_from(row) for row in rows]
+    return [_conversation(row) for row in rows]
 
 
 async def queued(
@@ -113,7 +108,7 @@ async def queued(
         limit,
         agent_id,
     )
-    return [conversation_from(row) for row in rows]
+    return [_conversation(row) for row in rows]
 
 
 async def open_assigned(db: Reader, agent_id: str) -> list[Conversation]:
@@ -124,7 +119,7 @@ async def open_assigned(db: Reader, agent_id: str) -> list[Conversation]:
         """,
         agent_id,
     )
-    return [conversation_from(row) for row in rows]
+    return [_conversation(row) for row in rows]
 
 
 async def count_open_assigned(db: Reader, agent_id: str) -> int:
@@ -138,7 +133,7 @@ async def transcript(db: Reader, conversation_id: str) -> list[TranscriptEntry]:
     rows = await db.fetch(
         f"SELECT {ENTRY} FROM transcript WHERE conversation_id = $1 ORDER BY id", conversation_id
     )
-    return [entry_from(row) for row in rows]
+    return [entry_from(row, TIMES) for row in rows]
 
 
 async def recent_transcript(db: Reader, conversation_id: str, limit: int) -> list[TranscriptEntry]:
@@ -154,4 +149,12 @@ async def recent_transcript(db: Reader, conversation_id: str, limit: int) -> lis
         conversation_id,
         limit,
     )
-    return [entry_from(row) for row in rows]
+    return [entry_from(row, TIMES) for row in rows]
+
+
+def _contact(row: Row, prefix: str = "") -> Contact:
+    return contact_from(row, TIMES, prefix)
+
+
+def _conversation(row: Row, prefix: str = "") -> Conversation:
+    return conversation_from(row, TIMES, prefix)

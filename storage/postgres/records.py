@@ -1,4 +1,5 @@
-"""The read side for operators (the `Records` port), the metrics' workload, and retention."""
+"""The read side (the `Records` port: for operators, the metrics' workload and tests that
+check what was stored), and retention."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 import asyncpg
 
-from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT
 from core.listing import (
     AgentLoad,
@@ -17,18 +17,28 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Conversation
-from core.ports import Waiting, Workload
+from core.models import (
+    DESK_LANE,
+    Contact,
+    Conversation,
+    ParkedInbound,
+    StoredInbound,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord, Workload
 from core.retention import Cutoffs, Purged
-from storage.postgres import reads
+from storage.postgres import reads, work
 from storage.postgres.reads import Reader
-from storage.postgres.rows import (
+from storage.postgres.rows import TIMES, aware
+from storage.rows import (
+    AGENT_COLUMNS,
     CONTACT_COLUMNS,
     CONVERSATION_COLUMNS,
-    aliased,
-    aware,
+    agent_from,
+    columns,
     contact_from,
     conversation_from,
+    workload_from,
 )
 
 WAITING = "v.status = 'open' AND (v.run::jsonb ->> 'waiting') IS NOT NULL"
@@ -40,7 +50,7 @@ _STATUS = {
     ListStatus.CLOSED: "v.status = 'closed'",
 }
 _SELECT = f"""
-    SELECT {aliased("v", CONVERSATION_COLUMNS, "v_")}, {aliased("c", CONTACT_COLUMNS, "c_")}
+    SELECT {columns(CONVERSATION_COLUMNS, "v", "v_")}, {columns(CONTACT_COLUMNS, "c", "c_")}
     FROM conversations AS v JOIN contacts AS c ON c.id = v.contact_id
 """
 
@@ -136,8 +146,8 @@ async def _timer_due(db: Reader, conversation: Conversation) -> datetime | None:
 
 async def agent_loads(db: Reader) -> list[AgentLoad]:
     rows = await db.fetch(
-        """
-        SELECT a.id, a.name, a.status, a.capacity,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")},
             (SELECT count(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             ARRAY(SELECT team FROM team_members WHERE agent_id = a.id ORDER BY team) AS teams
@@ -146,12 +156,7 @@ async def agent_loads(db: Reader) -> list[AgentLoad]:
     )
     return [
         AgentLoad(
-            agent=Agent(
-                id=row["id"],
-                name=row["name"],
-                status=AgentStatus(row["status"]),
-                capacity=row["capacity"],
-            ),
+            agent=agent_from(row),
             teams=list(row["teams"]),
             open_conversations=row["open_conversations"],
         )
@@ -161,13 +166,13 @@ async def agent_loads(db: Reader) -> list[AgentLoad]:
 
 def _listed(row: asyncpg.Record) -> ListedConversation:
     return ListedConversation(
-        conversation=conversation_from(row, "v_"), contact=contact_from(row, "c_")
+        conversation=conversation_from(row, TIMES, "v_"), contact=contact_from(row, TIMES, "c_")
     )
 
 
 # the metrics ------------------------------------------------------------------------------
 
-WORKLOAD = """
+WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, count(*) AS n, min(queued_at) AS oldest
         FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL GROUP BY team
@@ -178,28 +183,14 @@ WORKLOAD = """
     SELECT 'agents', status, '', count(*), NULL FROM agents GROUP BY status
     UNION ALL
     SELECT 'outbox', message::jsonb ->> 'channel',
-           CASE WHEN lane LIKE '%#desk' THEN 'desk' ELSE 'customer' END,
+           CASE WHEN lane LIKE '%{DESK_LANE}' THEN 'desk' ELSE 'customer' END,
            count(*), min(next_attempt_at)
         FROM outbox WHERE status = 'pending' GROUP BY 2, 3
 """
 
 
 async def workload(db: Reader) -> Workload:
-    found = Workload(
-        queues={}, open_conversations={}, agents=dict.fromkeys(AgentStatus, 0), outbox={}
-    )
-    for row in await db.fetch(WORKLOAD):
-        part, name, count = row["part"], str(row["name"]), int(row["n"])
-        waiting = Waiting(count=count, oldest=row["oldest"])
-        if part == "queue":
-            found.queues[name] = waiting
-        elif part == "open":
-            found.open_conversations[name] = count
-        elif part == "agents":
-            found.agents[AgentStatus(name)] = count
-        else:
-            found.outbox[(name, str(row["kind"]))] = waiting
-    return found
+    return workload_from(await db.fetch(WORKLOAD), TIMES)
 
 
 # retention: a few hundred rows per transaction (see the SQLite store's `retention`) -------
@@ -271,3 +262,53 @@ async def _delete_conversations(pool: asyncpg.Pool[asyncpg.Record], before: date
         total += len(ids)
         if len(ids) < BATCH:
             return total
+
+
+class PostgresRecords:
+    """The Records port on PostgreSQL, a part of `PostgresStore`: one statement at a time on
+    the store's pool."""
+
+    def _db(self) -> asyncpg.Pool[asyncpg.Record]:
+        raise NotImplementedError  # the store gives its pool
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await list_conversations(self._db(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await conversation_record(self._db(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await conversation_ids(self._db(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await team_queue(self._db(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await agent_loads(self._db())
+
+    async def workload(self) -> Workload:
+        return await workload(self._db())
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await work.parked(self._db(), limit)
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await work.load(self._db(), inbound_id)
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        found: str | None = await self._db().fetchval(
+            "SELECT error FROM inbox WHERE id = $1", inbound_id
+        )
+        return found
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        return await reads.conversations_of(self._db(), channel, external_id)
+
+    async def contact_at(self, channel: str, external_id: str) -> Contact | None:
+        return await reads.contact_at(self._db(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await reads.transcript(self._db(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        return await work.records(self._db(), conversation_id)

@@ -22,20 +22,17 @@ from pydantic_core import PydanticSerializationError
 
 from core.agents import Agent, AgentStatus
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
-from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Contact,
     Conversation,
     DeskThread,
     Inbound,
     OutboxItem,
-    ParkedInbound,
     StoredInbound,
     Timer,
-    TranscriptEntry,
 )
 from core.pacing import SendLimits
-from core.ports import OutboxRecord, TakenBack, Workload
+from core.ports import TakenBack
 from core.retention import Cutoffs, Purged
 from storage.postgres import (
     desk_threads,
@@ -50,6 +47,7 @@ from storage.postgres import (
 from storage.postgres.leadership import Leaders
 from storage.postgres.pool import DRIVER_ERRORS, as_store_error, create_pool
 from storage.postgres.reads import Conn
+from storage.postgres.records import PostgresRecords
 from storage.postgres.rows import aware
 from storage.postgres.schema import migrate
 from storage.postgres.settings import PostgresSettings
@@ -65,10 +63,10 @@ SAVE_CURSOR = """
 PROBE = "INSERT INTO cursors (name, value) VALUES ('frontdesk:readiness', '')"
 
 
-class PostgresStore:
+class PostgresStore(PostgresRecords):
     """The Store port on PostgreSQL (entry point `frontdesk.stores: postgres`), with the
-    Records port, the Leadership port, the SendWindows port (`core.shared_pacing`) and the
-    Takeover port (`core.takeover`)."""
+    Records port (see `records`), the Leadership port, the SendWindows port
+    (`core.shared_pacing`) and the Takeover port (`core.takeover`)."""
 
     settings_model: ClassVar[type[BaseModel]] = PostgresSettings
 
@@ -190,9 +188,6 @@ class PostgresStore:
             self._db(), self.replica, self._settings.owner_timeout_seconds, limit, after_id
         )
 
-    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
-        return await work.load(self._db(), inbound_id)
-
     @property
     def takeover_seconds(self) -> float:
         """How often to look for a dead replica's events: as often as replicas beat."""
@@ -206,15 +201,6 @@ class PostgresStore:
 
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         await self._db().execute(work.SET_ASIDE, aware(at), error, inbound_id)
-
-    async def inbound_error(self, inbound_id: int) -> str | None:
-        found: str | None = await self._db().fetchval(
-            "SELECT error FROM inbox WHERE id = $1", inbound_id
-        )
-        return found
-
-    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
-        return await work.parked(self._db(), limit)
 
     async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
         return await self._run(work.unpark(self._db(), self.replica, inbound_id))
@@ -371,48 +357,16 @@ class PostgresStore:
     async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
         return await desk_threads.thread_at(self._db(), desk, place, ts)
 
-    # reading ------------------------------------------------------------------------------
+    # reading what a turn's key or a host bot's routing needs ------------------------------
 
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+    async def load_conversation(self, conversation_id: str) -> Conversation | None:
         return await reads.load_conversation(self._db(), conversation_id)
 
-    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
-        return await reads.conversations_of(self._db(), channel, external_id)
+    async def load_contact(self, contact_id: str) -> Contact | None:
+        return await reads.load_contact(self._db(), contact_id)
 
-    async def handles(self, channel: str, external_id: str) -> bool:
-        return await reads.handles(self._db(), channel, external_id)
-
-    async def get_contact_by_id(self, contact_id: str) -> Contact | None:
-        return await reads.load_contact_by_id(self._db(), contact_id)
-
-    async def get_contact(self, channel: str, external_id: str) -> Contact | None:
-        return await reads.load_contact(self._db(), channel, external_id)
-
-    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
-        return await reads.transcript(self._db(), conversation_id)
-
-    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
-        return await work.records(self._db(), conversation_id)
-
-    # records ------------------------------------------------------------------------------
-
-    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
-        return await records.list_conversations(self._db(), query)
-
-    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
-        return await records.conversation_record(self._db(), conversation_id)
-
-    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
-        return await records.conversation_ids(self._db(), prefix, limit)
-
-    async def team_queue(self, team: str) -> list[ListedConversation] | None:
-        return await records.team_queue(self._db(), team)
-
-    async def agent_loads(self) -> list[AgentLoad]:
-        return await records.agent_loads(self._db())
-
-    async def workload(self) -> Workload:
-        return await records.workload(self._db())
+    async def open_conversation(self, channel: str, external_id: str) -> Conversation | None:
+        return await reads.open_conversation(self._db(), channel, external_id)
 
     # connections --------------------------------------------------------------------------
 

@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from core.agents import Agent
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, holder
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.keys import ConversationKey
 from core.models import (
     Contact,
     Conversation,
-    ConversationStatus,
     Outbound,
     Timer,
     TranscriptEntry,
@@ -76,8 +75,8 @@ class PostgresTransaction:
 
     # loading ------------------------------------------------------------------------------
 
-    async def load_contact_by_id(self, contact_id: str) -> Contact | None:
-        return await reads.load_contact_by_id(self._conn, contact_id)
+    async def load_contact(self, contact_id: str) -> Contact | None:
+        return await reads.load_contact(self._conn, contact_id)
 
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
@@ -112,12 +111,12 @@ class PostgresTransaction:
 
     def _remember(self, conversation: Conversation | None) -> Conversation | None:
         if conversation is not None:
-            self._loaded[conversation.id] = _holder(conversation)
+            self._loaded[conversation.id] = holder(conversation)
         return conversation
 
     # assignment ---------------------------------------------------------------------------
 
-    async def get_agent(self, agent_id: str) -> Agent | None:
+    async def load_agent(self, agent_id: str) -> Agent | None:
         return await directory.get(self._conn, agent_id)
 
     async def team_facts(self, team: str) -> TeamFacts:
@@ -141,7 +140,7 @@ class PostgresTransaction:
         sql, values = rows.conversation_write(conversation)
         self._queue(sql, values, exact=conversation.version > 1)
         before = self._loaded.get(conversation.id)
-        after = _holder(conversation)
+        after = holder(conversation)
         if before != after:
             if before is not None:
                 self._open_delta[before] -= 1
@@ -173,9 +172,3 @@ class PostgresTransaction:
 
     async def save_workflow_version(self, workflow_hash: str, name: str, body: str) -> None:
         self._queue(SAVE_VERSION, (workflow_hash, name, body))
-
-
-def _holder(conversation: Conversation) -> str | None:
-    if conversation.status == ConversationStatus.OPEN:
-        return conversation.assignee
-    return None

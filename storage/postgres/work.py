@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-import asyncpg
-
-from core.keys import ConversationKey
-from core.models import Inbound, Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
+from core.models import Outbound, OutboxItem, ParkedInbound, StoredInbound, Timer
 from core.ports import OutboxRecord, TakenBack
 from storage.postgres.reads import Conn, Reader
 from storage.postgres.replicas import gone
-from storage.postgres.rows import aware
+from storage.postgres.rows import TIMES, aware
+from storage.rows import (
+    outbox_item_from,
+    outbox_record_from,
+    parked_inbound_from,
+    stored_inbound_from,
+    timer_from,
+)
 
 # inbox ------------------------------------------------------------------------------------
 
@@ -43,7 +47,7 @@ async def claim_pending(
     db: Reader, replica: str, owner_timeout: float, limit: int, after_id: int
 ) -> list[StoredInbound]:
     rows = await db.fetch(_CLAIM_PENDING, replica, after_id, limit, owner_timeout)
-    return sorted((_stored(row) for row in rows), key=lambda item: item.id)
+    return sorted((stored_inbound_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
 # Only events whose owner is gone (never this replica's own, already in its hands): asked on
@@ -62,12 +66,12 @@ async def claim_orphaned(
     db: Reader, replica: str, owner_timeout: float, limit: int
 ) -> list[StoredInbound]:
     rows = await db.fetch(_CLAIM_ORPHANED, replica, limit, owner_timeout)
-    return sorted((_stored(row) for row in rows), key=lambda item: item.id)
+    return sorted((stored_inbound_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
 async def load(db: Reader, inbound_id: int) -> StoredInbound | None:
     row = await db.fetchrow("SELECT id, received_at, event FROM inbox WHERE id = $1", inbound_id)
-    return None if row is None else _stored(row)
+    return None if row is None else stored_inbound_from(row, TIMES)
 
 
 # Exact (one row must change): an event another replica has processed meanwhile (it took
@@ -85,16 +89,7 @@ async def parked(db: Reader, limit: int) -> list[ParkedInbound]:
         """,
         limit,
     )
-    return [
-        ParkedInbound(
-            id=row["id"],
-            received_at=row["received_at"],
-            parked_at=row["processed_at"],
-            error=row["error"],
-            event=Inbound.model_validate_json(row["event"]),
-        )
-        for row in rows
-    ]
+    return [parked_inbound_from(row, TIMES) for row in rows]
 
 
 async def unpark(db: Reader, replica: str, inbound_id: int) -> StoredInbound | None:
@@ -108,15 +103,7 @@ async def unpark(db: Reader, replica: str, inbound_id: int) -> StoredInbound | N
         inbound_id,
         replica,
     )
-    return None if row is None else _stored(row)
-
-
-def _stored(row: asyncpg.Record) -> StoredInbound:
-    return StoredInbound(
-        id=row["id"],
-        received_at=row["received_at"],
-        event=Inbound.model_validate_json(row["event"]),
-    )
+    return None if row is None else stored_inbound_from(row, TIMES)
 
 
 # timers -----------------------------------------------------------------------------------
@@ -162,17 +149,7 @@ async def claim_timers(
     """Due timers this replica may fire, earliest first, now owned by it; they stay stored
     until the engine deletes them."""
     rows = await db.fetch(_CLAIM_TIMERS, replica, aware(now), limit, owner_timeout)
-    timers = [
-        Timer(
-            id=r["id"],
-            conversation_id=r["conversation_id"],
-            conversation_key=ConversationKey.parse(r["key"]),
-            due_at=r["due_at"],
-            lease=r["lease"],
-            purpose=r["purpose"],
-        )
-        for r in rows
-    ]
+    timers = [timer_from(row, TIMES) for row in rows]
     return sorted(timers, key=lambda timer: (timer.due_at, timer.id))
 
 
@@ -237,16 +214,7 @@ async def claim_outbound(
     at = aware(now)
     until = at + timedelta(seconds=lease_seconds)
     rows = await db.fetch(_CLAIM, replica, until, at, limit, owner_timeout)
-    return sorted((_item(row) for row in rows), key=lambda item: item.id)
-
-
-def _item(row: asyncpg.Record) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        message=Outbound.model_validate_json(row["message"]),
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-    )
+    return sorted((outbox_item_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
 MARK_SENT = """
@@ -288,7 +256,7 @@ async def forsake(
     rows = await db.fetch(
         _FORSAKE, replica, owner_timeout, list(uncertain_channels), UNCERTAIN_ERROR
     )
-    return [_item(row) for row in rows]
+    return [outbox_item_from(row, TIMES) for row in rows]
 
 
 async def take_back(
@@ -311,7 +279,7 @@ async def take_back(
         replica,
         owner_timeout,
     )
-    items = [_item(row) for row in rows]
+    items = [outbox_item_from(row, TIMES) for row in rows]
     uncertain = [i for i in items if i.message.channel in uncertain_channels]
     await conn.execute(
         """
@@ -364,13 +332,4 @@ async def records(db: Reader, conversation_id: str) -> list[OutboxRecord]:
         """,
         conversation_id,
     )
-    return [
-        OutboxRecord(
-            message_id=row["message_id"],
-            status=row["status"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            sent_at=row["sent_at"],
-        )
-        for row in rows
-    ]
+    return [outbox_record_from(row, TIMES) for row in rows]

@@ -9,18 +9,11 @@ nested models keep their types.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from pydantic import TypeAdapter
-
-from core.models import Option
+from storage.rows import Times
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-OPTIONS = TypeAdapter(list[Option])
-FIELDS = TypeAdapter(dict[str, Any])
-TAGS = TypeAdapter(list[str])
 
 
 def to_micros(moment: datetime) -> int:
@@ -45,5 +38,4 @@ def seconds_to_micros(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
-def dump_json(adapter: TypeAdapter[Any], value: Any) -> str:
-    return adapter.dump_json(value).decode()
+TIMES = Times(column=to_micros, moment=from_micros)  # for the shared row mappings

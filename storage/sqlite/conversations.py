@@ -1,48 +1,37 @@
-"""Contacts, conversations and their transcripts."""
+"""Contacts, conversations and their transcripts (their rows mapped in `storage.rows`)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
 
-from core.models import (
-    Attachment,
-    Author,
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Direction,
-    Handoff,
-    Run,
-    TranscriptEntry,
+from core.models import Contact, Conversation, TranscriptEntry
+from storage.rows import (
+    CONTACT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    ENTRY_COLUMNS,
+    Row,
+    columns,
+    contact_from,
+    contact_values,
+    conversation_from,
+    conversation_values,
+    entry_from,
+    entry_values,
 )
-from storage.sqlite.codec import (
-    FIELDS,
-    OPTIONS,
-    TAGS,
-    dump_json,
-    from_micros,
-    from_micros_or_none,
-    to_micros,
-    to_micros_or_none,
-)
+from storage.sqlite.codec import TIMES
 from storage.sqlite.connection import fetch_all, fetch_one
 
 # contacts ---------------------------------------------------------------------------------
 
-_CONTACT = (
-    "id, channel, external_id, name, username, language, email, phone, country, "
-    "fields, tags, created_at, unreachable_since, workflow_fields"
-)
+_CONTACT = columns(CONTACT_COLUMNS)
 
 
-async def load_contact(
-    conn: aiosqlite.Connection, channel: str, external_id: str
-) -> Contact | None:
+async def contact_at(conn: aiosqlite.Connection, channel: str, external_id: str) -> Contact | None:
     row = await fetch_one(
         conn,
         f"SELECT {_CONTACT} FROM contacts WHERE channel = ? AND external_id = ?",
@@ -51,7 +40,7 @@ async def load_contact(
     return None if row is None else _contact(row)
 
 
-async def load_contact_by_id(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
+async def load_contact(conn: aiosqlite.Connection, contact_id: str) -> Contact | None:
     row = await fetch_one(conn, f"SELECT {_CONTACT} FROM contacts WHERE id = ?", (contact_id,))
     return None if row is None else _contact(row)
 
@@ -79,49 +68,16 @@ def contact_row(contact: Contact) -> tuple[Any, ...]:
     """Parameters of SAVE_CONTACT: upsert by id. Another id already holding the same
     (channel, external_id) fails the commit as a conflict: a concurrent writer created this
     person first."""
-    return (
-        contact.id,
-        contact.channel,
-        contact.external_id,
-        contact.name,
-        contact.username,
-        contact.language,
-        contact.email,
-        contact.phone,
-        contact.country,
-        dump_json(FIELDS, contact.fields),
-        dump_json(TAGS, contact.tags),
-        to_micros(contact.created_at),
-        to_micros_or_none(contact.unreachable_since),
-        dump_json(TAGS, contact.workflow_fields) if contact.workflow_fields else None,
-    )
+    return contact_values(contact, TIMES)
 
 
-def _contact(row: sqlite3.Row | Mapping[str, Any]) -> Contact:
-    return Contact(
-        id=row["id"],
-        channel=row["channel"],
-        external_id=row["external_id"],
-        name=row["name"],
-        username=row["username"],
-        language=row["language"],
-        email=row["email"],
-        phone=row["phone"],
-        country=row["country"],
-        fields=FIELDS.validate_json(row["fields"]),
-        tags=TAGS.validate_json(row["tags"]),
-        created_at=from_micros(row["created_at"]),
-        unreachable_since=from_micros_or_none(row["unreachable_since"]),
-        workflow_fields=TAGS.validate_json(row["workflow_fields"] or "[]"),
-    )
+def _contact(row: Row, prefix: str = "") -> Contact:
+    return contact_from(row, TIMES, prefix)
 
 
 # conversations ----------------------------------------------------------------------------
 
-_CONVERSATION = (
-    "id, contact_id, channel, status, team, assignee, opened_at, closed_at, assigned_at, "
-    "queued_at, queue_limit, handoff, run, seq, version, assigned_message, queued_for"
-)
+_CONVERSATION = columns(CONVERSATION_COLUMNS)
 
 
 async def load_conversation(
@@ -133,12 +89,9 @@ async def load_conversation(
     return None if row is None else _conversation(row)
 
 
-# The two tables share column names (id, channel), so the joined row is split by position.
-_CONTACT_COLUMNS = tuple(column.strip() for column in _CONTACT.split(","))
-_CONVERSATION_COLUMNS = tuple(column.strip() for column in _CONVERSATION.split(","))
+# The two tables share column names (id, channel), so the joined row's are prefixed.
 _CONTACT_AND_OPEN_CONVERSATION = f"""
-    SELECT {", ".join(f"c.{column}" for column in _CONTACT_COLUMNS)},
-        {", ".join(f"v.{column}" for column in _CONVERSATION_COLUMNS)}
+    SELECT {columns(CONTACT_COLUMNS, "c", "c_")}, {columns(CONVERSATION_COLUMNS, "v", "v_")}
     FROM contacts AS c
     LEFT JOIN conversations AS v ON v.contact_id = c.id AND v.status = 'open'
     WHERE c.channel = ? AND c.external_id = ?
@@ -159,17 +112,16 @@ def _contact_and_conversation(
 ) -> tuple[Contact | None, Conversation | None]:
     if row is None:
         return None, None
-    values = tuple(row)
-    split = len(_CONTACT_COLUMNS)
-    contact = _contact(dict(zip(_CONTACT_COLUMNS, values[:split], strict=True)))
-    if values[split] is None:
+    contact = _contact(row, "c_")
+    if row["v_id"] is None:
         return contact, None
-    return contact, _conversation(dict(zip(_CONVERSATION_COLUMNS, values[split:], strict=True)))
+    return contact, _conversation(row, "v_")
 
 
-async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) -> bool:
-    """One indexed lookup: a contact has at most one open conversation. `run` is JSON, so
-    whether it waits is read from the loaded conversation rather than in SQL."""
+async def open_conversation(
+    conn: aiosqlite.Connection, channel: str, external_id: str
+) -> Conversation | None:
+    """One indexed lookup: a contact has at most one open conversation."""
     row = await fetch_one(
         conn,
         f"""
@@ -179,11 +131,7 @@ async def handles(conn: aiosqlite.Connection, channel: str, external_id: str) ->
         """,
         (channel, external_id),
     )
-    if row is None:
-        return False
-    conversation = _conversation(row)
-    waiting = conversation.run is not None and conversation.run.waiting is not None
-    return waiting or conversation.assignee is not None
+    return None if row is None else _conversation(row)
 
 
 async def conversations_of(
@@ -224,30 +172,7 @@ UPDATE_CONVERSATION = """
 def conversation_write(conversation: Conversation) -> tuple[str, dict[str, Any]]:
     """The statement saving a conversation whose `version` the caller has incremented:
     version 1 inserts, a later one updates the row stored at version - 1."""
-    if conversation.version < 1:
-        raise ValueError(
-            f"conversation {conversation.id}: increment version before saving "
-            f"(got {conversation.version})"
-        )
-    values = {
-        "id": conversation.id,
-        "contact_id": conversation.contact_id,
-        "channel": conversation.channel,
-        "status": conversation.status.value,
-        "team": conversation.team,
-        "assignee": conversation.assignee,
-        "opened_at": to_micros(conversation.opened_at),
-        "closed_at": to_micros_or_none(conversation.closed_at),
-        "assigned_at": to_micros_or_none(conversation.assigned_at),
-        "queued_at": to_micros_or_none(conversation.queued_at),
-        "queue_limit": conversation.queue_limit,
-        "handoff": _handoff_json(conversation.handoff),
-        "run": None if conversation.run is None else conversation.run.model_dump_json(),
-        "seq": conversation.seq,
-        "version": conversation.version,
-        "assigned_message": conversation.assigned_message,
-        "queued_for": conversation.queued_for,
-    }
+    values = conversation_values(conversation, TIMES)
     return (INSERT_CONVERSATION if conversation.version == 1 else UPDATE_CONVERSATION), values
 
 
@@ -293,67 +218,20 @@ async def count_open_assigned(conn: aiosqlite.Connection, agent_id: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-def _handoff_json(handoff: Handoff | None) -> str | None:
-    """The handoff as JSON, its times in UTC like every other time the store gives back (a
-    naive one is refused, as in a time column)."""
-    if handoff is None:
-        return None
-    in_utc = handoff.model_copy(
-        update={
-            "at": from_micros(to_micros(handoff.at)),
-            "accepted_at": from_micros_or_none(to_micros_or_none(handoff.accepted_at)),
-        }
-    )
-    return in_utc.model_dump_json()
-
-
-def _conversation(row: sqlite3.Row | Mapping[str, Any]) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        contact_id=row["contact_id"],
-        channel=row["channel"],
-        status=ConversationStatus(row["status"]),
-        team=row["team"],
-        assignee=row["assignee"],
-        opened_at=from_micros(row["opened_at"]),
-        closed_at=from_micros_or_none(row["closed_at"]),
-        assigned_at=from_micros_or_none(row["assigned_at"]),
-        queued_at=from_micros_or_none(row["queued_at"]),
-        queue_limit=row["queue_limit"],
-        handoff=None if row["handoff"] is None else Handoff.model_validate_json(row["handoff"]),
-        run=None if row["run"] is None else Run.model_validate_json(row["run"]),
-        seq=row["seq"],
-        version=row["version"],
-        assigned_message=row["assigned_message"],
-        queued_for=row["queued_for"],
-    )
+def _conversation(row: Row, prefix: str = "") -> Conversation:
+    return conversation_from(row, TIMES, prefix)
 
 
 # transcript -------------------------------------------------------------------------------
 
 
-_ENTRY = (
-    "conversation_id, direction, text, options, option_id, message_id, at, step_id, attachment,"
-    " author, note"
-)
+_ENTRY = columns(ENTRY_COLUMNS)
 
 ADD_TRANSCRIPT = f"INSERT INTO transcript ({_ENTRY}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def transcript_row(entry: TranscriptEntry) -> tuple[Any, ...]:
-    return (
-        entry.conversation_id,
-        entry.direction.value,
-        entry.text,
-        dump_json(OPTIONS, entry.options),
-        entry.option_id,
-        entry.message_id,
-        to_micros(entry.at),
-        entry.step_id,
-        None if entry.attachment is None else entry.attachment.model_dump_json(),
-        None if entry.author is None else entry.author.model_dump_json(),
-        int(entry.note),
-    )
+    return entry_values(entry, TIMES)
 
 
 async def transcript(conn: aiosqlite.Connection, conversation_id: str) -> list[TranscriptEntry]:
@@ -386,26 +264,5 @@ async def recent_transcript(
     return [_entry(row) for row in rows]
 
 
-def _entry(row: sqlite3.Row) -> TranscriptEntry:
-    return TranscriptEntry(
-        conversation_id=row["conversation_id"],
-        direction=Direction(row["direction"]),
-        text=row["text"],
-        options=OPTIONS.validate_json(row["options"]),
-        option_id=row["option_id"],
-        message_id=row["message_id"],
-        at=from_micros(row["at"]),
-        step_id=row["step_id"],
-        attachment=(
-            None if row["attachment"] is None else Attachment.model_validate_json(row["attachment"])
-        ),
-        author=None if row["author"] is None else Author.model_validate_json(row["author"]),
-        note=bool(row["note"]),
-    )
-
-
-# For other modules that read these rows (see `records`).
-CONTACT_COLUMNS = _CONTACT_COLUMNS
-CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS
-contact_from_row = _contact
-conversation_from_row = _conversation
+def _entry(row: Row) -> TranscriptEntry:
+    return entry_from(row, TIMES)

@@ -4,39 +4,23 @@ on (in `core.assignment`), never the decision."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 
 import aiosqlite
 
 from core.agents import Agent, AgentStatus
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, check_directory
+from storage.rows import AGENT_COLUMNS, agent_from, agent_values, columns
 from storage.sqlite.connection import fetch_all, fetch_one
 
-_AGENT = "id, name, status, capacity"
-
-
-def _check(agents: Sequence[Agent], teams: dict[str, list[str]]) -> None:
-    """Refuse a directory that cannot be stored as given (the config should not let one
-    through; this names the culprit if it does)."""
-    known: set[str] = set()
-    for agent in agents:
-        if agent.id in known:
-            raise ValueError(f"agent {agent.id!r} is listed twice")
-        known.add(agent.id)
-    for team, members in teams.items():
-        if len(set(members)) != len(members):
-            raise ValueError(f"team {team!r} lists an agent twice")
-        unknown = [member for member in members if member not in known]
-        if unknown:
-            raise ValueError(f"team {team!r} lists unknown agents: {', '.join(unknown)}")
+_AGENT = columns(AGENT_COLUMNS)
 
 
 async def sync(
     conn: aiosqlite.Connection, agents: Sequence[Agent], teams: dict[str, list[str]]
 ) -> None:
     """Make the stored directory the given one (see `SqliteStore.sync_directory`)."""
-    _check(agents, teams)
+    check_directory(agents, teams)
     # An existing agent keeps its status: agents set it themselves, the config only seeds it.
     await conn.executemany(
         f"""
@@ -44,7 +28,7 @@ async def sync(
         ON CONFLICT (id) DO UPDATE SET
             name = excluded.name, capacity = excluded.capacity
         """,
-        [(agent.id, agent.name, agent.status.value, agent.capacity) for agent in agents],
+        [agent_values(agent) for agent in agents],
     )
     # json_each keeps the statement one parameter long however many agents there are.
     await conn.execute(
@@ -79,17 +63,17 @@ async def set_status(
         f"UPDATE agents SET status = ? WHERE id = ? RETURNING {_AGENT}",
         (status.value, agent_id),
     )
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def get(conn: aiosqlite.Connection, agent_id: str) -> Agent | None:
     row = await fetch_one(conn, f"SELECT {_AGENT} FROM agents WHERE id = ?", (agent_id,))
-    return None if row is None else _agent(row)
+    return None if row is None else agent_from(row)
 
 
 async def list_all(conn: aiosqlite.Connection) -> list[Agent]:
     rows = await fetch_all(conn, f"SELECT {_AGENT} FROM agents ORDER BY id")
-    return [_agent(row) for row in rows]
+    return [agent_from(row) for row in rows]
 
 
 SET_CURSOR = "UPDATE teams SET last_picked = ? WHERE name = ?"
@@ -108,8 +92,8 @@ async def team_facts(
     writer at a time, reading these and storing the choice are one atomic step."""
     rows = await fetch_all(
         conn,
-        """
-        SELECT a.id, a.name, a.status, a.capacity, t.last_picked,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")}, t.last_picked,
             (SELECT COUNT(*) FROM conversations AS c
              WHERE c.status = 'open' AND c.assignee = a.id) AS open_count
         FROM team_members AS m
@@ -123,7 +107,8 @@ async def team_facts(
     if not rows:
         return TeamFacts(members=())
     members = tuple(
-        AgentFacts(_agent(row), row["open_count"] + open_delta.get(row["id"], 0)) for row in rows
+        AgentFacts(agent_from(row), row["open_count"] + open_delta.get(row["id"], 0))
+        for row in rows
     )
     return TeamFacts(members, cursor if cursor is not None else rows[0]["last_picked"])
 
@@ -133,12 +118,3 @@ async def teams_of(conn: aiosqlite.Connection, agent_id: str) -> list[str]:
         conn, "SELECT team FROM team_members WHERE agent_id = ? ORDER BY team", (agent_id,)
     )
     return [str(row["team"]) for row in rows]
-
-
-def _agent(row: sqlite3.Row) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        status=AgentStatus(row["status"]),
-        capacity=row["capacity"],
-    )

@@ -20,7 +20,8 @@ from pydantic_core import PydanticSerializationError
 
 from core.errors import StoreUnavailable, Unstorable
 from core.models import Inbound, ParkedInbound, StoredInbound
-from storage.sqlite.codec import from_micros, to_micros
+from storage.rows import parked_inbound_from, stored_inbound_from
+from storage.sqlite.codec import TIMES, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one, store_error
 from storage.sqlite.writer import Writer
 
@@ -148,14 +149,14 @@ async def pending(conn: aiosqlite.Connection, limit: int, after_id: int) -> list
         """,
         (after_id, limit),
     )
-    return [_stored(row) for row in rows]
+    return [stored_inbound_from(row, TIMES) for row in rows]
 
 
 async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
     row = await fetch_one(
         conn, "SELECT id, received_at, event FROM inbox WHERE id = ?", (inbound_id,)
     )
-    return None if row is None else _stored(row)
+    return None if row is None else stored_inbound_from(row, TIMES)
 
 
 # The first processing time is kept: a replayed mark does not rewrite history.
@@ -178,16 +179,7 @@ async def parked(conn: aiosqlite.Connection, limit: int) -> list[ParkedInbound]:
         """,
         (limit,),
     )
-    return [
-        ParkedInbound(
-            id=row["id"],
-            received_at=from_micros(row["received_at"]),
-            parked_at=from_micros(row["processed_at"]),
-            error=row["error"],
-            event=Inbound.model_validate_json(row["event"]),
-        )
-        for row in rows
-    ]
+    return [parked_inbound_from(row, TIMES) for row in rows]
 
 
 async def unpark(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
@@ -200,17 +192,9 @@ async def unpark(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound |
         """,
         (inbound_id,),
     )
-    return None if row is None else _stored(row)
+    return None if row is None else stored_inbound_from(row, TIMES)
 
 
 async def error_of(conn: aiosqlite.Connection, inbound_id: int) -> str | None:
     row = await fetch_one(conn, "SELECT error FROM inbox WHERE id = ?", (inbound_id,))
     return None if row is None else row["error"]
-
-
-def _stored(row: sqlite3.Row) -> StoredInbound:
-    return StoredInbound(
-        id=row["id"],
-        received_at=from_micros(row["received_at"]),
-        event=Inbound.model_validate_json(row["event"]),
-    )

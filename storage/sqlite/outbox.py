@@ -22,8 +22,9 @@ import aiosqlite
 
 from core.models import Outbound, OutboxItem
 from core.ports import OutboxRecord
+from storage.rows import outbox_item_from, outbox_record_from
 from storage.sqlite.codec import (
-    from_micros,
+    TIMES,
     from_micros_or_none,
     seconds_to_micros,
     to_micros,
@@ -88,22 +89,13 @@ def claim_due(now: datetime, limit: int, lease_seconds: float, conn: sqlite3.Con
     ).fetchall()
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
-    items = [_item(row) for row in rows]
+    items = [outbox_item_from(row, TIMES) for row in rows]
     if len(items) == limit:
         return Claimed(items, None)
     # The delivery loop asks when to look next whenever a claim comes back short: asked
     # here, in the same call to the thread, it costs no call of its own.
     due = from_micros_or_none(conn.execute(_NEXT_DUE).fetchone()[0])
     return Claimed(items, (due, conn.total_changes))
-
-
-def _item(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        message=Outbound.model_validate_json(row["message"]),
-        attempts=row["attempts"],
-        created_at=from_micros(row["created_at"]),
-    )
 
 
 MARK_SENT = """
@@ -147,7 +139,7 @@ async def take_back(
         WHERE status = 'pending' AND leased_until IS NOT NULL ORDER BY id
         """,
     )
-    items = [_item(row) for row in rows]
+    items = [outbox_item_from(row, TIMES) for row in rows]
     uncertain = [i for i in items if i.message.channel in uncertain_channels]
     await conn.executemany(
         "UPDATE outbox SET status = 'uncertain', last_error = ?, leased_until = NULL WHERE id = ?",
@@ -195,14 +187,4 @@ async def records(conn: aiosqlite.Connection, conversation_id: str) -> list[Outb
         """,
         (conversation_id,),
     )
-    return [_record(row) for row in rows]
-
-
-def _record(row: sqlite3.Row) -> OutboxRecord:
-    return OutboxRecord(
-        message_id=row["message_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        sent_at=from_micros_or_none(row["sent_at"]),
-    )
+    return [outbox_record_from(row, TIMES) for row in rows]

@@ -1,5 +1,6 @@
-"""The read side for operators (the `Records` port): listings, one conversation in full, team
-queues and agents' loads; and the conversation history the engine appends to."""
+"""The read side (the `Records` port): listings, one conversation in full, team queues,
+agents' loads, the metrics' workload and what tests check was stored; and the conversation
+history the engine appends to."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import aiosqlite
 
-from core.agents import Agent, AgentStatus
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.listing import (
     AgentLoad,
@@ -19,9 +19,26 @@ from core.listing import (
     ListQuery,
     ListStatus,
 )
-from core.models import Conversation
-from storage.sqlite import conversations
-from storage.sqlite.codec import TAGS, from_micros, to_micros
+from core.models import (
+    Contact,
+    Conversation,
+    ParkedInbound,
+    StoredInbound,
+    TranscriptEntry,
+)
+from core.ports import OutboxRecord, Workload
+from storage.rows import (
+    AGENT_COLUMNS,
+    CONTACT_COLUMNS,
+    CONVERSATION_COLUMNS,
+    TAGS,
+    agent_from,
+    columns,
+    contact_from,
+    conversation_from,
+)
+from storage.sqlite import conversations, inbox, outbox, workload
+from storage.sqlite.codec import TIMES, from_micros, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
 
 ADD_HISTORY = "INSERT INTO history (conversation_id, kind, at, event) VALUES (?, ?, ?, ?)"
@@ -59,8 +76,7 @@ _PARTIAL = {
 def _select(index: str | None = None) -> str:
     indexed = f" INDEXED BY {index}" if index else ""
     return f"""
-    SELECT {", ".join(f"v.{c}" for c in conversations.CONVERSATION_COLUMNS)},
-        {", ".join(f"c.{c}" for c in conversations.CONTACT_COLUMNS)}
+    SELECT {columns(CONVERSATION_COLUMNS, "v", "v_")}, {columns(CONTACT_COLUMNS, "c", "c_")}
     FROM conversations AS v{indexed} JOIN contacts AS c ON c.id = v.contact_id
     """
 
@@ -163,8 +179,8 @@ async def _timer_due(conn: aiosqlite.Connection, conversation: Conversation) -> 
 async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     rows = await fetch_all(
         conn,
-        """
-        SELECT a.id, a.name, a.status, a.capacity,
+        f"""
+        SELECT {columns(AGENT_COLUMNS, "a")},
             (SELECT COUNT(*) FROM conversations AS v
              WHERE v.status = 'open' AND v.assignee = a.id) AS open_conversations,
             (SELECT json_group_array(team) FROM
@@ -174,12 +190,7 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     )
     return [
         AgentLoad(
-            agent=Agent(
-                id=row["id"],
-                name=row["name"],
-                status=AgentStatus(row["status"]),
-                capacity=row["capacity"],
-            ),
+            agent=agent_from(row),
             teams=TAGS.validate_json(row["teams"]),
             open_conversations=row["open_conversations"],
         )
@@ -187,15 +198,56 @@ async def agent_loads(conn: aiosqlite.Connection) -> list[AgentLoad]:
     ]
 
 
-_SPLIT = len(conversations.CONVERSATION_COLUMNS)
-
-
 def _listed(row: sqlite3.Row) -> ListedConversation:
-    # Both tables have `id` and `channel`, so the joined row is split by position.
-    values = tuple(row)
-    conversation = dict(zip(conversations.CONVERSATION_COLUMNS, values[:_SPLIT], strict=True))
-    contact = dict(zip(conversations.CONTACT_COLUMNS, values[_SPLIT:], strict=True))
+    # Both tables have `id` and `channel`, so the joined row's columns are prefixed.
     return ListedConversation(
-        conversation=conversations.conversation_from_row(conversation),
-        contact=conversations.contact_from_row(contact),
+        conversation=conversation_from(row, TIMES, "v_"),
+        contact=contact_from(row, TIMES, "c_"),
     )
+
+
+class SqliteRecords:
+    """The Records port on SQLite, a part of `SqliteStore`: every read goes through the
+    store's read-only connection, which WAL lets run beside a write."""
+
+    def _read(self) -> aiosqlite.Connection:
+        raise NotImplementedError  # the store gives its reader
+
+    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
+        return await list_conversations(self._read(), query)
+
+    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
+        return await conversation_record(self._read(), conversation_id)
+
+    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
+        return await conversation_ids(self._read(), prefix, limit)
+
+    async def team_queue(self, team: str) -> list[ListedConversation] | None:
+        return await team_queue(self._read(), team)
+
+    async def agent_loads(self) -> list[AgentLoad]:
+        return await agent_loads(self._read())
+
+    async def workload(self) -> Workload:
+        return await workload.read(self._read())
+
+    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
+        return await inbox.parked(self._read(), limit)
+
+    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
+        return await inbox.load(self._read(), inbound_id)
+
+    async def inbound_error(self, inbound_id: int) -> str | None:
+        return await inbox.error_of(self._read(), inbound_id)
+
+    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
+        return await conversations.conversations_of(self._read(), channel, external_id)
+
+    async def contact_at(self, channel: str, external_id: str) -> Contact | None:
+        return await conversations.contact_at(self._read(), channel, external_id)
+
+    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
+        return await conversations.transcript(self._read(), conversation_id)
+
+    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
+        return await outbox.records(self._read(), conversation_id)

@@ -22,20 +22,18 @@ from pydantic import BaseModel
 
 from core.agents import Agent, AgentStatus
 from core.errors import StoreUnavailable
-from core.listing import AgentLoad, ConversationRecord, ListedConversation, ListQuery
 from core.models import (
     Contact,
     Conversation,
     DeskThread,
     Inbound,
     OutboxItem,
-    ParkedInbound,
     StoredInbound,
     Timer,
-    TranscriptEntry,
 )
-from core.ports import OutboxRecord, TakenBack, Workload
+from core.ports import TakenBack
 from core.retention import Cutoffs, Purged
+from storage.rows import thread_values
 from storage.sqlite import (
     backup,
     conversations,
@@ -43,13 +41,12 @@ from storage.sqlite import (
     directory,
     inbox,
     outbox,
-    records,
     retention,
     timers,
-    workload,
 )
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
+from storage.sqlite.records import SqliteRecords
 from storage.sqlite.schema import migrate
 from storage.sqlite.settings import SqliteSettings
 from storage.sqlite.transaction import SqliteTransaction
@@ -69,9 +66,9 @@ class _Undo(Exception):
     """Raised inside the probe's transaction to roll its write back."""
 
 
-class SqliteStore:
+class SqliteStore(SqliteRecords):
     """The Store port on SQLite (entry point `frontdesk.stores: sqlite`), and the Records
-    port that operators read through.
+    port that operators read through (see `records`).
 
     Times go in timezone-aware and come out in UTC, equal to what went in. Ids of inbox rows
     grow in commit order (there is one writer), so paging with `after_id` never skips a row.
@@ -171,17 +168,8 @@ class SqliteStore:
     async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
         return await inbox.pending(self._read(), limit, after_id)
 
-    async def load_inbound(self, inbound_id: int) -> StoredInbound | None:
-        return await inbox.load(self._read(), inbound_id)
-
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         await self._writer_or_fail().later(inbox.SET_ASIDE, (to_micros(at), error, inbound_id))
-
-    async def inbound_error(self, inbound_id: int) -> str | None:
-        return await inbox.error_of(self._read(), inbound_id)
-
-    async def parked_inbound(self, limit: int) -> list[ParkedInbound]:
-        return await inbox.parked(self._read(), limit)
 
     async def unpark_inbound(self, inbound_id: int) -> StoredInbound | None:
         async with self._write() as conn:
@@ -318,7 +306,7 @@ class SqliteStore:
         """Committed when it returns; one stored at the same (desk, place, ts) is kept. A
         thread of an unknown conversation raises `sqlite3.IntegrityError`."""
         async with self._write() as conn:
-            await conn.execute(desk_threads.SAVE_THREAD, desk_threads.thread_row(thread))
+            await conn.execute(desk_threads.SAVE_THREAD, thread_values(thread))
 
     async def threads_of(self, handoff_id: str) -> list[DeskThread]:
         """The posts of the handoff notice, in the order they were saved."""
@@ -327,50 +315,16 @@ class SqliteStore:
     async def thread_at(self, desk: str, place: str, ts: str) -> DeskThread | None:
         return await desk_threads.thread_at(self._read(), desk, place, ts)
 
-    # reading ------------------------------------------------------------------------------
+    # reading what a turn's key or a host bot's routing needs ------------------------------
 
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+    async def load_conversation(self, conversation_id: str) -> Conversation | None:
         return await conversations.load_conversation(self._read(), conversation_id)
 
-    async def conversations_of(self, channel: str, external_id: str) -> list[Conversation]:
-        """The contact's conversations, oldest first."""
-        return await conversations.conversations_of(self._read(), channel, external_id)
+    async def load_contact(self, contact_id: str) -> Contact | None:
+        return await conversations.load_contact(self._read(), contact_id)
 
-    async def handles(self, channel: str, external_id: str) -> bool:
-        return await conversations.handles(self._read(), channel, external_id)
-
-    async def get_contact_by_id(self, contact_id: str) -> Contact | None:
-        return await conversations.load_contact_by_id(self._read(), contact_id)
-
-    async def get_contact(self, channel: str, external_id: str) -> Contact | None:
-        return await conversations.load_contact(self._read(), channel, external_id)
-
-    async def transcript(self, conversation_id: str) -> list[TranscriptEntry]:
-        return await conversations.transcript(self._read(), conversation_id)
-
-    async def outbox(self, conversation_id: str) -> list[OutboxRecord]:
-        """The conversation's outbox rows, of both lanes, in the order they were enqueued."""
-        return await outbox.records(self._read(), conversation_id)
-
-    # records: the read side for operators -------------------------------------------------
-
-    async def list_conversations(self, query: ListQuery) -> list[ListedConversation]:
-        return await records.list_conversations(self._read(), query)
-
-    async def conversation_record(self, conversation_id: str) -> ConversationRecord | None:
-        return await records.conversation_record(self._read(), conversation_id)
-
-    async def conversation_ids(self, prefix: str, limit: int) -> list[str]:
-        return await records.conversation_ids(self._read(), prefix, limit)
-
-    async def team_queue(self, team: str) -> list[ListedConversation] | None:
-        return await records.team_queue(self._read(), team)
-
-    async def agent_loads(self) -> list[AgentLoad]:
-        return await records.agent_loads(self._read())
-
-    async def workload(self) -> Workload:
-        return await workload.read(self._read())
+    async def open_conversation(self, channel: str, external_id: str) -> Conversation | None:
+        return await conversations.open_conversation(self._read(), channel, external_id)
 
     # connections --------------------------------------------------------------------------
 

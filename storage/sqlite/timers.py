@@ -6,9 +6,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from core.keys import ConversationKey
 from core.models import Timer
-from storage.sqlite.codec import from_micros, from_micros_or_none, to_micros
+from storage.rows import timer_from
+from storage.sqlite.codec import TIMES, from_micros_or_none, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one
 
 # Scheduling an id that exists again replaces it (moves its time).
@@ -42,17 +42,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[Tim
         """,
         (to_micros(now), limit),
     )
-    return [
-        Timer(
-            id=row["id"],
-            conversation_id=row["conversation_id"],
-            conversation_key=ConversationKey.parse(row["key"]),
-            due_at=from_micros(row["due_at"]),
-            lease=bool(row["lease"]),
-            purpose=row["purpose"],
-        )
-        for row in rows
-    ]
+    return [timer_from(row, TIMES) for row in rows]
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:

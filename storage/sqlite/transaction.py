@@ -17,9 +17,15 @@ from functools import partial
 import aiosqlite
 
 from core.agents import Agent
-from core.assignment import AgentFacts, TeamFacts
+from core.assignment import AgentFacts, TeamFacts, holder
 from core.history import HistoryEvent
-from core.models import Contact, Conversation, ConversationStatus, Outbound, Timer, TranscriptEntry
+from core.models import (
+    Contact,
+    Conversation,
+    Outbound,
+    Timer,
+    TranscriptEntry,
+)
 from storage.sqlite import conversations, directory, inbox, outbox, records, timers, workflows
 from storage.sqlite.codec import to_micros
 from storage.sqlite.writer import Batch, Writer
@@ -51,8 +57,8 @@ class SqliteTransaction:
 
     # loading ------------------------------------------------------------------------------
 
-    async def load_contact_by_id(self, contact_id: str) -> Contact | None:
-        return await conversations.load_contact_by_id(await self._begun(), contact_id)
+    async def load_contact(self, contact_id: str) -> Contact | None:
+        return await conversations.load_contact(await self._begun(), contact_id)
 
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
@@ -78,12 +84,12 @@ class SqliteTransaction:
 
     def _remember(self, conversation: Conversation | None) -> Conversation | None:
         if conversation is not None:
-            self._loaded[conversation.id] = _holder(conversation)
+            self._loaded[conversation.id] = holder(conversation)
         return conversation
 
     # assignment ---------------------------------------------------------------------------
 
-    async def get_agent(self, agent_id: str) -> Agent | None:
+    async def load_agent(self, agent_id: str) -> Agent | None:
         return await directory.get(await self._begun(), agent_id)
 
     async def team_facts(self, team: str) -> TeamFacts:
@@ -125,7 +131,7 @@ class SqliteTransaction:
         sql, values = conversations.conversation_write(conversation)
         self._queued.add(sql, values, exact=conversation.version > 1)
         before = self._loaded.get(conversation.id)
-        after = _holder(conversation)
+        after = holder(conversation)
         if before != after:
             if before is not None:
                 self._queued.open_delta[before] -= 1
@@ -158,10 +164,3 @@ class SqliteTransaction:
 
     async def save_workflow_version(self, workflow_hash: str, name: str, body: str) -> None:
         self._queued.add(workflows.SAVE_VERSION, (workflow_hash, name, body))
-
-
-def _holder(conversation: Conversation) -> str | None:
-    """The agent an open conversation counts against, if any."""
-    if conversation.status == ConversationStatus.OPEN:
-        return conversation.assignee
-    return None

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import aiosqlite
 
-from core.agents import AgentStatus
-from core.ports import Waiting, Workload
-from storage.sqlite.codec import from_micros_or_none
+from core.models import DESK_LANE
+from core.ports import Workload
+from storage.rows import workload_from
+from storage.sqlite.codec import TIMES
 from storage.sqlite.connection import fetch_all
 
-WORKLOAD = """
+WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, COUNT(*) AS n, MIN(queued_at) AS oldest
         FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
@@ -25,25 +26,11 @@ WORKLOAD = """
     SELECT 'agents', status, '', COUNT(*), NULL FROM agents GROUP BY status
     UNION ALL
     SELECT 'outbox', json_extract(message, '$.channel'),
-           CASE WHEN lane LIKE '%#desk' THEN 'desk' ELSE 'customer' END,
+           CASE WHEN lane LIKE '%{DESK_LANE}' THEN 'desk' ELSE 'customer' END,
            COUNT(*), MIN(next_attempt_at)
         FROM outbox WHERE status = 'pending' GROUP BY 2, 3
 """
 
 
 async def read(conn: aiosqlite.Connection) -> Workload:
-    workload = Workload(
-        queues={}, open_conversations={}, agents=dict.fromkeys(AgentStatus, 0), outbox={}
-    )
-    for row in await fetch_all(conn, WORKLOAD):
-        part, name, count = row["part"], str(row["name"]), int(row["n"])
-        waiting = Waiting(count=count, oldest=from_micros_or_none(row["oldest"]))
-        if part == "queue":
-            workload.queues[name] = waiting
-        elif part == "open":
-            workload.open_conversations[name] = count
-        elif part == "agents":
-            workload.agents[AgentStatus(name)] = count
-        else:
-            workload.outbox[(name, str(row["kind"]))] = waiting
-    return workload
+    return workload_from(await fetch_all(conn, WORKLOAD), TIMES)

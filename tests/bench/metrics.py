@@ -21,7 +21,7 @@ from pathlib import Path
 
 from prometheus_client import generate_latest
 
-from tests.support.harness import running, write_config
+from tests.support.harness import records_of, running, write_config
 from tests.support.process import free_port
 
 QUEUED = """
@@ -53,7 +53,7 @@ async def main(contacts: int, rounds: int) -> None:
         async with running(config) as fd:
             for start in range(0, contacts, 500):
                 await fd.burst([f"c{n}" for n in range(start, min(start + 500, contacts))])
-            store, metrics = fd.frontdesk.store, fd.frontdesk.runtime.reporter.metrics
+            store, metrics = records_of(fd.frontdesk), fd.frontdesk.runtime.reporter.metrics
             reads, renders = [], []
             for _ in range(rounds):
                 started = time.perf_counter()

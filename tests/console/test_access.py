@@ -23,7 +23,7 @@ from tests.console.signing import (
     csrf_in,
     sign_in,
 )
-from tests.support.harness import API_TOKEN, Running, running, write_config
+from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 
 CALLBACK = "http://127.0.0.1:9/callback"  # never called: nobody writes in these tests
@@ -65,13 +65,13 @@ def console_routes(desk: Running, conversation_id: str) -> list[tuple[str, str]]
 
 
 async def conversation_id(desk: Running) -> str:
-    [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+    [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
     return conversation.id
 
 
 async def unchanged(desk: Running) -> None:
     """Nothing that a console form could change has changed."""
-    [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+    [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
     assert conversation.status.value == "open"
     assert conversation.assignee is None
     agents = {a.id: a.status for a in await desk.frontdesk.store.list_agents()}

@@ -13,7 +13,7 @@ from core.graph import draw
 from core.workflow import load_workflow
 from tests.console.browser import ARTIFACTS, browser
 from tests.console.signing import ANA_TOKEN, console_config
-from tests.support.harness import SECRET, event, running
+from tests.support.harness import SECRET, event, records_of, running
 from tests.support.receiver import Receiver
 
 TEMPLATES = Path(__file__).parents[2] / "core" / "templates"
@@ -38,7 +38,7 @@ async def test_running_the_desk_from_the_console(tmp_path: Path) -> None:
             await desk.say("c-2", "hi there", name="Bea")  # stays waiting for an agent
             await b.until_text("#conversations tbody", "Bea")
 
-            [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+            [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
             await b.click(f'tr[data-conversation="{conversation.id}"] a')
             await b.until_text("#transcript", "Hi! Let me find someone for you.")
             assert await b.text("#assignee") == "nobody"

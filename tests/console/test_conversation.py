@@ -13,7 +13,7 @@ from tests.adapters.slack.fake_web_api import serving
 from tests.console.browser import browser
 from tests.console.signing import ANA_TOKEN, client, sign_in
 from tests.support.crm import Crm
-from tests.support.harness import API_TOKEN, Running, running, write_config
+from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
 from tests.support.receiver import Receiver
 from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, recorded_notice, slack_channel
 
@@ -53,7 +53,7 @@ def shown(page: str, block: str) -> list[tuple[str, str]]:
 
 
 async def page_of(desk: Running, contact: str) -> str:
-    [conversation] = await desk.frontdesk.store.conversations_of("webhook", contact)
+    [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", contact)
     async with client() as http:
         await sign_in(http, desk.url)
         async with http.get(f"{desk.url}/console/conversations/{conversation.id}") as response:
@@ -79,7 +79,7 @@ async def test_the_page_shows_each_crm_call_with_its_status(
         await desk.say("c-1", "hi", email=email)
         assert await receiver.wait_for_texts("c-1", 1) == [told]
         page = await page_of(desk, "c-1")
-        [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+        [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
         async with desk.session.get(
             f"{desk.url}/api/conversations/{conversation.id}",
             headers={"Authorization": f"Bearer {API_TOKEN}"},
@@ -130,7 +130,7 @@ async def test_an_internal_note_is_shown_apart_from_replies_and_never_sent(
             await desk.outbox_when("c-1", lambda rows: all(r.status == "sent" for r in rows))
             page = await page_of(desk, "c-1")
             async with browser() as b:
-                [conversation] = await desk.frontdesk.store.conversations_of("webhook", "c-1")
+                [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
                 await b.open(f"{desk.url}/console/sign-in")
                 await b.type("#token", ANA_TOKEN)
                 await b.click("#sign-in button")

@@ -12,7 +12,7 @@ import pytest
 
 from core.agents import AgentStatus
 from tests.console.signing import client, console_config, sign_in
-from tests.support.harness import SECRET, Running, running
+from tests.support.harness import SECRET, Running, records_of, running
 from tests.support.receiver import Receiver
 
 
@@ -37,7 +37,9 @@ class Desk:
             return await response.text()
 
     async def conversation_id(self, contact: str = "c-1") -> str:
-        [conversation] = await self.running.frontdesk.store.conversations_of("webhook", contact)
+        [conversation] = await records_of(self.running.frontdesk).conversations_of(
+            "webhook", contact
+        )
         return conversation.id
 
 
@@ -79,7 +81,7 @@ async def test_assigning_reaches_the_customer(desk: Desk) -> None:
     assert 'class="line bot"' in page
     await desk.form(f"/console/conversations/{conversation}/assign", agent="dave")
     await desk.form(f"/console/conversations/{conversation}/unassign")
-    [stored] = await desk.running.frontdesk.store.conversations_of("webhook", "c-1")
+    [stored] = await records_of(desk.running.frontdesk).conversations_of("webhook", "c-1")
     assert stored.assignee is None
     page = await desk.page(f"/console/conversations/{conversation}")
     assert "assigned to dave (support, hand, from carol)" in page
@@ -92,7 +94,7 @@ async def test_bad_assignments_change_nothing(desk: Desk) -> None:
     await desk.form(f"/console/conversations/{conversation}/assign", expect=400, agent="zed")
     await desk.form(f"/console/conversations/{conversation}/assign", expect=400)
     await desk.form("/console/conversations/nope/assign", expect=404, agent="carol")
-    [stored] = await desk.running.frontdesk.store.conversations_of("webhook", "c-1")
+    [stored] = await records_of(desk.running.frontdesk).conversations_of("webhook", "c-1")
     assert stored.assignee is None
     assert stored.run is not None
     await desk.page("/console/conversations/nope", status=404)
@@ -101,7 +103,7 @@ async def test_bad_assignments_change_nothing(desk: Desk) -> None:
 async def test_closing(desk: Desk) -> None:
     conversation = await desk.conversation_id()
     await desk.form(f"/console/conversations/{conversation}/close")
-    [stored] = await desk.running.frontdesk.store.conversations_of("webhook", "c-1")
+    [stored] = await records_of(desk.running.frontdesk).conversations_of("webhook", "c-1")
     assert stored.status.value == "closed"
     await desk.form(f"/console/conversations/{conversation}/close", expect=409)
     await desk.form(f"/console/conversations/{conversation}/assign", expect=409, agent="carol")

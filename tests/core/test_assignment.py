@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
 from core.agents import Agent, AgentStatus
-from core.assignment import AgentFacts, Rules, TeamFacts, can_take, choose_agent
+from core.assignment import (
+    AgentFacts,
+    Rules,
+    TeamFacts,
+    can_take,
+    check_directory,
+    choose_agent,
+    holder,
+)
+from core.models import Conversation, ConversationStatus
 
 ON, AWAY, OFF = AgentStatus.ONLINE, AgentStatus.AWAY, AgentStatus.OFFLINE
 
@@ -216,3 +227,57 @@ def test_the_agents_in_turn_fill_up_to_their_limits_and_no_further() -> None:
 )
 def test_can_take(facts: AgentFacts, only_online: bool, max_open: int | None, takes: bool) -> None:
     assert can_take(facts, only_online=only_online, max_open=max_open) is takes
+
+
+def a_conversation(status: ConversationStatus, assignee: str | None) -> Conversation:
+    return Conversation(
+        id="v1",
+        contact_id="c1",
+        channel="webhook",
+        status=status,
+        assignee=assignee,
+        opened_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "assignee", "counts_against"),
+    [
+        (ConversationStatus.OPEN, "ann", "ann"),
+        (ConversationStatus.OPEN, None, None),
+        (ConversationStatus.CLOSED, "ann", None),
+        (ConversationStatus.CLOSED, None, None),
+    ],
+)
+def test_holder_is_the_assignee_of_an_open_conversation(
+    status: ConversationStatus, assignee: str | None, counts_against: str | None
+) -> None:
+    assert holder(a_conversation(status, assignee)) == counts_against
+
+
+def agents(*ids: str) -> list[Agent]:
+    return [Agent(id=agent_id, name=agent_id, status=ON) for agent_id in ids]
+
+
+@pytest.mark.parametrize(
+    ("ids", "teams", "refused"),
+    [
+        (["ann", "bob"], {"sales": ["bob", "ann"], "empty": []}, None),
+        ([], {}, None),
+        (["ann", "ann"], {}, "agent 'ann' is listed twice"),
+        (["ann"], {"support": ["ann", "ann"]}, "team 'support' lists an agent twice"),
+        (
+            ["ann"],
+            {"support": ["ann", "cid", "dee"]},
+            "team 'support' lists unknown agents: cid, dee",
+        ),
+    ],
+)
+def test_check_directory_names_what_cannot_be_stored(
+    ids: list[str], teams: dict[str, list[str]], refused: str | None
+) -> None:
+    if refused is None:
+        check_directory(agents(*ids), teams)
+    else:
+        with pytest.raises(ValueError, match=f"^{re.escape(refused)}$"):
+            check_directory(agents(*ids), teams)

@@ -35,7 +35,7 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.models import ConversationStatus, Direction
 from tests.adapters.telegram.fakes import SECRET_TOKEN
 from tests.support.channels import Everywhere, everywhere
-from tests.support.harness import SECRET
+from tests.support.harness import SECRET, records_of
 from tests.support.receiver import Receiver
 from tests.support.slack import TEAM, signed_headers
 from tests.support.waiting import until
@@ -373,7 +373,7 @@ class Bystanders:
         return status
 
     async def journey(self, channel: str, contact: str) -> bool:
-        store = self.fd.run.frontdesk.store
+        store = records_of(self.fd.run.frontdesk)
 
         async def asked() -> bool:
             found = await store.conversations_of(channel, contact)

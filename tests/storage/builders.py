@@ -92,7 +92,7 @@ async def seed(store: Store, *conversations: Conversation) -> None:
     """Commit the conversations, each with its contact (whose external id is its id)."""
     async with store.transaction() as tx:
         for conv in conversations:
-            if await tx.load_contact_by_id(conv.contact_id) is None:
+            if await tx.load_contact(conv.contact_id) is None:
                 await tx.save_contact(contact(conv.contact_id, external_id=conv.contact_id))
             await tx.save_conversation(conv)
 

@@ -15,7 +15,6 @@ from core.assignment import AgentFacts, Rules, TeamFacts, choose_agent
 from core.errors import ConcurrentUpdate
 from core.keys import ConversationKey
 from core.models import Contact, Conversation, ConversationStatus, Option, Run, Timer, Waiting
-from core.ports import Store
 from tests.storage.builders import (
     T0,
     agent,
@@ -31,12 +30,12 @@ from tests.storage.builders import (
     seconds,
     seed,
 )
-from tests.storage.conftest import StoreMaker
+from tests.storage.conftest import Backend, StoreMaker
 
 # inbox ------------------------------------------------------------------------------------
 
 
-async def test_record_inbound_stores_an_event_once(store: Store) -> None:
+async def test_record_inbound_stores_an_event_once(store: Backend) -> None:
     first = await store.record_inbound(event(1), T0)
 
     assert first is not None
@@ -46,7 +45,7 @@ async def test_record_inbound_stores_an_event_once(store: Store) -> None:
     assert await store.load_inbound(first) == stored
 
 
-async def test_same_event_id_on_another_channel_is_another_event(store: Store) -> None:
+async def test_same_event_id_on_another_channel_is_another_event(store: Backend) -> None:
     first = await store.record_inbound(event(1, channel="webhook"), T0)
     second = await store.record_inbound(event(1, channel="telegram"), T0)
 
@@ -55,7 +54,7 @@ async def test_same_event_id_on_another_channel_is_another_event(store: Store) -
     assert first != second
 
 
-async def test_concurrent_record_inbound_stores_every_event(store: Store) -> None:
+async def test_concurrent_record_inbound_stores_every_event(store: Backend) -> None:
     events = [event(n, user=f"u{n % 7}") for n in range(200)]
 
     ids = await asyncio.gather(*(store.record_inbound(e, T0) for e in events))
@@ -67,14 +66,14 @@ async def test_concurrent_record_inbound_stores_every_event(store: Store) -> Non
     assert {stored.id: stored.event for stored in pending} == dict(zip(ids, events, strict=True))
 
 
-async def test_concurrent_copies_of_one_event_store_it_once(store: Store) -> None:
+async def test_concurrent_copies_of_one_event_store_it_once(store: Backend) -> None:
     results = await asyncio.gather(*(store.record_inbound(event(7), T0) for _ in range(10)))
 
     assert sum(result is not None for result in results) == 1
     assert len(await store.pending_inbound(10)) == 1
 
 
-async def test_pending_inbound_pages_and_leaves_out_processed(store: Store) -> None:
+async def test_pending_inbound_pages_and_leaves_out_processed(store: Backend) -> None:
     ids = [await store.record_inbound(event(n), T0) for n in range(5)]
     assert all(isinstance(inbox_id, int) for inbox_id in ids)
     first, processed, third, fourth, fifth = (i for i in ids if i is not None)
@@ -94,7 +93,7 @@ async def test_pending_inbound_pages_and_leaves_out_processed(store: Store) -> N
 # transactions -----------------------------------------------------------------------------
 
 
-async def test_exception_rolls_back_every_change(store: Store) -> None:
+async def test_exception_rolls_back_every_change(store: Backend) -> None:
     inbound_id = await store.record_inbound(event(1), T0)
     assert inbound_id is not None
 
@@ -122,8 +121,8 @@ async def test_exception_rolls_back_every_change(store: Store) -> None:
     with pytest.raises(Boom):
         await failing_turn()
 
-    assert await store.get_contact("webhook", "u1") is None
-    assert await store.get_conversation("v1") is None
+    assert await store.contact_at("webhook", "u1") is None
+    assert await store.load_conversation("v1") is None
     assert await store.transcript("v1") == []
     assert await store.outbox("v1") == []
     assert await store.due_timers(seconds(3600), 10) == []
@@ -132,10 +131,10 @@ async def test_exception_rolls_back_every_change(store: Store) -> None:
         assert await tx.load_workflow_version("h1") is None
     # The store is usable afterwards: the failed transaction released the writer.
     await seed(store, conversation())
-    assert await store.get_conversation("v1") == conversation()
+    assert await store.load_conversation("v1") == conversation()
 
 
-async def test_cancelled_transaction_rolls_back_and_frees_the_writer(store: Store) -> None:
+async def test_cancelled_transaction_rolls_back_and_frees_the_writer(store: Backend) -> None:
     inside = asyncio.Event()
 
     async def stuck_turn() -> None:
@@ -150,13 +149,13 @@ async def test_cancelled_transaction_rolls_back_and_frees_the_writer(store: Stor
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert await store.get_contact("webhook", "u1") is None
+    assert await store.contact_at("webhook", "u1") is None
     async with store.transaction() as tx:
         await tx.save_contact(contact())
-    assert await store.get_contact("webhook", "u1") == contact()
+    assert await store.contact_at("webhook", "u1") == contact()
 
 
-async def test_a_write_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
+async def test_a_write_cancelled_at_any_point_leaves_the_store_usable(store: Backend) -> None:
     await store.sync_directory([agent("ann")], {})
     # Cancel after 0, 1, 2, ... turns of the event loop, so that the cancellation lands on
     # each await of the write in turn (waiting for BEGIN, the statement, COMMIT, after it).
@@ -171,7 +170,7 @@ async def test_a_write_cancelled_at_any_point_leaves_the_store_usable(store: Sto
         assert [a.status for a in await store.list_agents()] == [AgentStatus.ONLINE]
 
 
-async def test_committed_turn_is_visible_everywhere(store: Store) -> None:
+async def test_committed_turn_is_visible_everywhere(store: Backend) -> None:
     inbound_id = await store.record_inbound(event(1), T0)
     assert inbound_id is not None
 
@@ -197,7 +196,7 @@ async def test_committed_turn_is_visible_everywhere(store: Store) -> None:
 # contacts and conversations -------------------------------------------------------------
 
 
-async def test_contact_round_trips_fields_and_tags(store: Store) -> None:
+async def test_contact_round_trips_fields_and_tags(store: Backend) -> None:
     ada = Contact(
         id="c1",
         channel="webhook",
@@ -216,7 +215,7 @@ async def test_contact_round_trips_fields_and_tags(store: Store) -> None:
 
     async with store.transaction() as tx:
         await tx.save_contact(ada)
-    stored = await store.get_contact("webhook", "u1")
+    stored = await store.contact_at("webhook", "u1")
 
     assert stored == ada
     assert stored is not None
@@ -226,11 +225,11 @@ async def test_contact_round_trips_fields_and_tags(store: Store) -> None:
     async with store.transaction() as tx:
         await tx.save_contact(ada)
     async with store.transaction() as tx:
-        assert await tx.load_contact_by_id("c1") == ada
-    assert await store.get_contact("webhook", "u1") == ada
+        assert await tx.load_contact("c1") == ada
+    assert await store.contact_at("webhook", "u1") == ada
 
 
-async def test_a_second_contact_for_the_same_person_conflicts(store: Store) -> None:
+async def test_a_second_contact_for_the_same_person_conflicts(store: Backend) -> None:
     async with store.transaction() as tx:
         await tx.save_contact(contact("c1", "u1"))
 
@@ -240,10 +239,10 @@ async def test_a_second_contact_for_the_same_person_conflicts(store: Store) -> N
 
     with pytest.raises(ConcurrentUpdate):
         await save_twin()
-    assert await store.get_contact("webhook", "u1") == contact("c1", "u1")
+    assert await store.contact_at("webhook", "u1") == contact("c1", "u1")
 
 
-async def test_conversation_round_trips_its_run(store: Store) -> None:
+async def test_conversation_round_trips_its_run(store: Backend) -> None:
     conv = conversation()
     conv.team = "support"
     conv.assignee = "ann"
@@ -268,13 +267,13 @@ async def test_conversation_round_trips_its_run(store: Store) -> None:
 
     await seed(store, conv)
 
-    assert await store.get_conversation("v1") == conv
+    assert await store.load_conversation("v1") == conv
 
 
-async def test_stale_version_raises_concurrent_update(store: Store) -> None:
+async def test_stale_version_raises_concurrent_update(store: Backend) -> None:
     await seed(store, conversation())
-    first = await store.get_conversation("v1")
-    second = await store.get_conversation("v1")
+    first = await store.load_conversation("v1")
+    second = await store.load_conversation("v1")
     assert first is not None
     assert second is not None
 
@@ -286,10 +285,10 @@ async def test_stale_version_raises_concurrent_update(store: Store) -> None:
     with pytest.raises(ConcurrentUpdate):
         await save(store, conversation())  # version 1 again: a second insert of the id
 
-    assert await store.get_conversation("v1") == first
+    assert await store.load_conversation("v1") == first
 
 
-async def test_second_open_conversation_of_a_contact_conflicts(store: Store) -> None:
+async def test_second_open_conversation_of_a_contact_conflicts(store: Backend) -> None:
     earlier = conversation("v1")
     later = conversation("v2", opened_at=seconds(3600))
     await seed(store, earlier)
@@ -306,7 +305,7 @@ async def test_second_open_conversation_of_a_contact_conflicts(store: Store) -> 
         assert open_now == later
 
 
-async def test_contact_and_open_conversation_load_together(store: Store) -> None:
+async def test_contact_and_open_conversation_load_together(store: Backend) -> None:
     ended = conversation("v2", "c2")
     await seed(store, conversation("v1", "c1"), ended)
     ended.status, ended.closed_at, ended.version = ConversationStatus.CLOSED, seconds(60), 2
@@ -334,33 +333,29 @@ def waiting_run() -> Run:
     )
 
 
-async def test_handles_an_open_conversation_that_waits_or_is_assigned(store: Store) -> None:
+async def test_open_conversation_is_the_contacts_open_one(store: Backend) -> None:
     waits = conversation("v1", "c1")
     waits.run = waiting_run()
     assigned = conversation("v2", "c2", assignee="ann")
     await seed(store, waits, assigned)
 
-    assert await store.handles("webhook", "c1")
-    assert await store.handles("webhook", "c2")
+    assert await store.open_conversation("webhook", "c1") == waits
+    assert await store.open_conversation("webhook", "c2") == assigned
 
 
-async def test_does_not_handle_an_idle_closed_or_unknown_chat(store: Store) -> None:
-    idle = conversation("v1", "c1")
-    idle.run = waiting_run()
-    idle.run.waiting = None  # the workflow ran to its end, nobody took the conversation
+async def test_open_conversation_is_none_when_closed_or_unknown(store: Backend) -> None:
     closed = conversation("v2", "c2", assignee="ann")
     closed.run = waiting_run()
-    await seed(store, idle, closed)
+    await seed(store, closed, conversation("v1", "c1"))
     closed.status, closed.closed_at, closed.version = ConversationStatus.CLOSED, seconds(60), 2
     await save(store, closed)
 
-    assert not await store.handles("webhook", "c1")
-    assert not await store.handles("webhook", "c2")
-    assert not await store.handles("webhook", "nobody")
-    assert not await store.handles("telegram", "c1")  # the same id on another channel
+    assert await store.open_conversation("webhook", "c2") is None
+    assert await store.open_conversation("webhook", "nobody") is None
+    assert await store.open_conversation("telegram", "c1") is None  # another channel's id
 
 
-async def test_transcript_keeps_insertion_order(store: Store) -> None:
+async def test_transcript_keeps_insertion_order(store: Backend) -> None:
     await seed(store, conversation())
     async with store.transaction() as tx:
         await tx.add_transcript([entry("v1", "first", seconds(20)), entry("v1", "second", T0)])
@@ -373,7 +368,7 @@ async def test_transcript_keeps_insertion_order(store: Store) -> None:
     assert stored[0] == entry("v1", "first", seconds(20))
 
 
-async def test_workflow_version_keeps_the_first_body(store: Store) -> None:
+async def test_workflow_version_keeps_the_first_body(store: Backend) -> None:
     async with store.transaction() as tx:
         await tx.save_workflow_version("h1", "greet", "steps: [a]")
     async with store.transaction() as tx:
@@ -386,12 +381,12 @@ async def test_workflow_version_keeps_the_first_body(store: Store) -> None:
 
 
 @pytest.fixture
-async def two_conversations(store: Store) -> None:
+async def two_conversations(store: Backend) -> None:
     await seed(store, conversation("a", "ca"), conversation("b", "cb"))
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_outbox_delivers_a_conversations_messages_in_order(store: Store) -> None:
+async def test_outbox_delivers_a_conversations_messages_in_order(store: Backend) -> None:
     await enqueue(store, message("a1", "a"), message("a2", "a"), message("b1", "b"))
 
     first = await store.claim_due_outbound(T0, 10, 30)
@@ -409,7 +404,7 @@ async def test_outbox_delivers_a_conversations_messages_in_order(store: Store) -
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_claim_takes_at_most_limit_oldest_first(store: Store) -> None:
+async def test_claim_takes_at_most_limit_oldest_first(store: Backend) -> None:
     await enqueue(store, message("b1", "b"))
     await enqueue(store, message("a1", "a"))
 
@@ -419,7 +414,7 @@ async def test_claim_takes_at_most_limit_oldest_first(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_lease_keeps_a_claimed_message_until_it_runs_out(store: Store) -> None:
+async def test_lease_keeps_a_claimed_message_until_it_runs_out(store: Backend) -> None:
     await enqueue(store, message("a1", "a", text="hi there"), at=seconds(5))
 
     assert await store.claim_due_outbound(T0, 10, 30) == []  # not due yet
@@ -435,7 +430,7 @@ async def test_lease_keeps_a_claimed_message_until_it_runs_out(store: Store) -> 
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_retry_holds_the_conversation_back_until_due(store: Store) -> None:
+async def test_retry_holds_the_conversation_back_until_due(store: Backend) -> None:
     await enqueue(store, message("a1", "a"), message("a2", "a"), message("b1", "b"))
     [a1, b1] = await store.claim_due_outbound(T0, 10, 30)
     await store.mark_sent(b1.id, T0)
@@ -455,7 +450,7 @@ async def test_retry_holds_the_conversation_back_until_due(store: Store) -> None
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_deferred_is_due_again_then_without_counting_an_attempt(store: Store) -> None:
+async def test_deferred_is_due_again_then_without_counting_an_attempt(store: Backend) -> None:
     await enqueue(store, message("a1", "a"), message("a2", "a"))
     [a1] = await store.claim_due_outbound(T0, 10, 30)
     await store.mark_retry(a1.id, T0, "503 bad gateway")
@@ -476,7 +471,7 @@ async def test_deferred_is_due_again_then_without_counting_an_attempt(store: Sto
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_failed_message_lets_the_next_one_go(store: Store) -> None:
+async def test_failed_message_lets_the_next_one_go(store: Backend) -> None:
     await enqueue(store, message("a1", "a"), message("a2", "a"))
     [a1] = await store.claim_due_outbound(T0, 10, 30)
 
@@ -492,7 +487,7 @@ async def test_failed_message_lets_the_next_one_go(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_enqueue_ignores_a_known_message_id(store: Store) -> None:
+async def test_enqueue_ignores_a_known_message_id(store: Backend) -> None:
     await enqueue(store, message("a1", "a", text="original"))
     await enqueue(store, message("a1", "a", text="repeat"), message("a1", "a", text="again"))
 
@@ -502,7 +497,7 @@ async def test_enqueue_ignores_a_known_message_id(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_next_outbound_due_follows_the_heads(store: Store) -> None:
+async def test_next_outbound_due_follows_the_heads(store: Backend) -> None:
     assert await store.next_outbound_due() is None
 
     await enqueue(store, message("a1", "a"), message("a2", "a"), at=seconds(5))
@@ -521,7 +516,7 @@ async def test_next_outbound_due_follows_the_heads(store: Store) -> None:
 
 @pytest.mark.usefixtures("two_conversations")
 async def test_take_back_makes_messages_in_flight_due_at_once(
-    store: Store, store_maker: StoreMaker
+    store: Backend, store_maker: StoreMaker
 ) -> None:
     on_telegram = {"channel": "telegram"}
     await enqueue(
@@ -549,7 +544,7 @@ async def test_take_back_makes_messages_in_flight_due_at_once(
 
 
 @asynccontextmanager
-async def successor(store_maker: StoreMaker) -> AsyncIterator[Store]:
+async def successor(store_maker: StoreMaker) -> AsyncIterator[Backend]:
     """The process that starts on the store after another one stopped."""
     store = store_maker()
     await store.open()
@@ -560,7 +555,7 @@ async def successor(store_maker: StoreMaker) -> AsyncIterator[Store]:
 
 
 @pytest.mark.usefixtures("two_conversations")
-async def test_take_back_with_nothing_in_flight_changes_nothing(store: Store) -> None:
+async def test_take_back_with_nothing_in_flight_changes_nothing(store: Backend) -> None:
     await enqueue(store, message("a1", "a"), at=seconds(5))
 
     taken = await store.take_back(T0, {"webhook"})
@@ -573,7 +568,7 @@ async def test_take_back_with_nothing_in_flight_changes_nothing(store: Store) ->
 # timers -----------------------------------------------------------------------------------
 
 
-async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None:
+async def test_timers_come_due_in_order_and_can_be_deleted(store: Backend) -> None:
     await seed(store, conversation())
 
     def timer(timer_id: str, due_in: float) -> Timer:
@@ -606,7 +601,9 @@ async def test_timers_come_due_in_order_and_can_be_deleted(store: Store) -> None
     assert await store.next_timer_due() is None
 
 
-async def test_take_back_makes_lease_timers_due_now(store: Store, store_maker: StoreMaker) -> None:
+async def test_take_back_makes_lease_timers_due_now(
+    store: Backend, store_maker: StoreMaker
+) -> None:
     await seed(store, conversation())
 
     def timer(timer_id: str, due_in: float, lease: bool) -> Timer:
@@ -642,7 +639,7 @@ async def test_take_back_makes_lease_timers_due_now(store: Store, store_maker: S
 # agents and teams -------------------------------------------------------------------------
 
 
-async def test_sync_directory_keeps_status_and_drops_missing_agents(store: Store) -> None:
+async def test_sync_directory_keeps_status_and_drops_missing_agents(store: Backend) -> None:
     ann = Agent(id="ann", name="Ann", status=AgentStatus.ONLINE, capacity=2)
     bob = agent("bob", AgentStatus.OFFLINE)
     await store.sync_directory([ann, bob], {"support": ["ann", "bob"]})
@@ -657,13 +654,13 @@ async def test_sync_directory_keeps_status_and_drops_missing_agents(store: Store
     assert await store.list_agents() == [renamed.model_copy(update={"status": AgentStatus.AWAY})]
     assert await store.set_agent_status("bob", AgentStatus.ONLINE) is None
     async with store.transaction() as tx:
-        assert await tx.get_agent("bob") is None
-        away_ann = await tx.get_agent("ann")
+        assert await tx.load_agent("bob") is None
+        away_ann = await tx.load_agent("ann")
     assert away_ann is not None
     assert away_ann.status == AgentStatus.AWAY
 
 
-async def test_sync_directory_refuses_a_team_with_an_unknown_agent(store: Store) -> None:
+async def test_sync_directory_refuses_a_team_with_an_unknown_agent(store: Backend) -> None:
     with pytest.raises(ValueError, match="zed"):
         await store.sync_directory([agent("ann")], {"support": ["ann", "zed"]})
 
@@ -676,7 +673,7 @@ async def test_sync_directory_refuses_a_team_with_an_unknown_agent(store: Store)
     ],
 )
 async def test_sync_directory_refuses_an_agent_listed_twice(
-    store: Store, agents: list[str], teams: dict[str, list[str]], problem: str
+    store: Backend, agents: list[str], teams: dict[str, list[str]], problem: str
 ) -> None:
     await store.sync_directory([agent("bob")], {"night": ["bob"]})
 
@@ -687,7 +684,7 @@ async def test_sync_directory_refuses_an_agent_listed_twice(
     assert await store.teams_of("bob") == ["night"]
 
 
-async def test_teams_of_lists_an_agents_teams_by_name(store: Store) -> None:
+async def test_teams_of_lists_an_agents_teams_by_name(store: Backend) -> None:
     await store.sync_directory(
         [agent("ann"), agent("bob")],
         {"support": ["ann", "bob"], "night": ["ann"], "sales": ["bob"], "empty": []},
@@ -698,7 +695,7 @@ async def test_teams_of_lists_an_agents_teams_by_name(store: Store) -> None:
     assert await store.teams_of("nobody") == []
 
 
-async def test_round_robin_follows_member_order(store: Store) -> None:
+async def test_round_robin_follows_member_order(store: Backend) -> None:
     order = ["eve", "cat", "ann", "dan", "bob"]
     await store.sync_directory([agent(a) for a in sorted(order)], {"support": order})
 
@@ -707,7 +704,7 @@ async def test_round_robin_follows_member_order(store: Store) -> None:
     assert picks == [*order, "eve", "cat"]
 
 
-async def test_round_robin_is_fair_under_concurrency(store: Store) -> None:
+async def test_round_robin_is_fair_under_concurrency(store: Backend) -> None:
     team = ["ann", "bob", "cat", "dan", "eve"]
     await store.sync_directory([agent(a) for a in team], {"support": team})
 
@@ -716,7 +713,7 @@ async def test_round_robin_is_fair_under_concurrency(store: Store) -> None:
     assert Counter(picks) == dict.fromkeys(team, 40)
 
 
-async def test_round_robin_skips_unavailable_and_full_agents(store: Store) -> None:
+async def test_round_robin_skips_unavailable_and_full_agents(store: Backend) -> None:
     team = ["ann", "bob", "cat", "dan"]
     await store.sync_directory(
         [
@@ -744,7 +741,7 @@ async def test_round_robin_skips_unavailable_and_full_agents(store: Store) -> No
     assert await pick(store, "support") == "ann"
 
 
-async def test_least_open_takes_the_least_busy_ties_in_turn(store: Store) -> None:
+async def test_least_open_takes_the_least_busy_ties_in_turn(store: Backend) -> None:
     team = ["ann", "bob", "cat"]
     await store.sync_directory([agent(a) for a in team], {"support": team})
     await seed(
@@ -760,7 +757,7 @@ async def test_least_open_takes_the_least_busy_ties_in_turn(store: Store) -> Non
     assert picks == ["bob", "cat", "bob"]
 
 
-async def test_max_open_leaves_out_agents_at_the_limit(store: Store) -> None:
+async def test_max_open_leaves_out_agents_at_the_limit(store: Backend) -> None:
     team = ["ann", "bob"]
     await store.sync_directory([agent(a) for a in team], {"support": team})
     await seed(store, conversation("v1", "c1", assignee="ann"))
@@ -772,7 +769,7 @@ async def test_max_open_leaves_out_agents_at_the_limit(store: Store) -> None:
     assert await pick(store, "support", max_open=1) is None
 
 
-async def test_a_slot_freed_in_the_transaction_can_be_picked(store: Store) -> None:
+async def test_a_slot_freed_in_the_transaction_can_be_picked(store: Backend) -> None:
     await store.sync_directory([agent("ann", capacity=1)], {"support": ["ann"]})
     await seed(store, conversation("v1", assignee="ann"))
 
@@ -791,7 +788,7 @@ async def test_a_slot_freed_in_the_transaction_can_be_picked(store: Store) -> No
 
 
 async def test_team_facts_are_the_members_in_order_with_their_load_and_cursor(
-    store: Store,
+    store: Backend,
 ) -> None:
     order = ["cat", "ann", "bob"]
     await store.sync_directory(
@@ -827,7 +824,7 @@ async def test_team_facts_are_the_members_in_order_with_their_load_and_cursor(
 
 
 async def test_two_assignments_at_once_never_give_an_agents_last_slot_twice(
-    store: Store,
+    store: Backend,
 ) -> None:
     await store.sync_directory(
         [agent("ann", capacity=2), agent("bob", capacity=1)],
@@ -857,7 +854,7 @@ async def test_two_assignments_at_once_never_give_an_agents_last_slot_twice(
     assert [(f.agent.id, f.open_count) for f in loads if f is not None] == [("ann", 2), ("bob", 1)]
 
 
-async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Store) -> None:
+async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Backend) -> None:
     await store.sync_directory([agent("ann"), agent("bob")], {"support": ["ann", "bob"]})
     assert await pick(store, "support") == "ann"
     await store.set_agent_status("ann", AgentStatus.OFFLINE)
@@ -870,7 +867,7 @@ async def test_round_robin_without_anyone_eligible_keeps_the_cursor(store: Store
     assert await pick(store, "support") == "bob"
 
 
-async def test_round_robin_of_an_empty_or_unknown_team_is_none(store: Store) -> None:
+async def test_round_robin_of_an_empty_or_unknown_team_is_none(store: Backend) -> None:
     await store.sync_directory([agent("ann")], {"support": ["ann"], "night": []})
 
     assert await pick(store, "night") is None
@@ -878,7 +875,7 @@ async def test_round_robin_of_an_empty_or_unknown_team_is_none(store: Store) -> 
     assert await pick(store, "night", only_online=False) is None
 
 
-async def test_sync_directory_keeps_the_round_robin_cursor(store: Store) -> None:
+async def test_sync_directory_keeps_the_round_robin_cursor(store: Backend) -> None:
     team = ["ann", "bob", "cat"]
     await store.sync_directory([agent(a) for a in team], {"support": team})
     assert await pick(store, "support") == "ann"
@@ -888,7 +885,7 @@ async def test_sync_directory_keeps_the_round_robin_cursor(store: Store) -> None
     assert [await pick(store, "support") for _ in range(4)] == ["bob", "cat", "dan", "ann"]
 
 
-async def test_queued_conversations_are_the_teams_waiting_longest_first(store: Store) -> None:
+async def test_queued_conversations_are_the_teams_waiting_longest_first(store: Backend) -> None:
     def waiting(
         conversation_id: str, team: str, since: float, assignee: str | None = None
     ) -> Conversation:
@@ -912,7 +909,7 @@ async def test_queued_conversations_are_the_teams_waiting_longest_first(store: S
     assert await store.queued_conversations([], 10) == []
 
 
-async def test_a_conversation_queued_for_one_agent_is_read_by_him_alone(store: Store) -> None:
+async def test_a_conversation_queued_for_one_agent_is_read_by_him_alone(store: Backend) -> None:
     def waiting(
         conversation_id: str, team: str | None, since: float, agent: str | None
     ) -> Conversation:
@@ -944,13 +941,13 @@ async def test_a_conversation_queued_for_one_agent_is_read_by_him_alone(store: S
 # cursors ----------------------------------------------------------------------------------
 
 
-async def test_a_cursor_round_trips(store: Store) -> None:
+async def test_a_cursor_round_trips(store: Backend) -> None:
     await store.save_cursor("telegram:tg:offset", "41")
 
     assert await store.load_cursor("telegram:tg:offset") == "41"
 
 
-async def test_saving_a_cursor_again_overwrites_it(store: Store) -> None:
+async def test_saving_a_cursor_again_overwrites_it(store: Backend) -> None:
     await store.save_cursor("poller", "1")
     await store.save_cursor("other", "x")
     await store.save_cursor("poller", "2")
@@ -959,11 +956,11 @@ async def test_saving_a_cursor_again_overwrites_it(store: Store) -> None:
     assert await store.load_cursor("other") == "x"
 
 
-async def test_an_unknown_cursor_is_none(store: Store) -> None:
+async def test_an_unknown_cursor_is_none(store: Backend) -> None:
     assert await store.load_cursor("never-saved") is None
 
 
-async def test_a_cursor_survives_a_restart(store: Store, store_maker: StoreMaker) -> None:
+async def test_a_cursor_survives_a_restart(store: Backend, store_maker: StoreMaker) -> None:
     await store.save_cursor("poller", "1001")
     await store.close()
 
@@ -978,7 +975,7 @@ async def test_a_cursor_survives_a_restart(store: Store, store_maker: StoreMaker
 # durability -------------------------------------------------------------------------------
 
 
-async def test_a_reopened_store_sees_the_same_data(store: Store, store_maker: StoreMaker) -> None:
+async def test_a_reopened_store_sees_the_same_data(store: Backend, store_maker: StoreMaker) -> None:
     inbound_id = await store.record_inbound(event(1), T0)
     await seed(store, conversation())
     async with store.transaction() as tx:
@@ -1002,8 +999,8 @@ async def test_a_reopened_store_sees_the_same_data(store: Store, store_maker: St
     try:
         assert [s.id for s in await reopened.pending_inbound(10)] == [inbound_id]
         assert await reopened.record_inbound(event(1), T0) is None
-        assert await reopened.get_contact("webhook", "c1") == contact("c1", "c1")
-        assert await reopened.get_conversation("v1") == conversation()
+        assert await reopened.contact_at("webhook", "c1") == contact("c1", "c1")
+        assert await reopened.load_conversation("v1") == conversation()
         assert [e.text for e in await reopened.transcript("v1")] == ["hi"]
         assert names(await reopened.claim_due_outbound(T0, 10, 30)) == ["m1"]
         assert [t.id for t in await reopened.due_timers(T0, 10)] == ["t1"]
@@ -1017,27 +1014,27 @@ async def test_a_reopened_store_sees_the_same_data(store: Store, store_maker: St
 
 
 async def test_a_contact_marked_unreachable_keeps_the_first_time_until_saved_again(
-    store: Store,
+    store: Backend,
 ) -> None:
     async with store.transaction() as tx:
         await tx.save_contact(contact())
     await store.mark_unreachable("webhook", "u1", seconds(5))
     await store.mark_unreachable("webhook", "u1", seconds(9))
     await store.mark_unreachable("webhook", "nobody", seconds(9))  # unknown: nothing happens
-    stored = await store.get_contact("webhook", "u1")
+    stored = await store.contact_at("webhook", "u1")
     assert stored is not None
     assert stored.unreachable_since == seconds(5)
     stored.unreachable_since = None
     async with store.transaction() as tx:
         await tx.save_contact(stored)
-    again = await store.get_contact("webhook", "u1")
+    again = await store.contact_at("webhook", "u1")
     assert again is not None
     assert again.unreachable_since is None
-    assert await store.get_contact("webhook", "nobody") is None
+    assert await store.contact_at("webhook", "nobody") is None
 
 
 async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
-    store: Store,
+    store: Backend,
 ) -> None:
     inbound_id = await store.record_inbound(event(1), T0)
     assert inbound_id is not None
@@ -1047,7 +1044,7 @@ async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
     assert await store.inbound_error(inbound_id) == "RuntimeError('boom')"
 
 
-async def test_parked_events_are_listed_and_made_pending_again(store: Store) -> None:
+async def test_parked_events_are_listed_and_made_pending_again(store: Backend) -> None:
     stored = [await store.record_inbound(event(n), T0) for n in (1, 2, 3)]
     first, second, processed = (inbound_id or 0 for inbound_id in stored)
     assert all(stored)
@@ -1075,17 +1072,17 @@ async def test_parked_events_are_listed_and_made_pending_again(store: Store) -> 
         assert await store.unpark_inbound(not_parked) is None
 
 
-async def test_the_fields_a_workflow_saved_are_kept_with_the_contact(store: Store) -> None:
+async def test_the_fields_a_workflow_saved_are_kept_with_the_contact(store: Backend) -> None:
     saved = contact().model_copy(update={"language": "fr", "workflow_fields": ["language"]})
     async with store.transaction() as tx:
         await tx.save_contact(saved)
-    stored = await store.get_contact("webhook", "u1")
+    stored = await store.contact_at("webhook", "u1")
     assert stored is not None
     assert (stored.language, stored.workflow_fields) == ("fr", ["language"])
 
     stored.workflow_fields = []
     async with store.transaction() as tx:
         await tx.save_contact(stored)
-    again = await store.get_contact("webhook", "u1")
+    again = await store.contact_at("webhook", "u1")
     assert again is not None
     assert again.workflow_fields == []

@@ -15,7 +15,6 @@ from core.models import (
     NoticeKind,
     Outbound,
 )
-from core.ports import Store
 from tests.storage.builders import (
     T0,
     conversation,
@@ -27,7 +26,7 @@ from tests.storage.builders import (
     seconds,
     seed,
 )
-from tests.storage.conftest import StoreMaker
+from tests.storage.conftest import Backend, StoreMaker
 
 
 def desk_message(message_id: str, conversation_id: str) -> Outbound:
@@ -63,7 +62,7 @@ def thread(
 # handoffs ---------------------------------------------------------------------------------
 
 
-async def test_conversation_round_trips_its_handoff(store: Store) -> None:
+async def test_conversation_round_trips_its_handoff(store: Backend) -> None:
     conv = conversation(assignee="ann")
     conv.handoff = Handoff(
         id="notice-1",
@@ -73,7 +72,7 @@ async def test_conversation_round_trips_its_handoff(store: Store) -> None:
     )
     await seed(store, conv)
 
-    stored = await store.get_conversation("v1")
+    stored = await store.load_conversation("v1")
     assert stored == conv
     assert stored is not None
     assert stored.handoff is not None
@@ -85,25 +84,25 @@ async def test_conversation_round_trips_its_handoff(store: Store) -> None:
     async with store.transaction() as tx:
         assert await tx.load_conversation("v1") == stored
         assert await tx.load_contact_and_open_conversation("webhook", "c1") == (
-            await tx.load_contact_by_id("c1"),
+            await tx.load_contact("c1"),
             stored,
         )
 
     stored.handoff, stored.version = None, 3
     await save(store, stored)
-    assert await store.get_conversation("v1") == stored
+    assert await store.load_conversation("v1") == stored
 
 
 # the desk's lane in the outbox ------------------------------------------------------------
 
 
 @pytest.fixture
-async def one_conversation(store: Store) -> None:
+async def one_conversation(store: Backend) -> None:
     await seed(store, conversation("a", "ca"))
 
 
 @pytest.mark.usefixtures("one_conversation")
-async def test_a_held_customer_message_does_not_hold_up_the_desk(store: Store) -> None:
+async def test_a_held_customer_message_does_not_hold_up_the_desk(store: Backend) -> None:
     await enqueue(
         store,
         message("c1", "a"),
@@ -131,7 +130,7 @@ async def test_a_held_customer_message_does_not_hold_up_the_desk(store: Store) -
 
 
 @pytest.mark.usefixtures("one_conversation")
-async def test_a_held_desk_message_does_not_hold_up_the_customer(store: Store) -> None:
+async def test_a_held_desk_message_does_not_hold_up_the_customer(store: Backend) -> None:
     await enqueue(store, desk_message("d1", "a"), desk_message("d2", "a"))
     await enqueue(store, message("c1", "a"), message("c2", "a"), at=seconds(1))
     d1, c1 = await store.claim_due_outbound(seconds(1), 10, 30)
@@ -148,7 +147,7 @@ async def test_a_held_desk_message_does_not_hold_up_the_customer(store: Store) -
 # where handoff notices were posted --------------------------------------------------------
 
 
-async def test_save_thread_keeps_the_first_post_at_a_place(store: Store) -> None:
+async def test_save_thread_keeps_the_first_post_at_a_place(store: Backend) -> None:
     await seed(store, conversation())
     # Saved in an order that no column of theirs sorts into, either way.
     posts = [thread("M5", "5.0"), thread("Z9", "9.0", agent_id="bob"), thread("A1", "1.0")]
@@ -164,7 +163,7 @@ async def test_save_thread_keeps_the_first_post_at_a_place(store: Store) -> None
     assert await store.thread_at("slack-eu", "Z9", "9.0") is None
 
 
-async def test_a_saved_thread_survives_a_restart(store: Store, store_maker: StoreMaker) -> None:
+async def test_a_saved_thread_survives_a_restart(store: Backend, store_maker: StoreMaker) -> None:
     await seed(store, conversation())
     await store.save_thread(thread("C1", "1.0"))
     await store.close()
@@ -181,7 +180,7 @@ async def test_a_saved_thread_survives_a_restart(store: Store, store_maker: Stor
 
 
 async def test_open_assigned_lists_the_agents_open_conversations_oldest_first(
-    store: Store,
+    store: Backend,
 ) -> None:
     newer = conversation("v1", "c1", opened_at=seconds(120), assignee="ann")
     older = conversation("v2", "c2", opened_at=seconds(60), assignee="ann")
@@ -197,7 +196,7 @@ async def test_open_assigned_lists_the_agents_open_conversations_oldest_first(
     assert await store.open_assigned("nobody") == []
 
 
-async def test_recent_transcript_is_the_last_entries_oldest_first(store: Store) -> None:
+async def test_recent_transcript_is_the_last_entries_oldest_first(store: Backend) -> None:
     await seed(store, conversation("v1", "c1"), conversation("v2", "c2"))
     # Times out of order: the order is the one they were added in.
     first, second, third = (

@@ -124,7 +124,7 @@ async def test_an_event_processed_elsewhere_is_not_processed_again(tmp_path: Pat
         # A second turn for the same event (its owner was wrongly thought dead) is undone.
         with pytest.raises(ConcurrentUpdate):
             await second_turn()
-        assert await second.get_conversation("late") is None
+        assert await second.load_conversation("late") is None
 
 
 async def test_a_lease_of_a_live_owner_is_kept_and_one_of_a_dead_owner_is_taken_over(

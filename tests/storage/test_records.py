@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.agents import AgentStatus
 from core.events import AssignedBy, ConversationAssigned, ConversationOpened, ConversationQueued
 from core.keys import ConversationKey
 from core.listing import ConversationFilter, ListedConversation, ListQuery, ListStatus, Position
@@ -17,13 +18,16 @@ from core.models import (
     Conversation,
     ConversationStatus,
     Direction,
+    Notice,
+    NoticeKind,
     Run,
     Timer,
     TranscriptEntry,
     Waiting,
 )
 from core.ports import Records, Store
-from tests.storage.builders import T0, agent, conversation, seconds, seed
+from core.ports import Waiting as Waiting_
+from tests.storage.builders import T0, agent, conversation, enqueue, message, seconds, seed
 
 
 def records(store: Store) -> Records:
@@ -255,3 +259,28 @@ async def test_agents_come_with_their_teams_and_open_conversations(store: Store)
         ("bob", ["support"], 1),
         ("cy", [], 0),
     ]
+
+
+async def test_workload_counts_what_is_open_and_waiting(store: Store) -> None:
+    await store.sync_directory(
+        [agent("ann"), agent("bob", AgentStatus.AWAY)], {"sales": ["ann", "bob"]}
+    )
+    queued = [conversation(f"q{n}", f"q{n}", opened_at=seconds(n)) for n in range(2)]
+    for n, waiting in enumerate(queued):
+        waiting.team, waiting.queued_at = "sales", seconds(10 + n)
+    taken = conversation("a1", "a1", assignee="ann")
+    await seed(store, *queued, taken)
+    notice = Notice(kind=NoticeKind.MESSAGE, conversation_id="a1", handoff_id="h1", at=T0)
+    desk = message("d1", "a1").model_copy(update={"channel": "slack", "notice": notice})
+    await enqueue(store, message("m1", "a1"), message("m2", "q0"), at=seconds(20))
+    await enqueue(store, desk, at=seconds(30))
+
+    found = await records(store).workload()
+
+    assert found.queues == {"sales": Waiting_(count=2, oldest=seconds(10))}
+    assert found.open_conversations == {"webhook": 3}
+    assert found.agents == {AgentStatus.ONLINE: 1, AgentStatus.AWAY: 1, AgentStatus.OFFLINE: 0}
+    assert found.outbox == {
+        ("webhook", "customer"): Waiting_(count=2, oldest=seconds(20)),
+        ("slack", "desk"): Waiting_(count=1, oldest=seconds(30)),
+    }

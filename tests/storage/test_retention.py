@@ -12,16 +12,16 @@ from core.clock import ManualClock
 from core.events import ConversationClosed
 from core.keys import ConversationKey
 from core.models import ConversationStatus, Timer
-from core.ports import Store
 from core.retention import Cutoffs, Purged, RetentionSettings, RetentionSweep
 from tests.storage.builders import T0, conversation, enqueue, entry, event, message, save, seed
+from tests.storage.conftest import Backend
 from tests.support.waiting import until
 
 NOW = T0 + timedelta(days=400)
 DEFAULTS = Cutoffs.at(RetentionSettings(), NOW)  # 90d, 365d, 7d, 7d
 
 
-async def processed(store: Store, n: int, received_days_ago: float) -> int:
+async def processed(store: Backend, n: int, received_days_ago: float) -> int:
     inbound_id = await store.record_inbound(
         event(n, user=f"u{n}"), NOW - timedelta(days=received_days_ago)
     )
@@ -31,7 +31,7 @@ async def processed(store: Store, n: int, received_days_ago: float) -> int:
     return inbound_id
 
 
-async def closed(store: Store, conversation_id: str, days: float) -> None:
+async def closed(store: Backend, conversation_id: str, days: float) -> None:
     """Seed a conversation closed `days` ago, with one transcript entry from then."""
     when = NOW - timedelta(days=days)
     opened = conversation(conversation_id, conversation_id, opened_at=when)
@@ -48,7 +48,7 @@ async def closed(store: Store, conversation_id: str, days: float) -> None:
         await tx.add_history(conversation_id, [ConversationClosed(at=when, by="an agent")])
 
 
-async def test_old_inbound_events_go_but_not_those_still_needed(store: Store) -> None:
+async def test_old_inbound_events_go_but_not_those_still_needed(store: Backend) -> None:
     old = await processed(store, 1, received_days_ago=8)
     recent = await processed(store, 2, received_days_ago=6)
     unprocessed = await store.record_inbound(event(3, user="u3"), T0)
@@ -70,7 +70,7 @@ async def test_old_inbound_events_go_but_not_those_still_needed(store: Store) ->
 
 
 async def test_sent_messages_go_after_the_window_pending_and_leased_ones_stay(
-    store: Store,
+    store: Backend,
 ) -> None:
     await seed(store, conversation("v1", "c1", opened_at=T0))
     await enqueue(store, message("m1", "v1"), message("m2", "v1"), at=T0)
@@ -93,18 +93,18 @@ async def test_sent_messages_go_after_the_window_pending_and_leased_ones_stay(
     assert leased.message.message_id == "m3"
 
 
-async def test_open_conversations_and_their_transcripts_stay_however_old(store: Store) -> None:
+async def test_open_conversations_and_their_transcripts_stay_however_old(store: Backend) -> None:
     await seed(store, conversation("open", "open", opened_at=T0))
     async with store.transaction() as tx:
         await tx.add_transcript([entry("open", "hello", T0)])
 
     assert await store.purge(DEFAULTS) == Purged()
-    assert await store.get_conversation("open") is not None
+    assert await store.load_conversation("open") is not None
     assert [e.text for e in await store.transcript("open")] == ["hello"]
 
 
 async def test_closed_conversations_go_with_their_rows_unless_something_still_waits(
-    store: Store,
+    store: Backend,
 ) -> None:
     await closed(store, "done", days=366)
     await enqueue(store, message("m-done", "done"), at=NOW - timedelta(days=366))
@@ -126,20 +126,20 @@ async def test_closed_conversations_go_with_their_rows_unless_something_still_wa
 
     purged = await store.purge(DEFAULTS)
 
-    assert await store.get_conversation("done") is None
+    assert await store.load_conversation("done") is None
     assert await store.transcript("done") == []
     assert await store.outbox("done") == []
     # Kept: a message still to send, a timer still to fire, and a conversation that closed
     # within the year (its transcript older than 90 days goes).
     for kept in ("unsent", "timed", "recent"):
-        assert await store.get_conversation(kept) is not None
+        assert await store.load_conversation(kept) is not None
         assert await store.transcript(kept) == []
     assert [r.message_id for r in await store.outbox("unsent")] == ["m-unsent"]
     assert [t.id for t in await store.due_timers(NOW, 10)] == ["t1"]
     assert purged == Purged(conversations=1, transcript_entries=4, outbox_messages=1)
 
 
-async def test_off_keeps_everything(store: Store) -> None:
+async def test_off_keeps_everything(store: Backend) -> None:
     await processed(store, 1, received_days_ago=800)
     await closed(store, "done", days=800)
     keep_all = RetentionSettings.model_validate(
@@ -149,10 +149,10 @@ async def test_off_keeps_everything(store: Store) -> None:
     )
 
     assert await store.purge(Cutoffs.at(keep_all, NOW)) == Purged()
-    assert await store.get_conversation("done") is not None
+    assert await store.load_conversation("done") is not None
 
 
-async def test_the_sweep_runs_at_start_and_then_every_interval(store: Store) -> None:
+async def test_the_sweep_runs_at_start_and_then_every_interval(store: Backend) -> None:
     clock = ManualClock(NOW)
     settings = RetentionSettings.model_validate({"inbox_dedupe": "2h", "sweep_every": "1h"})
     day_old = await processed(store, 1, received_days_ago=1)
@@ -177,7 +177,7 @@ async def test_the_sweep_runs_at_start_and_then_every_interval(store: Store) -> 
             await task
 
 
-def gone(store: Store, inbound_id: int) -> Callable[[], Awaitable[bool]]:
+def gone(store: Backend, inbound_id: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return await store.load_inbound(inbound_id) is None
 

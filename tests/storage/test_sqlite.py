@@ -183,7 +183,7 @@ async def test_a_transaction_cannot_be_used_after_its_block(store: SqliteStore) 
         pass
 
     with pytest.raises(RuntimeError, match="ended"):
-        await tx.get_agent("ann")
+        await tx.load_agent("ann")
 
 
 async def test_failed_commit_rolls_back_and_frees_the_writer(store: SqliteStore) -> None:
@@ -235,7 +235,7 @@ async def test_a_failed_write_leaves_the_database_free_for_other_processes(
 ) -> None:
     async def read_then_fail() -> None:
         async with store.transaction() as tx:
-            await tx.get_agent("ann")
+            await tx.load_agent("ann")
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
@@ -277,7 +277,7 @@ async def test_a_version_1_database_is_migrated_with_its_outbox_in_lanes(tmp_pat
         with raw(store.path) as conn:
             assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
             assert conn.execute("SELECT lane FROM outbox").fetchall() == [("v1",)]
-        conversation = await store.get_conversation("v1")
+        conversation = await store.load_conversation("v1")
         assert conversation is not None
         assert conversation.handoff is None
         # A message enqueued now is in the same lane as the migrated one: it waits behind it.
@@ -398,10 +398,10 @@ async def test_text_that_cannot_be_encoded_is_unstorable_not_unavailable(
         async with store.transaction() as tx:
             await tx.save_contact(unstorable)
 
-    assert await store.get_contact_by_id("c-bad") is None
+    assert await store.load_contact("c-bad") is None
     async with store.transaction() as tx:  # the writer goes on
         await tx.save_contact(contact("c-good", "u2"))
-    assert await store.get_contact_by_id("c-good") is not None
+    assert await store.load_contact("c-good") is not None
 
 
 async def test_an_event_the_inbox_cannot_store_fails_alone(store: SqliteStore) -> None:

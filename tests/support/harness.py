@@ -20,13 +20,20 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.app import Frontdesk, build
 from core.clock import ManualClock
 from core.config import load_config
-from core.ports import OutboxRecord
+from core.ports import OutboxRecord, Records
 from tests.support.serve import serving_app
 from tests.support.waiting import until
 
 SECRET = "test-webhook-secret-0123456789"
 API_TOKEN = "test-api-token-0123456789"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def records_of(frontdesk: Frontdesk) -> Records:
+    """What the running frontdesk's store holds: every store these tests run can say."""
+    assert frontdesk.records is not None
+    return frontdesk.records
+
 
 DIRECTORY = """
 agents:
@@ -141,7 +148,7 @@ class Running:
         """How many of the contacts' (only) conversations each agent has; None: unassigned."""
         counted: Counter[str | None] = Counter()
         for contact in contacts:
-            [conversation] = await self.frontdesk.store.conversations_of("webhook", contact)
+            [conversation] = await records_of(self.frontdesk).conversations_of("webhook", contact)
             counted[conversation.assignee] += 1
         return counted
 
@@ -154,10 +161,10 @@ class Running:
         """The contact's outbox rows once `ready` holds (bounded, so a broken test fails)."""
 
         async def rows_when_ready() -> list[OutboxRecord] | None:
-            conversations = await self.frontdesk.store.conversations_of(channel, contact)
+            conversations = await records_of(self.frontdesk).conversations_of(channel, contact)
             if not conversations:
                 return None
-            rows = await self.frontdesk.store.outbox(conversations[0].id)
+            rows = await records_of(self.frontdesk).outbox(conversations[0].id)
             return rows if ready(rows) else None
 
         found: list[OutboxRecord] = await until(rows_when_ready)

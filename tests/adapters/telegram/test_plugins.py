@@ -19,11 +19,12 @@ from telegram.ext import Application, CallbackContext, MessageHandler, filters
 
 from adapters.telegram.plugins import FrontdeskRouting, aiogram_router, aiogram_update, ptb_handler
 from core.app import Frontdesk, embedded
+from core.arrival import handled
 from core.clock import ManualClock
 from core.config import load_config
 from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, text_update
-from tests.support.harness import START
+from tests.support.harness import START, records_of
 from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
@@ -47,7 +48,7 @@ async def frontdesk(
 
 async def assert_untouched(frontdesk: Frontdesk, bot_api: FakeBotApi) -> None:
     await frontdesk.runtime.idle()
-    assert await frontdesk.store.get_contact("telegram", CHAT) is None
+    assert await records_of(frontdesk).contact_at("telegram", CHAT) is None
     assert await frontdesk.store.pending_inbound(10) == []
     assert bot_api.of("sendMessage") == []
 
@@ -57,14 +58,14 @@ async def assert_opened(frontdesk: Frontdesk, bot_api: FakeBotApi) -> None:
     sent = await bot_api.wait_for("sendMessage", 2)
     assert texts(bot_api) == [WELCOME, QUESTION]
     assert sent[1].params["reply_markup"] == KEYBOARD
-    assert await frontdesk.store.handles("telegram", CHAT)
+    assert handled(await frontdesk.store.open_conversation("telegram", CHAT))
 
 
 async def assert_assigned_to_sales(frontdesk: Frontdesk, bot_api: FakeBotApi) -> None:
     await frontdesk.runtime.idle()
     await bot_api.wait_for("sendMessage", 3)
     assert texts(bot_api)[2] == THANKS
-    [conversation] = await frontdesk.store.conversations_of("telegram", CHAT)
+    [conversation] = await records_of(frontdesk).conversations_of("telegram", CHAT)
     assert (conversation.team, conversation.assignee) == ("sales", "alice")
 
 
