@@ -21,6 +21,7 @@ from core.config_files import log_settings
 from core.crosscheck import directory_of, workflow_problems
 from core.default_secrets import refusal
 from core.errors import ConfigError, Problem, StoreUnavailable
+from core.event_loop import CHOICES, EventLoopChoice, loop_factory
 from core.graph_cli import graph
 from core.inspect_cli import agents, conversations, queues
 from core.models import ContactProfile
@@ -92,7 +93,20 @@ main.add_command(parked)
     is_flag=True,
     help="Serve beyond 127.0.0.1 even with a known default secret (a demo, never production).",
 )
-def serve(config_path: Path, host: str | None, port: int | None, insecure_demo: bool) -> None:
+@click.option(
+    "--event-loop",
+    type=click.Choice(CHOICES),
+    default="auto",
+    show_default=True,
+    help="auto: uvloop when it is installed (pip install 'frontdesk[speed]'), else asyncio's.",
+)
+def serve(
+    config_path: Path,
+    host: str | None,
+    port: int | None,
+    insecure_demo: bool,
+    event_loop: EventLoopChoice,
+) -> None:
     """Run the server with the given config file. SIGHUP reloads it; SIGTERM stops."""
     from core.app import serve as run_server
     from core.server import CannotStart
@@ -114,7 +128,13 @@ def serve(config_path: Path, host: str | None, port: int | None, insecure_demo: 
         click.echo(reason, err=True)
         sys.exit(2)
     try:
-        asyncio.run(run_server(config, reload))
+        factory = loop_factory(event_loop)
+    except ImportError:
+        click.echo("frontdesk: --event-loop uvloop: pip install 'frontdesk[speed]'", err=True)
+        sys.exit(2)
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(run_server(config, reload))
     except CannotStart as exc:
         click.echo(f"frontdesk: {exc}", err=True)
         sys.exit(1)

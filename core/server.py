@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -186,7 +187,10 @@ class _Refusal(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream server's transport: a cast, not an isinstance check, because uvloop's
+        # transports do not subclass asyncio.Transport (they implement it); an assertion
+        # failing here made uvloop reset the connection instead of sending the 503.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         transport.write(REFUSAL)
         self._timer = asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.close)

@@ -39,7 +39,7 @@ class TelegramChannel:
         limits = SendLimits(settings.per_chat_interval_seconds, settings.per_bot_per_second)
         limiter = pacing_for(inbox, clock, slug, limits)
         self._sender = BotSender(slug, settings, limiter)
-        self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.bot, limiter, clock)
+        self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.api, limiter, clock)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
         self._endpoint: UpdateEndpoint | None = None
         self._poller: UpdatePoller | None = None
@@ -47,7 +47,7 @@ class TelegramChannel:
             self._endpoint = UpdateEndpoint(slug, settings, self._handler)
         elif settings.mode == "polling":
             self._poller = UpdatePoller(
-                slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.bot
+                slug, settings.poll_timeout_seconds, inbox, self._handler, lambda: self._sender.api
             )
         self._tasks = TaskSet()  # the poller, while it runs
 

@@ -14,10 +14,12 @@ from typing import TypeVar
 
 import click
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 
 from adapters.telegram.hints import token_refused
-from adapters.telegram.outbound import new_bot
+from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import ALLOWED_UPDATES
 from core.channel_commands import channel_settings
@@ -111,6 +113,15 @@ def info(config_path: Path, slug: str) -> None:
     click.echo(bot_line)
     for line in lines:
         click.echo(line)
+
+
+def new_bot(settings: TelegramSettings) -> Bot:
+    """An aiogram client of the channel's bot at its `base_url` (these commands run outside
+    the server, so aiogram's import costs nothing there); whoever makes it closes it."""
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.base_url), timeout=REQUEST_TIMEOUT_SECONDS
+    )
+    return Bot(settings.token.get_secret_value(), session=session)
 
 
 def _settings(config_path: Path, slug: str) -> TelegramSettings:

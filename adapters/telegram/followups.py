@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from aiogram import Bot
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-
+from adapters.telegram.payloads import CallbackQuery, Message
 from adapters.telegram.texts import MESSAGE_LIMIT, utf16_length
+from adapters.telegram.wire import BotApi
 from core.pacing import Pacing
 from core.ports import Clock
 from core.tasks import TaskSet
@@ -35,7 +34,7 @@ CHOSEN_MARK = "✔"
 
 class ButtonFollowUps:
     def __init__(
-        self, slug: str, bot: Callable[[], Bot | None], limiter: Pacing, clock: Clock
+        self, slug: str, bot: Callable[[], BotApi | None], limiter: Pacing, clock: Clock
     ) -> None:
         self._slug = slug
         self._bot = bot
@@ -52,28 +51,25 @@ class ButtonFollowUps:
             return
         self._tasks.spawn(self._follow_up(bot, query))
 
-    async def _follow_up(self, bot: Bot, query: CallbackQuery) -> None:
+    async def _follow_up(self, bot: BotApi, query: CallbackQuery) -> None:
         try:
-            await self._paced(lambda: bot.answer_callback_query(callback_query_id=query.id))
+            await self._paced(
+                lambda: bot.call("answerCallbackQuery", {"callback_query_id": query.id})
+            )
         except Exception:
             log.exception("telegram %s: answerCallbackQuery failed", self._slug)
         message = query.message
         if message is None:
             return
         chat_id, message_id = message.chat.id, message.message_id
-        text = chosen_text(message, query.data) if isinstance(message, Message) else None
+        text = chosen_text(message, query.data)
+        where = {"chat_id": chat_id, "message_id": message_id}
         try:
             if text is not None:
                 # Without reply_markup, the edited message has no inline keyboard.
-                await self._paced(
-                    lambda: bot.edit_message_text(chat_id=chat_id, message_id=message_id, text=text)
-                )
+                await self._paced(lambda: bot.call("editMessageText", {**where, "text": text}))
             else:
-                await self._paced(
-                    lambda: bot.edit_message_reply_markup(
-                        chat_id=chat_id, message_id=message_id, reply_markup=None
-                    )
-                )
+                await self._paced(lambda: bot.call("editMessageReplyMarkup", where))
         except Exception:
             log.exception(
                 "telegram %s: could not remove the keyboard of message %s in chat %s",
@@ -104,7 +100,7 @@ def chosen_text(question: Message, data: str | None) -> str | None:
     the button or the text is not there (then only the keyboard comes off), or when the
     line would not fit in a message."""
     markup = question.reply_markup
-    if question.text is None or data is None or not isinstance(markup, InlineKeyboardMarkup):
+    if question.text is None or data is None or markup is None:
         return None
     label = next(
         (b.text for row in markup.inline_keyboard for b in row if b.callback_data == data), None

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
-from aiogram.types import CallbackQuery, Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from adapters.telegram.payloads import CallbackQuery, Update
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.updates import to_inbound
 from core.bodies import backlogged, describe, error_response, json_object, read_limited, refused
@@ -45,11 +45,10 @@ class UpdateHandler:
         self._inbox = inbox
         self._pressed = pressed
 
-    async def handle(self, update: Update, raw: dict[str, Any] | None = None) -> Handled:
-        """`raw` is the update's JSON as the Bot API sent it, kept with the event; when the
-        update came parsed (getUpdates, a host bot), aiogram's dump of it stands in."""
-        if raw is None:
-            raw = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    async def handle(self, raw: dict[str, Any]) -> Handled:
+        """`raw` is the update's JSON as the Bot API sent it (or a host bot's client gives it
+        back), kept with the event. Raises `BadInbound` when it is not an update."""
+        update = read_update(raw)
         try:
             event = to_inbound(update, self._slug, raw, self._private_chats_only)
         except ValidationError as exc:
@@ -60,6 +59,13 @@ class UpdateHandler:
         if accepted and update.callback_query is not None:
             self._pressed(update.callback_query)
         return "accepted" if accepted else "duplicate"
+
+
+def read_update(raw: dict[str, Any]) -> Update:
+    try:
+        return Update.model_validate(raw)
+    except ValidationError as exc:
+        raise BadInbound(describe(exc)) from exc
 
 
 class UpdateEndpoint:
@@ -75,9 +81,10 @@ class UpdateEndpoint:
         self._handler = handler
 
     async def handle(self, request: web.Request) -> web.Response:
+        data: dict[str, Any] = {}
         try:
-            update, data = await self._read_update(request)
-            handled = await self._handler.handle(update, data)
+            data = await self._read_update(request)
+            handled = await self._handler.handle(data)
         except Refused as exc:
             return self._refuse(exc.status, str(exc))
         except Backlogged as exc:
@@ -89,25 +96,19 @@ class UpdateEndpoint:
             log.exception(
                 "telegram %s: could not store update %s; answering 503 so it is sent again",
                 self._slug,
-                update.update_id,
+                data.get("update_id"),
                 extra={"channel": self._slug},
             )
             return error_response(503, "store unavailable, retry later")
         return web.json_response({"status": handled})
 
-    async def _read_update(self, request: web.Request) -> tuple[Update, dict[str, Any]]:
+    async def _read_update(self, request: web.Request) -> dict[str, Any]:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", errors="replace")
         if not hmac.compare_digest(given, self._secret):
             raise Unauthorized(f"missing or wrong {SECRET_HEADER}")
 
         body = await read_limited(request, self._settings.max_body_bytes)
-        data = json_object(body)
-        try:
-            # No bot in the context: the update is read, never used to call methods on.
-            update = Update.model_validate(data)
-        except ValidationError as exc:
-            raise BadInbound(describe(exc)) from exc
-        return update, data
+        return json_object(body)
 
     def _refuse(self, status: int, reason: str) -> web.Response:
         return refused(f"telegram {self._slug}", "an update", status, reason)

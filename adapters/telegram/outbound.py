@@ -1,4 +1,5 @@
-"""The sender: one aiogram `Bot` that delivers each outbound message and says how it went.
+"""The sender: delivers each outbound message with the channel's `BotApi` client and says how
+it went.
 
 Every platform failure becomes a `Delivery`, never an exception, so that the outbox decides
 what to do: SENT, RETRY (with Telegram's own retry_after on a 429) or FAILED. A message that
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, TypedDict
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (
+from adapters.telegram.errors import (
+    BotApiFailure,
     ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
@@ -25,19 +24,11 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
-
 from adapters.telegram.hints import token_refused
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
-from adapters.telegram.wire import WireSender
+from adapters.telegram.wire import BotApi
 from core.deliveries import Delivery, DeliveryOutcome
 from core.models import Option, Outbound
 from core.pacing import Pacing
@@ -50,15 +41,34 @@ REQUEST_TIMEOUT_SECONDS = 15
 # forgotten (its keyboard then stays until used: it is a one-time keyboard).
 KEYBOARDS_REMEMBERED = 100_000
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+# The reply_markup objects the sender writes, as the Bot API spells them:
+# https://core.telegram.org/bots/api#inlinekeyboardmarkup
+class InlineButton(TypedDict):
+    text: str
+    callback_data: str
 
 
-def new_bot(settings: TelegramSettings) -> Bot:
-    """A client of the channel's bot at its `base_url`; whoever makes it closes its session."""
-    session = AiohttpSession(
-        api=TelegramAPIServer.from_base(settings.base_url), timeout=REQUEST_TIMEOUT_SECONDS
-    )
-    return Bot(settings.token.get_secret_value(), session=session)
+class InlineKeyboard(TypedDict):
+    inline_keyboard: list[list[InlineButton]]
+
+
+class ContactButton(TypedDict):
+    text: str
+    request_contact: bool
+
+
+class ReplyKeyboard(TypedDict):
+    keyboard: list[list[ContactButton]]
+    one_time_keyboard: bool
+    resize_keyboard: bool
+
+
+class RemoveKeyboard(TypedDict):
+    remove_keyboard: bool
+
+
+Markup = InlineKeyboard | ReplyKeyboard | RemoveKeyboard
 
 
 class BotSender:
@@ -66,8 +76,7 @@ class BotSender:
         self._slug = slug
         self._settings = settings
         self._limiter = limiter
-        self._bot: Bot | None = None
-        self._wire = WireSender(settings, REQUEST_TIMEOUT_SECONDS)
+        self._api = BotApi(settings, REQUEST_TIMEOUT_SECONDS)
         # Parts of a split message already delivered, by message id, so that a retry after a
         # failure half way does not send the first parts again. Only in this process: after a
         # restart a half-sent long message is sent whole again (at least once on the wire).
@@ -78,22 +87,19 @@ class BotSender:
         self._phone_keyboards: OrderedDict[str, None] = OrderedDict()
 
     @property
-    def bot(self) -> Bot | None:
-        return self._bot
+    def api(self) -> BotApi | None:
+        """The bot's client while the sender runs (button follow-ups and the poller share
+        its connections); None before start and after close."""
+        return self._api if self._api.started else None
 
     async def start(self) -> None:
-        if self._bot is None:
-            self._bot = new_bot(self._settings)
-        self._wire.start()
+        self._api.start()
 
     async def close(self) -> None:
-        await self._wire.close()
-        if self._bot is not None:
-            await self._bot.session.close()
-            self._bot = None
+        await self._api.close()
 
     async def send(self, message: Outbound) -> Delivery:
-        if self._bot is None:
+        if not self._api.started:
             raise RuntimeError("the telegram sender was not started")
         parts = split_text(message.text, MESSAGE_LIMIT)
         done = self._parts_sent.get(message.message_id, 0)
@@ -108,7 +114,8 @@ class BotSender:
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
-                    await self._wire.send_message(message.recipient, parts[index], _plain(markup))
+                    plain: dict[str, Any] | None = dict(markup) if markup is not None else None
+                    await self._api.send_message(message.recipient, parts[index], plain)
                 finally:
                     await self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
@@ -133,16 +140,16 @@ class BotSender:
         if message.answer == "phone":
             return share_phone(self._settings.share_phone_label) if last else None
         if message.recipient in self._phone_keyboards:
-            return ReplyKeyboardRemove(remove_keyboard=True)
+            return RemoveKeyboard(remove_keyboard=True)
         return None
 
     def _shown(self, chat: str, markup: Markup | None) -> None:
-        if isinstance(markup, ReplyKeyboardMarkup):
+        if markup is not None and "keyboard" in markup:
             self._phone_keyboards.pop(chat, None)
             self._phone_keyboards[chat] = None
             if len(self._phone_keyboards) > KEYBOARDS_REMEMBERED:
                 self._phone_keyboards.popitem(last=False)
-        elif isinstance(markup, ReplyKeyboardRemove):
+        elif markup is not None and "remove_keyboard" in markup:
             self._phone_keyboards.pop(chat, None)
 
     def _unsent(self, message: Outbound, exc: Exception) -> Delivery:
@@ -153,7 +160,7 @@ class BotSender:
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
             return Delivery.failed(_reason(exc))
         if isinstance(exc, TelegramServerError | TelegramNetworkError | TimeoutError):
-            # aiogram turns timeouts and connection errors into TelegramNetworkError.
+            # The client turns timeouts and connection errors into TelegramNetworkError.
             return Delivery.retry(_reason(exc))
         if isinstance(exc, ClientDecodeError):  # e.g. a proxy's HTML error page
             return Delivery.retry(f"ClientDecodeError: {exc.message}")
@@ -174,32 +181,28 @@ class BotSender:
         return Delivery.retry(f"{type(exc).__name__}: {exc}")
 
 
-def keyboard(options: list[Option]) -> InlineKeyboardMarkup | None:
+def keyboard(options: list[Option]) -> InlineKeyboard | None:
     """One button per row, so that long labels are never cut; None without options."""
     if not options:
         return None
-    return InlineKeyboardMarkup(
+    return InlineKeyboard(
         inline_keyboard=[
-            [InlineKeyboardButton(text=o.label, callback_data=callback_data(o.id))] for o in options
+            [InlineButton(text=o.label, callback_data=callback_data(o.id))] for o in options
         ]
     )
 
 
-def share_phone(label: str) -> ReplyKeyboardMarkup:
+def share_phone(label: str) -> ReplyKeyboard:
     """One button that sends the customer's own contact (with their user_id), shown once
     and small. https://core.telegram.org/bots/api#keyboardbutton"""
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=label, request_contact=True)]],
+    return ReplyKeyboard(
+        keyboard=[[ContactButton(text=label, request_contact=True)]],
         one_time_keyboard=True,
         resize_keyboard=True,
     )
 
 
-def _plain(markup: Markup | None) -> dict[str, Any] | None:
-    return None if markup is None else markup.model_dump(mode="json", exclude_none=True)
-
-
-def _reason(exc: TelegramAPIError | TimeoutError) -> str:
-    if isinstance(exc, TelegramAPIError):
+def _reason(exc: BotApiFailure | TimeoutError) -> str:
+    if isinstance(exc, BotApiFailure):
         return f"{type(exc).__name__}: {exc.message}"
     return f"{type(exc).__name__}: no answer in time"

@@ -14,7 +14,7 @@ conversation by handing an update to `FrontdeskRouting.start` (from its `/suppor
 say), which runs the conversation_opened workflow.
 
 Sending stays with frontdesk: its transactional outbox delivers through the channel's own
-aiogram `Bot` (the channel's token and base_url), not through the host's client. That keeps
+Bot API client (the channel's token and base_url), not through the host's client. That keeps
 frontdesk's guarantees (retries, 429 retry-after, never sending twice) whichever SDK the host
 uses, at the cost of a second HTTP client for the same token, which Telegram allows.
 """
@@ -31,10 +31,15 @@ from aiogram.types import TelegramObject, Update
 from telegram.ext import ApplicationHandlerStop, CallbackContext, TypeHandler
 
 from adapters.telegram.channel import TelegramChannel
+from adapters.telegram.inbound import read_update
+from adapters.telegram.payloads import Update as BotApiUpdate
 from core.app import Frontdesk
 from core.arrival import handled
 
 PtbContext = CallbackContext[Any, Any, Any, Any]
+# What a host hands over: aiogram's update, or the Bot API's JSON of one (python-telegram-bot's
+# `update.to_dict()`).
+HostUpdate = Update | dict[str, Any]
 
 
 class FrontdeskRouting:
@@ -50,25 +55,33 @@ class FrontdeskRouting:
         self._store = frontdesk.store
         self._handler = channel.handler
 
-    async def offer(self, update: Update) -> bool:
+    async def offer(self, update: HostUpdate) -> bool:
         """True when frontdesk took the update (the host must not handle it too): a message or
         button press from a private chat that frontdesk is handling. An update of that chat
         that frontdesk has no use for (a service message, a press of the host's own button)
         is left to the host."""
-        chat_id = _private_chat(update)
+        raw = _json(update)
+        chat_id = _private_chat(read_update(raw))
         if chat_id is None:
             return False
         if not handled(await self._store.open_conversation(self._slug, str(chat_id))):
             return False
-        return await self.start(update)
+        return await self._handler.handle(raw) != "ignored"
 
-    async def start(self, update: Update) -> bool:
+    async def start(self, update: HostUpdate) -> bool:
         """Hand the update to frontdesk whoever handles its chat: with no open conversation,
         this opens one. True when frontdesk took it (or had it already)."""
-        return await self._handler.handle(update) != "ignored"
+        return await self._handler.handle(_json(update)) != "ignored"
 
 
-def _private_chat(update: Update) -> int | None:
+def _json(update: HostUpdate) -> dict[str, Any]:
+    """The update as the Bot API's JSON, which the channel reads and keeps with the event."""
+    if isinstance(update, dict):
+        return update
+    return update.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def _private_chat(update: BotApiUpdate) -> int | None:
     if update.message is not None:
         chat = update.message.chat
         return chat.id if chat.type == "private" else None
@@ -126,14 +139,16 @@ def ptb_handler(
     host's handlers; it stops the rest of the groups when frontdesk takes the update."""
 
     async def offer(update: telegram.Update, context: PtbContext) -> None:
-        if await routing.offer(aiogram_update(update)):
+        # PTB's to_dict gives back the Bot API's JSON, which is what the channel reads.
+        if await routing.offer(update.to_dict()):
             raise ApplicationHandlerStop
 
     return TypeHandler(telegram.Update, offer)
 
 
 def aiogram_update(update: telegram.Update) -> Update:
-    """A python-telegram-bot update as aiogram's type, which `FrontdeskRouting` reads (from
-    a host's `/support` handler: `await routing.start(aiogram_update(update))`)."""
+    """A python-telegram-bot update as aiogram's type (from a host's `/support` handler:
+    `await routing.start(aiogram_update(update))`; `routing.start(update.to_dict())` does
+    the same without aiogram's parsing)."""
     # PTB's to_dict gives back the Bot API's JSON, which is what aiogram's types read.
     return Update.model_validate(update.to_dict())

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
-
+from adapters.telegram.errors import BotApiFailure, ClientDecodeError, TelegramUnauthorizedError
 from adapters.telegram.hints import token_refused
 from adapters.telegram.inbound import UpdateHandler
 from adapters.telegram.outbound import REQUEST_TIMEOUT_SECONDS
 from adapters.telegram.updates import ALLOWED_UPDATES
+from adapters.telegram.wire import BotApi
 from core.errors import Backlogged, Refused, StoreUnavailable
 from core.ports import Inbox, Leadership
 
@@ -46,7 +46,7 @@ class UpdatePoller:
         poll_timeout: int,
         inbox: Inbox,
         handler: UpdateHandler,
-        bot: Callable[[], Bot | None],
+        bot: Callable[[], BotApi | None],
     ) -> None:
         self._slug = slug
         self._poll_timeout = poll_timeout
@@ -72,7 +72,7 @@ class UpdatePoller:
                 if not webhook_deleted:
                     # Telegram refuses getUpdates (409) while a webhook is set; deleting it
                     # keeps the updates it holds.
-                    await bot.delete_webhook(drop_pending_updates=False)
+                    await bot.call("deleteWebhook", {"drop_pending_updates": False})
                     webhook_deleted = True
                 if self._last is None:
                     saved = await self._inbox.load_cursor(self._cursor)
@@ -85,9 +85,8 @@ class UpdatePoller:
             except TelegramUnauthorizedError:
                 log.error(token_refused(self._slug), extra={"channel": self._slug})
                 await self._pause()
-            except (StoreUnavailable, AiogramError) as exc:
-                # AiogramError covers the Bot API's errors and network failures and timeouts
-                # (aiogram turns those into TelegramNetworkError).
+            except (StoreUnavailable, BotApiFailure) as exc:
+                # BotApiFailure covers the Bot API's errors, network failures and timeouts.
                 log.warning(
                     "telegram %s: polling failed, trying again in %.1f s: %s",
                     self._slug,
@@ -111,32 +110,39 @@ class UpdatePoller:
         inbox = self._inbox
         return not isinstance(inbox, Leadership) or await inbox.lead(f"telegram:{self._slug}")
 
-    async def _round(self, bot: Bot, last: int) -> None:
+    async def _round(self, bot: BotApi, last: int) -> None:
         """One getUpdates and its batch, in order. A failure part way leaves the rest of the
         batch with Telegram, which sends it again when asked from the offset saved last."""
-        updates = await bot.get_updates(
-            # 0 (nothing saved yet): ask for whatever Telegram holds, from the oldest.
-            offset=last + 1 if last else None,
-            timeout=self._poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-            # The long poll itself may take poll_timeout; the usual limit comes on top.
-            request_timeout=self._poll_timeout + REQUEST_TIMEOUT_SECONDS,
+        params: dict[str, Any] = {
+            "timeout": self._poll_timeout,
+            "allowed_updates": ALLOWED_UPDATES,
+        }
+        if last:  # 0 (nothing saved yet): ask for whatever Telegram holds, from the oldest
+            params["offset"] = last + 1
+        # The long poll itself may take poll_timeout; the usual limit comes on top.
+        updates = await bot.call(
+            "getUpdates", params, timeout_seconds=self._poll_timeout + REQUEST_TIMEOUT_SECONDS
         )
-        for update in updates:
+        if not isinstance(updates, list):
+            raise ClientDecodeError("getUpdates", "Failed to decode object")
+        for raw in updates:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                raise ClientDecodeError("getUpdates", "an update without its update_id")
             try:
-                await self._handler.handle(update)
+                await self._handler.handle(raw)
             except Refused as exc:
                 # It would be refused again at every round and hold up the updates after it.
                 log.warning(
                     "telegram %s: update %d refused and skipped: %s",
                     self._slug,
-                    update.update_id,
+                    update_id,
                     exc,
                     extra={"channel": self._slug},
                 )
             # Only now: the event is stored (or was ignored, or seen before).
-            await self._inbox.save_cursor(self._cursor, str(update.update_id))
-            self._last = update.update_id
+            await self._inbox.save_cursor(self._cursor, str(update_id))
+            self._last = update_id
 
     async def _pause(self) -> None:
         # A plain sleep, not the injected clock: this waits on the network, not a schedule.

@@ -1,6 +1,6 @@
 """From a Bot API `Update` to our `Inbound`, or to nothing when frontdesk has no use for it.
 
-Parsing is aiogram's (its types are the Bot API's, kept up to date); this module only decides
+Parsing is `payloads`' (the Bot API's fields that frontdesk reads); this module only decides
 what an update means to a conversation.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import CallbackQuery, Message, Update, User
-from aiogram.types.update import UpdateTypeLookupError
-
+from adapters.telegram.payloads import CallbackQuery, File, Message, Update, User
 from core.models import Attachment, ContactProfile, Inbound
 
 # callback_data is ours: `fd:` + the option id. Option ids are at most 32 characters of
@@ -61,15 +59,11 @@ def to_inbound(
     ones when `private_chats_only`, messages with nothing we read (service messages, polls,
     ...), button presses that are not ours, and every other update type.
     """
-    try:
-        kind = update.event_type
-    except UpdateTypeLookupError:  # an update type newer than our aiogram, or none at all
-        return None
-    if kind == "message" and update.message is not None:
+    if update.message is not None:
         return _from_message(update, update.message, channel, raw, private_chats_only)
-    if kind == "callback_query" and update.callback_query is not None:
+    if update.callback_query is not None:
         return _from_callback(update, update.callback_query, channel, raw, private_chats_only)
-    return None
+    return None  # another update type (edited_message, poll, ...), or one newer than ours
 
 
 def _from_message(
@@ -119,12 +113,14 @@ def _international(phone: str) -> str:
 def _attachment(message: Message) -> Attachment | None:
     """The message's first content of `ATTACHMENT_KINDS`, described; None when it has none.
     A photo comes in several sizes, largest last: https://core.telegram.org/bots/api#message"""
-    kind = next((k for k in ATTACHMENT_KINDS if getattr(message, k) is not None), None)
+    kind = next((k for k in ATTACHMENT_KINDS if getattr(message, k)), None)
     if kind is None:
         return None
     content: Any = getattr(message, kind)
     if kind == "photo":
         content = content[-1]
+    if isinstance(content, File):
+        return Attachment(kind=kind, file_id=content.file_id, name=content.file_name)
     if kind == "venue":
         place = message.venue
         assert place is not None
@@ -132,9 +128,9 @@ def _attachment(message: Message) -> Attachment | None:
         return Attachment(
             kind=kind, name=place.title, latitude=where.latitude, longitude=where.longitude
         )
-    if kind == "location":
-        return Attachment(kind=kind, latitude=content.latitude, longitude=content.longitude)
-    return Attachment(kind=kind, file_id=content.file_id, name=getattr(content, "file_name", None))
+    point = message.location
+    assert point is not None  # the last kind left
+    return Attachment(kind=kind, latitude=point.latitude, longitude=point.longitude)
 
 
 def _from_callback(

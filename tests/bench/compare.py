@@ -3,6 +3,7 @@ bot and a bare aiohttp 200, under the same load, in interleaved rounds.
 
     .venv/bin/python -m tests.bench.compare            # about four minutes
     .venv/bin/python -m tests.bench.compare --rounds 1 --count 1000
+    .venv/bin/python -m tests.bench.compare --event-loop asyncio   # frontdesk without uvloop
 
 Everything on 127.0.0.1. The servers run pinned to core 0 and this process (load generator,
 fake Bot API, callback receiver) to core 1 where `taskset` allows. Prints one row per server
@@ -36,7 +37,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-async def main(rounds: int, count: int) -> None:
+async def main(rounds: int, count: int, event_loop: str) -> None:
     if pinned():
         os.sched_setaffinity(0, {1})
     sink = Sink()
@@ -47,7 +48,7 @@ async def main(rounds: int, count: int) -> None:
         for round_ in range(rounds):
             for name in ORDER:
                 make = load.webhook_body if name == "frontdesk-webhook" else load.telegram_body
-                async with serve(name, api) as server:
+                async with serve(name, api, event_loop) as server:
                     await new_chats.run(server, sink, make, next(numbers), count // 10)  # warm
                     figures = [
                         await new_chats.run(server, sink, make, next(numbers), count),
@@ -68,6 +69,7 @@ async def main(rounds: int, count: int) -> None:
                         flush=True,
                     )
     report(results, rounds)
+    print(f"frontdesk's event loop: {event_loop}")
 
 
 def _median(rows: list[Figures], field: str) -> float | None:
@@ -131,5 +133,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--count", type=int, default=3000, help="messages per closed scenario")
+    parser.add_argument(
+        "--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="frontdesk's"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.count))
+    asyncio.run(main(args.rounds, args.count, args.event_loop))

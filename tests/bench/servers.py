@@ -97,8 +97,9 @@ async def _until_listening(port: int, process: asyncio.subprocess.Process) -> No
 
 
 @asynccontextmanager
-async def serve(name: str, api: str) -> AsyncIterator[Server]:
-    """Start `name` (one of TARGETS) with `api` as its Bot API and callback base URL."""
+async def serve(name: str, api: str, event_loop: str = "auto") -> AsyncIterator[Server]:
+    """Start `name` (one of TARGETS) with `api` as its Bot API and callback base URL, and
+    frontdesk on `event_loop` (`frontdesk serve --event-loop`)."""
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     port = free_port()
     gc_file = folder / "gc-ms"
@@ -113,6 +114,7 @@ async def serve(name: str, api: str) -> AsyncIterator[Server]:
         config = write_config(folder, f"{api}/callback", {"ask": WORKFLOW}, channels=channels)
         listen_on(config, port)
         command = [*watch, "frontdesk", "--log-level", "WARNING", "serve", "--config", str(config)]
+        command += ["--event-loop", event_loop]
         path = "/telegram/updates" if telegram else "/webhook/events"
     if pinned():
         command = ["taskset", "-c", SERVER_CORE, *command]

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from tests.support.harness import SECRET, event, post_event, write_config
@@ -91,16 +92,23 @@ async def connected(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWrit
         return None  # not listening yet
 
 
+@pytest.mark.parametrize("event_loop", ["asyncio", "uvloop"])
 async def test_over_the_cap_a_connection_is_refused_until_one_closes(
-    tmp_path: Path, receiver: Receiver, route_by_team: str
+    tmp_path: Path, receiver: Receiver, route_by_team: str, event_loop: str
 ) -> None:
+    if event_loop == "uvloop":
+        pytest.importorskip("uvloop", reason="frontdesk[speed] is not installed")
     config = write_config(tmp_path, receiver.url, {"route-by-team": route_by_team})
     url = configure(config, max_connections=2, header_timeout_seconds=30)
     port = int(url.rsplit(":", 1)[1])
     log = tmp_path / "frontdesk.log"
     # A new connection for every request, as a platform's delivery makes.
     fresh = aiohttp.TCPConnector(force_close=True)
-    async with serving(config, log), aiohttp.ClientSession(connector=fresh) as http:
+    loop = ("--event-loop", event_loop)
+    async with (
+        serving(config, log, serve_options=loop),
+        aiohttp.ClientSession(connector=fresh) as http,
+    ):
         # The first two connections, made as soon as it listens, take both places.
         idle = [await until(lambda: connected(port)) for _ in range(2)]
 

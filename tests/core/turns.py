@@ -39,7 +39,7 @@ class Directory:
         self.open_counts = dict(open_counts or {})
         self.cursors: dict[str, str] = {}
 
-    async def get_agent(self, agent_id: str) -> Agent | None:
+    async def load_agent(self, agent_id: str) -> Agent | None:
         return self.agents.get(agent_id)
 
     async def team_facts(self, team: str) -> TeamFacts:

@@ -11,8 +11,8 @@ from tests.faults.crash import Plan, Tally, run
 
 pytestmark = pytest.mark.faults
 
-# Small, so that the suite stays fast: each kill costs a process start (seconds, with aiogram
-# to import for Telegram).
+# Small, so that the suite stays fast: each kill costs a process start (a second or more on a
+# busy machine).
 PLAN = Plan(events=200, kills=2)
 TELEGRAM_PLAN = Plan(events=150, kills=1)
 

@@ -92,8 +92,8 @@ async def serving(
 
 async def until_healthy(session: aiohttp.ClientSession, url: str, limit: float = 30.0) -> None:
     """Wait for /healthz to answer (bounded: a server that never starts fails the caller).
-    The bound is generous: a start imports aiogram and slack_sdk, which takes seconds on a
-    busy machine."""
+    The bound is generous: a start imports slack_sdk and the stores' drivers, which takes
+    seconds on a busy machine."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:

@@ -8,7 +8,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiogram.types import Update
 
 from adapters.telegram import TelegramChannel
 from adapters.telegram.inbound import SECRET_HEADER
@@ -159,7 +158,7 @@ async def test_a_button_press_before_start_is_stored_without_a_follow_up(
     channel = TelegramChannel(SLUG, make_settings(bot_api.url), inbox, clock)
     update = button_update(24, "fd:sales")
 
-    assert await channel.handler.handle(Update.model_validate(update), update) == "accepted"
+    assert await channel.handler.handle(update) == "accepted"
 
     await channel.idle()
     assert [e.option_id for e in inbox.events] == ["sales"]
