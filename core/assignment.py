@@ -8,6 +8,7 @@ any of this.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, assert_never
@@ -95,6 +96,32 @@ def holder(conversation: Conversation) -> str | None:
     if conversation.status == ConversationStatus.OPEN:
         return conversation.assignee
     return None
+
+
+class Holders:
+    """Whom each conversation a transaction has loaded or saved counts against (`holder`), so
+    that a store can count what the transaction's saves change before they are stored: the
+    facts a later decision in the same transaction (or write group) reads must include them."""
+
+    def __init__(self) -> None:
+        self._of: dict[str, str | None] = {}
+
+    def loaded(self, conversation: Conversation | None) -> Conversation | None:
+        if conversation is not None:
+            self._of[conversation.id] = holder(conversation)
+        return conversation
+
+    def saved(self, conversation: Conversation, open_delta: Counter[str]) -> None:
+        """Count the save into `open_delta` (agent: open conversations gained, negative for
+        slots freed); a conversation neither loaded nor saved before counted for nobody."""
+        before = self._of.get(conversation.id)
+        after = holder(conversation)
+        if before != after:
+            if before is not None:
+                open_delta[before] -= 1
+            if after is not None:
+                open_delta[after] += 1
+        self._of[conversation.id] = after
 
 
 def check_directory(agents: Sequence[Agent], teams: Mapping[str, Sequence[str]]) -> None:

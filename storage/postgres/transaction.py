@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from core.agents import Agent
-from core.assignment import AgentFacts, TeamFacts, holder
+from core.assignment import AgentFacts, Holders, TeamFacts
 from core.history import HISTORY_EVENT, HistoryEvent
 from core.keys import ConversationKey
 from core.models import (
@@ -53,7 +53,7 @@ class PostgresTransaction:
         self.writes: list[Write] = []
         self._cursors: dict[str, str] = {}  # team → agent picked in this transaction
         self._open_delta: Counter[str] = Counter()  # agent → assignments not yet stored
-        self._loaded: dict[str, str | None] = {}
+        self._holders = Holders()  # to count the open conversations its saves move
         self._locked: set[ConversationKey] = set()
 
     def end(self) -> None:
@@ -85,7 +85,7 @@ class PostgresTransaction:
         contact, conversation = await reads.load_contact_and_open_conversation(
             self._conn, channel, external_id
         )
-        return contact, self._remember(conversation)
+        return contact, self._holders.loaded(conversation)
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
         found = await self._conn.fetchrow(
@@ -98,7 +98,7 @@ class PostgresTransaction:
         if found is not None:
             # Read again once locked: a turn elsewhere may have moved it on meanwhile.
             await self._lock(ConversationKey(found["channel"], found["external_id"]))
-        return self._remember(await reads.load_conversation(self._conn, conversation_id))
+        return self._holders.loaded(await reads.load_conversation(self._conn, conversation_id))
 
     async def load_workflow_version(self, workflow_hash: str) -> str | None:
         body: str | None = await self._conn.fetchval(
@@ -108,11 +108,6 @@ class PostgresTransaction:
 
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
         return await reads.recent_transcript(self._conn, conversation_id, limit)
-
-    def _remember(self, conversation: Conversation | None) -> Conversation | None:
-        if conversation is not None:
-            self._loaded[conversation.id] = holder(conversation)
-        return conversation
 
     # assignment ---------------------------------------------------------------------------
 
@@ -139,14 +134,7 @@ class PostgresTransaction:
     async def save_conversation(self, conversation: Conversation) -> None:
         sql, values = rows.conversation_write(conversation)
         self._queue(sql, values, exact=conversation.version > 1)
-        before = self._loaded.get(conversation.id)
-        after = holder(conversation)
-        if before != after:
-            if before is not None:
-                self._open_delta[before] -= 1
-            if after is not None:
-                self._open_delta[after] += 1
-        self._loaded[conversation.id] = after
+        self._holders.saved(conversation, self._open_delta)
 
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
         for entry in entries:

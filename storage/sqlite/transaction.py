@@ -19,7 +19,7 @@ from functools import partial
 import aiosqlite
 
 from core.agents import Agent
-from core.assignment import AgentFacts, TeamFacts, holder
+from core.assignment import AgentFacts, Holders, TeamFacts
 from core.history import HistoryEvent
 from core.models import (
     Contact,
@@ -49,8 +49,7 @@ class SqliteTransaction:
         self._member: Member | None = member
         self._reader = reader
         self._queued = member.batch  # this transaction's writes
-        # Who each loaded conversation was assigned to, to count assignments it changes.
-        self._loaded: dict[str, str | None] = {}
+        self._holders = Holders()  # to count the open conversations its saves move
 
     def end(self) -> None:
         self._member = None
@@ -95,10 +94,10 @@ class SqliteTransaction:
         else:
             found = await on_worker(self._reader, read)
         contact, conversation = found
-        return contact, self._remember(conversation)
+        return contact, self._holders.loaded(conversation)
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
-        return self._remember(
+        return self._holders.loaded(
             await conversations.load_conversation(await self._conn(), conversation_id)
         )
 
@@ -108,11 +107,6 @@ class SqliteTransaction:
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
         """The last `limit` entries, oldest first; this transaction's own are not among them."""
         return await conversations.recent_transcript(await self._conn(), conversation_id, limit)
-
-    def _remember(self, conversation: Conversation | None) -> Conversation | None:
-        if conversation is not None:
-            self._loaded[conversation.id] = holder(conversation)
-        return conversation
 
     # assignment ---------------------------------------------------------------------------
 
@@ -157,14 +151,7 @@ class SqliteTransaction:
         conversation."""
         sql, values = conversations.conversation_write(conversation)
         self._queued.add(sql, values, exact=conversation.version > 1)
-        before = self._loaded.get(conversation.id)
-        after = holder(conversation)
-        if before != after:
-            if before is not None:
-                self._queued.open_delta[before] -= 1
-            if after is not None:
-                self._queued.open_delta[after] += 1
-        self._loaded[conversation.id] = after
+        self._holders.saved(conversation, self._queued.open_delta)
 
     async def add_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
         for entry in entries:

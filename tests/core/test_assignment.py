@@ -11,6 +11,7 @@ import pytest
 from core.agents import Agent, AgentStatus
 from core.assignment import (
     AgentFacts,
+    Holders,
     Rules,
     TeamFacts,
     can_take,
@@ -253,6 +254,52 @@ def test_holder_is_the_assignee_of_an_open_conversation(
     status: ConversationStatus, assignee: str | None, counts_against: str | None
 ) -> None:
     assert holder(a_conversation(status, assignee)) == counts_against
+
+
+OPEN, CLOSED = ConversationStatus.OPEN, ConversationStatus.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("loaded", "saves", "delta"),
+    [
+        pytest.param(
+            None, [(OPEN, "ann")], {"ann": 1}, id="a new conversation assigned takes a slot"
+        ),
+        pytest.param(
+            (OPEN, None), [(OPEN, "ann")], {"ann": 1}, id="assigning a loaded one takes a slot"
+        ),
+        pytest.param(
+            (OPEN, "ann"), [(OPEN, "bob")], {"ann": -1, "bob": 1}, id="a reassignment moves it"
+        ),
+        pytest.param((OPEN, "ann"), [(CLOSED, "ann")], {"ann": -1}, id="closing frees the slot"),
+        pytest.param((OPEN, "ann"), [(OPEN, None)], {"ann": -1}, id="unassigning frees the slot"),
+        pytest.param((OPEN, "ann"), [(OPEN, "ann")], {}, id="saving it unchanged counts nothing"),
+        pytest.param(
+            (CLOSED, "ann"), [(OPEN, "ann")], {"ann": 1}, id="reopening takes a slot again"
+        ),
+        pytest.param(
+            (OPEN, "ann"),
+            [(OPEN, "bob"), (OPEN, "ann")],
+            {},
+            id="saved twice: only the net change counts",
+        ),
+        pytest.param(
+            None, [(OPEN, None)], {}, id="a new unassigned conversation counts for nobody"
+        ),
+    ],
+)
+def test_holders_count_what_a_transactions_saves_move(
+    loaded: tuple[ConversationStatus, str | None] | None,
+    saves: list[tuple[ConversationStatus, str | None]],
+    delta: dict[str, int],
+) -> None:
+    holders = Holders()
+    if loaded is not None:
+        holders.loaded(a_conversation(*loaded))
+    open_delta: Counter[str] = Counter()
+    for status, assignee in saves:
+        holders.saved(a_conversation(status, assignee), open_delta)
+    assert {agent: n for agent, n in open_delta.items() if n} == delta
 
 
 def agents(*ids: str) -> list[Agent]:
