@@ -57,6 +57,8 @@ async def connect(path: Path, settings: SqliteSettings, *, writer: bool) -> aios
         await conn.execute("PRAGMA foreign_keys = ON")
         if writer:
             await conn.execute(f"PRAGMA synchronous = {settings.synchronous.upper()}")
+            # Checkpoints run beside the writer, on a connection of their own (`checkpoint`).
+            await conn.execute("PRAGMA wal_autocheckpoint = 0")
             mode = await fetch_one(conn, "PRAGMA journal_mode = WAL")
             if mode is None or str(mode[0]).lower() != "wal":
                 raise StoreUnavailable(

@@ -44,6 +44,7 @@ from storage.sqlite import (
     retention,
     timers,
 )
+from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.in_thread import QuietChanges
@@ -94,12 +95,17 @@ class SqliteStore(SqliteRecords):
         if self._writer is not None:
             raise RuntimeError(f"the store on {self.path} is already open")
         try:
-            writer = Writer(
-                await connect(self.path, self._settings, writer=True),
-                QuietChanges({outbox.MARK_SENT: outbox.sent_alone}),
-            )
+            conn = await connect(self.path, self._settings, writer=True)
         except sqlite3.Error as exc:  # such as a file that is not a database
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+        try:
+            checkpointer = Checkpointer(await connect(self.path, self._settings, writer=False))
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+            raise
+        writer = Writer(conn, QuietChanges({outbox.MARK_SENT: outbox.sent_alone}), checkpointer)
         try:
             await migrate(writer)
             reader = await connect(self.path, self._settings, writer=False)

@@ -42,6 +42,7 @@ import aiosqlite
 
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
 from storage.sqlite import in_thread
+from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.connection import on_worker, store_error
 
 log = logging.getLogger(__name__)
@@ -124,9 +125,17 @@ class Member:
 
 
 class Writer:
-    def __init__(self, conn: aiosqlite.Connection, quiet: in_thread.QuietChanges) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        quiet: in_thread.QuietChanges,
+        checkpointer: Checkpointer | None = None,
+    ) -> None:
         self._conn = conn
         self.quiet = quiet
+        # Runs the WAL checkpoints that SQLite would otherwise run inside this connection's
+        # commits (see `checkpoint`), told of each commit.
+        self._checkpointer = checkpointer
         self._lock = asyncio.Lock()
         self._queued = 0  # members waiting for the lock
         self._in_transaction = False
@@ -183,9 +192,12 @@ class Writer:
 
     async def _alone(self, work: in_thread.Work[T]) -> T:
         try:
-            return await on_worker(self._conn, partial(in_thread.alone, work))
+            result = await on_worker(self._conn, partial(in_thread.alone, work))
         except in_thread.CommitFailed as failed:
             raise store_error(failed.cause) from failed.cause
+        else:
+            self._committed()
+            return result
         finally:
             self._lock.release()
             if not self._batch.empty and self._queued == 0:
@@ -345,9 +357,28 @@ class Writer:
             if not isinstance(exc, Exception):
                 raise
             return
+        self._committed()
         for done in batch.members:
             if not done.done():
                 done.set_result(None)
+
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed(self._checkpoint_alone)
+
+    async def _checkpoint_alone(self) -> None:
+        # Between two groups (the one open is committed first), so that the checkpoint copies
+        # the whole log and the next transaction starts it again from its beginning.
+        await self._enter()
+        try:
+            if not self._batch.empty or self._in_transaction:
+                await self._commit()
+            if self._checkpointer is not None:
+                await self._checkpointer.run()
+        finally:
+            self._lock.release()
+            if not self._batch.empty and self._queued == 0:
+                self._flush_soon()
 
     async def _undo_member(self) -> None:
         try:
@@ -372,6 +403,9 @@ class Writer:
 
     async def close(self) -> None:
         """Commit what is queued, then close the connection."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:  # first: a checkpoint under way may wait for the writer
+            await checkpointer.close()
         await self._enter()
         try:
             if not self._batch.empty or self._in_transaction:

@@ -1,0 +1,41 @@
+"""WAL checkpoints run beside the writer (`storage.sqlite.checkpoint`): the log must still be
+copied into the database and started again, or it would grow with every commit."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from storage.sqlite import SqliteSettings, SqliteStore, checkpoint
+from tests.storage.builders import T0, event
+
+COMMITS = 2_000
+
+
+def wal_pages(database: Path) -> int:
+    wal = database.with_name(database.name + "-wal")
+    return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+async def test_the_write_ahead_log_starts_again_under_steady_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "EVERY", 50)
+    monkeypatch.setattr(checkpoint, "LIMIT", 500)
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    try:
+        # One at a time, a commit each, with no idle moment for a checkpoint to copy all.
+        for n in range(COMMITS):
+            await store.record_inbound(event(n), T0)
+        pages = wal_pages(store.path)
+    finally:
+        await store.close()
+
+    # A few pages a commit: without a checkpoint that copies all, the log keeps them all.
+    assert pages < 3 * checkpoint.LIMIT
+    with closing(sqlite3.connect(store.path)) as conn:
+        assert conn.execute("SELECT count(*) FROM inbox").fetchone()[0] == COMMITS
