@@ -398,8 +398,9 @@ class Records(Protocol):
         ...
 
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
-        """The team's queued conversations (see `ListStatus.QUEUED`), longest waiting first;
-        None when there is no such team."""
+        """The team's queued conversations (see `ListStatus.QUEUED`) that any of its agents
+        may take (those waiting for one agent alone are that agent's, `agent_queue`), longest
+        waiting first; None when there is no such team."""
         ...
 
     async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:

@@ -112,7 +112,9 @@ async def team_queue(db: Reader, team: str) -> list[ListedConversation] | None:
     if await db.fetchval("SELECT 1 FROM teams WHERE name = $1", team) is None:
         return None
     rows = await db.fetch(
-        f"{_SELECT} WHERE {QUEUED} AND v.team = $1 ORDER BY v.queued_at, v.row_order", team
+        f"{_SELECT} WHERE {QUEUED} AND v.team = $1 AND v.queued_for IS NULL"
+        " ORDER BY v.queued_at, v.row_order",
+        team,
     )
     return [_listed(row) for row in rows]
 

@@ -144,7 +144,10 @@ async def team_queue(conn: aiosqlite.Connection, team: str) -> list[ListedConver
     if await fetch_one(conn, "SELECT 1 FROM teams WHERE name = ?", (team,)) is None:
         return None
     rows = await fetch_all(
-        conn, f"{_SELECT} WHERE {QUEUED} AND v.team = ? ORDER BY v.queued_at, v.rowid", (team,)
+        conn,
+        f"{_SELECT} WHERE {QUEUED} AND v.team = ? AND v.queued_for IS NULL"
+        " ORDER BY v.queued_at, v.rowid",
+        (team,),
     )
     return [_listed(row) for row in rows]
 
