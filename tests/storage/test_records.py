@@ -254,9 +254,9 @@ async def test_an_agents_queue_holds_what_waits_for_him_alone(store: Store) -> N
     assert queue is not None
     assert ids(queue) == ["v1", "v0"]
     # Dave's, not the team's: nobody else in sales may take it.
-    team = await found.team_queue("sales")
-    assert team is not None
-    assert ids(team) == ["v2"]
+    sales = await found.team_queue("sales")
+    assert sales is not None
+    assert ids(sales) == ["v2"]
     assert await found.agent_queue("nobody") is None
     workload = await found.workload()
     assert workload.queues == {"sales": Waiting_(count=1, oldest=seconds(5))}
