@@ -47,6 +47,8 @@ class Reader(Protocol):
 
     async def queue(self, team: str) -> JSON | None: ...
 
+    async def agent_queue(self, agent_id: str) -> JSON | None: ...
+
     async def agents(self) -> list[JSON]: ...
 
 
@@ -87,6 +89,10 @@ class ApiReader:
         found: JSON | None = await self._get(f"/api/teams/{team}/queue")
         return found
 
+    async def agent_queue(self, agent_id: str) -> JSON | None:
+        found: JSON | None = await self._get(f"/api/agents/{agent_id}/queue")
+        return found
+
     async def agents(self) -> list[JSON]:
         found: list[JSON] = await self._get("/api/agents")
         return found
@@ -111,6 +117,13 @@ class StoreReader:
             return None
         now = self._clock.now()
         return {"team": team, "conversations": [queued(listed, now) for listed in waiting]}
+
+    async def agent_queue(self, agent_id: str) -> JSON | None:
+        waiting = await self._records.agent_queue(agent_id)
+        if waiting is None:
+            return None
+        now = self._clock.now()
+        return {"agent": agent_id, "conversations": [queued(listed, now) for listed in waiting]}
 
     async def agents(self) -> list[JSON]:
         return [agent(load, self._addresses) for load in await self._records.agent_loads()]
@@ -227,11 +240,16 @@ def show_conversation(config_path: Path, as_json: bool, conversation_id: str) ->
 @config_option
 @json_option
 def queues(config_path: Path, as_json: bool) -> None:
-    """Each team's queue: conversations waiting for an agent, in arrival order."""
+    """Each team's queue: conversations waiting for an agent, in arrival order; then each
+    agent's own, for those with somebody waiting for them alone."""
     config = _config(config_path)
 
     async def every_queue(reader: Reader) -> list[JSON]:
         found = [await reader.queue(team) for team in sorted(config.teams)]
+        for agent_id in sorted(a.id for a in config.agents):
+            own = await reader.agent_queue(agent_id)
+            if own is not None and own["conversations"]:
+                found.append(own)
         return [queue for queue in found if queue is not None]
 
     found = asyncio.run(_ask(config, every_queue))

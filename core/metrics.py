@@ -55,6 +55,21 @@ class WorkloadCollector(Collector):
         for team, waiting in sorted(w.queues.items()):
             depth.add_metric([team], waiting.count)
             oldest.add_metric([team], age(waiting.oldest))
+        # What waits for one agent alone (`assign agent:` while they are away) is theirs, team
+        # or no team, and counted here rather than in a team's queue.
+        agent_depth = GaugeMetricFamily(
+            "frontdesk_agent_queue_depth",
+            "Open conversations waiting for one agent alone",
+            labels=["agent"],
+        )
+        agent_oldest = GaugeMetricFamily(
+            "frontdesk_agent_queue_oldest_seconds",
+            "How long the longest-waiting conversation of an agent's own queue has waited",
+            labels=["agent"],
+        )
+        for agent_id, waiting in sorted(w.agent_queues.items()):
+            agent_depth.add_metric([agent_id], waiting.count)
+            agent_oldest.add_metric([agent_id], age(waiting.oldest))
         agents = GaugeMetricFamily("frontdesk_agents", "Agents by status", labels=["status"])
         for status, count in sorted(w.agents.items()):
             agents.add_metric([status.value], count)
@@ -76,7 +91,7 @@ class WorkloadCollector(Collector):
         for (channel, lane), waiting in sorted(w.outbox.items()):
             backlog.add_metric([channel, lane], waiting.count)
             due.add_metric([channel, lane], age(waiting.oldest))
-        return [depth, oldest, agents, open_, backlog, due]
+        return [depth, oldest, agent_depth, agent_oldest, agents, open_, backlog, due]
 
 
 class Metrics:
@@ -111,6 +126,12 @@ class Metrics:
         )
         self.queued = Counter(
             "frontdesk_queued", "Conversations put in a team's queue", ["team"], registry=r
+        )
+        self.queued_for_agent = Counter(
+            "frontdesk_queued_for_agent",
+            "Conversations put in one agent's queue (waiting for that agent alone)",
+            ["agent"],
+            registry=r,
         )
         self.opened = Counter(
             "frontdesk_conversations_opened", "Conversations opened", ["channel"], registry=r

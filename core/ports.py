@@ -336,7 +336,8 @@ class Waiting(BaseModel):
 
 
 class Workload(BaseModel):
-    queues: dict[str, Waiting]  # team → its queued conversations
+    queues: dict[str, Waiting]  # team → its queued conversations, any agent of it may take
+    agent_queues: dict[str, Waiting]  # agent → conversations queued for them alone
     open_conversations: dict[str, int]  # channel → open conversations
     agents: dict[AgentStatus, int]
     # (channel, lane kind: "customer" or "desk") → pending outbound messages, oldest due first
@@ -397,8 +398,14 @@ class Records(Protocol):
         ...
 
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
-        """The team's queued conversations (see `ListStatus.QUEUED`), longest waiting first;
-        None when there is no such team."""
+        """The team's queued conversations (see `ListStatus.QUEUED`) that any of its agents
+        may take (those waiting for one agent alone are that agent's, `agent_queue`), longest
+        waiting first; None when there is no such team."""
+        ...
+
+    async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:
+        """The queued conversations that wait for this agent alone (`queued_for`), with a
+        team or without, longest waiting first; None when there is no such agent."""
         ...
 
     async def agent_loads(self) -> list[AgentLoad]:

@@ -1,4 +1,5 @@
-"""The REST API's read side: conversations listed and shown, team queues, agents' loads.
+"""The REST API's read side: conversations listed and shown, team and agent queues, agents'
+loads.
 
 Under the same bearer token as the rest of /api/ (see `api.bearer_refusal`). Every answer
 is a document of `views`, which the CLI prints too.
@@ -63,6 +64,7 @@ class RecordsApi:
             web.get("/api/conversations/{conversation_id}", self.show_conversation),
             web.get("/api/teams/{team}/queue", self.team_queue),
             web.get("/api/agents", self.list_agents),
+            web.get("/api/agents/{agent}/queue", self.agent_queue),
         ]
 
     def _allowed(self, request: web.Request) -> Records | web.Response:
@@ -116,6 +118,19 @@ class RecordsApi:
         now = self._clock.now()
         return web.json_response(
             {"team": team, "conversations": [queued(listed, now) for listed in waiting]}
+        )
+
+    async def agent_queue(self, request: web.Request) -> web.Response:
+        records = self._allowed(request)
+        if isinstance(records, web.Response):
+            return records
+        agent_id = request.match_info["agent"]
+        waiting = await records.agent_queue(agent_id)
+        if waiting is None:
+            return error_response(404, f"no agent {agent_id!r}")
+        now = self._clock.now()
+        return web.json_response(
+            {"agent": agent_id, "conversations": [queued(listed, now) for listed in waiting]}
         )
 
     async def list_agents(self, request: web.Request) -> web.Response:

@@ -100,9 +100,10 @@ class Reporter:
             case ConversationUnassigned(agent_id=agent, by=by):
                 return f"unassigned from {agent} ({by})", {"agent": agent, "by": by}
             case ConversationQueued(team=team, agent=agent):
-                m.queued.labels(team).inc()
                 if agent is not None:
+                    m.queued_for_agent.labels(agent).inc()
                     return f"queued for agent {agent}", {"team": team, "agent": agent}
+                m.queued.labels(team).inc()
                 return f"queued for team {team}", {"team": team}
             case ConversationClosed(by=by):
                 m.closed.labels(channel).inc()

@@ -133,7 +133,8 @@ def queues_text(queues: Sequence[JSON]) -> str:
     blocks = []
     for queue in queues:
         waiting = queue["conversations"]
-        title = f"{queue['team']}: {len(waiting)} waiting"
+        whose = queue["team"] if "team" in queue else f"agent {queue['agent']}"
+        title = f"{whose}: {len(waiting)} waiting"
         if waiting:
             rows = [
                 (c["id"], c["channel"], _who(c["contact"]), duration(c["waiting_seconds"]))

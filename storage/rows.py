@@ -348,16 +348,23 @@ def outbox_record_from(row: Row, times: Times) -> OutboxRecord:
 
 def workload_from(rows: Iterable[Row], times: Times) -> Workload:
     """From rows of `part, name, kind, n, oldest`, a part being one of `queue` (a team's
-    queue), `open` (a channel's open conversations), `agents` (of a status) or `outbox` (a
-    channel's pending messages of a lane kind)."""
+    queue), `agent_queue` (what waits for one agent alone), `open` (a channel's open
+    conversations), `agents` (of a status) or `outbox` (a channel's pending messages of a
+    lane kind)."""
     found = Workload(
-        queues={}, open_conversations={}, agents=dict.fromkeys(AgentStatus, 0), outbox={}
+        queues={},
+        agent_queues={},
+        open_conversations={},
+        agents=dict.fromkeys(AgentStatus, 0),
+        outbox={},
     )
     for row in rows:
         part, name, count = row["part"], str(row["name"]), int(row["n"])
         waiting = Waiting(count=count, oldest=times.moment_or_none(row["oldest"]))
         if part == "queue":
             found.queues[name] = waiting
+        elif part == "agent_queue":
+            found.agent_queues[name] = waiting
         elif part == "open":
             found.open_conversations[name] = count
         elif part == "agents":

@@ -321,3 +321,21 @@ async def test_a_shared_contact_of_their_own_answers_the_phone_question(
             ("in", "Ana 34612345678"),
             ("out", "We will call +34612345678."),
         ]
+
+
+async def test_the_phone_keyboard_is_taken_away_after_a_restart(
+    tmp_path: Path, bot_api: FakeBotApi
+) -> None:
+    config = write_telegram_config(tmp_path, bot_api.url, ASK_PHONE)
+    async with running(config) as fd:
+        await deliver(fd, message_update(50, text="hi"))
+        await bot_api.wait_for("sendMessage", 1)
+    # A new process on the same SQLite file: nothing it holds in memory says a keyboard shows.
+    async with running(config) as fd:
+        own = {"phone_number": "34612345678", "first_name": "Ana", "user_id": CHAT_ID}
+        await deliver(fd, message_update(51, contact=own))
+        sent = await bot_api.wait_for("sendMessage", 2)
+    assert [(c.params["text"], c.params.get("reply_markup")) for c in sent] == [
+        ("What is your phone number?", SHARE_PHONE),
+        ("We will call +34612345678.", {"remove_keyboard": True}),
+    ]

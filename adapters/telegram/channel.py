@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from adapters.telegram.followups import ButtonFollowUps
 from adapters.telegram.inbound import UpdateEndpoint, UpdateHandler
+from adapters.telegram.keyboards import PhoneKeyboards
 from adapters.telegram.outbound import BotSender
 from adapters.telegram.polling import UpdatePoller
 from adapters.telegram.settings import TelegramSettings
@@ -38,7 +39,8 @@ class TelegramChannel:
         # Shared by every replica on a store that can share it (see `core.pacing`).
         limits = SendLimits(settings.per_chat_interval_seconds, settings.per_bot_per_second)
         limiter = pacing_for(inbox, clock, slug, limits)
-        self._sender = BotSender(slug, settings, limiter)
+        keyboards = PhoneKeyboards(slug, inbox)
+        self._sender = BotSender(slug, settings, limiter=limiter, keyboards=keyboards)
         self._follow_ups = ButtonFollowUps(slug, lambda: self._sender.api, limiter, clock)
         self._handler = UpdateHandler(slug, settings, inbox, self._follow_ups.pressed)
         self._endpoint: UpdateEndpoint | None = None

@@ -9,7 +9,6 @@ our own rate limit (`core.pacing`) holds back is not sent at all: DEFER, with th
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any, TypedDict
 
 from adapters.telegram.errors import (
@@ -25,6 +24,7 @@ from adapters.telegram.errors import (
     TelegramUnauthorizedError,
 )
 from adapters.telegram.hints import token_refused
+from adapters.telegram.keyboards import PhoneKeyboards
 from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.texts import MESSAGE_LIMIT, split_text
 from adapters.telegram.updates import callback_data
@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 
 # Total time for one Bot API call; well under the outbox lease, so a hung call is retried.
 REQUEST_TIMEOUT_SECONDS = 15
-# The most chats remembered as showing the share-my-phone keyboard; past it, the oldest is
-# forgotten (its keyboard then stays until used: it is a one-time keyboard).
-KEYBOARDS_REMEMBERED = 100_000
 
 
 # The reply_markup objects the sender writes, as the Bot API spells them:
@@ -72,7 +69,9 @@ Markup = InlineKeyboard | ReplyKeyboard | RemoveKeyboard
 
 
 class BotSender:
-    def __init__(self, slug: str, settings: TelegramSettings, limiter: Pacing) -> None:
+    def __init__(
+        self, slug: str, settings: TelegramSettings, *, limiter: Pacing, keyboards: PhoneKeyboards
+    ) -> None:
         self._slug = slug
         self._settings = settings
         self._limiter = limiter
@@ -83,8 +82,7 @@ class BotSender:
         self._parts_sent: dict[str, int] = {}
         # Chats shown the share-my-phone keyboard, which stays under the input field until
         # a message removes it: the chat's next message that is not a phone question does.
-        # Only in this process: after a restart the keyboard stays until used (one time).
-        self._phone_keyboards: OrderedDict[str, None] = OrderedDict()
+        self._keyboards = keyboards
 
     @property
     def api(self) -> BotApi | None:
@@ -110,7 +108,7 @@ class BotSender:
                 wait = await self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
-                markup = self._markup(message, last=index == len(parts) - 1)
+                markup = await self._markup(message, last=index == len(parts) - 1)
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
@@ -119,7 +117,7 @@ class BotSender:
                 finally:
                     await self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
-                self._shown(message.recipient, markup)
+                await self._shown(message.recipient, markup)
         except Exception as exc:
             if isinstance(exc, TelegramRetryAfter):
                 # Telegram's flood limit is per bot: every chat waits, not only this one.
@@ -131,7 +129,7 @@ class BotSender:
         self._parts_sent.pop(message.message_id, None)
         return Delivery.sent()
 
-    def _markup(self, message: Outbound, last: bool) -> Markup | None:
+    async def _markup(self, message: Outbound, last: bool) -> Markup | None:
         """The buttons under one part of a message: a question's inline keyboard, or the
         share-my-phone button under a phone question (on its last part); else, to a chat
         that still shows that button, the word to take it away."""
@@ -139,18 +137,15 @@ class BotSender:
             return keyboard(message.options)
         if message.answer == "phone":
             return share_phone(self._settings.share_phone_label) if last else None
-        if message.recipient in self._phone_keyboards:
+        if await self._keyboards.shown(message.recipient):
             return RemoveKeyboard(remove_keyboard=True)
         return None
 
-    def _shown(self, chat: str, markup: Markup | None) -> None:
+    async def _shown(self, chat: str, markup: Markup | None) -> None:
         if markup is not None and "keyboard" in markup:
-            self._phone_keyboards.pop(chat, None)
-            self._phone_keyboards[chat] = None
-            if len(self._phone_keyboards) > KEYBOARDS_REMEMBERED:
-                self._phone_keyboards.popitem(last=False)
+            await self._keyboards.mark(chat, shown=True)
         elif markup is not None and "remove_keyboard" in markup:
-            self._phone_keyboards.pop(chat, None)
+            await self._keyboards.mark(chat, shown=False)
 
     def _unsent(self, message: Outbound, exc: Exception) -> Delivery:
         if isinstance(exc, TelegramRetryAfter):

@@ -131,11 +131,21 @@ class Pages:
             waiting = await records.team_queue(team) or []
             rows = [(listed, waited(listed.conversation.queued_at, now)) for listed in waiting]
             queues.append((team, rows))
+        loads = await records.agent_loads()
+        # Conversations waiting for one agent alone (`assign agent:` while away), shown under
+        # that agent's name whether or not they have a team; agents nobody waits for are left out.
+        own_queues = []
+        for load in loads:
+            own = await records.agent_queue(load.agent.id) or []
+            if own:
+                rows = [(listed, waited(listed.conversation.queued_at, now)) for listed in own]
+                own_queues.append((load.agent, rows))
         return self.c.render(
             request,
             "queues.html",
             queues=queues,
-            loads=await records.agent_loads(),
+            own_queues=own_queues,
+            loads=loads,
             statuses=[s.value for s in AgentStatus],
         )
 

@@ -112,7 +112,19 @@ async def team_queue(db: Reader, team: str) -> list[ListedConversation] | None:
     if await db.fetchval("SELECT 1 FROM teams WHERE name = $1", team) is None:
         return None
     rows = await db.fetch(
-        f"{_SELECT} WHERE {QUEUED} AND v.team = $1 ORDER BY v.queued_at, v.row_order", team
+        f"{_SELECT} WHERE {QUEUED} AND v.team = $1 AND v.queued_for IS NULL"
+        " ORDER BY v.queued_at, v.row_order",
+        team,
+    )
+    return [_listed(row) for row in rows]
+
+
+async def agent_queue(db: Reader, agent_id: str) -> list[ListedConversation] | None:
+    if await db.fetchval("SELECT 1 FROM agents WHERE id = $1", agent_id) is None:
+        return None
+    rows = await db.fetch(
+        f"{_SELECT} WHERE {QUEUED} AND v.queued_for = $1 ORDER BY v.queued_at, v.row_order",
+        agent_id,
     )
     return [_listed(row) for row in rows]
 
@@ -175,7 +187,15 @@ def _listed(row: asyncpg.Record) -> ListedConversation:
 WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, count(*) AS n, min(queued_at) AS oldest
         FROM conversations
-        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL GROUP BY team
+        WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+          AND queued_for IS NULL
+        GROUP BY team
+    UNION ALL
+    SELECT 'agent_queue', queued_for, '', count(*), min(queued_at)
+        FROM conversations
+        WHERE status = 'open' AND assignee IS NULL AND queued_for IS NOT NULL
+          AND queued_at IS NOT NULL
+        GROUP BY queued_for
     UNION ALL
     SELECT 'open', channel, '', count(*), NULL
         FROM conversations WHERE status = 'open' GROUP BY channel
@@ -282,6 +302,9 @@ class PostgresRecords:
 
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
         return await team_queue(self._db(), team)
+
+    async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:
+        return await agent_queue(self._db(), agent_id)
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await agent_loads(self._db())

@@ -144,7 +144,21 @@ async def team_queue(conn: aiosqlite.Connection, team: str) -> list[ListedConver
     if await fetch_one(conn, "SELECT 1 FROM teams WHERE name = ?", (team,)) is None:
         return None
     rows = await fetch_all(
-        conn, f"{_SELECT} WHERE {QUEUED} AND v.team = ? ORDER BY v.queued_at, v.rowid", (team,)
+        conn,
+        f"{_SELECT} WHERE {QUEUED} AND v.team = ? AND v.queued_for IS NULL"
+        " ORDER BY v.queued_at, v.rowid",
+        (team,),
+    )
+    return [_listed(row) for row in rows]
+
+
+async def agent_queue(conn: aiosqlite.Connection, agent_id: str) -> list[ListedConversation] | None:
+    if await fetch_one(conn, "SELECT 1 FROM agents WHERE id = ?", (agent_id,)) is None:
+        return None
+    rows = await fetch_all(
+        conn,
+        f"{_SELECT} WHERE {QUEUED} AND v.queued_for = ? ORDER BY v.queued_at, v.rowid",
+        (agent_id,),
     )
     return [_listed(row) for row in rows]
 
@@ -224,6 +238,9 @@ class SqliteRecords:
 
     async def team_queue(self, team: str) -> list[ListedConversation] | None:
         return await team_queue(self._read(), team)
+
+    async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:
+        return await agent_queue(self._read(), agent_id)
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await agent_loads(self._read())

@@ -18,7 +18,14 @@ WORKLOAD = f"""
     SELECT 'queue' AS part, team AS name, '' AS kind, COUNT(*) AS n, MIN(queued_at) AS oldest
         FROM conversations
         WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+          AND queued_for IS NULL
         GROUP BY team
+    UNION ALL
+    SELECT 'agent_queue', queued_for, '', COUNT(*), MIN(queued_at)
+        FROM conversations
+        WHERE status = 'open' AND assignee IS NULL AND queued_for IS NOT NULL
+          AND queued_at IS NOT NULL
+        GROUP BY queued_for
     UNION ALL
     SELECT 'open', channel, '', COUNT(*), NULL
         FROM conversations WHERE status = 'open' GROUP BY channel

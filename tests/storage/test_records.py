@@ -238,6 +238,34 @@ async def test_a_team_queue_is_in_arrival_order(store: Store) -> None:
     assert await records(store).team_queue("nobody") is None
 
 
+async def test_an_agents_queue_holds_what_waits_for_him_alone(store: Store) -> None:
+    await store.sync_directory([agent("ann"), agent("dave")], {"sales": ["ann"]})
+    made = []
+    for n, (team, queued_at, queued_for) in enumerate(
+        [(None, 30, "dave"), ("sales", 10, "dave"), ("sales", 5, None), (None, 1, "ann")]
+    ):
+        v = conversation(f"v{n}", f"c{n}", opened_at=seconds(n))
+        v.team, v.queued_at, v.queued_for = team, seconds(queued_at), queued_for
+        made.append(v)
+    await seed(store, *made)
+
+    found = records(store)
+    queue = await found.agent_queue("dave")
+    assert queue is not None
+    assert ids(queue) == ["v1", "v0"]
+    # Dave's, not the team's: nobody else in sales may take it.
+    sales = await found.team_queue("sales")
+    assert sales is not None
+    assert ids(sales) == ["v2"]
+    assert await found.agent_queue("nobody") is None
+    workload = await found.workload()
+    assert workload.queues == {"sales": Waiting_(count=1, oldest=seconds(5))}
+    assert workload.agent_queues == {
+        "ann": Waiting_(count=1, oldest=seconds(1)),
+        "dave": Waiting_(count=2, oldest=seconds(10)),
+    }
+
+
 async def test_agents_come_with_their_teams_and_open_conversations(store: Store) -> None:
     await store.sync_directory(
         [agent("ann"), agent("bob"), agent("cy")], {"support": ["bob", "ann"], "sales": ["ann"]}
