@@ -26,9 +26,9 @@ from core.config import Config, load_config
 from core.errors import ConfigError
 from core.listing import BadQuery, parse_query
 from core.ports import Records
-from core.records_api import conversations_page, find_record
+from core.records_api import conversations_page, find_record, queue_of
 from core.tables import agents_table, conversation_text, conversations_table, queues_text
-from core.views import JSON, agent, detail, queued
+from core.views import JSON, agent, detail
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 10.0
@@ -112,18 +112,10 @@ class StoreReader:
         return None if record is None else detail(record)
 
     async def queue(self, team: str) -> JSON | None:
-        waiting = await self._records.team_queue(team)
-        if waiting is None:
-            return None
-        now = self._clock.now()
-        return {"team": team, "conversations": [queued(listed, now) for listed in waiting]}
+        return await queue_of(self._records, "team", team, self._clock)
 
     async def agent_queue(self, agent_id: str) -> JSON | None:
-        waiting = await self._records.agent_queue(agent_id)
-        if waiting is None:
-            return None
-        now = self._clock.now()
-        return {"agent": agent_id, "conversations": [queued(listed, now) for listed in waiting]}
+        return await queue_of(self._records, "agent", agent_id, self._clock)
 
     async def agents(self) -> list[JSON]:
         return [agent(load, self._addresses) for load in await self._records.agent_loads()]

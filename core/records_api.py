@@ -8,6 +8,7 @@ is a document of `views`, which the CLI prints too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -43,6 +44,18 @@ async def find_record(records: Records, conversation_id: str) -> ConversationRec
         if len(starting) == 1:
             record = await records.conversation_record(starting[0])
     return record
+
+
+async def queue_of(
+    records: Records, owner: Literal["team", "agent"], name: str, clock: Clock
+) -> JSON | None:
+    """What waits for the team or the agent `name`, oldest first; None if there is none."""
+    lookup = records.team_queue if owner == "team" else records.agent_queue
+    waiting = await lookup(name)
+    if waiting is None:
+        return None
+    now = clock.now()
+    return {owner: name, "conversations": [queued(listed, now) for listed in waiting]}
 
 
 class RecordsApi:
@@ -85,18 +98,7 @@ class RecordsApi:
             query = parse_query(request.query)
         except BadQuery as exc:
             return error_response(400, str(exc))
-        # One more than asked: whether there is a next page, without counting.
-        found = await records.list_conversations(
-            query.model_copy(update={"limit": query.limit + 1})
-        )
-        page = found[: query.limit]
-        more = len(found) > query.limit
-        return web.json_response(
-            {
-                "conversations": [summary(listed) for listed in page],
-                "next": page[-1].position.encode() if more else None,
-            }
-        )
+        return web.json_response(await conversations_page(records, query))
 
     async def show_conversation(self, request: web.Request) -> web.Response:
         records = self._allowed(request)
@@ -108,30 +110,21 @@ class RecordsApi:
         return web.json_response(detail(record))
 
     async def team_queue(self, request: web.Request) -> web.Response:
-        records = self._allowed(request)
-        if isinstance(records, web.Response):
-            return records
-        team = request.match_info["team"]
-        waiting = await records.team_queue(team)
-        if waiting is None:
-            return error_response(404, f"no team {team!r}")
-        now = self._clock.now()
-        return web.json_response(
-            {"team": team, "conversations": [queued(listed, now) for listed in waiting]}
-        )
+        return await self._queue(request, "team", request.match_info["team"])
 
     async def agent_queue(self, request: web.Request) -> web.Response:
+        return await self._queue(request, "agent", request.match_info["agent"])
+
+    async def _queue(
+        self, request: web.Request, owner: Literal["team", "agent"], name: str
+    ) -> web.Response:
         records = self._allowed(request)
         if isinstance(records, web.Response):
             return records
-        agent_id = request.match_info["agent"]
-        waiting = await records.agent_queue(agent_id)
-        if waiting is None:
-            return error_response(404, f"no agent {agent_id!r}")
-        now = self._clock.now()
-        return web.json_response(
-            {"agent": agent_id, "conversations": [queued(listed, now) for listed in waiting]}
-        )
+        found = await queue_of(records, owner, name, self._clock)
+        if found is None:
+            return error_response(404, f"no {owner} {name!r}")
+        return web.json_response(found)
 
     async def list_agents(self, request: web.Request) -> web.Response:
         records = self._allowed(request)
