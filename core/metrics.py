@@ -7,14 +7,14 @@ at most once a second.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from core.ports import Records, Workload
+from core.ports import Records, Waiting, Workload
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 WORKLOAD_TTL = timedelta(seconds=1)
@@ -44,32 +44,28 @@ class WorkloadCollector(Collector):
         def age(since: datetime | None) -> float:
             return 0.0 if since is None else max(0.0, (now - since).total_seconds())
 
-        depth = GaugeMetricFamily(
-            "frontdesk_queue_depth", "Open conversations waiting in a team's queue", labels=["team"]
+        depth, oldest = _waits(
+            ("frontdesk_queue_depth", "Open conversations waiting in a team's queue"),
+            (
+                "frontdesk_queue_oldest_seconds",
+                "How long the longest-waiting conversation of a team's queue has waited",
+            ),
+            ["team"],
+            [([team], waiting) for team, waiting in sorted(w.queues.items())],
+            age,
         )
-        oldest = GaugeMetricFamily(
-            "frontdesk_queue_oldest_seconds",
-            "How long the longest-waiting conversation of a team's queue has waited",
-            labels=["team"],
-        )
-        for team, waiting in sorted(w.queues.items()):
-            depth.add_metric([team], waiting.count)
-            oldest.add_metric([team], age(waiting.oldest))
         # What waits for one agent alone (`assign agent:` while they are away) is theirs, team
         # or no team, and counted here rather than in a team's queue.
-        agent_depth = GaugeMetricFamily(
-            "frontdesk_agent_queue_depth",
-            "Open conversations waiting for one agent alone",
-            labels=["agent"],
+        agent_depth, agent_oldest = _waits(
+            ("frontdesk_agent_queue_depth", "Open conversations waiting for one agent alone"),
+            (
+                "frontdesk_agent_queue_oldest_seconds",
+                "How long the longest-waiting conversation of an agent's own queue has waited",
+            ),
+            ["agent"],
+            [([agent_id], waiting) for agent_id, waiting in sorted(w.agent_queues.items())],
+            age,
         )
-        agent_oldest = GaugeMetricFamily(
-            "frontdesk_agent_queue_oldest_seconds",
-            "How long the longest-waiting conversation of an agent's own queue has waited",
-            labels=["agent"],
-        )
-        for agent_id, waiting in sorted(w.agent_queues.items()):
-            agent_depth.add_metric([agent_id], waiting.count)
-            agent_oldest.add_metric([agent_id], age(waiting.oldest))
         agents = GaugeMetricFamily("frontdesk_agents", "Agents by status", labels=["status"])
         for status, count in sorted(w.agents.items()):
             agents.add_metric([status.value], count)
@@ -78,20 +74,33 @@ class WorkloadCollector(Collector):
         )
         for channel, count in sorted(w.open_conversations.items()):
             open_.add_metric([channel], count)
-        backlog = GaugeMetricFamily(
-            "frontdesk_outbox_backlog",
-            "Outbound messages not yet delivered",
-            labels=["channel", "lane"],
+        backlog, due = _waits(
+            ("frontdesk_outbox_backlog", "Outbound messages not yet delivered"),
+            (
+                "frontdesk_outbox_oldest_due_seconds",
+                "How long the most overdue outbound message has been due (0: none is overdue)",
+            ),
+            ["channel", "lane"],
+            [([channel, lane], waiting) for (channel, lane), waiting in sorted(w.outbox.items())],
+            age,
         )
-        due = GaugeMetricFamily(
-            "frontdesk_outbox_oldest_due_seconds",
-            "How long the most overdue outbound message has been due (0: none is overdue)",
-            labels=["channel", "lane"],
-        )
-        for (channel, lane), waiting in sorted(w.outbox.items()):
-            backlog.add_metric([channel, lane], waiting.count)
-            due.add_metric([channel, lane], age(waiting.oldest))
         return [depth, oldest, agent_depth, agent_oldest, agents, open_, backlog, due]
+
+
+def _waits(
+    count: tuple[str, str],
+    oldest: tuple[str, str],
+    labels: list[str],
+    rows: list[tuple[list[str], Waiting]],
+    age: Callable[[datetime | None], float],
+) -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    """Two gauges (name, help) of what waits: how many, and how long the oldest has."""
+    counted = GaugeMetricFamily(*count, labels=labels)
+    aged = GaugeMetricFamily(*oldest, labels=labels)
+    for values, waiting in rows:
+        counted.add_metric(values, waiting.count)
+        aged.add_metric(values, age(waiting.oldest))
+    return counted, aged
 
 
 class Metrics:
