@@ -49,7 +49,8 @@ def new_conversation(contact: Contact, now: datetime) -> Conversation:
     )
 
 
-PROFILE_FIELDS = ("name", "username", "language", "email", "phone")
+# What a channel may say about a contact, beside who they are.
+PROFILE_FIELDS = tuple(name for name in ContactProfile.model_fields if name != "external_id")
 
 
 def _merge_profile(contact: Contact, profile: ContactProfile) -> bool:
