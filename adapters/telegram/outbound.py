@@ -9,7 +9,7 @@ our own rate limit (`core.pacing`) holds back is not sent at all: DEFER, with th
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from adapters.telegram.errors import (
     BotApiFailure,
@@ -112,8 +112,7 @@ class BotSender:
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
-                    plain: dict[str, Any] | None = dict(markup) if markup is not None else None
-                    await self._api.send_message(message.recipient, parts[index], plain)
+                    await self._api.send_message(message.recipient, parts[index], markup)
                 finally:
                     await self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1
