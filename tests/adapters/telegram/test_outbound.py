@@ -332,6 +332,24 @@ async def test_a_phone_question_offers_to_share_the_number_until_the_next_messag
     ]
 
 
+async def test_a_store_that_is_down_does_not_hold_back_the_phone_keyboard(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> None:
+    settings = make_settings(bot_api.url, per_chat_interval_seconds=0)
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+    plain = MESSAGE.model_copy(update={"options": []})
+    phone = plain.model_copy(update={"message_id": "m-2", "text": "Your phone?", "answer": "phone"})
+    inbox.unavailable = True
+
+    for message in (plain, phone, plain):
+        assert (await channel.send(message)).outcome == DeliveryOutcome.SENT
+
+    markups = [c.params.get("reply_markup") for c in bot_api.of("sendMessage")]
+    # Unreadable: taken as not shown. Unstored: still remembered in this process.
+    assert markups == [None, SHARE_PHONE, {"remove_keyboard": True}]
+    assert inbox.cursors == {}
+
+
 async def test_the_share_button_has_the_configured_label(
     inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
