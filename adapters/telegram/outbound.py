@@ -105,10 +105,12 @@ class BotSender:
             for index in range(done, len(parts)):
                 # Each part is a message to Telegram's limits; the parts already sent are
                 # remembered below, so a deferred long message goes on where it stopped.
+                # The markup first (it may read the store): a call holds its place in the
+                # bot's window from `start`, and only the call itself should hold it.
+                markup = await self._markup(message, last=index == len(parts) - 1)
                 wait = await self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
-                markup = await self._markup(message, last=index == len(parts) - 1)
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
