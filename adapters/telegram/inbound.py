@@ -45,10 +45,12 @@ class UpdateHandler:
         self._inbox = inbox
         self._pressed = pressed
 
-    async def handle(self, raw: dict[str, Any]) -> Handled:
+    async def handle(self, raw: dict[str, Any], update: Update | None = None) -> Handled:
         """`raw` is the update's JSON as the Bot API sent it (or a host bot's client gives it
-        back), kept with the event. Raises `BadInbound` when it is not an update."""
-        update = read_update(raw)
+        back), kept with the event; `update` is `raw` read already, when the caller has it.
+        Raises `BadInbound` when it is not an update."""
+        if update is None:
+            update = read_update(raw)
         try:
             event = to_inbound(update, self._slug, raw, self._private_chats_only)
         except ValidationError as exc:

@@ -9,7 +9,7 @@ our own rate limit (`core.pacing`) holds back is not sent at all: DEFER, with th
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from adapters.telegram.errors import (
     BotApiFailure,
@@ -105,15 +105,16 @@ class BotSender:
             for index in range(done, len(parts)):
                 # Each part is a message to Telegram's limits; the parts already sent are
                 # remembered below, so a deferred long message goes on where it stopped.
+                # The markup first (it may read the store): a call holds its place in the
+                # bot's window from `start`, and only the call itself should hold it.
+                markup = await self._markup(message, last=index == len(parts) - 1)
                 wait = await self._limiter.start(message.recipient)
                 if wait > 0:
                     return Delivery.defer(wait)
-                markup = await self._markup(message, last=index == len(parts) - 1)
                 try:
                     # No parse_mode: the text goes as plain text, so nothing in it is markup
                     # and nothing needs escaping.
-                    plain: dict[str, Any] | None = dict(markup) if markup is not None else None
-                    await self._api.send_message(message.recipient, parts[index], plain)
+                    await self._api.send_message(message.recipient, parts[index], markup)
                 finally:
                     await self._limiter.finish(message.recipient)
                 self._parts_sent[message.message_id] = index + 1

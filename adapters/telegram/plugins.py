@@ -61,12 +61,13 @@ class FrontdeskRouting:
         that frontdesk has no use for (a service message, a press of the host's own button)
         is left to the host."""
         raw = _json(update)
-        chat_id = _private_chat(read_update(raw))
+        parsed = read_update(raw)
+        chat_id = _private_chat(parsed)
         if chat_id is None:
             return False
         if not handled(await self._store.open_conversation(self._slug, str(chat_id))):
             return False
-        return await self._handler.handle(raw) != "ignored"
+        return await self._handler.handle(raw, parsed) != "ignored"
 
     async def start(self, update: HostUpdate) -> bool:
         """Hand the update to frontdesk whoever handles its chat: with no open conversation,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -113,7 +113,9 @@ class BotApi:
         form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
         return await self._post(method, form, None, timeout_seconds)
 
-    async def send_message(self, chat_id: str, text: str, markup: dict[str, Any] | None) -> None:
+    async def send_message(
+        self, chat_id: str, text: str, markup: Mapping[str, object] | None
+    ) -> None:
         """Send one message as plain text (no parse_mode: nothing in it is markup), as one
         JSON body: the busiest call, so the cheapest to build."""
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}

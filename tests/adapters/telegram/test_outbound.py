@@ -332,6 +332,48 @@ async def test_a_phone_question_offers_to_share_the_number_until_the_next_messag
     ]
 
 
+async def test_a_store_that_is_down_does_not_hold_back_the_phone_keyboard(
+    inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> None:
+    settings = make_settings(bot_api.url, per_chat_interval_seconds=0)
+    channel = await start(TelegramChannel(SLUG, settings, inbox, clock))
+    plain = MESSAGE.model_copy(update={"options": []})
+    phone = plain.model_copy(update={"message_id": "m-2", "text": "Your phone?", "answer": "phone"})
+    inbox.unavailable = True
+
+    for message in (plain, phone, plain):
+        assert (await channel.send(message)).outcome == DeliveryOutcome.SENT
+
+    markups = [c.params.get("reply_markup") for c in bot_api.of("sendMessage")]
+    # Unreadable: taken as not shown. Unstored: still remembered in this process.
+    assert markups == [None, SHARE_PHONE, {"remove_keyboard": True}]
+    assert inbox.cursors == {}
+
+
+class BrokenCursors(FakeInbox):
+    """A store whose first read of a cursor fails in a way it does not name."""
+
+    async def load_cursor(self, name: str) -> str | None:
+        if not self.cursors.get("broken"):
+            self.cursors["broken"] = "once"
+            raise RuntimeError("disk I/O error")
+        return await super().load_cursor(name)
+
+
+async def test_a_failed_keyboard_read_does_not_use_up_the_bots_limit(
+    clock: ManualClock, bot_api: FakeBotApi, start: Start
+) -> None:
+    settings = make_settings(bot_api.url, per_chat_interval_seconds=0, per_bot_per_second=1)
+    channel = await start(TelegramChannel(SLUG, settings, BrokenCursors(), clock))
+    plain = MESSAGE.model_copy(update={"options": []})
+
+    assert (await channel.send(plain)).outcome == DeliveryOutcome.RETRY
+    clock.advance(1)
+
+    assert (await channel.send(plain)).outcome == DeliveryOutcome.SENT
+    assert len(bot_api.of("sendMessage")) == 1
+
+
 async def test_the_share_button_has_the_configured_label(
     inbox: FakeInbox, clock: ManualClock, bot_api: FakeBotApi, start: Start
 ) -> None:
