@@ -12,7 +12,7 @@ The log starts again from its beginning only at a transaction that begins when e
 it has been copied, and under steady load some commit always lands while a checkpoint runs.
 Idle moments let that happen by themselves; when the log has grown past `LIMIT` pages
 without one, the writer is held between two groups for one more checkpoint, which copies
-only what came in since the last (`Writer.checkpoint`).
+only what came in since the last (`Writer._checkpoint_alone`).
 https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files
 """
 

@@ -239,10 +239,15 @@ class SqliteStore(SqliteRecords):
 
     def _known_next_due(self, now: datetime) -> bool:
         """Whether the last short claim still tells when a row is next due, later than `now`."""
-        if self._next_due is None or self._next_due[1] != self._writer_or_fail().changes:
+        if not self._next_due_stands():
             return False
         due = self._cached_next_due()
         return due is None or now < due
+
+    def _next_due_stands(self) -> bool:
+        """Whether the writer has changed no row but quiet ones since the last short claim."""
+        changes = self._writer_or_fail().changes  # raises first if the store is closed
+        return self._next_due is not None and self._next_due[1] == changes
 
     def _cached_next_due(self) -> datetime | None:
         assert self._next_due is not None
@@ -282,8 +287,7 @@ class SqliteStore(SqliteRecords):
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending). The answer a
         short claim found stands while the writer has changed no row since but quiet ones."""
-        writer = self._writer_or_fail()
-        if self._next_due is not None and self._next_due[1] == writer.changes:
+        if self._next_due_stands():
             return self._cached_next_due()
         return await outbox.next_due(self._read())
 

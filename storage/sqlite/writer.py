@@ -199,9 +199,7 @@ class Writer:
             self._committed()
             return result
         finally:
-            self._lock.release()
-            if not self._batch.empty and self._queued == 0:
-                self._flush_soon()
+            self._release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -314,9 +312,14 @@ class Writer:
         try:
             await self._commit()
         finally:
-            self._lock.release()
-            if not self._batch.empty and self._queued == 0:
-                self._flush_soon()
+            self._release()
+
+    def _release(self) -> None:
+        # Writes queued (`later`) while the lock was held, with no member waiting to commit
+        # them: a task of its own commits them.
+        self._lock.release()
+        if not self._batch.empty and self._queued == 0:
+            self._flush_soon()
 
     def _flush_soon(self) -> None:
         if self._flusher is None:
@@ -376,9 +379,7 @@ class Writer:
             if self._checkpointer is not None:
                 await self._checkpointer.run()
         finally:
-            self._lock.release()
-            if not self._batch.empty and self._queued == 0:
-                self._flush_soon()
+            self._release()
 
     async def _undo_member(self) -> None:
         try:
