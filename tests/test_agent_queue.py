@@ -95,3 +95,20 @@ async def test_a_conversation_waiting_for_an_agent_without_a_team_is_in_his_queu
         assert blocks[0] == "sales: 0 waiting"
         assert blocks[1].startswith("agent dave: 2 waiting\nID ")
         assert [line.split()[2] for line in blocks[1].splitlines()[2:]] == ["c-1", "c-2"]
+
+        # Once Dave is online his conversations are his, and his queue is empty everywhere.
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        async with fd.session.put(
+            f"{fd.url}/api/agents/dave/status", json={"status": "online"}, headers=headers
+        ) as response:
+            assert response.status == 200
+        await fd.frontdesk.runtime.idle()
+        [first] = await records_of(fd.frontdesk).conversations_of("webhook", "c-1")
+        assert (first.assignee, first.queued_for) == ("dave", None)
+        assert await get(fd, "/api/agents/dave/queue") == (
+            200,
+            {"agent": "dave", "conversations": []},
+        )
+        fd.clock.advance(1)  # past the second for which a scrape reuses the last count
+        samples = await scrape(fd.session, fd.url)
+        assert value(samples, "frontdesk_agent_queue_depth", agent="dave") is None

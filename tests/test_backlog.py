@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -85,8 +86,9 @@ async def pending(run: Running) -> int:
 
 
 async def test_the_webhook_channel_answers_503_past_the_bound_and_takes_events_again_once_drained(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="frontdesk")
     config = bounded(write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET}))
     async with running(config) as run:
         held = Held(run.frontdesk.runtime, monkeypatch)
@@ -102,10 +104,17 @@ async def test_the_webhook_channel_answers_503_past_the_bound_and_takes_events_a
             assert r.headers["Retry-After"] == "5"
         assert await pending(run) == BOUND  # not stored
         assert await records_of(run.frontdesk).conversations_of("webhook", "c-3") == []
+        # Counted for the operator, and the log says the backlog filled.
+        async with run.session.get(f"{run.url}/metrics") as response:
+            scraped = await response.text()
+        refused = 'frontdesk_inbound_events_total{channel="webhook",outcome="refused_503"} 1.0'
+        assert refused in scraped
+        assert any("backlog full" in r.getMessage() for r in caplog.records)
 
         held.release()
         await run.frontdesk.runtime.idle()
         assert await pending(run) == 0
+        assert any("backlog drained" in r.getMessage() for r in caplog.records)
         assert await run.post(turned_away) == (200, {"status": "accepted"})
         await run.frontdesk.runtime.idle()
         assert len(await records_of(run.frontdesk).conversations_of("webhook", "c-3")) == 1

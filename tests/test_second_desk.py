@@ -169,3 +169,9 @@ async def test_addresses_changed_in_the_config_apply_at_reload(
             f"{fd.url}/helpdesk/status", json={"from": "caroline@desk", "status": "away"}
         ) as response:
             assert response.status == 200
+        async with fd.session.post(
+            f"{fd.url}/helpdesk/status", json={"from": "carol@desk", "status": "online"}
+        ) as response:
+            assert response.status == 403  # the old address is no one's any more
+        agents = {a.id: a.status for a in await fd.frontdesk.store.list_agents()}
+        assert agents["carol"] == AgentStatus.AWAY

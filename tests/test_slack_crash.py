@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.adapters.slack.fake_web_api import BOT_USER_ID, serving
+from tests.adapters.slack.fake_web_api import BOT_USER_ID, FakeWebApi, serving
 from tests.support.harness import event, post_event, write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
@@ -36,6 +36,21 @@ teams:
 SHORT_LEASE = ("max_delay_seconds: 60, max_attempts: 5}", "max_delay_seconds: 2, lease_seconds: 2}")
 
 
+def crash_config(tmp_path: Path, receiver: Receiver, api: FakeWebApi) -> Path:
+    """Support agents in Slack; a delivery cut short by the kill is leased: it goes again once
+    the lease is over."""
+    config = write_config(
+        tmp_path,
+        receiver.url,
+        {"route": ROUTE_TO_SUPPORT},
+        directory=DIRECTORY,
+        extra="desk: {channel: slack}",
+        channels=slack_channel(api.url),
+    )
+    config.write_text(config.read_text().replace(*SHORT_LEASE))
+    return config
+
+
 async def say(session: aiohttp.ClientSession, url: str, contact: str, text: str) -> None:
     status, _ = await post_event(session, url, event(contact, text, name="Ana"))
     assert status == 200
@@ -60,16 +75,7 @@ async def test_kill_with_an_accept_and_a_reply_still_to_deliver(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra="desk: {channel: slack}",
-            channels=slack_channel(api.url),
-        )
-        # A delivery cut short by the kill is leased: it goes again once the lease is over.
-        config.write_text(config.read_text().replace(*SHORT_LEASE))
+        config = crash_config(tmp_path, receiver, api)
         url = listen_on(config, free_port())
         log = tmp_path / "frontdesk.log"
         async with aiohttp.ClientSession() as session:
@@ -113,15 +119,7 @@ async def test_kill_while_slack_cannot_take_the_note_about_an_undelivered_reply(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra="desk: {channel: slack}",
-            channels=slack_channel(api.url),
-        )
-        config.write_text(config.read_text().replace(*SHORT_LEASE))
+        config = crash_config(tmp_path, receiver, api)
         url = listen_on(config, free_port())
         log = tmp_path / "frontdesk.log"
 

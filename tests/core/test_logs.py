@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from core import logs
+from tests.support.logs import captured
 
 SECRET = "xoxb-very-secret-token-value"
 
@@ -18,16 +19,8 @@ SECRET = "xoxb-very-secret-token-value"
 @pytest.fixture
 def output() -> Iterator[io.StringIO]:
     """What the handler writes, with the logging setup it replaced put back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in logs.QUIET}
-    stream = io.StringIO()
-    yield stream
-    logs.setup("INFO", "text", io.StringIO())
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
+    with captured() as stream:
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[str]:

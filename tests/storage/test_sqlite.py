@@ -50,6 +50,14 @@ def raw(path: Path) -> closing[sqlite3.Connection]:
     return closing(sqlite3.connect(path, isolation_level=None))
 
 
+def migrate_to(conn: sqlite3.Connection, version: int) -> None:
+    """The schema as a database of `version` had it, for the store to migrate from."""
+    for migration in MIGRATIONS[:version]:
+        for statement in migration:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+
+
 def test_sqlite_store_fits_the_port(tmp_path: Path) -> None:
     # Mostly for mypy, on an instance: mypy cannot match the class object to StoreType,
     # a protocol with a ClassVar member (core/ports.py).
@@ -315,10 +323,7 @@ async def test_a_version_6_database_learns_leases_and_uncertain_messages(tmp_pat
         for m in ("m1", "m2")
     )
     with raw(tmp_path / "frontdesk.db") as conn:
-        for migration in MIGRATIONS[:6]:
-            for statement in migration:
-                conn.execute(statement)
-        conn.execute("PRAGMA user_version = 6")
+        migrate_to(conn, 6)
         conn.execute(
             "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
             "VALUES ('c1', 'telegram', 'u1', '{}', '[]', ?)",
@@ -468,10 +473,7 @@ async def test_a_version_2_database_keeps_its_transcript_and_stored_events_reada
 ) -> None:
     old_event = event(1).model_dump(mode="json") | {"attachment": "photo"}
     with raw(tmp_path / "frontdesk.db") as conn:
-        for statements in MIGRATIONS[:2]:
-            for statement in statements:
-                conn.execute(statement)
-        conn.execute("PRAGMA user_version = 2")
+        migrate_to(conn, 2)
         conn.execute(
             "INSERT INTO contacts (id, channel, external_id, fields, tags, created_at) "
             "VALUES ('c1', 'webhook', 'u1', '{}', '[]', ?)",
@@ -521,10 +523,7 @@ async def test_a_version_12_database_drops_desk_addresses_and_reads_notices_queu
         "notice": {**notice, "at": T0.isoformat()},
     }
     with raw(tmp_path / "frontdesk.db") as conn:
-        for migration in MIGRATIONS[:12]:
-            for statement in migration:
-                conn.execute(statement)
-        conn.execute("PRAGMA user_version = 12")
+        migrate_to(conn, 12)
         conn.execute(
             "INSERT INTO agents (id, name, status, capacity, slack_user_id) "
             "VALUES ('ann', 'Ann', 'away', 2, 'U1')"

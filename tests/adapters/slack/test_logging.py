@@ -11,20 +11,13 @@ import pytest
 
 import adapters.slack  # noqa: F401  (imported as the config's channel would import it)
 from core import logs
+from tests.support.logs import captured
 
 
 @pytest.fixture
 def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in logs.QUIET}
-    stream = io.StringIO()
-    yield stream
-    logs.setup("INFO", "text", io.StringIO())
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
+    with captured() as stream:
+        yield stream
 
 
 def test_slack_sdk_requests_stay_hidden_even_at_debug(output: io.StringIO) -> None:

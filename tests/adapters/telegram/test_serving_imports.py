@@ -1,7 +1,7 @@
 """`frontdesk serve` with Telegram channels never imports aiogram (nor python-telegram-bot):
 their types alone cost some 100 MB of memory at rest. Checked in a child process, after it
-has served updates through a webhook and a polling channel, sent replies with buttons and
-followed up a button press."""
+has served updates through a webhook and a polling channel, sent replies with buttons,
+followed up a button press and met refused calls."""
 
 from __future__ import annotations
 
@@ -81,6 +81,9 @@ async def test_serving_telegram_imports_no_telegram_sdk(
     try:
         async with aiohttp.ClientSession() as http:
             await until_healthy(http, url)
+            # Refused sends too: the errors a delivery meets are read without the SDK.
+            bot_api.fail_next("sendMessage", 429, retry_after=1)
+            bot_api.fail_next("answerCallbackQuery", 400)
             headers = {SECRET_HEADER: SECRET_TOKEN}
             for update in (message_update(1, text="hi"), button_update(2, "fd:sales")):
                 async with http.post(
@@ -89,7 +92,8 @@ async def test_serving_telegram_imports_no_telegram_sdk(
                     assert answer.status == 200
             bot_api.queue_update(message_update(3, text="hi", chat={"id": 77, "type": "private"}))
             await bot_api.wait_for("answerCallbackQuery", within=30)
-            await bot_api.wait_for("sendMessage", 4, within=30)  # both chats greeted and asked
+            # Both chats greeted and asked, after the refused send.
+            await bot_api.wait_for("sendMessage", 5, within=30)
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
