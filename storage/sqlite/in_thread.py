@@ -94,10 +94,12 @@ def commit(
     exact: Collection[str],
     begin: bool,
     quiet: QuietChanges,
+    ride: Work[T] | None,
     conn: sqlite3.Connection,
-) -> None:
-    """The group's queued writes, one `executemany` per statement, then COMMIT; on any
-    failure everything is rolled back and `CommitFailed` raised."""
+) -> T | None:
+    """The group's queued writes, one `executemany` per statement, then `ride` (see
+    `writer.Ride`), then COMMIT; `ride`'s result. On any failure everything is rolled back
+    and `CommitFailed` raised."""
     try:
         if begin:
             conn.execute("BEGIN IMMEDIATE")
@@ -107,10 +109,12 @@ def commit(
                 raise ConcurrentUpdate("a conversation changed before it could be saved")
             if (quiet_row := quiet.statements.get(sql)) is not None:
                 quiet.count += sum(1 for row in rows if quiet_row(conn, row))
+        ridden = ride(conn) if ride is not None else None
         conn.execute("COMMIT")
     except BaseException as exc:
         rollback(conn)
         raise CommitFailed(exc) from exc
+    return ridden
 
 
 def rollback(conn: sqlite3.Connection) -> None:

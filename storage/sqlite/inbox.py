@@ -4,6 +4,11 @@ Every platform delivery waits for `record_inbound` before it is acknowledged, so
 must be durable and cheap under load. Callers arriving while a commit is in progress wait in
 a queue; the next commit takes all of them (up to `MAX_BATCH`) in one transaction, so a burst
 of N events costs a few fsyncs instead of N.
+
+An event stored alone (one customer at a time) also has its sender's contact and open
+conversation read in the same call to the thread: the turn that follows starts with that
+read (`Transaction.load_contact_and_open_conversation`) and is handed it without a call of
+its own, if the writer has changed no row since (`Writer.changes`; see `fresh`).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ import aiosqlite
 from pydantic_core import PydanticSerializationError
 
 from core.errors import StoreUnavailable, Unstorable
-from core.models import Inbound, ParkedInbound, StoredInbound
+from core.models import Contact, Conversation, Inbound, ParkedInbound, StoredInbound
 from storage.rows import parked_inbound_from, stored_inbound_from
+from storage.sqlite import conversations
 from storage.sqlite.codec import TIMES, to_micros
 from storage.sqlite.connection import fetch_all, fetch_one, store_error
+from storage.sqlite.in_thread import QuietChanges
 from storage.sqlite.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -30,10 +37,15 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256  # bounds how long one group commit holds the writer
 
 
+Lookup = tuple[str, str]  # a sender's (channel, external id)
+Found = tuple[Contact | None, Conversation | None]
+
+
 @dataclass(frozen=True)
 class _Waiting:
     row: tuple[str, str, str, str, int]
     result: asyncio.Future[int | None]
+    lookup: Lookup | None  # the sender whose turn will follow (not for a desk action)
 
 
 class InboxWriter:
@@ -43,6 +55,17 @@ class InboxWriter:
         self._writer = writer
         self._queue: list[_Waiting] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Read with the last event stored alone: its sender, what was found, and the
+        # writer's changes then.
+        self._fresh: tuple[Lookup, Found, int] | None = None
+
+    def fresh(self, lookup: Lookup) -> Found | None:
+        """What was read of `lookup`'s contact and open conversation as its event was stored,
+        if no row has been written since; handed out once."""
+        fresh, self._fresh = self._fresh, None
+        if fresh is None or fresh[0] != lookup or fresh[2] != self._writer.changes:
+            return None
+        return fresh[1]
 
     async def record(self, event: Inbound, at: datetime) -> int | None:
         try:
@@ -50,7 +73,8 @@ class InboxWriter:
         except PydanticSerializationError as exc:  # a value JSON cannot hold
             raise Unstorable(f"the event cannot be stored: {exc}") from exc
         row = (event.channel, event.event_id, str(event.conversation_key), body, to_micros(at))
-        waiting = _Waiting(row, asyncio.get_running_loop().create_future())
+        lookup = (event.channel, event.contact.external_id) if event.action is None else None
+        waiting = _Waiting(row, asyncio.get_running_loop().create_future(), lookup)
         self._queue.append(waiting)
         if self._flusher is None:
             # A task of its own, not the first caller's coroutine: a caller that is cancelled
@@ -82,9 +106,13 @@ class InboxWriter:
         live = [waiting for waiting in batch if not waiting.result.done()]
         if not live:
             return
+        lookup = live[0].lookup if len(live) == 1 else None
         try:
             rows = [waiting.row for waiting in live]
-            ids = await self._writer.unit(partial(_insert_all, rows))
+            if lookup is None:
+                ids = await self._writer.unit(partial(_insert_all, rows))
+            else:
+                ids = await self._insert_alone(rows, lookup)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 for waiting in live:
@@ -103,6 +131,28 @@ class InboxWriter:
         for waiting, inbox_id in zip(live, ids, strict=True):
             if not waiting.result.done():
                 waiting.result.set_result(inbox_id)
+
+    async def _insert_alone(
+        self, rows: list[tuple[str, str, str, str, int]], lookup: Lookup
+    ) -> list[int | None]:
+        writer = self._writer
+        ids, found, changes = await writer.unit(
+            partial(_insert_and_look, rows, lookup, writer.quiet)
+        )
+        # Committed; and if nobody has written since the read, it is what the file holds.
+        self._fresh = (lookup, found, changes) if changes == writer.changes else None
+        return ids
+
+
+def _insert_and_look(
+    rows: list[tuple[str, str, str, str, int]],
+    lookup: Lookup,
+    quiet: QuietChanges,
+    conn: sqlite3.Connection,
+) -> tuple[list[int | None], Found, int]:
+    ids = _insert_all(rows, conn)
+    found = conversations.contact_and_open_conversation(*lookup, conn)
+    return ids, found, quiet.changes(conn)
 
 
 def _fail(waiting: _Waiting, error: Exception) -> None:

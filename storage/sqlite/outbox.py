@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +103,49 @@ def claim_due(
         """,
         {"until": until, "now": at, "limit": limit},
     ).fetchall()
+    return _claimed(rows, until, limit, quiet, apart, conn)
+
+
+def claim_queued(
+    message_ids: Sequence[str],
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    quiet: QuietChanges,
+    apart: Collection[int],
+    conn: sqlite3.Connection,
+) -> Claimed:
+    """`claim_due` of the rows of `message_ids` only (the replies a group's commit has just
+    queued, in that commit: `Writer.rider`): those that are due heads of their lanes and not
+    leased, up to `limit`. When it comes back short, what it tells of the next due time
+    covers every row, as `claim_due`'s does."""
+    at = to_micros(now)
+    until = at + seconds_to_micros(lease_seconds)
+    rows = conn.execute(
+        f"""
+        UPDATE outbox SET leased_until = :until
+        WHERE id IN (
+            SELECT o.id FROM outbox AS o
+            WHERE o.message_id IN (SELECT value FROM json_each(:ids))
+              AND o.status = 'pending' AND o.next_attempt_at <= :now
+              AND o.leased_until IS NULL AND {_IS_HEAD}
+            ORDER BY o.id LIMIT :limit
+        )
+        RETURNING id, message, attempts, created_at
+        """,
+        {"until": until, "now": at, "limit": limit, "ids": json.dumps(list(message_ids))},
+    ).fetchall()
+    return _claimed(rows, until, limit, quiet, apart, conn)
+
+
+def _claimed(
+    rows: list[sqlite3.Row],
+    until: int,
+    limit: int,
+    quiet: QuietChanges,
+    apart: Collection[int],
+    conn: sqlite3.Connection,
+) -> Claimed:
     # RETURNING gives rows in no promised order.
     rows.sort(key=lambda row: int(row["id"]))
     items = [outbox_item_from(row, TIMES) for row in rows]

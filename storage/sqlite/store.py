@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -45,6 +44,7 @@ from storage.sqlite import (
     timers,
 )
 from storage.sqlite.checkpoint import Checkpointer
+from storage.sqlite.claims import Claims
 from storage.sqlite.codec import to_micros
 from storage.sqlite.connection import connect, fetch_one
 from storage.sqlite.in_thread import QuietChanges
@@ -82,10 +82,7 @@ class SqliteStore(SqliteRecords):
         self._settings = settings
         self.path = settings.database_file(base_dir)
         self._writer: Writer | None = None
-        self._next_due: tuple[datetime | None, int] | None = None  # see next_outbound_due
-        # Claimed rows not marked yet, and when their leases end: left out of `_next_due`, and
-        # counted here instead until each is marked (see `outbox.claim_due`).
-        self._leases: dict[int, datetime] = {}
+        self._claims: Claims | None = None
         self._reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
@@ -115,6 +112,7 @@ class SqliteStore(SqliteRecords):
                 raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             raise
         self._writer, self._reader = writer, reader
+        self._claims = Claims(writer)
         self._inbox = inbox.InboxWriter(writer)
         found = os.stat(self.path)
         self._file = (found.st_dev, found.st_ino)
@@ -123,8 +121,9 @@ class SqliteStore(SqliteRecords):
         """Let queued inbound events commit, then close both connections."""
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
         self._inbox, self._writer, self._reader = None, None, None
-        self._next_due = None  # the next connection counts its changes from 0
-        self._leases.clear()
+        if self._claims is not None:
+            self._claims.forget()
+        self._claims = None
         try:
             if pending_inbox is not None:
                 await pending_inbox.drain()
@@ -209,8 +208,10 @@ class SqliteStore(SqliteRecords):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
         writer = self._writer_or_fail()
+        inbox_writer = self._inbox
+        assert inbox_writer is not None  # open with the writer
         async with writer.buffered() as member:
-            tx = SqliteTransaction(member, self._read())
+            tx = SqliteTransaction(member, self._read(), inbox_writer.fresh)
             try:
                 yield tx
             finally:
@@ -221,62 +222,35 @@ class SqliteStore(SqliteRecords):
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
-        """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`. While
-        the writer has changed no row since a short claim, other than quiet ones, nothing
-        has become due but what that claim counted: then a claim before that time is
-        answered without a call to the thread (the one after each delivery, typically)."""
-        if limit <= 0:
-            return []
-        writer = self._writer_or_fail()
-        if self._known_next_due(now):
-            return []
-        claimed = await writer.unit(
-            partial(outbox.claim_due, now, limit, lease_seconds, writer.quiet, tuple(self._leases))
-        )
-        self._next_due = claimed.next_due
-        self._leases.update(claimed.leases)
-        return claimed.items
-
-    def _known_next_due(self, now: datetime) -> bool:
-        """Whether the last short claim still tells when a row is next due, later than `now`."""
-        if not self._next_due_stands():
-            return False
-        due = self._cached_next_due()
-        return due is None or now < due
-
-    def _next_due_stands(self) -> bool:
-        """Whether the writer has changed no row but quiet ones since the last short claim."""
-        changes = self._writer_or_fail().changes  # raises first if the store is closed
-        return self._next_due is not None and self._next_due[1] == changes
-
-    def _cached_next_due(self) -> datetime | None:
-        assert self._next_due is not None
-        times = [t for t in (self._next_due[0], *self._leases.values()) if t is not None]
-        return min(times, default=None)
+        """Due heads of lanes (see `outbox`), oldest first, leased for `lease_seconds`. Most
+        claims cost no call to the thread (see `claims`): those a turn's commit made ahead
+        are handed out, and while the writer has changed no row since a short claim but
+        quiet ones, nothing else has become due but what that claim counted."""
+        return await self._claims_or_fail().claim(now, limit, lease_seconds)
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         """Committed before any more engine work joins the group: the shorter the time from
         the platform's answer to this commit, the fewer messages a crash has sent again."""
-        self._leases.pop(item_id, None)
+        self._claims_or_fail().marked(item_id)
         await self._writer_or_fail().later(outbox.MARK_SENT, (to_micros(at), item_id), urgent=True)
 
     async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> None:
         """Still pending, due again at `next_attempt_at`; its lane waits for it."""
-        self._leases.pop(item_id, None)
+        self._claims_or_fail().marked(item_id)
         await self._writer_or_fail().later(
             outbox.MARK_RETRY, (to_micros(next_attempt_at), error, item_id)
         )
 
     async def mark_deferred(self, item_id: int, next_attempt_at: datetime) -> None:
         """Still pending, due again at `next_attempt_at`; not counted as an attempt."""
-        self._leases.pop(item_id, None)
+        self._claims_or_fail().marked(item_id)
         await self._writer_or_fail().later(
             outbox.MARK_DEFERRED, (to_micros(next_attempt_at), item_id)
         )
 
     async def mark_failed(self, item_id: int, at: datetime, error: str) -> None:
         """Given up; the lane's next message may go."""
-        self._leases.pop(item_id, None)
+        self._claims_or_fail().marked(item_id)
         await self._writer_or_fail().later(outbox.MARK_FAILED, (to_micros(at), error, item_id))
 
     async def mark_unreachable(self, channel: str, external_id: str, at: datetime) -> None:
@@ -287,15 +261,16 @@ class SqliteStore(SqliteRecords):
     async def next_outbound_due(self) -> datetime | None:
         """When a claim could next return something (None: nothing pending). The answer a
         short claim found stands while the writer has changed no row since but quiet ones."""
-        if self._next_due_stands():
-            return self._cached_next_due()
+        known, due = self._claims_or_fail().next_due()
+        if known:
+            return due
         return await outbox.next_due(self._read())
 
     # work a stopped process held ---------------------------------------------------------
 
     async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
         """Every lease: the process that opened this file is its only user (see `Store`)."""
-        self._leases.clear()
+        self._claims_or_fail().taken_back(uncertain_channels)
         async with self._write() as conn:
             resent, uncertain = await outbox.take_back(conn, uncertain_channels)
             cursor = await conn.execute(timers.TAKE_BACK, {"now": to_micros(now)})
@@ -368,6 +343,11 @@ class SqliteStore(SqliteRecords):
         return await conversations.open_conversation(self._read(), channel, external_id)
 
     # connections --------------------------------------------------------------------------
+
+    def _claims_or_fail(self) -> Claims:
+        if self._claims is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._claims
 
     def _writer_or_fail(self) -> Writer:
         if self._writer is None:

@@ -12,7 +12,7 @@ queue and read from it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -45,9 +45,15 @@ class SqliteTransaction:
     (`team_facts`, `agent_facts`) must stay true until the commit: they hold the writer first,
     and every read after them goes through it."""
 
-    def __init__(self, member: Member, reader: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        member: Member,
+        reader: aiosqlite.Connection,
+        fresh: Callable[[inbox.Lookup], inbox.Found | None] = lambda _: None,
+    ) -> None:
         self._member: Member | None = member
         self._reader = reader
+        self._fresh = fresh  # a turn's first read, made as its event was stored (`inbox`)
         self._queued = member.batch  # this transaction's writes
         self._holders = Holders()  # to count the open conversations its saves move
 
@@ -86,11 +92,14 @@ class SqliteTransaction:
     async def load_contact_and_open_conversation(
         self, channel: str, external_id: str
     ) -> tuple[Contact | None, Conversation | None]:
-        # Every turn starts here: one call to the reader's thread.
+        # Every turn starts here: one call to the reader's thread, or none when the event
+        # was stored alone and nothing has been written since (see `inbox`).
         read = partial(conversations.contact_and_open_conversation, channel, external_id)
         member = self._open()
         if member.holding:
             found = await self._writer.read(read)
+        elif (stored := self._fresh((channel, external_id))) is not None:
+            found = stored
         else:
             found = await on_worker(self._reader, read)
         contact, conversation = found
@@ -162,8 +171,10 @@ class SqliteTransaction:
             self._queued.add(records.ADD_HISTORY, records.history_row(conversation_id, event))
 
     async def enqueue(self, messages: Sequence[Outbound], at: datetime) -> None:
+        due = to_micros(at)
         for message in messages:
             self._queued.add(outbox.ENQUEUE, outbox.enqueue_row(message, at))
+            self._queued.enqueued.append((message.message_id, message.channel, due))
 
     async def schedule_timer(self, timer: Timer) -> None:
         """Store the timer; an id scheduled again is moved to the new time."""

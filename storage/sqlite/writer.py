@@ -21,6 +21,10 @@ Four kinds of member:
   waiting for the members queued behind it: until it is committed, a crash would have the
   message sent again.
 
+A commit may carry one more piece of work of the store's (`Writer.rider`): run on the thread
+after the group's writes and before its COMMIT, in the same call, and handed its result once
+committed (the outbox's claim of the replies a turn has just queued, see `SqliteStore`).
+
 If the commit fails (a conflict found while flushing, a full disk) the whole group is rolled
 back and every member gets the error: `ConcurrentUpdate` for a conflict, which the engine
 answers by running the turn again; `Unstorable` for data that can never be written, when the
@@ -33,8 +37,9 @@ import asyncio
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -63,6 +68,8 @@ class Batch:
         self.open_delta: Counter[str] = Counter()  # agent → open conversations not yet stored
         self.members: list[asyncio.Future[None]] = []
         self.urgent = False  # commit when the member under way leaves
+        # Outbox rows queued: (message id, channel, due), for a claim riding the commit.
+        self.enqueued: list[tuple[str, str, int]] = []
 
     def add(self, sql: str, params: Params, *, exact: bool = False) -> None:
         self.statements.setdefault(sql, []).append(params)
@@ -76,6 +83,7 @@ class Batch:
         self.cursors.update(other.cursors)
         self.open_delta.update(other.open_delta)
         self.urgent |= other.urgent
+        self.enqueued.extend(other.enqueued)
 
     def join(self) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -93,6 +101,15 @@ class Batch:
 def _retrieved(future: asyncio.Future[None]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+@dataclass(frozen=True)
+class Ride:
+    """Work of the store's that rides a group's commit (`Writer.rider`): `work` runs on the
+    thread after the group's writes, before COMMIT; `done` gets its result once committed."""
+
+    work: in_thread.Work[Any]
+    done: Callable[[Any], None]
 
 
 class Member:
@@ -141,6 +158,8 @@ class Writer:
         self._in_transaction = False
         self._batch = Batch()
         self._flusher: asyncio.Task[None] | None = None
+        # Asked at each group commit for work to run in it (see `Ride`), or None.
+        self.rider: Callable[[Batch], Ride | None] | None = None
 
     @property
     def changes(self) -> int:
@@ -340,10 +359,12 @@ class Writer:
         batch, self._batch = self._batch, Batch()
         begin = not self._in_transaction
         self._in_transaction = False  # committed or rolled back when the call returns
+        ride = self.rider(batch) if self.rider is not None else None
+        work = ride.work if ride is not None else None
         try:
-            await on_worker(
+            ridden = await on_worker(
                 self._conn,
-                partial(in_thread.commit, batch.statements, batch.exact, begin, self.quiet),
+                partial(in_thread.commit, batch.statements, batch.exact, begin, self.quiet, work),
             )
         except BaseException as exc:
             cause = exc.cause if isinstance(exc, in_thread.CommitFailed) else exc
@@ -361,6 +382,8 @@ class Writer:
                 raise
             return
         self._committed()
+        if ride is not None:
+            ride.done(ridden)
         for done in batch.members:
             if not done.done():
                 done.set_result(None)

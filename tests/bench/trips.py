@@ -61,6 +61,15 @@ class Trips:
         aiosqlite.Connection._execute = self._original  # type: ignore[method-assign,assignment]
 
 
+def _written() -> int:
+    """Bytes this process has written so far, through any file (`wchar`: the WAL's frames,
+    the shared-memory index, sockets too)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _caller() -> str:
     frame = sys._getframe(2)
     found = "?"
@@ -106,16 +115,19 @@ async def path_trips(name: str, count: int, trips: Trips) -> None:
             trips.total, trips.by_caller = 0, Counter()
             trips.counting = True
             started = time.perf_counter()
+            wrote = _written()
             for n in range(6, 6 + count):
                 await one(n)
             await asyncio.sleep(0.2)  # the outbox loop's last look for more work
             trips.counting = False
+            wrote = _written() - wrote
             seconds = time.perf_counter() - started
     finally:
         await runner.cleanup()
     print(
         f"{name}: {count} messages one at a time, {trips.total / count:.2f} store trips per"
-        f" message ({count / seconds:.0f} messages/s)"
+        f" message ({count / seconds:.0f} messages/s), {wrote / count / 1024:.1f} KiB written"
+        " per message"
     )
     for caller, calls in trips.by_caller.most_common():
         print(f"  {calls / count:5.2f}  {caller}")

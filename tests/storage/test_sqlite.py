@@ -15,7 +15,14 @@ from pydantic import ValidationError
 
 from core.errors import StoreUnavailable, Unstorable
 from core.listing import ConversationFilter, ListStatus
-from core.models import Attachment, DeskThread, Direction, Outbound, TranscriptEntry
+from core.models import (
+    Attachment,
+    ConversationStatus,
+    DeskThread,
+    Direction,
+    Outbound,
+    TranscriptEntry,
+)
 from core.ports import Store
 from storage.sqlite import SqliteSettings, SqliteStore, records
 from storage.sqlite.codec import to_micros
@@ -586,3 +593,112 @@ async def test_a_message_queued_behind_one_in_flight_goes_once_that_one_is_sent(
     assert await store.claim_due_outbound(seconds(59), 10, 30) == []
     [fourth] = await store.claim_due_outbound(seconds(60), 10, 30)
     assert fourth.message.message_id == "m4"
+
+
+def _leased(path: Path) -> dict[str, bool]:
+    """Message id → whether its outbox row holds a lease, read behind the store's back."""
+    with raw(path) as conn:
+        rows = conn.execute("SELECT message_id, leased_until FROM outbox").fetchall()
+    return {message_id: until is not None for message_id, until in rows}
+
+
+def _on(channel: str, message_id: str, conversation_id: str) -> Outbound:
+    return message(message_id, conversation_id).model_copy(update={"channel": channel})
+
+
+async def test_a_turn_claims_its_replies_ahead_on_channels_that_send_again_after_a_crash(
+    store: SqliteStore,
+) -> None:
+    await store.take_back(T0, {"telegram"})  # telegram: after_crash skip
+    await seed(store, *(conversation(f"v{n}", f"c{n}") for n in (1, 2)))
+    assert await store.claim_due_outbound(T0, 10, 30) == []  # the loop, waiting
+    await enqueue(store, _on("webhook", "m1", "v1"), _on("telegram", "m2", "v2"))
+    # The commit leased the webhook reply for the loop; the skip channel's is left alone:
+    # claimed ahead and never handed out, a crash would have it set uncertain, never sent.
+    assert _leased(store.path) == {"m1": True, "m2": False}
+    claimed = await store.claim_due_outbound(T0, 10, 30)
+    assert sorted(item.message.message_id for item in claimed) == ["m1", "m2"]
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+    for item in claimed:
+        await store.mark_sent(item.id, T0)
+    assert [r.status for r in await store.outbox("v1")] == ["sent"]
+
+
+async def test_a_reply_claimed_ahead_goes_once_when_its_lease_ran_out_first(
+    store: SqliteStore,
+) -> None:
+    await store.take_back(T0, ())
+    await seed(store, conversation("v1", "c1"))
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+    await enqueue(store, message("m1", "v1"))
+    assert _leased(store.path) == {"m1": True}
+    # The loop comes for it after its lease (30 s) has run out: the row is due again, and
+    # is handed out once, not once from memory and once from the file.
+    [late] = await store.claim_due_outbound(seconds(31), 10, 30)
+    assert late.message.message_id == "m1"
+    assert await store.claim_due_outbound(seconds(31), 10, 30) == []
+
+
+async def test_only_free_slots_are_claimed_ahead(store: SqliteStore) -> None:
+    await store.take_back(T0, ())
+    await seed(store, *(conversation(f"v{n}", f"c{n}") for n in (1, 2, 3)))
+    await enqueue(store, message("m1", "v1"))
+    [busy] = await store.claim_due_outbound(T0, 2, 30)  # 2 slots, 1 now in flight
+    await enqueue(store, message("m2", "v2"), message("m3", "v3"))
+    assert sorted(m for m, leased in _leased(store.path).items() if leased) == ["m1", "m2"]
+    [second] = await store.claim_due_outbound(T0, 1, 30)
+    await store.mark_sent(busy.id, T0)
+    [third] = await store.claim_due_outbound(T0, 1, 30)
+    assert [second.message.message_id, third.message.message_id] == ["m2", "m3"]
+
+
+async def test_a_reply_claimed_ahead_is_due_again_after_a_restart(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    await store.take_back(T0, ())
+    await seed(store, conversation("v1", "c1"))
+    assert await store.claim_due_outbound(T0, 10, 30) == []
+    await enqueue(store, message("m1", "v1"))
+    await store.close()  # as after a crash: the lease is still in the file
+    again = SqliteStore(SqliteSettings(), tmp_path)
+    await again.open()
+    try:
+        taken = await again.take_back(T0, ())
+        assert (taken.resent, taken.uncertain) == (1, [])
+        [item] = await again.claim_due_outbound(T0, 10, 30)
+        assert item.message.message_id == "m1"
+    finally:
+        await again.close()
+
+
+async def test_a_turn_after_an_event_stored_alone_reads_what_the_file_holds(
+    store: SqliteStore,
+) -> None:
+    # The contact and open conversation are read as the event is stored, for the turn
+    # that follows; a write in between (here the conversation closed, then another one
+    # opened) makes the turn read again rather than act on what was true before.
+    async with store.transaction() as tx:
+        await tx.save_contact(contact("c1", external_id="u1"))
+        await tx.save_conversation(conversation("v1", "c1"))
+    assert await store.record_inbound(event(1, user="u1"), T0) is not None
+    async with store.transaction() as tx:
+        found_contact, found = await tx.load_contact_and_open_conversation("webhook", "u1")
+        assert found_contact is not None
+        assert found is not None
+        assert found.id == "v1"
+        closed = {"status": ConversationStatus.CLOSED, "version": 2}
+        await tx.save_conversation(found.model_copy(update=closed))
+    assert await store.record_inbound(event(2, user="u1"), T0) is not None
+    await seed(store, conversation("v2", "c1"))
+    async with store.transaction() as tx:
+        _, found = await tx.load_contact_and_open_conversation("webhook", "u1")
+    assert found is not None
+    assert found.id == "v2"
+    # Stored alone with nothing written after it: the turn gets what the file holds.
+    assert await store.record_inbound(event(3, user="u1"), T0) is not None
+    async with store.transaction() as tx:
+        _, found = await tx.load_contact_and_open_conversation("webhook", "u1")
+        assert found is not None
+        assert found.id == "v2"
+        # Another sender's turn is not handed it.
+        assert await tx.load_contact_and_open_conversation("webhook", "u9") == (None, None)
