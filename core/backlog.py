@@ -1,5 +1,11 @@
 """The inbox's backlog: events stored and handed over, not processed yet.
 
+Acknowledging comes first: a turn (or any job of the dispatcher's) starts only while no
+inbound event is waiting to be stored (`Intake`), so that a burst is stored and answered at
+the rate the store takes events, not at the rate turns run: a platform that waits for its
+answer (Slack's 3 seconds, Telegram's retries of a slow webhook) is answered, and the turns
+catch up once the burst is over. The backlog bounds how far they may fall behind.
+
 Under overload a channel acknowledges faster than turns run; past `server.max_backlog` the
 inbox takes no more (channels answer 503 with Retry-After, a poller stops asking) until it
 drains. Kept in memory, so that no request pays for a count in the store; the runtime's
@@ -55,3 +61,24 @@ class Backlog:
 
     async def room(self) -> None:
         await self._room.wait()
+
+
+class Intake:
+    """How many inbound events are being stored right now; `idle` waits until none is."""
+
+    def __init__(self) -> None:
+        self._storing = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self._storing += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._storing -= 1
+        if self._storing == 0:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        await self._idle.wait()

@@ -22,8 +22,14 @@ Job = TypeVar("Job")
 
 
 class Dispatcher(Generic[Job]):
-    def __init__(self, handle: Callable[[Job], Awaitable[object]], concurrency: int) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Job], Awaitable[object]],
+        concurrency: int,
+        gate: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._handle = handle
+        self._gate = gate  # awaited before each job starts (see `backlog.Intake`)
         self._slots = asyncio.Semaphore(concurrency)
         self._queues: dict[ConversationKey, deque[Job]] = {}
         self._tasks = TaskSet()  # one drain per key with jobs
@@ -50,6 +56,8 @@ class Dispatcher(Generic[Job]):
             while queue:
                 job = queue[0]
                 try:
+                    if self._gate is not None:
+                        await self._gate()
                     await self._handle(job)
                 except asyncio.CancelledError:
                     raise

@@ -18,7 +18,7 @@ import aiohttp
 
 from core.addresses import DeskAddresses
 from core.agents import Agent, AgentStatus
-from core.backlog import RETRY_AFTER_SECONDS, Backlog
+from core.backlog import RETRY_AFTER_SECONDS, Backlog, Intake
 from core.callouts import perform
 from core.config import Config
 from core.config_sections import AfterCrash, OutboxSettings
@@ -119,7 +119,8 @@ class Runtime:
             reporter=self.reporter,
             on_undelivered=self._undelivered,
         )
-        self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency)
+        self._intake = Intake()  # inbound events being stored: jobs start when none is
+        self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency, self._intake.idle)
         self._queue_offers = QueueOffers(store=store, offer=self._offer, key_of=self._key_of)
         self.backlog = Backlog(max_backlog)  # stored events handed over, not processed yet
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
@@ -152,10 +153,14 @@ class Runtime:
         if self.backlog.full:
             raise Backlogged(RETRY_AFTER_SECONDS)
         received_at = self.clock.now()
-        inbound_id = await stored(
-            f"the inbox could not store the event of {event.conversation_key}",
-            self.store.record_inbound(event, received_at),
-        )
+        self._intake.enter()
+        try:
+            inbound_id = await stored(
+                f"the inbox could not store the event of {event.conversation_key}",
+                self.store.record_inbound(event, received_at),
+            )
+        finally:
+            self._intake.leave()
         self.reporter.inbound(event, inbound_id)
         if inbound_id is None:
             return False

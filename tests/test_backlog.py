@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -23,7 +24,7 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.app import build
 from core.clock import ManualClock
 from core.config import load_config
-from core.models import StoredInbound
+from core.models import Inbound, StoredInbound
 from core.runtime import Runtime
 from core.turn import TurnReport
 from tests.adapters.slack.fake_web_api import serving as serving_slack
@@ -247,3 +248,45 @@ async def test_a_restart_counts_the_events_the_last_run_left_in_the_backlog(
         await run.frontdesk.runtime.idle()
         assert await pending(run) == 0
         assert (await run.post(event("c-3", "hi")))[0] == 200
+
+
+async def test_turns_wait_while_an_event_is_being_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Acknowledging comes first: while one platform request waits for its event to be
+    # stored, no turn starts, so a burst is answered at the rate the store takes events.
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET})
+    async with running(config) as run:
+        runtime, store = run.frontdesk.runtime, run.frontdesk.store
+        storing, stored = asyncio.Event(), asyncio.Event()
+        record = store.record_inbound
+
+        async def slow(event: Inbound, at: datetime) -> int | None:
+            if event.contact.external_id == "slow":
+                storing.set()
+                await stored.wait()
+            return await record(event, at)
+
+        monkeypatch.setattr(store, "record_inbound", slow)
+        started: list[str] = []
+        process = runtime.engine.process_inbound
+
+        async def watched(item: StoredInbound) -> TurnReport | None:
+            started.append(item.event.contact.external_id)
+            return await process(item)
+
+        monkeypatch.setattr(runtime.engine, "process_inbound", watched)
+
+        waiting = asyncio.create_task(run.post(event("slow", "hi")))
+        await storing.wait()
+        assert await run.post(event("quick", "hi")) == (200, {"status": "accepted"})
+        # The quick event is stored; its turn waits for the slow one to be stored too.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(until(lambda: started), 0.3)
+        stored.set()
+        assert await waiting == (200, {"status": "accepted"})
+        await runtime.idle()
+        assert started == ["quick", "slow"]
+        for contact in ("quick", "slow"):
+            [conversation] = await records_of(run.frontdesk).conversations_of("webhook", contact)
+            assert len(await records_of(run.frontdesk).outbox(conversation.id)) == 1  # Hello
