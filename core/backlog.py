@@ -3,8 +3,8 @@
 Acknowledging comes first: a turn (or any job of the dispatcher's) starts only while no
 inbound event is waiting to be stored (`Intake`), so that a burst is stored and answered at
 the rate the store takes events, not at the rate turns run: a platform that waits for its
-answer (Slack's 3 seconds, Telegram's retries of a slow webhook) is answered, and the turns
-catch up once the burst is over. The backlog bounds how far they may fall behind.
+answer (some give up after a few seconds and send the event again) is answered, and the
+turns catch up once the burst is over. The backlog bounds how far they may fall behind.
 
 Under overload a channel acknowledges faster than turns run; past `server.max_backlog` the
 inbox takes no more (channels answer 503 with Retry-After, a poller stops asking) until it
