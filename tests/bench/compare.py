@@ -17,6 +17,7 @@ import asyncio
 import os
 import platform
 import statistics
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -70,6 +71,8 @@ async def main(rounds: int, count: int, event_loop: str) -> None:
                     )
     report(results, rounds)
     print(f"frontdesk's event loop: {event_loop}")
+    targets(results)
+    print(await machine_line(1000 / rate if rate else 3.0))
 
 
 def _median(rows: list[Figures], field: str) -> float | None:
@@ -127,6 +130,87 @@ def report(results: dict[tuple[str, str], list[Figures]], rounds: int) -> None:
         " CPU ms: server CPU per message; GC max: longest collection in the window;"
         " */aio: against the aiogram bot in the same scenario"
     )
+
+
+def targets(results: dict[tuple[str, str], list[Figures]]) -> None:
+    """The issue's targets, checked against this run's medians."""
+
+    def med(server: str, kind: str, field: str) -> float | None:
+        rows = results.get((server, kind))
+        return _median(rows, field) if rows else None
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    closed = ("new", "1,000")
+    checks: list[tuple[str, float | None, str, float]] = []
+    for server, goal in (("frontdesk-telegram", 1.2), ("frontdesk-webhook", 1.8)):
+        worst = min(
+            (r for k in closed if (r := ratio(med(server, k, "e2e_per_s"),
+                                              med("aiogram", k, "e2e_per_s"))) is not None),
+            default=None,
+        )  # fmt: skip
+        checks.append(
+            (f"{server} e2e against the aiogram bot (worse closed loop)", worst, ">=", goal)
+        )
+    saturated = min(
+        (v for k in closed if (v := med("frontdesk-telegram", k, "cpu_ms")) is not None),
+        default=None,
+    )
+    open_cpu = med("frontdesk-telegram", "open", "cpu_ms")
+    checks.append(
+        (
+            "telegram CPU/message at half peak against saturated",
+            ratio(open_cpu, saturated),
+            "<=",
+            1.3,
+        )
+    )
+    checks.append(
+        (
+            "telegram ack p99 at half peak, ms",
+            med("frontdesk-telegram", "open", "ack_p99_ms"),
+            "<=",
+            10.0,
+        )
+    )
+    gc_max = max(
+        (
+            r.gc_ms
+            for (server, _), rows in results.items()
+            if server.startswith("frontdesk")
+            for r in rows
+        ),
+        default=None,
+    )
+    checks.append(("longest GC pause in frontdesk, ms", gc_max, "<=", 20.0))
+    best_e2e = max(
+        (v for k in closed if (v := med("frontdesk-telegram", k, "e2e_per_s")) is not None),
+        default=None,
+    )
+    checks.append(
+        (
+            "intake under 429 against telegram e2e",
+            ratio(med("frontdesk-telegram", "intake,", "acks_per_s"), best_e2e),
+            ">=",
+            3.0,
+        )
+    )
+    print("targets:")
+    for name, value, op, goal in checks:
+        held = value is not None and (value >= goal if op == ">=" else value <= goal)
+        shown = "-" if value is None else f"{value:.2f}"
+        print(f"  {'held' if held else 'MISSED':6} {name}: {shown} (target {op} {goal:g})")
+
+
+async def machine_line(pause_ms: float) -> str:
+    """`tests.bench.machine` at the open loop's pace, in a process of its own."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.bench.machine", "--pause-ms", f"{pause_ms:.2f}",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return "this machine: " + out.decode().strip()
 
 
 if __name__ == "__main__":
