@@ -6,6 +6,11 @@ the rate the store takes events, not at the rate turns run: a platform that wait
 answer (some give up after a few seconds and send the event again) is answered, and the
 turns catch up once the burst is over. The backlog bounds how far they may fall behind.
 
+The events of the backlog wait in memory, handed to the dispatcher, only up to `HOLD`; the
+rest wait in the store alone and are read back as those in memory are processed (`refill`).
+So what a backlog costs in memory, and in the collector's time (every event held is objects
+it walks), does not grow with `server.max_backlog`.
+
 Under overload a channel acknowledges faster than turns run; past `server.max_backlog` the
 inbox takes no more (channels answer 503 with Retry-After, a poller stops asking) until it
 drains. Kept in memory, so that no request pays for a count in the store; the runtime's
@@ -22,12 +27,16 @@ log = logging.getLogger("frontdesk.runtime")
 
 # What a channel tells the platform to wait before sending again an event it turned away.
 RETRY_AFTER_SECONDS = 5
+HOLD = 500  # events of the backlog held in memory; the others wait in the store
 
 
 class Backlog:
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, hold: int = HOLD) -> None:
         self.bound = bound
-        self._ids: set[int] = set()
+        self.hold = hold
+        self._ids: set[int] = set()  # every event stored and not processed yet
+        self._held: set[int] = set()  # those handed to the dispatcher, in memory
+        self._left_from: int | None = None  # the lowest id left in the store, not read back
         # Set while a poller may ask its platform for more: under the bound by a tenth of it,
         # so that a poller does not ask again for every single event processed.
         self._room = asyncio.Event()
@@ -53,7 +62,42 @@ class Backlog:
                 len(self._ids),
             )
 
+    def take(self, inbound_id: int) -> bool:
+        """Count a stored event handed over (after it is stored, or read back); whether to
+        hold it in memory for the dispatcher. False: it is held already, or there is no room
+        in memory and it waits in the store until `left_from` reads it back."""
+        if inbound_id in self._held:
+            return False
+        self.add(inbound_id)
+        if len(self._held) >= self.hold:
+            if self._left_from is None or inbound_id < self._left_from:
+                self._left_from = inbound_id
+            return False
+        self._held.add(inbound_id)
+        return True
+
+    @property
+    def wants_refill(self) -> bool:
+        """Events wait in the store, and half of the room in memory is free."""
+        return self._left_from is not None and len(self._held) <= self.hold // 2
+
+    @property
+    def room_to_hold(self) -> int:
+        return max(0, self.hold - len(self._held))
+
+    def left_from(self) -> int | None:
+        """The lowest id left in the store, forgotten: the caller reads from there, and what
+        it cannot hold (or is left meanwhile) is counted again by `take` or `left_at`."""
+        left, self._left_from = self._left_from, None
+        return left
+
+    def left_at(self, inbound_id: int) -> None:
+        """Events from `inbound_id` on may wait in the store."""
+        if self._left_from is None or inbound_id < self._left_from:
+            self._left_from = inbound_id
+
     def discard(self, inbound_id: int) -> None:
+        self._held.discard(inbound_id)
         self._ids.discard(inbound_id)
         if not self._room.is_set() and len(self._ids) <= self.bound - max(1, self.bound // 10):
             self._room.set()

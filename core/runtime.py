@@ -123,6 +123,7 @@ class Runtime:
         self._dispatcher: Dispatcher[Job] = Dispatcher(self._handle, concurrency, self._intake.idle)
         self._queue_offers = QueueOffers(store=store, offer=self._offer, key_of=self._key_of)
         self.backlog = Backlog(max_backlog)  # stored events handed over, not processed yet
+        self._refilling: asyncio.Task[None] | None = None  # reads back what waits in the store
         self._failures: dict[int, int] = {}  # inbound id → failed tries, for setting aside
         self.parked = 0  # events set aside since start
         # The engine is looked up at each turn, not bound here (tests replace its methods).
@@ -278,6 +279,9 @@ class Runtime:
         await self._queue_offers.rounds.cancel()
         await self._tasks.cancel()
         await self._queue_offers.rounds.cancel()
+        if self._refilling is not None:
+            self._refilling.cancel()
+            await asyncio.wait({self._refilling})
         await self._dispatcher.close()
 
     async def idle(self) -> None:
@@ -286,7 +290,13 @@ class Runtime:
         brought online (tests, `chat`)."""
         while True:
             await self._dispatcher.join()
-            if self._calls:
+            if self._refilling is not None:
+                await asyncio.wait({self._refilling})
+            elif self.backlog.wants_refill:
+                self._refill_soon()
+                if self._refilling is None:  # stopping
+                    return
+            elif self._calls:
                 await self._calls.join()
             elif self._queue_offers.rounds:
                 await self._queue_offers.rounds.join()
@@ -326,10 +336,8 @@ class Runtime:
         if isinstance(job, EngineJob | HttpResult):
             self._dispatcher.submit(job.conversation_key, job)
         elif isinstance(job, StoredInbound):
-            if job.id in self.backlog:
-                return
-            self.backlog.add(job.id)
-            self._dispatcher.submit(job.event.conversation_key, job)
+            if self.backlog.take(job.id):
+                self._dispatcher.submit(job.event.conversation_key, job)
         elif self.timer_loop.take(job):
             self._dispatcher.submit(job.conversation_key, job)
 
@@ -350,10 +358,36 @@ class Runtime:
         finally:
             if isinstance(job, StoredInbound):
                 self.backlog.discard(job.id)
+                self._refill_soon()
             else:
                 self.timer_loop.finished(job)
         if report is not None and self._on_turn is not None:
             self._on_turn(report)
+
+    def _refill_soon(self) -> None:
+        if self._refilling is None and self.backlog.wants_refill and not self._stopping:
+            self._refilling = asyncio.get_running_loop().create_task(
+                self._refill(), name="backlog-refill"
+            )
+
+    async def _refill(self) -> None:
+        """Read back the events of the backlog that wait in the store (`backlog.HOLD`), in
+        the order they were stored, as far as there is room to hold them."""
+        try:
+            while self.backlog.wants_refill and (after := self.backlog.left_from()) is not None:
+                room = self.backlog.room_to_hold
+                try:
+                    batch = await self.store.pending_inbound(room, after_id=after - 1)
+                except Exception:
+                    self.backlog.left_at(after)  # the sweep reads them back otherwise
+                    log.warning("could not read back stored events", exc_info=True)
+                    return
+                for item in batch:
+                    self._submit(item)
+                if len(batch) == room:  # more may wait behind the last one read
+                    self.backlog.left_at(batch[-1].id + 1)
+        finally:
+            self._refilling = None
 
     async def _process(self, item: StoredInbound) -> TurnReport | None:
         """Process an event; one that keeps failing (a bug, a workflow that cannot run) is set

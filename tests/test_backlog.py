@@ -290,3 +290,38 @@ async def test_turns_wait_while_an_event_is_being_stored(
         for contact in ("quick", "slow"):
             [conversation] = await records_of(run.frontdesk).conversations_of("webhook", contact)
             assert len(await records_of(run.frontdesk).outbox(conversation.id)) == 1  # Hello
+
+
+async def test_past_what_it_holds_in_memory_the_backlog_waits_in_the_store_and_runs_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET})
+    async with running(config) as run:
+        runtime = run.frontdesk.runtime
+        monkeypatch.setattr(runtime.backlog, "hold", 2)
+        waiting: list[str] = []
+        gate = asyncio.Event()
+        process = runtime.engine.process_inbound
+
+        async def held(item: StoredInbound) -> TurnReport | None:
+            waiting.append(item.event.text or "")
+            await gate.wait()
+            return await process(item)
+
+        monkeypatch.setattr(runtime.engine, "process_inbound", held)
+        said = [("c-1", "one"), ("c-2", "two"), ("c-1", "three"), ("c-3", "four"), ("c-1", "five")]
+        for contact, text in said:
+            assert (await run.post(event(contact, text)))[0] == 200
+        await until(lambda: len(waiting) == 2)
+        # Five stored and counted; two handed over in memory, three wait in the store alone.
+        assert (len(runtime.backlog), await pending(run)) == (5, 5)
+        assert sorted(waiting) == ["one", "two"]
+        gate.set()
+        await runtime.idle()
+        assert await pending(run) == 0
+        assert len(runtime.backlog) == 0
+        assert sorted(waiting) == sorted(text for _, text in said)
+        [first] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
+        transcript = await records_of(run.frontdesk).transcript(first.id)
+        inbound = [entry.text for entry in transcript if entry.direction == "in"]
+        assert inbound == ["one", "three", "five"]

@@ -57,3 +57,17 @@ def test_an_event_counts_once() -> None:
     backlog.add(7)
     backlog.discard(8)
     assert (len(backlog), 7 in backlog, 8 in backlog) == (1, True, False)
+
+
+def test_past_what_it_holds_an_event_waits_in_the_store_and_counts() -> None:
+    backlog = Backlog(10, hold=4)
+    assert [backlog.take(n) for n in range(1, 7)] == [True] * 4 + [False] * 2
+    assert backlog.take(2) is False  # held already: not handed over twice
+    assert (len(backlog), backlog.wants_refill) == (6, False)
+    backlog.discard(1)
+    backlog.discard(2)
+    assert (backlog.wants_refill, backlog.room_to_hold) == (True, 2)
+    assert backlog.left_from() == 5  # forgotten once read: a read that fills the room
+    assert backlog.left_from() is None  # must say so (`left_at`), and `take` counts again
+    assert [backlog.take(5), backlog.take(6)] == [True, True]
+    assert (len(backlog), backlog.wants_refill) == (4, False)
