@@ -28,6 +28,7 @@ log = logging.getLogger("frontdesk.runtime")
 # What a channel tells the platform to wait before sending again an event it turned away.
 RETRY_AFTER_SECONDS = 5
 HOLD = 500  # events of the backlog held in memory; the others wait in the store
+REFILL = 100  # events read back from the store at a time
 
 
 class Backlog:

@@ -18,7 +18,7 @@ import aiohttp
 
 from core.addresses import DeskAddresses
 from core.agents import Agent, AgentStatus
-from core.backlog import RETRY_AFTER_SECONDS, Backlog, Intake
+from core.backlog import REFILL, RETRY_AFTER_SECONDS, Backlog, Intake
 from core.callouts import perform
 from core.config import Config
 from core.config_sections import AfterCrash, OutboxSettings
@@ -375,7 +375,9 @@ class Runtime:
         the order they were stored, as far as there is room to hold them."""
         try:
             while self.backlog.wants_refill and (after := self.backlog.left_from()) is not None:
-                room = self.backlog.room_to_hold
+                # A read at a time of at most REFILL events: each read back is parsed on the
+                # event loop, which acknowledges nothing meanwhile.
+                room = min(self.backlog.room_to_hold, REFILL)
                 try:
                     batch = await self.store.pending_inbound(room, after_id=after - 1)
                 except Exception:
@@ -386,6 +388,7 @@ class Runtime:
                     self._submit(item)
                 if len(batch) == room:  # more may wait behind the last one read
                     self.backlog.left_at(batch[-1].id + 1)
+                    await asyncio.sleep(0)  # let what arrived meanwhile go first
         finally:
             self._refilling = None
 
