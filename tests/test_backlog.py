@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,11 +25,12 @@ from core.app import build
 from core.clock import ManualClock
 from core.config import load_config
 from core.models import Inbound, StoredInbound
-from core.runtime import Runtime
 from core.turn import TurnReport
 from tests.adapters.slack.fake_web_api import serving as serving_slack
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 from tests.adapters.telegram.fakes import SECRET_TOKEN, message_update
+from tests.support.backlog import Held, RoomWatch
+from tests.support.backlog import bounded as with_backlog
 from tests.support.harness import (
     SECRET,
     START,
@@ -55,31 +56,7 @@ steps:
 
 
 def bounded(config: Path) -> Path:
-    """The config with a backlog of BOUND events, and no grace at stop for held turns."""
-    text = config.read_text().replace(
-        "server: {host: 127.0.0.1, port: 0}",
-        f"server: {{host: 127.0.0.1, port: 0, max_backlog: {BOUND}, shutdown_grace_seconds: 0}}",
-    )
-    config.write_text(text)
-    return config
-
-
-class Held:
-    """A gate before every inbound turn of a runtime: nothing is processed until `release`."""
-
-    def __init__(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.gate = asyncio.Event()
-        process: Callable[[StoredInbound], Awaitable[TurnReport | None]]
-        process = runtime.engine.process_inbound
-
-        async def held(item: StoredInbound) -> TurnReport | None:
-            await self.gate.wait()
-            return await process(item)
-
-        monkeypatch.setattr(runtime.engine, "process_inbound", held)
-
-    def release(self) -> None:
-        self.gate.set()
+    return with_backlog(config, BOUND)
 
 
 async def pending(run: Running) -> int:
@@ -161,6 +138,7 @@ async def test_the_telegram_poller_leaves_updates_at_telegram_until_the_backlog_
     config = bounded(write_telegram_config(tmp_path, bot_api.url, GREET, mode="polling"))
     async with running(config) as run:
         held = Held(run.frontdesk.runtime, monkeypatch)
+        room = RoomWatch(run.frontdesk.runtime, monkeypatch)
         bot_api.queue_update(*(message_update(n, chat=chat(41 + n), text="hi") for n in (1, 2, 3)))
 
         async def full() -> bool:
@@ -168,10 +146,10 @@ async def test_the_telegram_poller_leaves_updates_at_telegram_until_the_backlog_
             return handed_over == "2" and await pending(run) == BOUND
 
         await until(full)
+        # Turned away on the third update, the poller waits for room before its next
+        # getUpdates; parked there, it has asked for nothing since.
+        await until(lambda: room.parked == 1)
         asked = len(bot_api.of("getUpdates"))
-        # Not a wait for a timer: a stretch in which the poller, held, must not ask again.
-        await asyncio.sleep(0.3)
-        assert len(bot_api.of("getUpdates")) == asked
         assert await pending(run) == BOUND
         assert await records_of(run.frontdesk).conversations_of("telegram", "44") == []
 
