@@ -166,6 +166,40 @@ async def test_the_telegram_poller_leaves_updates_at_telegram_until_the_backlog_
         assert offsets[asked] in (3, "3")
 
 
+async def test_the_telegram_poller_asks_again_only_once_the_backlog_is_a_tenth_under_the_bound(
+    tmp_path: Path, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bound = 20  # a tenth of it: 2
+    config = with_backlog(
+        write_telegram_config(tmp_path, bot_api.url, GREET, mode="polling"), bound
+    )
+    async with running(config) as run:
+        runtime = run.frontdesk.runtime
+        held = Held(runtime, monkeypatch)
+        room = RoomWatch(runtime, monkeypatch)
+        chats = range(1, bound + 2)
+        bot_api.queue_update(*(message_update(n, chat=chat(100 + n), text="hi") for n in chats))
+        await until(lambda: room.parked == 1)
+        assert await pending(run) == bound
+        parked_after = len(room.let_on_at)
+        asked = len(bot_api.of("getUpdates"))
+
+        held.let(1)
+        await until(lambda: len(runtime.backlog) == bound - 1)
+        assert room.parked == 1  # a turn done, and the poller still waits
+        held.let(1)
+        # Let on with the backlog at 18 (then the update it turned away comes in).
+        await until(lambda: len(room.let_on_at) > parked_after)
+        assert room.let_on_at[parked_after] == bound - 2
+        calls = await bot_api.wait_for("getUpdates", asked + 1)
+        assert calls[asked].params.get("offset") in (bound + 1, str(bound + 1))
+
+        held.release()
+        await until(lambda: records_of(run.frontdesk).conversations_of("telegram", "121"))
+        await runtime.idle()
+        assert await pending(run) == 0
+
+
 async def test_slack_gets_503_past_the_bound_and_nothing_is_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
