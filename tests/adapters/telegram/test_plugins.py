@@ -14,7 +14,7 @@ import telegram
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Message, Update
+from aiogram.types import ErrorEvent, Message, Update
 from telegram.ext import Application, CallbackContext, MessageHandler, filters
 
 from adapters.telegram.plugins import FrontdeskRouting, aiogram_router, aiogram_update, ptb_handler
@@ -22,12 +22,15 @@ from core.app import Frontdesk, embedded
 from core.arrival import handled
 from core.clock import ManualClock
 from core.config import load_config
+from core.errors import Backlogged
 from tests.adapters.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.adapters.telegram.fakes import CHAT_ID, button_update, text_update
+from tests.support.backlog import Held, bounded
 from tests.support.harness import START, records_of
 from tests.support.telegram import CHAT, QUESTION, THANKS, WELCOME, texts, write_telegram_config
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
+PtbContext = CallbackContext[Any, Any, Any, Any]
 KEYBOARD = {
     "inline_keyboard": [
         [{"text": "Sales", "callback_data": "fd:sales"}],
@@ -159,6 +162,113 @@ async def test_a_group_chat_is_never_taken(frontdesk: Frontdesk, bot_api: FakeBo
 async def test_routing_needs_a_telegram_channel(frontdesk: Frontdesk) -> None:
     with pytest.raises(ValueError, match="'slack' is not a telegram channel"):
         FrontdeskRouting(frontdesk, "slack")
+
+
+@pytest.fixture
+async def bounded_frontdesk(
+    tmp_path: Path, bot_api: FakeBotApi, route_by_team: str
+) -> AsyncIterator[Frontdesk]:
+    """Embedded, with room in its backlog for one event."""
+    config = write_telegram_config(tmp_path, bot_api.url, route_by_team, mode="embedded")
+    async with embedded(load_config(bounded(config, 1)), ManualClock(START)) as running:
+        yield running
+
+
+async def fill_the_backlog(
+    feed: Feed, frontdesk: Frontdesk, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> Held:
+    """Support opened for the customer, then their answer taken and held unprocessed: the
+    backlog is full."""
+    await FrontdeskRouting(frontdesk, "telegram").start(text_update(1, "/support"))
+    await assert_opened(frontdesk, bot_api)
+    held = Held(frontdesk.runtime, monkeypatch)
+    await feed(text_update(2, "Sales"))
+    assert len(await frontdesk.store.pending_inbound(10)) == 1
+    return held
+
+
+async def assert_taken_once_drained(feed: Feed, held: Held, frontdesk: Frontdesk) -> None:
+    """Nothing of the event turned away was stored; sent again once the backlog has
+    drained, it is taken."""
+    assert len(await frontdesk.store.pending_inbound(10)) == 1
+    held.release()
+    await frontdesk.runtime.idle()
+    await feed(text_update(3, "thanks"))
+    await frontdesk.runtime.idle()
+    [conversation] = await records_of(frontdesk).conversations_of("telegram", CHAT)
+    transcript = await records_of(frontdesk).transcript(conversation.id)
+    said = [entry.text for entry in transcript if entry.direction == "in"]
+    assert said == ["/support", "Sales", "thanks"]
+
+
+async def test_an_aiogram_host_gets_backlogged_in_its_error_handler_when_the_backlog_is_full(
+    bounded_frontdesk: Frontdesk, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frontdesk = bounded_frontdesk
+    seen: list[str | None] = []
+    errors: list[Exception] = []
+    host = Router(name="host")
+
+    @host.message()
+    async def on_message(message: Message) -> None:
+        seen.append(message.text)
+
+    dp = Dispatcher()
+    dp.include_router(aiogram_router(FrontdeskRouting(frontdesk, "telegram")))
+    dp.include_router(host)
+
+    @dp.errors()
+    async def on_error(event: ErrorEvent) -> None:
+        errors.append(event.exception)
+
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(bot_api.url)))
+
+    async def feed(data: dict[str, Any]) -> None:
+        await dp.feed_update(bot, Update.model_validate(data))
+
+    try:
+        held = await fill_the_backlog(feed, frontdesk, bot_api, monkeypatch)
+        await feed(text_update(3, "thanks"))
+        [error] = errors
+        assert isinstance(error, Backlogged)
+        assert error.retry_after_seconds == 5
+        assert seen == []  # not the host's to answer either
+        await assert_taken_once_drained(feed, held, frontdesk)
+        assert (len(errors), seen) == (1, [])
+    finally:
+        await bot.session.close()
+
+
+async def test_a_python_telegram_bot_host_gets_backlogged_in_its_error_handler(
+    bounded_frontdesk: Frontdesk, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frontdesk = bounded_frontdesk
+    seen: list[str | None] = []
+    errors: list[object] = []
+
+    async def on_message(update: telegram.Update, context: PtbContext) -> None:
+        assert update.message is not None
+        seen.append(update.message.text)
+
+    async def on_error(update: object, context: PtbContext) -> None:
+        errors.append(context.error)
+
+    application = Application.builder().token(TOKEN).base_url(f"{bot_api.url}/bot").build()
+    application.add_handler(ptb_handler(FrontdeskRouting(frontdesk, "telegram")), group=-1)
+    application.add_handler(MessageHandler(filters.TEXT, on_message))
+    application.add_error_handler(on_error)
+
+    async def feed(data: dict[str, Any]) -> None:
+        await application.process_update(telegram.Update.de_json(data, application.bot))
+
+    async with application:
+        held = await fill_the_backlog(feed, frontdesk, bot_api, monkeypatch)
+        await feed(text_update(3, "thanks"))
+        [error] = errors
+        assert isinstance(error, Backlogged)
+        assert error.retry_after_seconds == 5
+        await assert_taken_once_drained(feed, held, frontdesk)
+        assert len(errors) == 1
 
 
 # The README's examples, run as they are written: only the Bot API server is the fake's.
