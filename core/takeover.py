@@ -6,7 +6,10 @@ shared store) held in flight, before anything runs.
 On a store that replicas share, the replica that accepted an event processes it. When that
 replica dies (SIGKILL, a lost machine), its events would wait for another replica's sweep
 (`core.loops.SWEEP_INTERVAL`); this loop asks the store on the heartbeat's cadence instead,
-so they move as soon as the dead replica's heartbeat is stale (`owner_timeout_seconds`).
+so they move as soon as the dead replica's heartbeat is stale (`owner_timeout_seconds`). The
+same look sets uncertain the messages a dead replica was sending on an `after_crash: skip`
+channel: the outbox's claims take a dead replica's other leases but leave those, so their
+lanes wait for this look, never for a claim that would send them again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from core.config_sections import AfterCrash
-from core.models import StoredInbound
+from core.models import OutboxItem, StoredInbound
 from core.ports import Clock, Store
 
 log = logging.getLogger("frontdesk.runtime")
@@ -38,10 +41,16 @@ class Takeover(Protocol):
         """Unprocessed events whose replica is gone, oldest first, now this replica's."""
         ...
 
+    async def orphaned_outbound(self) -> list[OutboxItem]:
+        """Messages in flight when their replica died, on a channel set `after_crash: skip`:
+        now `uncertain`, never sent again (their lanes go on without them)."""
+        ...
+
 
 class TakeoverLoop:
     """Every `takeover_seconds` of the injected clock, hands over (`submit`) the events of
-    replicas that died, and wakes (`wake`) the outbox and the timers, whose claims take a dead
+    replicas that died, sets uncertain what they were sending on an `after_crash: skip`
+    channel, and wakes (`wake`) the outbox and the timers, whose claims take a dead
     replica's leases and due timers too: else they would look only when a commit or their
     own next due time wakes them."""
 
@@ -72,6 +81,14 @@ class TakeoverLoop:
                     break
             if count:
                 log.info("took over events of a replica that stopped: %d", count)
+            for forsaken in await self._store.orphaned_outbound():
+                log.warning(
+                    "not sent again: in flight when its replica stopped (after_crash: skip):"
+                    " conversation=%s channel=%s message=%s",
+                    forsaken.message.conversation_id,
+                    forsaken.message.channel,
+                    forsaken.message.message_id,
+                )
             self._wake()
 
 

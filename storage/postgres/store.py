@@ -8,7 +8,6 @@ timers, outbound leases) by owner and heartbeat (see `replicas`, `work`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
@@ -54,7 +53,6 @@ from storage.postgres.settings import PostgresSettings
 from storage.postgres.transaction import PostgresTransaction, Write
 
 T = TypeVar("T")
-log = logging.getLogger("frontdesk.store.postgres")
 
 SAVE_CURSOR = """
     INSERT INTO cursors (name, value) VALUES ($1, $2)
@@ -199,6 +197,18 @@ class PostgresStore(PostgresRecords):
             self._db(), self.replica, self._settings.owner_timeout_seconds, limit
         )
 
+    async def orphaned_outbound(self) -> list[OutboxItem]:
+        """Messages in flight when their replica died, on an `after_crash: skip` channel (as
+        the runtime said at `take_back`): now uncertain, never sent again."""
+        if not self._uncertain_channels:
+            return []
+        return await work.forsake(
+            self._db(),
+            self.replica,
+            self._settings.owner_timeout_seconds,
+            self._uncertain_channels,
+        )
+
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         await self._db().execute(work.SET_ASIDE, aware(at), error, inbound_id)
 
@@ -248,23 +258,8 @@ class PostgresStore(PostgresRecords):
     async def claim_due_outbound(
         self, now: datetime, limit: int, lease_seconds: float
     ) -> list[OutboxItem]:
-        """Due heads of lanes, with the leases of replicas that died meanwhile (those on an
-        `after_crash: skip` channel set uncertain instead, and logged)."""
-        if self._uncertain_channels:
-            forsaken = await work.forsake(
-                self._db(),
-                self.replica,
-                self._settings.owner_timeout_seconds,
-                self._uncertain_channels,
-            )
-            for item in forsaken:
-                log.warning(
-                    "not sent again: in flight when its replica stopped (after_crash: skip):"
-                    " conversation=%s channel=%s message=%s",
-                    item.message.conversation_id,
-                    item.message.channel,
-                    item.message.message_id,
-                )
+        """Due heads of lanes, with the leases of replicas that died meanwhile, but for those
+        on an `after_crash: skip` channel: `orphaned_outbound` sets them uncertain."""
         return await work.claim_outbound(
             self._db(),
             self.replica,
@@ -272,6 +267,7 @@ class PostgresStore(PostgresRecords):
             now,
             limit,
             lease_seconds,
+            self._uncertain_channels,
         )
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
@@ -297,7 +293,7 @@ class PostgresStore(PostgresRecords):
     async def take_back(self, now: datetime, uncertain_channels: Collection[str]) -> TakenBack:
         """Only the leases of replicas that have stopped (signed off, or silent past the owner
         timeout): the work of live replicas stays theirs. `uncertain_channels` hold for the
-        replicas that die later too (see `claim_due_outbound`)."""
+        replicas that die later too (see `orphaned_outbound`)."""
         self._uncertain_channels = frozenset(uncertain_channels)
         async with self._db().acquire() as conn, conn.transaction():
             return await work.take_back(

@@ -191,13 +191,17 @@ _IS_HEAD = """
     o.id = (SELECT min(h.id) FROM outbox AS h WHERE h.lane = o.lane AND h.status = 'pending')
 """
 
-# A lease is free when it has run out, or when its owner is gone (its end may be far off).
+# A lease is free when it has run out, or when its owner is gone (its end may be far off);
+# but a gone owner's lease on a channel of $6 (`after_crash: skip`), run out or not, is the
+# takeover's to set uncertain (`forsake`), never a claim's to send again.
 _CLAIM = f"""
     UPDATE outbox SET leased_until = $2, owner = $1 WHERE id IN (
         SELECT o.id FROM outbox AS o
         WHERE o.status = 'pending' AND o.next_attempt_at <= $3
-          AND (o.leased_until IS NULL OR o.leased_until <= $3
-               OR {gone("o.owner", "$1", "$5")})
+          AND (o.leased_until IS NULL
+               OR CASE WHEN {gone("o.owner", "$1", "$5")}
+                   THEN NOT (o.message::jsonb ->> 'channel') = ANY($6::text[])
+                   ELSE o.leased_until <= $3 END)
           AND {_IS_HEAD}
         ORDER BY o.next_attempt_at, o.id LIMIT $4
         FOR UPDATE SKIP LOCKED
@@ -207,13 +211,21 @@ _CLAIM = f"""
 
 
 async def claim_outbound(
-    db: Reader, replica: str, owner_timeout: float, now: datetime, limit: int, lease_seconds: float
+    db: Reader,
+    replica: str,
+    owner_timeout: float,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    uncertain_channels: Collection[str],
 ) -> list[OutboxItem]:
     if limit <= 0:
         return []
     at = aware(now)
     until = at + timedelta(seconds=lease_seconds)
-    rows = await db.fetch(_CLAIM, replica, until, at, limit, owner_timeout)
+    rows = await db.fetch(
+        _CLAIM, replica, until, at, limit, owner_timeout, list(uncertain_channels)
+    )
     return sorted((outbox_item_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
@@ -241,7 +253,7 @@ MARK_FAILED = """
 UNCERTAIN_ERROR = "in flight when its replica stopped; not sent again (after_crash: skip)"
 
 # Leases of a replica that died while the others ran, on a channel set not to send such a
-# message again: set uncertain before a claim could send them again.
+# message again: set uncertain by the takeover (a claim leaves them alone, see `_CLAIM`).
 _FORSAKE = f"""
     UPDATE outbox SET status = 'uncertain', last_error = $4, leased_until = NULL, owner = NULL
     WHERE status = 'pending' AND leased_until IS NOT NULL

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+
+import pytest
 
 from core.clock import ManualClock
-from core.models import StoredInbound
+from core.models import OutboxItem, StoredInbound
 from core.takeover import TakeoverLoop
-from tests.storage.builders import T0, event
+from tests.storage.builders import T0, event, message
 
 
 class OrphaningStore:
@@ -17,14 +20,21 @@ class OrphaningStore:
 
     takeover_seconds = 2.0
 
-    def __init__(self, left: list[StoredInbound]) -> None:
+    def __init__(
+        self, left: list[StoredInbound], in_flight: list[OutboxItem] | None = None
+    ) -> None:
         self.left = left
+        self.in_flight = in_flight or []  # on an after_crash: skip channel
         self.asked = 0
 
     async def orphaned_inbound(self, limit: int) -> list[StoredInbound]:
         self.asked += 1
         taken, self.left = self.left[:limit], self.left[limit:]
         return taken
+
+    async def orphaned_outbound(self) -> list[OutboxItem]:
+        forsaken, self.in_flight = self.in_flight, []
+        return forsaken
 
 
 async def settle() -> None:
@@ -64,3 +74,31 @@ async def test_a_dead_replicas_events_are_handed_over_at_the_next_look() -> None
     assert handed == [1, 2]
     assert woken == [True, True]  # the outbox and timers, at each look
     assert store.asked == 2
+
+
+async def test_what_a_dead_replica_was_sending_on_a_skip_channel_is_logged_as_not_sent_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="frontdesk")
+    clock = ManualClock(T0)
+    in_flight = OutboxItem(id=7, message=message("m1", "v1"), attempts=0, created_at=T0)
+    store = OrphaningStore([], [in_flight])
+    woken: list[bool] = []
+    loop = TakeoverLoop(
+        store=store, clock=clock, submit=lambda item: None, wake=lambda: woken.append(True)
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        await settle()
+        clock.advance(2)
+        await settle()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    assert store.in_flight == []
+    [said] = [r.getMessage() for r in caplog.records if "not sent again" in r.getMessage()]
+    assert "conversation=v1" in said
+    assert "message=m1" in said
+    assert woken == [True]  # then the outbox: the lane goes on

@@ -295,8 +295,34 @@ async def test_a_message_in_flight_when_its_replica_died_is_not_sent_again_on_sk
         await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
         await stop_beating(first)  # it dies while the second runs
 
+        # A claim neither sends it again nor passes it, even once its lease has run out:
+        # it is the takeover's.
+        assert await second.claim_due_outbound(seconds(2), 10, lease_seconds=600) == []
+        assert await second.claim_due_outbound(seconds(700), 10, lease_seconds=600) == []
+        [m1, m2] = await second.outbox("v1")
+        assert (m1.status, m2.status) == ("pending", "pending")
+        [forsaken] = await second.orphaned_outbound()
+        assert forsaken.message.message_id == "m1"
+        assert await second.orphaned_outbound() == []
+
         [after] = await second.claim_due_outbound(seconds(2), 10, lease_seconds=600)
 
         assert after.message.message_id == "m2"
         [m1, _] = await second.outbox("v1")
         assert (m1.status, m1.sent_at) == ("uncertain", None)
+
+
+async def test_without_skip_channels_a_dead_replicas_message_is_claimed_again(
+    tmp_path: Path,
+) -> None:
+    async with replicas(tmp_path) as (first, second):
+        await second.take_back(T0, ())  # every channel sends again after a crash
+        await seed(first, conversation("v1"))
+        await enqueue(first, message("m1", "v1"))
+        [claimed] = await first.claim_due_outbound(seconds(1), 10, lease_seconds=600)
+        await stop_beating(first)
+
+        assert await second.orphaned_outbound() == []
+        [again] = await second.claim_due_outbound(seconds(2), 10, lease_seconds=600)
+
+        assert again.id == claimed.id
