@@ -26,7 +26,7 @@ from core.config import Config, load_config
 from core.errors import ConfigError
 from core.listing import BadQuery, parse_query
 from core.ports import Records
-from core.records_api import conversations_page, find_record, queue_of
+from core.records_api import agent_queues_of, conversations_page, find_record, queue_of
 from core.tables import agents_table, conversation_text, conversations_table, queues_text
 from core.views import JSON, agent, detail
 
@@ -47,7 +47,7 @@ class Reader(Protocol):
 
     async def queue(self, team: str) -> JSON | None: ...
 
-    async def agent_queue(self, agent_id: str) -> JSON | None: ...
+    async def agent_queues(self) -> list[JSON]: ...
 
     async def agents(self) -> list[JSON]: ...
 
@@ -89,8 +89,8 @@ class ApiReader:
         found: JSON | None = await self._get(f"/api/teams/{team}/queue")
         return found
 
-    async def agent_queue(self, agent_id: str) -> JSON | None:
-        found: JSON | None = await self._get(f"/api/agents/{agent_id}/queue")
+    async def agent_queues(self) -> list[JSON]:
+        found: list[JSON] = await self._get("/api/agents/queues")
         return found
 
     async def agents(self) -> list[JSON]:
@@ -114,8 +114,8 @@ class StoreReader:
     async def queue(self, team: str) -> JSON | None:
         return await queue_of(self._records, "team", team, self._clock)
 
-    async def agent_queue(self, agent_id: str) -> JSON | None:
-        return await queue_of(self._records, "agent", agent_id, self._clock)
+    async def agent_queues(self) -> list[JSON]:
+        return await agent_queues_of(self._records, self._clock)
 
     async def agents(self) -> list[JSON]:
         return [agent(load, self._addresses) for load in await self._records.agent_loads()]
@@ -238,11 +238,7 @@ def queues(config_path: Path, as_json: bool) -> None:
 
     async def every_queue(reader: Reader) -> list[JSON]:
         found = [await reader.queue(team) for team in sorted(config.teams)]
-        for agent_id in sorted(a.id for a in config.agents):
-            own = await reader.agent_queue(agent_id)
-            if own is not None and own["conversations"]:
-                found.append(own)
-        return [queue for queue in found if queue is not None]
+        return [queue for queue in found if queue is not None] + await reader.agent_queues()
 
     found = asyncio.run(_ask(config, every_queue))
     if as_json:

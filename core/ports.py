@@ -408,6 +408,11 @@ class Records(Protocol):
         team or without, longest waiting first; None when there is no such agent."""
         ...
 
+    async def agent_queues(self) -> dict[str, list[ListedConversation]]:
+        """Every agent's `agent_queue` at once, in one read (the queues page lists them all),
+        by agent id in id order; an agent nobody waits for is left out."""
+        ...
+
     async def agent_loads(self) -> list[AgentLoad]:
         """Every agent, by id, with their teams (by name) and open conversations."""
         ...

@@ -58,6 +58,15 @@ async def queue_of(
     return {owner: name, "conversations": [queued(listed, now) for listed in waiting]}
 
 
+async def agent_queues_of(records: Records, clock: Clock) -> list[JSON]:
+    """What waits for each agent alone, oldest first, for the agents somebody waits for."""
+    now = clock.now()
+    return [
+        {"agent": agent_id, "conversations": [queued(listed, now) for listed in waiting]}
+        for agent_id, waiting in (await records.agent_queues()).items()
+    ]
+
+
 class RecordsApi:
     def __init__(
         self,
@@ -77,6 +86,7 @@ class RecordsApi:
             web.get("/api/conversations/{conversation_id}", self.show_conversation),
             web.get("/api/teams/{team}/queue", self.team_queue),
             web.get("/api/agents", self.list_agents),
+            web.get("/api/agents/queues", self.agent_queues),
             web.get("/api/agents/{agent}/queue", self.agent_queue),
         ]
 
@@ -114,6 +124,12 @@ class RecordsApi:
 
     async def agent_queue(self, request: web.Request) -> web.Response:
         return await self._queue(request, "agent", request.match_info["agent"])
+
+    async def agent_queues(self, request: web.Request) -> web.Response:
+        records = self._allowed(request)
+        if isinstance(records, web.Response):
+            return records
+        return web.json_response(await agent_queues_of(records, self._clock))
 
     async def _queue(
         self, request: web.Request, owner: Literal["team", "agent"], name: str

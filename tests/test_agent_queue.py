@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from core.cli import main
@@ -112,3 +113,44 @@ async def test_a_conversation_waiting_for_an_agent_without_a_team_is_in_his_queu
         fd.clock.advance(1)  # past the second for which a scrape reuses the last count
         samples = await scrape(fd.session, fd.url)
         assert value(samples, "frontdesk_agent_queue_depth", agent="dave") is None
+
+
+async def test_the_queues_page_the_cli_and_the_api_read_every_agents_queue_at_once(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"for-dave": FOR_DAVE}, DIRECTORY, CONSOLE)
+    async with running(config) as fd:
+        await fd.say("c-1", "hi", name="Ana")
+        fd.clock.advance(30)
+        store, asked = fd.frontdesk.store, []
+        for name in ("agent_queue", "agent_queues"):
+            read = getattr(store, name)
+
+            async def counted(*args: Any, name: str = name, read: Any = read) -> Any:
+                asked.append(name)
+                return await read(*args)
+
+            monkeypatch.setattr(store, name, counted)
+
+        async with client() as http:
+            await sign_in(http, fd.url)
+            async with http.get(f"{fd.url}/console/queues") as response:
+                assert response.status == 200
+                page = await response.text()
+        section = page[page.index('data-agent="dave"') :]
+        assert "1 waiting" in section[: section.index("</section>")]
+        assert asked == ["agent_queues"]
+
+        listen_on(config, int(fd.url.rsplit(":", 1)[1]))
+        result: Result = await asyncio.to_thread(
+            CliRunner().invoke, main, ["queues", "--config", str(config)]
+        )
+        assert result.exit_code == 0, result.output
+        assert result.stdout.split("\n\n")[1].startswith("agent dave: 1 waiting\nID ")
+        assert asked == ["agent_queues"] * 2
+
+        status, queues = await get(fd, "/api/agents/queues")
+        assert status == 200
+        assert [(q["agent"], len(q["conversations"])) for q in queues] == [("dave", 1)]
+        assert queues[0]["conversations"][0]["waiting_seconds"] == 30.0
+        assert asked == ["agent_queues"] * 3

@@ -134,12 +134,18 @@ class Pages:
         loads = await records.agent_loads()
         # Conversations waiting for one agent alone (`assign agent:` while away), shown under
         # that agent's name whether or not they have a team; agents nobody waits for are left out.
-        own_queues = []
-        for load in loads:
-            own = await records.agent_queue(load.agent.id) or []
-            if own:
-                rows = [(listed, waited(listed.conversation.queued_at, now)) for listed in own]
-                own_queues.append((load.agent, rows))
+        own = await records.agent_queues()
+        own_queues = [
+            (
+                load.agent,
+                [
+                    (listed, waited(listed.conversation.queued_at, now))
+                    for listed in own[load.agent.id]
+                ],
+            )
+            for load in loads
+            if load.agent.id in own
+        ]
         return self.c.render(
             request,
             "queues.html",

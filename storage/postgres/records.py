@@ -129,6 +129,19 @@ async def agent_queue(db: Reader, agent_id: str) -> list[ListedConversation] | N
     return [_listed(row) for row in rows]
 
 
+async def agent_queues(db: Reader) -> dict[str, list[ListedConversation]]:
+    rows = await db.fetch(
+        f"{_SELECT} WHERE {QUEUED} AND v.queued_for IN (SELECT id FROM agents)"
+        ' ORDER BY v.queued_for COLLATE "C", v.queued_at, v.row_order'
+    )
+    found: dict[str, list[ListedConversation]] = {}
+    for row in rows:
+        listed = _listed(row)
+        assert listed.conversation.queued_for is not None  # as the WHERE says
+        found.setdefault(listed.conversation.queued_for, []).append(listed)
+    return found
+
+
 async def conversation_record(db: Reader, conversation_id: str) -> ConversationRecord | None:
     row = await db.fetchrow(f"{_SELECT} WHERE v.id = $1", conversation_id)
     if row is None:
@@ -305,6 +318,9 @@ class PostgresRecords:
 
     async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:
         return await agent_queue(self._db(), agent_id)
+
+    async def agent_queues(self) -> dict[str, list[ListedConversation]]:
+        return await agent_queues(self._db())
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await agent_loads(self._db())

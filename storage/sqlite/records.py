@@ -163,6 +163,21 @@ async def agent_queue(conn: aiosqlite.Connection, agent_id: str) -> list[ListedC
     return [_listed(row) for row in rows]
 
 
+async def agent_queues(conn: aiosqlite.Connection) -> dict[str, list[ListedConversation]]:
+    rows = await fetch_all(
+        conn,
+        f"{_SELECT} WHERE {QUEUED} AND v.queued_for IN (SELECT id FROM agents)"
+        " ORDER BY v.queued_for, v.queued_at, v.rowid",
+        (),
+    )
+    found: dict[str, list[ListedConversation]] = {}
+    for row in rows:
+        listed = _listed(row)
+        assert listed.conversation.queued_for is not None  # as the WHERE says
+        found.setdefault(listed.conversation.queued_for, []).append(listed)
+    return found
+
+
 async def conversation_record(
     conn: aiosqlite.Connection, conversation_id: str
 ) -> ConversationRecord | None:
@@ -241,6 +256,9 @@ class SqliteRecords:
 
     async def agent_queue(self, agent_id: str) -> list[ListedConversation] | None:
         return await agent_queue(self._read(), agent_id)
+
+    async def agent_queues(self) -> dict[str, list[ListedConversation]]:
+        return await agent_queues(self._read())
 
     async def agent_loads(self) -> list[AgentLoad]:
         return await agent_loads(self._read())

@@ -266,6 +266,38 @@ async def test_an_agents_queue_holds_what_waits_for_him_alone(store: Store) -> N
     }
 
 
+async def test_every_agents_queue_is_read_at_once(store: Store) -> None:
+    await store.sync_directory(
+        [agent("ann"), agent("bob"), agent("dave")], {"sales": ["ann", "bob"]}
+    )
+    made = []
+    for n, (team, queued_at, queued_for) in enumerate(
+        [
+            (None, 30, "dave"),
+            ("sales", 10, "dave"),
+            ("sales", 5, None),
+            (None, 1, "ann"),
+            (None, 2, "gone"),  # an agent no longer in the directory
+        ]
+    ):
+        v = conversation(f"v{n}", f"c{n}", opened_at=seconds(n))
+        v.team, v.queued_at, v.queued_for = team, seconds(queued_at), queued_for
+        made.append(v)
+    taken = conversation("v5", "c5", assignee="dave")
+    taken.queued_for = "dave"
+    await seed(store, *made, taken)
+
+    queues = await records(store).agent_queues()
+
+    assert list(queues) == ["ann", "dave"]  # bob: nobody waits for him
+    assert {agent_id: ids(queue) for agent_id, queue in queues.items()} == {
+        "ann": ["v3"],
+        "dave": ["v1", "v0"],
+    }
+    for agent_id, queue in queues.items():
+        assert queue == await records(store).agent_queue(agent_id)
+
+
 async def test_agents_come_with_their_teams_and_open_conversations(store: Store) -> None:
     await store.sync_directory(
         [agent("ann"), agent("bob"), agent("cy")], {"support": ["bob", "ann"], "sales": ["ann"]}
