@@ -6,22 +6,19 @@ The clock is the harness's ManualClock: timers fire when it is moved on, never b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core.events import AssignedBy
 from core.ports import Records
-from tests.adapters.slack.fake_web_api import FakeWebApi, serving
-from tests.support.harness import Running, records_of, running, write_config
+from tests.support.harness import Running, records_of
 from tests.support.receiver import Receiver
 from tests.support.slack import (
-    SlackClient,
+    SlackDesk,
     buttons,
     handoff_notice,
     recorded_notice,
     shown,
-    slack_channel,
+    slack_desk,
 )
 from tests.support.waiting import until
 
@@ -55,21 +52,8 @@ ONLY_CAROL = BOTH_ONLINE.replace(
 )
 
 
-@asynccontextmanager
-async def desk(
-    tmp_path: Path, receiver: Receiver, directory: str, workflow: str = ROUTE
-) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
-    async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": workflow},
-            directory=directory,
-            extra="desk: {channel: slack}",
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as run:
-            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+def desk(tmp_path: Path, receiver: Receiver, directory: str, workflow: str = ROUTE) -> SlackDesk:
+    return slack_desk(tmp_path, receiver.url, directory, workflows={"route": workflow})
 
 
 async def routed_to_carol(run: Running, receiver: Receiver) -> None:

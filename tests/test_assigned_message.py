@@ -4,14 +4,11 @@ desk (taken over from the team's channel, reassigned)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.adapters.slack.fake_web_api import FakeWebApi, serving
-from tests.support.harness import Running, records_of, running, write_config
+from tests.support.harness import records_of, running, write_config
 from tests.support.receiver import Receiver
-from tests.support.slack import SlackClient, buttons, handoff_notice, slack_channel
+from tests.support.slack import SlackDesk, buttons, handoff_notice, slack_desk
 from tests.support.waiting import until
 
 ROUTE = """
@@ -74,21 +71,14 @@ async def test_assigned_at_once_the_message_is_said_once(
         assert receiver.texts("a") == ["Hello!", "Carol will help you."]
 
 
-@asynccontextmanager
-async def desk(
-    tmp_path: Path, receiver: Receiver
-) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
-    async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE},
-            directory=DIRECTORY,
-            extra="desk: {channel: slack, notify: team}",
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as run:
-            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+def desk(tmp_path: Path, receiver: Receiver) -> SlackDesk:
+    return slack_desk(
+        tmp_path,
+        receiver.url,
+        DIRECTORY,
+        workflows={"route": ROUTE},
+        desk="desk: {channel: slack, notify: team}",
+    )
 
 
 async def test_taken_over_from_the_team_channel_the_customer_is_told(

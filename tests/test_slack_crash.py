@@ -10,18 +10,11 @@ from pathlib import Path
 import aiohttp
 
 from tests.adapters.slack.fake_web_api import BOT_USER_ID, FakeWebApi, serving
-from tests.support.harness import event, post_event, write_config
+from tests.support.harness import event, post_event
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
 from tests.support.receiver import Receiver
-from tests.support.slack import (
-    ROUTE_TO_SUPPORT,
-    SlackClient,
-    buttons,
-    handoff_notice,
-    shown,
-    slack_channel,
-)
+from tests.support.slack import SlackClient, buttons, handoff_notice, shown, slack_desk_config
 from tests.support.waiting import until
 
 DIRECTORY = """
@@ -39,14 +32,7 @@ SHORT_LEASE = ("max_delay_seconds: 60, max_attempts: 5}", "max_delay_seconds: 2,
 def crash_config(tmp_path: Path, receiver: Receiver, api: FakeWebApi) -> Path:
     """Support agents in Slack; a delivery cut short by the kill is leased: it goes again once
     the lease is over."""
-    config = write_config(
-        tmp_path,
-        receiver.url,
-        {"route": ROUTE_TO_SUPPORT},
-        directory=DIRECTORY,
-        extra="desk: {channel: slack}",
-        channels=slack_channel(api.url),
-    )
+    config = slack_desk_config(tmp_path, receiver.url, api.url, DIRECTORY)
     config.write_text(config.read_text().replace(*SHORT_LEASE))
     return config
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from adapters.telegram.inbound import SECRET_HEADER
@@ -19,16 +17,18 @@ from core.models import Conversation, ConversationStatus
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
 from tests.adapters.telegram.fake_bot_api import serving as serving_bot_api
 from tests.adapters.telegram.fakes import CHAT_ID, SECRET_TOKEN, text_update
-from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
+from tests.support.harness import API_TOKEN, Running, records_of, running
 from tests.support.receiver import Receiver
 from tests.support.slack import (
-    ROUTE_TO_SUPPORT,
+    DESK,
     SlackClient,
+    SlackDesk,
     buttons,
     handoff_notice,
     recorded_notice,
     shown,
-    slack_channel,
+    slack_desk,
+    slack_desk_config,
 )
 from tests.support.telegram import telegram_channel
 from tests.support.waiting import until
@@ -44,24 +44,10 @@ teams:
 """
 
 
-@asynccontextmanager
-async def desk(
-    tmp_path: Path,
-    receiver: Receiver,
-    desk_yaml: str = "desk: {channel: slack}",
-    directory: str = DIRECTORY,
-) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
-    async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=directory,
-            extra=desk_yaml,
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as run:
-            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+def desk(
+    tmp_path: Path, receiver: Receiver, desk_yaml: str = DESK, directory: str = DIRECTORY
+) -> SlackDesk:
+    return slack_desk(tmp_path, receiver.url, directory, desk=desk_yaml)
 
 
 async def routed(run: Running, receiver: Receiver, contact: str = "c-1") -> None:
@@ -462,13 +448,8 @@ async def test_a_telegram_customer_gets_the_agents_reply_from_slack(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     async with serving() as api, serving_bot_api() as bot_api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra="desk: {channel: slack}",
-            channels=slack_channel(api.url) + telegram_channel(bot_api.url),
+        config = slack_desk_config(
+            tmp_path, receiver.url, api.url, DIRECTORY, channels=telegram_channel(bot_api.url)
         )
         async with running(config) as run:
             slack = SlackClient(run.session, f"{run.url}/slack/events")

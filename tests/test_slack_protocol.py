@@ -10,23 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core.models import Attachment, Conversation, Direction
 from core.ports import OutboxRecord
-from tests.adapters.slack.fake_web_api import BOT_ID, BOT_USER_ID, FakeWebApi, Message, serving
-from tests.support.harness import Running, records_of, running, write_config
+from tests.adapters.slack.fake_web_api import BOT_ID, BOT_USER_ID, FakeWebApi, Message
+from tests.support.harness import Running, records_of
 from tests.support.slack import (
-    ROUTE_TO_SUPPORT,
+    DESK,
     SlackClient,
+    SlackDesk,
     buttons,
     event_body,
     handoff_notice,
     message_event,
     shown,
-    slack_channel,
+    slack_desk,
 )
 from tests.support.waiting import until
 
@@ -42,22 +41,12 @@ WRITES_FROM = "DCUST1"  # the DM the customer writes in, as Slack names it in th
 UNUSED_CALLBACK = "http://127.0.0.1:9/unused"  # the webhook channel is not used here
 
 
-@asynccontextmanager
-async def desk(
-    tmp_path: Path, desk_yaml: str = "desk: {channel: slack}", channel_extra: str = ""
-) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
-    async with serving() as api:
-        api.add_user(CUSTOMER, "Ana López", display_name="ana", locale="es-ES")
-        config = write_config(
-            tmp_path,
-            UNUSED_CALLBACK,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra=desk_yaml,
-            channels=slack_channel(api.url) + channel_extra,
-        )
-        async with running(config) as run:
-            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+def desk(tmp_path: Path, desk_yaml: str = DESK, channel_extra: str = "") -> SlackDesk:
+    api = FakeWebApi()
+    api.add_user(CUSTOMER, "Ana López", display_name="ana", locale="es-ES")
+    return slack_desk(
+        tmp_path, UNUSED_CALLBACK, DIRECTORY, desk=desk_yaml, channels=channel_extra, api=api
+    )
 
 
 async def writes(slack: SlackClient, text: str) -> None:

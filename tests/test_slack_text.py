@@ -9,22 +9,20 @@ frontdesk; Slack is the fake Web API, and Slack's events are signed requests to
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from adapters.slack.markup import decode
 from core.models import Author, Conversation, Direction
-from tests.adapters.slack.fake_web_api import BOT_USER_ID, FakeWebApi, Message, serving
-from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
+from tests.adapters.slack.fake_web_api import BOT_USER_ID, FakeWebApi, Message
+from tests.support.harness import API_TOKEN, Running, records_of
 from tests.support.receiver import Receiver
 from tests.support.slack import (
-    ROUTE_TO_SUPPORT,
     SlackClient,
+    SlackDesk,
     handoff_notice,
     recorded_notice,
     shown,
-    slack_channel,
+    slack_desk,
 )
 from tests.support.waiting import until
 
@@ -40,22 +38,10 @@ TYPED = "Tom & Jerry <3 see our help page (https://example.com/help), or ask @Da
 SENT = "Tom &amp; Jerry &lt;3 see <https://example.com/help|our help page>, or ask <@UDAVE>"
 
 
-@asynccontextmanager
-async def desk(
-    tmp_path: Path, receiver: Receiver, workflows: dict[str, str] | None = None
-) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
-    async with serving() as api:
-        api.add_user("UDAVE", "Dave Ng", display_name="Dave")
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            workflows or {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra="desk: {channel: slack}",
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as run:
-            yield run, api, SlackClient(run.session, f"{run.url}/slack/events")
+def desk(tmp_path: Path, receiver: Receiver, workflows: dict[str, str] | None = None) -> SlackDesk:
+    api = FakeWebApi()
+    api.add_user("UDAVE", "Dave Ng", display_name="Dave")
+    return slack_desk(tmp_path, receiver.url, DIRECTORY, workflows=workflows, api=api)
 
 
 async def routed_to_carol(run: Running, receiver: Receiver, api: FakeWebApi) -> tuple[str, Message]:

@@ -29,10 +29,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.adapters.slack.fake_web_api import FakeWebApi, Message, serving
-from tests.support.harness import write_config
 from tests.support.process import free_port, listen_on, until_healthy
 from tests.support.process import serving as frontdesk_serving
-from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, buttons, slack_channel
+from tests.support.slack import SlackClient, buttons, slack_desk_config
 
 AGENTS = 8
 DIRECTORY = "agents:\n" + "".join(
@@ -46,14 +45,13 @@ async def main(customers: int, concurrency: int, limit: float) -> None:
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     try:
         async with serving(FakeWebApi()) as api:
-            config = write_config(
+            config = slack_desk_config(
                 folder,
                 "http://127.0.0.1:9/unused",
-                {"route": ROUTE_TO_SUPPORT},
-                directory=DIRECTORY,
-                extra="desk: {channel: slack}",
+                api.url,
+                DIRECTORY,
                 # Slack's own pacing off: the figures are frontdesk's.
-                channels=slack_channel(api.url) + "    per_bot_per_second: 100000\n",
+                channels="    per_bot_per_second: 100000\n",
             )
             url = listen_on(config, free_port())
             async with (

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.adapters.slack.fake_web_api import serving
 from tests.console.browser import browser
 from tests.console.signing import ANA_TOKEN, client, sign_in
 from tests.support.crm import Crm
 from tests.support.harness import API_TOKEN, Running, records_of, running, write_config
 from tests.support.receiver import Receiver
-from tests.support.slack import ROUTE_TO_SUPPORT, SlackClient, recorded_notice, slack_channel
+from tests.support.slack import DESK, recorded_notice, slack_desk
 
 CONSOLE = f"console: {{users: {{ana: {ANA_TOKEN}}}}}"
 LOOKUP = """
@@ -104,40 +103,31 @@ async def test_the_page_shows_each_crm_call_with_its_status(
 async def test_an_internal_note_is_shown_apart_from_replies_and_never_sent(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    async with serving() as api:
-        config = write_config(
-            tmp_path,
-            receiver.url,
-            {"route": ROUTE_TO_SUPPORT},
-            directory=DIRECTORY,
-            extra=f"desk: {{channel: slack}}\n{CONSOLE}",
-            channels=slack_channel(api.url),
-        )
-        async with running(config) as desk:
-            slack = SlackClient(desk.session, f"{desk.url}/slack/events")
-            await desk.say("c-1", "Hello", name="Ana Lopez")
-            await desk.say("c-1", "support")
-            await receiver.wait_for_texts("c-1", 2)
-            dm = api.dm_of("UCAROL")
-            notice = await recorded_notice(api, dm, desk.frontdesk.runtime)
+    console_desk = slack_desk(tmp_path, receiver.url, DIRECTORY, desk=f"{DESK}\n{CONSOLE}")
+    async with console_desk as (desk, api, slack):
+        await desk.say("c-1", "Hello", name="Ana Lopez")
+        await desk.say("c-1", "support")
+        await receiver.wait_for_texts("c-1", 2)
+        dm = api.dm_of("UCAROL")
+        notice = await recorded_notice(api, dm, desk.frontdesk.runtime)
 
-            status, _ = await slack.message("UCAROL", dm, "It ships today.", thread_ts=notice.ts)
-            assert status == 200
-            status, _ = await slack.message("UCAROL", dm, "// check stock", thread_ts=notice.ts)
-            assert status == 200
-            await desk.frontdesk.runtime.idle()
-            texts = await receiver.wait_for_texts("c-1", 3)
-            await desk.outbox_when("c-1", lambda rows: all(r.status == "sent" for r in rows))
-            page = await page_of(desk, "c-1")
-            async with browser() as b:
-                [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
-                await b.open(f"{desk.url}/console/sign-in")
-                await b.type("#token", ANA_TOKEN)
-                await b.click("#sign-in button")
-                await b.until_css("html[data-live-ready]")
-                await b.open(f"{desk.url}/console/conversations/{conversation.id}")
-                await b.until_text("#transcript .line.note", "check stock")
-                await b.screenshot("conversation-note.png")
+        status, _ = await slack.message("UCAROL", dm, "It ships today.", thread_ts=notice.ts)
+        assert status == 200
+        status, _ = await slack.message("UCAROL", dm, "// check stock", thread_ts=notice.ts)
+        assert status == 200
+        await desk.frontdesk.runtime.idle()
+        texts = await receiver.wait_for_texts("c-1", 3)
+        await desk.outbox_when("c-1", lambda rows: all(r.status == "sent" for r in rows))
+        page = await page_of(desk, "c-1")
+        async with browser() as b:
+            [conversation] = await records_of(desk.frontdesk).conversations_of("webhook", "c-1")
+            await b.open(f"{desk.url}/console/sign-in")
+            await b.type("#token", ANA_TOKEN)
+            await b.click("#sign-in button")
+            await b.until_css("html[data-live-ready]")
+            await b.open(f"{desk.url}/console/conversations/{conversation.id}")
+            await b.until_text("#transcript .line.note", "check stock")
+            await b.screenshot("conversation-note.png")
 
     assert texts[-1] == "It ships today."
     assert not any("check stock" in text for text in receiver.texts("c-1"))

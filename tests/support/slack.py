@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +16,8 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from core.desk_port import Desk
-from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message
+from tests.adapters.slack.fake_web_api import TOKEN, FakeWebApi, Message, serving
+from tests.support.harness import Running, running, write_config
 from tests.support.waiting import until
 
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
@@ -232,3 +236,60 @@ async def recorded_notice(api: FakeWebApi, channel: str, desk: Desk) -> Message:
     notice = await handoff_notice(api, channel)
     await until(lambda: desk.thread_at("slack", channel, notice.ts))
     return notice
+
+
+DESK = "desk: {channel: slack}"
+# A running frontdesk with Slack as its desk, the fake Web API, and a client posting as Slack.
+SlackDesk = AbstractAsyncContextManager[tuple[Running, FakeWebApi, SlackClient]]
+
+
+def slack_desk_config(
+    folder: Path,
+    callback_url: str,
+    web_api_url: str,
+    directory: str,
+    *,
+    workflows: dict[str, str] | None = None,
+    desk: str = DESK,
+    channels: str = "",
+) -> Path:
+    """`harness.write_config` with Slack as the agents' desk (`desk`, its top-level section):
+    the Slack channel talks to the fake Web API at `web_api_url`, beside the webhook channel
+    whose replies go to `callback_url`; `channels` follows the Slack channel's entry (more of
+    its settings, indented by four, or more channels, by two); the agents and teams of
+    `directory`; `workflows` or else ROUTE_TO_SUPPORT."""
+    return write_config(
+        folder,
+        callback_url,
+        workflows or {"route": ROUTE_TO_SUPPORT},
+        directory=directory,
+        extra=desk,
+        channels=slack_channel(web_api_url) + channels,
+    )
+
+
+@asynccontextmanager
+async def slack_desk(
+    folder: Path,
+    callback_url: str,
+    directory: str,
+    *,
+    workflows: dict[str, str] | None = None,
+    desk: str = DESK,
+    channels: str = "",
+    api: FakeWebApi | None = None,
+) -> AsyncIterator[tuple[Running, FakeWebApi, SlackClient]]:
+    """A running frontdesk of `slack_desk_config`, the fake Web API (`api`, with the users it
+    knows already, or a new one) and a client that posts to it as Slack does."""
+    async with serving(api) as web_api:
+        config = slack_desk_config(
+            folder,
+            callback_url,
+            web_api.url,
+            directory,
+            workflows=workflows,
+            desk=desk,
+            channels=channels,
+        )
+        async with running(config) as run:
+            yield run, web_api, SlackClient(run.session, f"{run.url}/slack/events")
