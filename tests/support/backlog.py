@@ -30,13 +30,18 @@ class Held:
 
     def __init__(self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
         self._turns = asyncio.Semaphore(0)
+        self._waiting = 0
         self._open = False
         process: Callable[[StoredInbound], Awaitable[TurnReport | None]]
         process = runtime.engine.process_inbound
 
         async def held(item: StoredInbound) -> TurnReport | None:
             if not self._open:
-                await self._turns.acquire()
+                self._waiting += 1
+                try:
+                    await self._turns.acquire()
+                finally:
+                    self._waiting -= 1
             return await process(item)
 
         monkeypatch.setattr(runtime.engine, "process_inbound", held)
@@ -47,7 +52,7 @@ class Held:
 
     def release(self) -> None:
         self._open = True
-        self.let(1_000)
+        self.let(self._waiting)
 
 
 class RoomWatch:
