@@ -48,12 +48,14 @@ class Reporter:
 
     def inbound(self, event: Inbound, inbound_id: int | None) -> None:
         """An event was stored (`inbound_id`), or was a duplicate (None)."""
+        outcome = "duplicate" if inbound_id is None else "accepted"
+        self.metrics.of(self.metrics.inbound, event.channel, outcome).inc()
+        if not log.isEnabledFor(logging.INFO):  # every event comes here: no fields for nobody
+            return
         fields = {"channel": event.channel, "contact_key": str(event.conversation_key)}
         if inbound_id is None:
-            self.metrics.of(self.metrics.inbound, event.channel, "duplicate").inc()
             log.info("duplicate event acknowledged, not processed again", extra=fields)
             return
-        self.metrics.of(self.metrics.inbound, event.channel, "accepted").inc()
         log.info("event accepted", extra={**fields, "inbound_id": inbound_id})
 
     def refused(self, channel: str, status: int) -> None:
@@ -64,6 +66,10 @@ class Reporter:
         self.metrics.of(self.metrics.inbound_ack, channel).observe(seconds)
 
     def turn(self, report: TurnReport) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            for event in report.events:
+                self._event(report.channel, event)  # counted all the same
+            return
         where = {
             "conversation_id": report.conversation_id,
             "channel": report.channel,
