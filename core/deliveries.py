@@ -31,7 +31,7 @@ class Delivery(Frozen):
 
     @classmethod
     def sent(cls) -> Delivery:
-        return cls(outcome=DeliveryOutcome.SENT)
+        return _SENT  # frozen, the same for every message sent: made once
 
     @classmethod
     def retry(cls, error: str, retry_after: float | None = None) -> Delivery:
@@ -51,3 +51,6 @@ class Delivery(Frozen):
         if self.outcome == DeliveryOutcome.DEFER and (self.retry_after or 0) <= 0:
             raise ValueError("a deferred delivery needs a positive retry_after")
         return self
+
+
+_SENT = Delivery(outcome=DeliveryOutcome.SENT)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from core.ports import Records, Waiting, Workload
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 WORKLOAD_TTL = timedelta(seconds=1)
@@ -109,6 +113,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
         r = self.registry
         self.inbound = Counter(
             "frontdesk_inbound_events",
@@ -169,6 +174,15 @@ class Metrics:
         )
         self.workload = WorkloadCollector()
         r.register(self.workload)
+
+    def of(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)`, kept: `labels` checks its arguments and takes a lock on
+        every call, and each message is counted several times."""
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child  # type: ignore[return-value]  # labels() of an M is an M
 
     async def exposition(self, records: Records | None, now: datetime) -> bytes:
         """The Prometheus text format of every metric, gauges read from `records` now (a

@@ -48,22 +48,28 @@ class Reporter:
 
     def inbound(self, event: Inbound, inbound_id: int | None) -> None:
         """An event was stored (`inbound_id`), or was a duplicate (None)."""
+        outcome = "duplicate" if inbound_id is None else "accepted"
+        self.metrics.of(self.metrics.inbound, event.channel, outcome).inc()
+        if not log.isEnabledFor(logging.INFO):  # every event comes here: no fields for nobody
+            return
         fields = {"channel": event.channel, "contact_key": str(event.conversation_key)}
         if inbound_id is None:
-            self.metrics.inbound.labels(event.channel, "duplicate").inc()
             log.info("duplicate event acknowledged, not processed again", extra=fields)
             return
-        self.metrics.inbound.labels(event.channel, "accepted").inc()
         log.info("event accepted", extra={**fields, "inbound_id": inbound_id})
 
     def refused(self, channel: str, status: int) -> None:
         """A channel answered a platform request with an error status."""
-        self.metrics.inbound.labels(channel, f"refused_{status}").inc()
+        self.metrics.of(self.metrics.inbound, channel, f"refused_{status}").inc()
 
     def acknowledged(self, channel: str, seconds: float) -> None:
-        self.metrics.inbound_ack.labels(channel).observe(seconds)
+        self.metrics.of(self.metrics.inbound_ack, channel).observe(seconds)
 
     def turn(self, report: TurnReport) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            for event in report.events:
+                self._event(report.channel, event)  # counted all the same
+            return
         where = {
             "conversation_id": report.conversation_id,
             "channel": report.channel,
@@ -77,15 +83,15 @@ class Reporter:
         m = self.metrics
         match event:
             case ConversationOpened():
-                m.opened.labels(channel).inc()
+                m.of(m.opened, channel).inc()
                 return "conversation opened", {}
             case StepRan(workflow=workflow, step_id=step_id, step_type=step_type):
-                m.steps.labels(workflow, step_type).inc()
+                m.of(m.steps, workflow, step_type).inc()
                 fields = {"workflow": workflow, "step_id": step_id, "step_type": step_type}
                 return f"step {step_id} ({step_type}) ran", fields
             case ConversationAssigned():
                 team, strategy = event.team or "", event.strategy or ""
-                m.assignments.labels(team, strategy, event.by.value).inc()
+                m.of(m.assignments, team, strategy, event.by.value).inc()
                 how = ", ".join(p for p in (event.team, event.by.value, event.strategy) if p)
                 who: dict[str, Any] = {
                     "agent": event.agent_id,
@@ -101,12 +107,12 @@ class Reporter:
                 return f"unassigned from {agent} ({by})", {"agent": agent, "by": by}
             case ConversationQueued(team=team, agent=agent):
                 if agent is not None:
-                    m.queued_for_agent.labels(agent).inc()
+                    m.of(m.queued_for_agent, agent).inc()
                     return f"queued for agent {agent}", {"team": team, "agent": agent}
-                m.queued.labels(team).inc()
+                m.of(m.queued, team).inc()
                 return f"queued for team {team}", {"team": team}
             case ConversationClosed(by=by):
-                m.closed.labels(channel).inc()
+                m.of(m.closed, channel).inc()
                 return f"conversation closed ({by})", {"by": by}
             case RequestCompleted():
                 call: dict[str, Any] = {
@@ -133,7 +139,7 @@ class Reporter:
     ) -> None:
         """A delivery attempt's outcome; `wait`: seconds until the next attempt."""
         m = self.metrics
-        m.deliveries.labels(message.channel, result.value).inc()
+        m.of(m.deliveries, message.channel, result.value).inc()
         fields: dict[str, Any] = {
             "conversation_id": message.conversation_id,
             "channel": message.channel,
@@ -145,7 +151,7 @@ class Reporter:
             case DeliveryResult.SENT:
                 if created_at is not None and now is not None:
                     latency = max(0.0, (now - created_at).total_seconds())
-                    m.delivery_latency.labels(message.channel).observe(latency)
+                    m.of(m.delivery_latency, message.channel).observe(latency)
                 delivery_log.debug("delivered", extra=fields)
             case DeliveryResult.DEFERRED:
                 # Routine under load (the channel's own rate limit), so debug only.
@@ -165,7 +171,7 @@ class Reporter:
                 assert_never(result)
 
     def agent_status(self, agent: Agent, why: str | None = None) -> None:
-        self.metrics.agent_status.labels(agent.status.value).inc()
+        self.metrics.of(self.metrics.agent_status, agent.status.value).inc()
         reason = f": {why}" if why else ""
         log.info(
             f"agent {agent.id} is {agent.status.value}{reason}",

@@ -3,6 +3,7 @@ frozen base of every model that describes a fact."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -26,8 +27,25 @@ def storable(text: str) -> str:
     return text
 
 
-def storable_json(value: Any, depth: int = 0) -> None:
-    """Check every string and key of a JSON value with `storable`, and its nesting depth."""
+def storable_json(value: Any) -> None:
+    """Check every string and key of a JSON value with `storable`, and its nesting depth.
+
+    Every event's payload passes here, so the common case is answered by the C encoder: the
+    value written as JSON without escapes encodes as UTF-8 (no lone surrogate anywhere) and
+    has no more opening brackets than the depth allowed (so it cannot nest deeper). Anything
+    else is walked, which finds what is wrong and says where."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
+        pass
+    else:
+        if text.count("{") + text.count("[") <= MAX_RAW_DEPTH:
+            return
+    _walk(value, 0)
+
+
+def _walk(value: Any, depth: int) -> None:
     if depth > MAX_RAW_DEPTH:
         raise PydanticCustomError(
             "too_deep", "nested deeper than {limit} levels", {"limit": MAX_RAW_DEPTH}
@@ -38,10 +56,10 @@ def storable_json(value: Any, depth: int = 0) -> None:
         for key, item in value.items():
             if isinstance(key, str):
                 storable(key)
-            storable_json(item, depth + 1)
+            _walk(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            storable_json(item, depth + 1)
+            _walk(item, depth + 1)
 
 
 # Text that came from outside: checked before anything tries to store it.

@@ -31,6 +31,8 @@ class Feed:
         self._listeners.discard(queue)
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
+        if not self._listeners:  # every turn publishes; most of the time nobody watches
+            return
         message = f"event: {kind}\ndata: {json.dumps(data)}\n\n"
         for queue in self._listeners:
             if not queue.full():

@@ -74,6 +74,26 @@ class Claimed:
     leases: dict[int, datetime]  # claimed row → when its lease ends
 
 
+# Due heads not leased (or whose lease ran out), in the order of the due-time index: the
+# scan stops after `limit` rows.
+_DUE_HEADS = f"""
+    SELECT o.id FROM outbox AS o
+    WHERE o.status = 'pending' AND o.next_attempt_at <= :now
+      AND (o.leased_until IS NULL OR o.leased_until <= :now)
+      AND {_IS_HEAD}
+    ORDER BY o.next_attempt_at, o.id LIMIT :limit
+"""
+
+# The same, of the rows of some message ids only (found by their unique index).
+_QUEUED_HEADS = f"""
+    SELECT o.id FROM outbox AS o
+    WHERE o.message_id IN (SELECT value FROM json_each(:ids))
+      AND o.status = 'pending' AND o.next_attempt_at <= :now
+      AND o.leased_until IS NULL AND {_IS_HEAD}
+    ORDER BY o.id LIMIT :limit
+"""
+
+
 def claim_due(
     now: datetime,
     limit: int,
@@ -86,24 +106,7 @@ def claim_due(
     the connection's thread (`Writer.unit`). The next due time it finds leaves out the leases
     of the rows claimed now and of `apart` (claimed before, still in flight): the caller
     counts those itself until each is marked, so that one sent is no longer counted."""
-    at = to_micros(now)
-    until = at + seconds_to_micros(lease_seconds)
-    rows = conn.execute(
-        f"""
-        UPDATE outbox SET leased_until = :until
-        WHERE id IN (
-            SELECT o.id FROM outbox AS o
-            WHERE o.status = 'pending' AND o.next_attempt_at <= :now
-              AND (o.leased_until IS NULL OR o.leased_until <= :now)
-              AND {_IS_HEAD}
-            -- The order of the due-time index: the scan stops after `limit` rows.
-            ORDER BY o.next_attempt_at, o.id LIMIT :limit
-        )
-        RETURNING id, message, attempts, created_at
-        """,
-        {"until": until, "now": at, "limit": limit},
-    ).fetchall()
-    return _claimed(rows, until, limit, quiet, apart, conn)
+    return _lease(_DUE_HEADS, {}, now, limit, lease_seconds, quiet, apart, conn)
 
 
 def claim_queued(
@@ -119,21 +122,28 @@ def claim_queued(
     queued, in that commit: `Writer.rider`): those that are due heads of their lanes and not
     leased, up to `limit`. When it comes back short, what it tells of the next due time
     covers every row, as `claim_due`'s does."""
+    ids = {"ids": json.dumps(list(message_ids))}
+    return _lease(_QUEUED_HEADS, ids, now, limit, lease_seconds, quiet, apart, conn)
+
+
+def _lease(
+    heads: str,
+    params: dict[str, Any],
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    quiet: QuietChanges,
+    apart: Collection[int],
+    conn: sqlite3.Connection,
+) -> Claimed:
     at = to_micros(now)
     until = at + seconds_to_micros(lease_seconds)
     rows = conn.execute(
         f"""
-        UPDATE outbox SET leased_until = :until
-        WHERE id IN (
-            SELECT o.id FROM outbox AS o
-            WHERE o.message_id IN (SELECT value FROM json_each(:ids))
-              AND o.status = 'pending' AND o.next_attempt_at <= :now
-              AND o.leased_until IS NULL AND {_IS_HEAD}
-            ORDER BY o.id LIMIT :limit
-        )
+        UPDATE outbox SET leased_until = :until WHERE id IN ({heads})
         RETURNING id, message, attempts, created_at
         """,
-        {"until": until, "now": at, "limit": limit, "ids": json.dumps(list(message_ids))},
+        {"until": until, "now": at, "limit": limit, **params},
     ).fetchall()
     return _claimed(rows, until, limit, quiet, apart, conn)
 

@@ -47,6 +47,8 @@ async def test_wake_or_deadline(
     assert await _settled(task) is done
     if not done and until is not None:
         assert clock.deadlines == [until]  # still waiting for the clock
+    if done:
+        assert clock.deadlines == []  # nothing left asleep on the clock
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
