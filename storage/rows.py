@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from core.agents import Agent, AgentStatus
 from core.keys import ConversationKey
+from core.listing import ListedConversation
 from core.models import (
     Attachment,
     Author,
@@ -371,4 +372,17 @@ def workload_from(rows: Iterable[Row], times: Times) -> Workload:
             found.agents[AgentStatus(name)] = count
         else:
             found.outbox[(name, str(row["kind"]))] = waiting
+    return found
+
+
+def by_agent_waited_for(
+    listed: Iterable[ListedConversation],
+) -> dict[str, list[ListedConversation]]:
+    """Conversations that wait for one named agent, by that agent, each list in the order
+    given (`Records.agent_queues`)."""
+    found: dict[str, list[ListedConversation]] = {}
+    for item in listed:
+        agent = item.conversation.queued_for
+        assert agent is not None  # the stores select only those
+        found.setdefault(agent, []).append(item)
     return found

@@ -35,6 +35,7 @@ from storage.rows import (
     CONTACT_COLUMNS,
     CONVERSATION_COLUMNS,
     agent_from,
+    by_agent_waited_for,
     columns,
     contact_from,
     conversation_from,
@@ -134,12 +135,7 @@ async def agent_queues(db: Reader) -> dict[str, list[ListedConversation]]:
         f"{_SELECT} WHERE {QUEUED} AND v.queued_for IN (SELECT id FROM agents)"
         ' ORDER BY v.queued_for COLLATE "C", v.queued_at, v.row_order'
     )
-    found: dict[str, list[ListedConversation]] = {}
-    for row in rows:
-        listed = _listed(row)
-        assert listed.conversation.queued_for is not None  # as the WHERE says
-        found.setdefault(listed.conversation.queued_for, []).append(listed)
-    return found
+    return by_agent_waited_for(_listed(row) for row in rows)
 
 
 async def conversation_record(db: Reader, conversation_id: str) -> ConversationRecord | None:

@@ -33,6 +33,7 @@ from storage.rows import (
     CONVERSATION_COLUMNS,
     TAGS,
     agent_from,
+    by_agent_waited_for,
     columns,
     contact_from,
     conversation_from,
@@ -170,12 +171,7 @@ async def agent_queues(conn: aiosqlite.Connection) -> dict[str, list[ListedConve
         " ORDER BY v.queued_for, v.queued_at, v.rowid",
         (),
     )
-    found: dict[str, list[ListedConversation]] = {}
-    for row in rows:
-        listed = _listed(row)
-        assert listed.conversation.queued_for is not None  # as the WHERE says
-        found.setdefault(listed.conversation.queued_for, []).append(listed)
-    return found
+    return by_agent_waited_for(_listed(row) for row in rows)
 
 
 async def conversation_record(
