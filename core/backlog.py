@@ -126,4 +126,7 @@ class Intake:
             self._idle.set()
 
     async def idle(self) -> None:
-        await self._idle.wait()
+        # Woken together, the waiters run one after another: one that finds an event being
+        # stored again by then (a request read meanwhile) waits again.
+        while self._storing:
+            await self._idle.wait()
