@@ -1,13 +1,16 @@
 """Side by side: frontdesk's Telegram and webhook channels against a hand-written aiogram 3
 bot and a bare aiohttp 200, under the same load, in interleaved rounds.
 
-    .venv/bin/python -m tests.bench.compare            # about four minutes
+    .venv/bin/python -m tests.bench.compare            # about three minutes
     .venv/bin/python -m tests.bench.compare --rounds 1 --count 1000
+    .venv/bin/python -m tests.bench.compare --servers frontdesk-telegram   # its rows alone
     .venv/bin/python -m tests.bench.compare --event-loop asyncio   # frontdesk without uvloop
 
 Everything on 127.0.0.1. The servers run pinned to core 0 and this process (load generator,
 fake Bot API, callback receiver) to core 1 where `taskset` allows. Prints one row per server
-and scenario, the median over rounds.
+and scenario, the median over rounds, then the targets it checks (the Telegram channel's rows
+are needed: its peak sets the open loop's rate, and its end-to-end rate is what intake is
+compared with).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-async def main(rounds: int, count: int, event_loop: str) -> None:
+async def main(rounds: int, count: int, event_loop: str, servers: tuple[str, ...] = ORDER) -> None:
     if pinned():
         os.sched_setaffinity(0, {1})
     sink = Sink()
@@ -47,7 +50,7 @@ async def main(rounds: int, count: int, event_loop: str) -> None:
     rate = 0.0
     async with serving_app(sink.app()) as api:
         for round_ in range(rounds):
-            for name in ORDER:
+            for name in servers:
                 make = load.webhook_body if name == "frontdesk-webhook" else load.telegram_body
                 async with serve(name, api, event_loop) as server:
                     await new_chats.run(server, sink, make, next(numbers), count // 10)  # warm
@@ -218,7 +221,15 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--count", type=int, default=3000, help="messages per closed scenario")
     parser.add_argument(
+        "--servers",
+        help=f"a comma-separated subset of {','.join(ORDER)}, in that order (default: all)",
+    )
+    parser.add_argument(
         "--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="frontdesk's"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.count, args.event_loop))
+    chosen = set(args.servers.split(",")) if args.servers else set(ORDER)
+    if not chosen <= set(ORDER) or "frontdesk-telegram" not in chosen:
+        parser.error(f"--servers: names of {', '.join(ORDER)}, frontdesk-telegram among them")
+    servers = tuple(name for name in ORDER if name in chosen)
+    asyncio.run(main(args.rounds, args.count, args.event_loop, servers))
