@@ -91,9 +91,13 @@ class OutboxWorker:
             while not self._stopping:
                 self._wake.clear()
                 free = self._settings.concurrency - len(self._active)
+                # The time the claim looked at: what was due by then and not claimed is in
+                # flight; what came due after, while the claim and the look below took their
+                # time, is claimed on the next pass, not left to the idle poll.
+                claimed_at = self._clock.now()
                 if free > 0:
                     items = await self._store.claim_due_outbound(
-                        self._clock.now(), free, self._settings.lease_seconds
+                        claimed_at, free, self._settings.lease_seconds
                     )
                     for item in items:
                         task = self._active.spawn(self._deliver(item))
@@ -108,7 +112,7 @@ class OutboxWorker:
                 due = await self._store.next_outbound_due()
                 now = self._clock.now()
                 deadline = now + IDLE_POLL if due is None else max(due, now)
-                if free <= 0 or (due is not None and due <= now):
+                if free <= 0 or (due is not None and due <= claimed_at):
                     deadline = now + IDLE_POLL  # busy, or only leased work: wait to be woken
                 await wake_or_deadline(self._wake, self._clock, deadline)
             # Claims made while stop() was called are delivered too: left leased, they would
