@@ -40,9 +40,18 @@ def storable_json(value: Any) -> None:
     except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
         pass
     else:
-        if text.count("{") + text.count("[") <= MAX_RAW_DEPTH:
+        if not may_nest_too_deep(text):
             return
     _walk(value, 0)
+
+
+def may_nest_too_deep(json_text: str | bytes) -> bool:
+    """Whether JSON text has more opening brackets than MAX_RAW_DEPTH: only then can it nest
+    deeper than that (brackets inside strings count too, so this errs towards a walk that
+    measures). Counted in C, it spares that walk for every ordinary payload."""
+    if isinstance(json_text, bytes):
+        return json_text.count(b"{") + json_text.count(b"[") > MAX_RAW_DEPTH
+    return json_text.count("{") + json_text.count("[") > MAX_RAW_DEPTH
 
 
 def _walk(value: Any, depth: int) -> None:
