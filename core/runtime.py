@@ -407,7 +407,8 @@ class Runtime:
             del self._failures[item.id]
             await self.store.set_inbound_aside(item.id, self.clock.now(), repr(exc)[:1000])
             self.parked += 1
-            self.reporter.metrics.inbound.labels(item.event.channel, "parked").inc()
+            metrics = self.reporter.metrics
+            metrics.of(metrics.inbound, item.event.channel, "parked").inc()
             conversation_id = await self._conversation_of(item.event)
             log.error(
                 "event parked after %d failures: inbound=%s conversation=%s key=%s error=%r",

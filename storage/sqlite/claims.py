@@ -18,6 +18,7 @@ One process owns the file (see `Store`), so this memory is the whole truth of it
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
 from datetime import datetime
 from functools import partial
@@ -37,7 +38,7 @@ class Claims:
         # Claimed rows not marked yet, and when their leases end: left out of `_next_due`,
         # and counted here instead until each is marked.
         self._leases: dict[int, datetime] = {}
-        self._ahead: list[OutboxItem] = []  # claimed ahead, not handed to the loop yet
+        self._ahead: deque[OutboxItem] = deque()  # claimed ahead, not handed to the loop yet
         self._slots: int | None = None  # the loop's deliveries at once, as of its last claim
         self._lease_seconds = 0.0
         self._skip: frozenset[str] | None = None  # `after_crash: skip` channels
@@ -46,9 +47,7 @@ class Claims:
     def taken_back(self, uncertain_channels: Collection[str]) -> None:
         """Every lease was cleared (`take_back`); `uncertain_channels` are never claimed
         ahead."""
-        self._leases.clear()
-        self._ahead.clear()
-        self._next_due = None
+        self.forget()
         self._skip = frozenset(uncertain_channels)
 
     async def claim(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxItem]:
@@ -87,7 +86,8 @@ class Claims:
         return True, self._cached_next_due()
 
     def forget(self) -> None:
-        """The connection is closing: the next one counts its changes from 0."""
+        """Every lease is cleared, or the connection is closing (the next one counts its
+        changes from 0): nothing known stands."""
         self._next_due = None
         self._leases.clear()
         self._ahead.clear()
@@ -95,7 +95,7 @@ class Claims:
     def _hand_out(self, now: datetime, limit: int) -> list[OutboxItem]:
         handed: list[OutboxItem] = []
         while self._ahead and len(handed) < limit:
-            item = self._ahead.pop(0)
+            item = self._ahead.popleft()
             lease = self._leases.get(item.id)
             if lease is None or lease <= now:
                 # Its lease ran out before the loop came for it: due again, for a claim of
