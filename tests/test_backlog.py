@@ -24,6 +24,7 @@ from adapters.webhook.signing import SIGNATURE_HEADER, sign
 from core.app import build
 from core.clock import ManualClock
 from core.config import load_config
+from core.errors import StoreUnavailable
 from core.models import Inbound, StoredInbound
 from core.turn import TurnReport
 from tests.adapters.slack.fake_web_api import serving as serving_slack
@@ -337,3 +338,31 @@ async def test_past_what_it_holds_in_memory_the_backlog_waits_in_the_store_and_r
         transcript = await records_of(run.frontdesk).transcript(first.id)
         inbound = [entry.text for entry in transcript if entry.direction == "in"]
         assert inbound == ["one", "three", "five"]
+
+
+async def test_a_failed_read_back_loses_nothing_of_the_backlog_left_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"greet": GREET})
+    async with running(config) as run:
+        runtime, store = run.frontdesk.runtime, run.frontdesk.store
+        monkeypatch.setattr(runtime.backlog, "hold", 2)
+        held = Held(runtime, monkeypatch)
+        for contact in ("c-1", "c-2", "c-3", "c-4"):
+            assert (await run.post(event(contact, "hi")))[0] == 200
+        read_back = store.pending_inbound
+        failures = [StoreUnavailable("the database is locked")]
+
+        async def once_unavailable(limit: int, after_id: int = 0) -> list[StoredInbound]:
+            if failures:
+                raise failures.pop()
+            return await read_back(limit, after_id)
+
+        monkeypatch.setattr(store, "pending_inbound", once_unavailable)
+        held.release()
+        await runtime.idle()
+        assert failures == []  # the read back failed once
+        assert any("could not read back" in r.getMessage() for r in caplog.records)
+        assert await pending(run) == 0
+        for contact in ("c-1", "c-2", "c-3", "c-4"):
+            assert len(await records_of(run.frontdesk).conversations_of("webhook", contact)) == 1
