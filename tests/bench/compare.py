@@ -136,7 +136,10 @@ def report(results: dict[tuple[str, str], list[Figures]], rounds: int) -> None:
 
 
 def targets(results: dict[tuple[str, str], list[Figures]]) -> None:
-    """The issue's targets, checked against this run's medians."""
+    """The targets this benchmark was built to check, against this run's medians; then what
+    the run says about the open loop's two: how busy frontdesk's core was at half of its peak,
+    and what the bare server, which runs no code of frontdesk's, pays for requests that come
+    alone instead of together."""
 
     def med(server: str, kind: str, field: str) -> float | None:
         rows = results.get((server, kind))
@@ -204,6 +207,18 @@ def targets(results: dict[tuple[str, str], list[Figures]]) -> None:
         held = value is not None and (value >= goal if op == ">=" else value <= goal)
         shown = "-" if value is None else f"{value:.2f}"
         print(f"  {'held' if held else 'MISSED':6} {name}: {shown} (target {op} {goal:g})")
+    rate = med("frontdesk-telegram", "open", "e2e_per_s")
+    if open_cpu is not None and rate:
+        print(
+            f"  telegram's core at half peak: {open_cpu * rate / 10:.0f} % busy"
+            f" ({open_cpu:.2f} CPU ms a message x {rate:.0f} messages/s)"
+        )
+    bare = ratio(
+        med("bare", "open", "cpu_ms"),
+        min((v for k in closed if (v := med("bare", k, "cpu_ms")) is not None), default=None),
+    )
+    if bare is not None:
+        print(f"  bare server's CPU/request at half peak against saturated: {bare:.2f}")
 
 
 async def machine_line(pause_ms: float) -> str:
