@@ -11,7 +11,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from tests.support.process import free_port, listen_on
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_CORE = "0"
 TARGETS = ("bare", "aiogram", "frontdesk-telegram", "frontdesk-webhook")
+DATABASE = "frontdesk.db"  # frontdesk's SQLite file, beside its config (`write_config`)
 
 # Each message gets exactly one reply: a new conversation the question (two buttons), an
 # answer the thanks, after which the conversation closes and the next message opens one.
@@ -97,9 +98,15 @@ async def _until_listening(port: int, process: asyncio.subprocess.Process) -> No
 
 
 @asynccontextmanager
-async def serve(name: str, api: str, event_loop: str = "auto") -> AsyncIterator[Server]:
+async def serve(
+    name: str,
+    api: str,
+    event_loop: str = "auto",
+    prepare: Callable[[Path], Awaitable[None]] | None = None,
+) -> AsyncIterator[Server]:
     """Start `name` (one of TARGETS) with `api` as its Bot API and callback base URL, and
-    frontdesk on `event_loop` (`frontdesk serve --event-loop`)."""
+    frontdesk on `event_loop` (`frontdesk serve --event-loop`). `prepare` is handed the
+    folder of frontdesk's config (its SQLite file is `DATABASE` there) before it starts."""
     folder = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     port = free_port()
     gc_file = folder / "gc-ms"
@@ -113,6 +120,8 @@ async def serve(name: str, api: str, event_loop: str = "auto") -> AsyncIterator[
         channels = TELEGRAM.format(api=api) if telegram else ""
         config = write_config(folder, f"{api}/callback", {"ask": WORKFLOW}, channels=channels)
         listen_on(config, port)
+        if prepare is not None:
+            await prepare(folder)
         command = [*watch, "frontdesk", "--log-level", "WARNING", "serve", "--config", str(config)]
         command += ["--event-loop", event_loop]
         path = "/telegram/updates" if telegram else "/webhook/events"
