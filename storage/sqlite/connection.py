@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
+from storage.sqlite import checkpoint
 from storage.sqlite.settings import SqliteSettings
 
 Params = Iterable[Any]
@@ -57,8 +58,10 @@ async def connect(path: Path, settings: SqliteSettings, *, writer: bool) -> aios
         await conn.execute("PRAGMA foreign_keys = ON")
         if writer:
             await conn.execute(f"PRAGMA synchronous = {settings.synchronous.upper()}")
-            # Checkpoints run beside the writer, on a connection of their own (`checkpoint`).
+            # Checkpoints run beside the writer, on a connection of their own (`checkpoint`),
+            # and a log started again gives its file's room back past `limit_bytes`.
             await conn.execute("PRAGMA wal_autocheckpoint = 0")
+            await conn.execute(f"PRAGMA journal_size_limit = {checkpoint.limit_bytes()}")
             mode = await fetch_one(conn, "PRAGMA journal_mode = WAL")
             if mode is None or str(mode[0]).lower() != "wal":
                 raise StoreUnavailable(

@@ -96,7 +96,8 @@ class SqliteStore(SqliteRecords):
         except sqlite3.Error as exc:  # such as a file that is not a database
             raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
         try:
-            checkpointer = Checkpointer(await connect(self.path, self._settings, writer=False))
+            wal = self.path.with_name(self.path.name + "-wal")
+            checkpointer = Checkpointer(await connect(self.path, self._settings, writer=False), wal)
         except BaseException as exc:
             await conn.close()
             if isinstance(exc, sqlite3.Error):
