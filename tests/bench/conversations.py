@@ -35,7 +35,9 @@ PAGE = 50
 DEEP = 20  # the deep page: this many pages in
 
 
-def made(n: int, rng: random.Random) -> tuple[Contact, Conversation, list[HistoryEvent]]:
+def made(
+    n: int, rng: random.Random, teams: tuple[str, ...] = TEAMS
+) -> tuple[Contact, Conversation, list[HistoryEvent]]:
     channel = "telegram" if rng.random() < 0.3 else "webhook"
     opened_at = START + SPAN * rng.random()
     person = Contact(id=f"k{n}", channel=channel, external_id=f"u{n}", created_at=opened_at)
@@ -44,7 +46,7 @@ def made(n: int, rng: random.Random) -> tuple[Contact, Conversation, list[Histor
         contact_id=person.id,
         channel=channel,
         opened_at=opened_at,
-        team=rng.choice(TEAMS),
+        team=rng.choice(teams),
         version=1,
     )
     events: list[HistoryEvent] = [ConversationOpened(at=opened_at)]
@@ -69,11 +71,13 @@ def made(n: int, rng: random.Random) -> tuple[Contact, Conversation, list[Histor
     return person, v, events
 
 
-async def fill(store: SqliteStore, count: int, rng: random.Random) -> None:
+async def fill(
+    store: SqliteStore, count: int, rng: random.Random, teams: tuple[str, ...] = TEAMS
+) -> None:
     for first in range(0, count, CHUNK):
         async with store.transaction() as tx:
             for n in range(first, min(first + CHUNK, count)):
-                person, v, events = made(n, rng)
+                person, v, events = made(n, rng, teams)
                 await tx.save_contact(person)
                 await tx.save_conversation(v)
                 await tx.add_history(v.id, events)
