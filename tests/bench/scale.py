@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -41,14 +42,33 @@ TEAMS = ("billing", "returns", "wholesale")  # none of them in the served config
 
 
 async def filled(size: int, folder: Path) -> Path:
-    """A SQLite file holding `size` conversations, closed cleanly (no WAL left beside it)."""
+    """A SQLite file holding `size` conversations, closed cleanly (no WAL left beside it).
+    Prints how long the fill took and the largest the write-ahead log's file grew meanwhile
+    (its growth is bounded by checkpoints, `storage/sqlite/checkpoint.py`)."""
     store = SqliteStore(SqliteSettings(path=DATABASE), folder)
     await store.open()
+    wal = folder / f"{DATABASE}-wal"
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            with contextlib.suppress(OSError):
+                peak = max(peak, wal.stat().st_size)
+            await asyncio.sleep(0.1)
+
+    watching = asyncio.create_task(watch())
     try:
         started = time.perf_counter()
         await conversations.fill(store, size, random.Random(size), TEAMS)
-        print(f"stored {size:,} conversations in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"stored {size:,} conversations in {time.perf_counter() - started:.0f} s; the log's"
+            f" file peaked at {peak / 2**20:.0f} MiB, the database is"
+            f" {(folder / DATABASE).stat().st_size / 2**20:.0f} MiB",
+            flush=True,
+        )
     finally:
+        watching.cancel()
         await store.close()
     return folder / DATABASE
 
