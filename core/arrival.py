@@ -3,9 +3,9 @@ conversation it opens, and what the desk shows of it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
+from core.ids import time_ordered
 from core.models import Contact, ContactProfile, Conversation, ConversationStatus, Inbound
 
 
@@ -17,7 +17,7 @@ def arrived(
     changed = contact is None
     if contact is None:
         contact = Contact(
-            id=uuid.uuid4().hex,
+            id=time_ordered(now),
             channel=channel,
             external_id=profile.external_id,
             created_at=now,
@@ -41,7 +41,7 @@ def relayed(event: Inbound) -> str:
 
 def new_conversation(contact: Contact, now: datetime) -> Conversation:
     return Conversation(
-        id=uuid.uuid4().hex,
+        id=time_ordered(now),
         contact_id=contact.id,
         channel=contact.channel,
         status=ConversationStatus.OPEN,

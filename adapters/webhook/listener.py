@@ -41,8 +41,9 @@ class CallbackPrinter:
 
 
 # Enough of a conversation's id to tell it apart, and for `frontdesk conversations show`,
-# which takes a prefix only one conversation has.
-SHOWN_ID = 12
+# which takes a prefix only one conversation has: an id starts with the millisecond it was
+# made in (`core.ids`), then the version digit, then random digits.
+SHOWN_ID = 16
 
 
 def format_message(message: CallbackMessage) -> str:
