@@ -16,13 +16,14 @@ import secrets
 from datetime import datetime
 
 _MS = (1 << 48) - 1
-_B = (1 << 62) - 1
+_LOW_62 = (1 << 62) - 1
 
 
 def time_ordered(now: datetime) -> str:
     """A UUIDv7 for something made at `now`: its milliseconds since the Unix epoch, the
     version (7), 12 random bits, the variant (binary 10) and 62 random bits."""
-    ms = int(now.timestamp() * 1000) & _MS
+    # Whole seconds and the microseconds apart: exact, where the float's * 1000 may round.
+    ms = (int(now.timestamp()) * 1000 + now.microsecond // 1000) & _MS
     rand = secrets.randbits(74)
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & _B)
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & _LOW_62)
     return f"{value:032x}"

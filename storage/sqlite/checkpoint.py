@@ -16,7 +16,7 @@ it has been copied, and under steady load some commit always lands while a check
 Idle moments let that happen by themselves; when the log has grown past `LIMIT` pages
 without one, the writer is held between two groups for one more checkpoint, which copies
 only what came in since the last (`Writer._checkpoint_alone`). A log started again keeps
-its file's size unless told otherwise: the writer's `journal_size_limit` (`LIMIT_BYTES`)
+its file's size unless told otherwise: the writer's `journal_size_limit` (`limit_bytes`)
 cuts it back then, so the disk a burst took is given back.
 https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files
 """

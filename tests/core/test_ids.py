@@ -10,6 +10,7 @@ from core.ids import time_ordered
 from core.models import ContactProfile
 
 T0 = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+MS_AT_T0 = 1_796_117_400_000  # T0 in milliseconds since the Unix epoch
 
 
 def test_an_id_is_a_uuid7_that_starts_with_its_millisecond() -> None:
@@ -19,13 +20,15 @@ def test_an_id_is_a_uuid7_that_starts_with_its_millisecond() -> None:
     parsed = uuid.UUID(made)
     assert parsed.version == 7
     assert parsed.variant == uuid.RFC_4122
-    assert int(made[:12], 16) == int(T0.timestamp() * 1000)
+    assert int(made[:12], 16) == MS_AT_T0
 
 
 def test_later_ids_sort_after_earlier_ones_and_ids_of_one_millisecond_differ() -> None:
-    times = [T0 + timedelta(milliseconds=n) for n in (0, 1, 2, 1000, 86_400_000)]
+    times = [T0 + timedelta(microseconds=n) for n in (0, 1_000, 2_000, 3_000, 10**9)]
     ids = [time_ordered(t) for t in times]
     assert ids == sorted(ids)
+    # Within one millisecond the prefix is the same: the time is cut, never rounded up.
+    assert time_ordered(T0 + timedelta(microseconds=999))[:12] == ids[0][:12]
     same = {time_ordered(T0) for _ in range(1000)}
     assert len(same) == 1000
 
@@ -34,6 +37,6 @@ def test_a_new_contact_and_conversation_take_the_turns_time_in_their_ids() -> No
     contact, _ = arrived(None, "webhook", ContactProfile(external_id="u1"), T0)
     later = T0 + timedelta(seconds=5)
     conversation = new_conversation(contact, later)
-    assert int(contact.id[:12], 16) == int(T0.timestamp() * 1000)
-    assert int(conversation.id[:12], 16) == int(later.timestamp() * 1000)
+    assert int(contact.id[:12], 16) == MS_AT_T0
+    assert int(conversation.id[:12], 16) == MS_AT_T0 + 5_000
     assert conversation.id > contact.id
