@@ -50,27 +50,32 @@ async def filled(size: int, folder: Path) -> Path:
     wal = folder / f"{DATABASE}-wal"
     peak = 0
 
-    async def watch() -> None:
+    def look() -> None:
         nonlocal peak
+        with contextlib.suppress(OSError):
+            peak = max(peak, wal.stat().st_size)
+
+    async def watch() -> None:
         while True:
-            with contextlib.suppress(OSError):
-                peak = max(peak, wal.stat().st_size)
+            look()
             await asyncio.sleep(0.1)
 
     watching = asyncio.create_task(watch())
     try:
         started = time.perf_counter()
         await conversations.fill(store, size, random.Random(size), TEAMS)
-        print(
-            f"stored {size:,} conversations in {time.perf_counter() - started:.0f} s; the log's"
-            f" file peaked at {peak / 2**20:.0f} MiB, the database is"
-            f" {(folder / DATABASE).stat().st_size / 2**20:.0f} MiB",
-            flush=True,
-        )
+        seconds = time.perf_counter() - started
+        look()
     finally:
         watching.cancel()
         await store.close()
-    return folder / DATABASE
+    database = folder / DATABASE
+    print(
+        f"stored {size:,} conversations in {seconds:.0f} s; the log's file peaked at"
+        f" {peak / 2**20:.0f} MiB, the database is {database.stat().st_size / 2**20:.0f} MiB",
+        flush=True,
+    )
+    return database
 
 
 async def main(sizes: list[int], rounds: int, count: int, rate: float, seconds: float) -> None:
