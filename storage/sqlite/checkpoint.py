@@ -34,7 +34,10 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 EVERY = 200  # commits between checkpoints: a few pages each, about SQLite's own 1,000 pages
-GROWTH = 4 * 1024 * 1024  # bytes the log's file may grow by before a checkpoint starts
+# Bytes the log's file may grow by before a checkpoint starts: a quarter of LIMIT, so that
+# steady small commits still checkpoint by their count (EVERY comes first at a few dozen KiB
+# a commit) and a burst of large ones starts one long before the writer has to wait.
+GROWTH = 16 * 1024 * 1024
 LIMIT = 16_384  # pages (64 MiB) the log may reach before the writer waits for a checkpoint
 PAGE = 4096  # SQLite's default page size, which frontdesk's files keep
 

@@ -52,6 +52,7 @@ async def test_the_write_ahead_log_stays_bounded_when_each_commit_is_large(
     # Few commits, each of many pages (a burst stored as one group, an import, a sweep):
     # counted in commits alone, no checkpoint would run before the log held them all.
     monkeypatch.setattr(checkpoint, "LIMIT", 500)
+    monkeypatch.setattr(checkpoint, "GROWTH", 500 * 4096 // 4)  # a quarter of LIMIT, as set
     store = SqliteStore(SqliteSettings(), tmp_path)
     await store.open()
     largest = 0
