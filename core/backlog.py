@@ -71,8 +71,7 @@ class Backlog:
             return False
         self.add(inbound_id)
         if len(self._held) >= self.hold:
-            if self._left_from is None or inbound_id < self._left_from:
-                self._left_from = inbound_id
+            self.left_at(inbound_id)
             return False
         self._held.add(inbound_id)
         return True
