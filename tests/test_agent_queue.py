@@ -40,6 +40,15 @@ async def get(fd: Running, path: str) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
+async def queues_page(fd: Running) -> str:
+    """The console's queues page, signed in."""
+    async with client() as http:
+        await sign_in(http, fd.url)
+        async with http.get(f"{fd.url}/console/queues") as response:
+            assert response.status == 200
+            return await response.text()
+
+
 async def test_a_conversation_waiting_for_an_agent_without_a_team_is_in_his_queue(
     tmp_path: Path, receiver: Receiver
 ) -> None:
@@ -74,11 +83,7 @@ async def test_a_conversation_waiting_for_an_agent_without_a_team_is_in_his_queu
         assert value(samples, "frontdesk_queue_depth", team="") is None
         assert value(samples, "frontdesk_queued_total", team="") is None
 
-        async with client() as http:
-            await sign_in(http, fd.url)
-            async with http.get(f"{fd.url}/console/queues") as response:
-                assert response.status == 200
-                page = await response.text()
+        page = await queues_page(fd)
         section = page[page.index('data-agent="dave"') :]
         section = section[: section.index("</section>")]
         assert "2 waiting" in section
@@ -132,11 +137,7 @@ async def test_the_queues_page_the_cli_and_the_api_read_every_agents_queue_at_on
 
             monkeypatch.setattr(store, name, counted)
 
-        async with client() as http:
-            await sign_in(http, fd.url)
-            async with http.get(f"{fd.url}/console/queues") as response:
-                assert response.status == 200
-                page = await response.text()
+        page = await queues_page(fd)
         section = page[page.index('data-agent="dave"') :]
         assert "1 waiting" in section[: section.index("</section>")]
         assert asked == ["agent_queues"]
