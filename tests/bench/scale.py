@@ -90,6 +90,7 @@ async def main(sizes: list[int], rounds: int, count: int, rate: float, seconds: 
             files[size] = await filled(size, folder)
         results: defaultdict[tuple[int, str], list[Figures]] = defaultdict(list)
         numbers = iter(range(1, 10**9, count * 2))
+        make = load.telegram_body
         sink = Sink()
         async with serving_app(sink.app()) as api:
             for round_ in range(rounds):
@@ -98,7 +99,6 @@ async def main(sizes: list[int], rounds: int, count: int, rate: float, seconds: 
                     async def prepare(folder: Path, source: Path = files[size]) -> None:
                         await asyncio.to_thread(shutil.copyfile, source, folder / DATABASE)
 
-                    make = load.telegram_body
                     async with serve("frontdesk-telegram", api, prepare=prepare) as server:
                         await new_chats.run(server, sink, make, next(numbers), count // 10)
                         figures = [

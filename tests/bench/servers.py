@@ -121,7 +121,11 @@ async def serve(
         config = write_config(folder, f"{api}/callback", {"ask": WORKFLOW}, channels=channels)
         listen_on(config, port)
         if prepare is not None:
-            await prepare(folder)
+            try:
+                await prepare(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)  # a copy of a large store, maybe
+                raise
         command = [*watch, "frontdesk", "--log-level", "WARNING", "serve", "--config", str(config)]
         command += ["--event-loop", event_loop]
         path = "/telegram/updates" if telegram else "/webhook/events"
