@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("frontdesk.runtime")
 
@@ -38,6 +40,8 @@ class Backlog:
         self._ids: set[int] = set()  # every event stored and not processed yet
         self._held: set[int] = set()  # those handed to the dispatcher, in memory
         self._left_from: int | None = None  # the lowest id left in the store, not read back
+        self._reads = 0  # reads of the store's pending events under way (`reading`)
+        self._done_meanwhile: set[int] = set()  # events processed while one was
         # Set while a poller may ask its platform for more: under the bound by a tenth of it,
         # so that a poller does not ask again for every single event processed.
         self._room = asyncio.Event()
@@ -67,7 +71,7 @@ class Backlog:
         """Count a stored event handed over (after it is stored, or read back); whether to
         hold it in memory for the dispatcher. False: it is held already, or there is no room
         in memory and it waits in the store until `left_from` reads it back."""
-        if inbound_id in self._held:
+        if inbound_id in self._held or inbound_id in self._done_meanwhile:
             return False
         self.add(inbound_id)
         if len(self._held) >= self.hold:
@@ -96,7 +100,22 @@ class Backlog:
         if self._left_from is None or inbound_id < self._left_from:
             self._left_from = inbound_id
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around a read of the store's pending events and the hand-over of what it found.
+        An event processed meanwhile was read before its turn committed: `take` refuses it,
+        instead of running it again (its second turn would fail at its commit anyway)."""
+        self._reads += 1
+        try:
+            yield
+        finally:
+            self._reads -= 1
+            if not self._reads:
+                self._done_meanwhile.clear()
+
     def discard(self, inbound_id: int) -> None:
+        if self._reads:
+            self._done_meanwhile.add(inbound_id)
         self._held.discard(inbound_id)
         self._ids.discard(inbound_id)
         if not self._room.is_set() and len(self._ids) <= self.bound - max(1, self.bound // 10):

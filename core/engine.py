@@ -135,8 +135,17 @@ class Engine:
 
     async def process_inbound(self, item: StoredInbound) -> TurnReport | None:
         event = item.event
+        tries = 0
 
         async def work(tx: Transaction) -> tuple[None, Turn | None]:
+            nonlocal tries
+            tries += 1
+            # Marking the event processed changes its row or fails the commit, so a turn
+            # for an event processed already (handed over again by a read of the store made
+            # before the other turn committed) conflicts; run again, it finds so and stops.
+            if tries > 1 and await self._store.inbound_processed(item.id):
+                log.info("processed already, not run again: inbound=%s", item.id)
+                return None, None
             if event.action is not None:
                 action_turn = await self._action(tx, event.action, event.text)
                 await tx.mark_processed(item.id, self._clock.now())

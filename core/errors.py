@@ -85,7 +85,12 @@ class StoreUnavailable(FrontdeskError):
 
 
 class ConcurrentUpdate(FrontdeskError):
-    """Another writer changed a conversation first; the step is run again on fresh state."""
+    """Another writer changed a conversation first, or processed the event a turn was for;
+    the step is run again on fresh state."""
+
+
+# What a store says when a write that must change one row changed none.
+CHANGED = "a row moved on before it could be saved: a conversation, or an event processed already"
 
 
 async def stored(failure: str, work: Awaitable[T]) -> T:

@@ -216,6 +216,11 @@ class Store(Protocol):
         """Unprocessed events with id > after_id, oldest first."""
         ...
 
+    async def inbound_processed(self, inbound_id: int) -> bool:
+        """Whether the event has been processed or set aside (or is gone, which only such
+        events are): a turn for it that conflicted at its commit has nothing left to do."""
+        ...
+
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         """Stop retrying an event whose processing keeps failing; keep it with the reason."""
         ...

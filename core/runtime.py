@@ -378,14 +378,15 @@ class Runtime:
                 # A read at a time of at most REFILL events: each read back is parsed on the
                 # event loop, which acknowledges nothing meanwhile.
                 room = min(self.backlog.room_to_hold, REFILL)
-                try:
-                    batch = await self.store.pending_inbound(room, after_id=after - 1)
-                except Exception:
-                    self.backlog.left_at(after)  # the sweep reads them back otherwise
-                    log.warning("could not read back stored events", exc_info=True)
-                    return
-                for item in batch:
-                    self._submit(item)
+                with self.backlog.reading():
+                    try:
+                        batch = await self.store.pending_inbound(room, after_id=after - 1)
+                    except Exception:
+                        self.backlog.left_at(after)  # the sweep reads them back otherwise
+                        log.warning("could not read back stored events", exc_info=True)
+                        return
+                    for item in batch:
+                        self._submit(item)
                 if len(batch) == room:  # more may wait behind the last one read
                     self.backlog.left_at(batch[-1].id + 1)
                     await asyncio.sleep(0)  # let what arrived meanwhile go first
@@ -532,9 +533,10 @@ class Runtime:
         """Hand over every stored event not yet processed; returns how many."""
         count, after = 0, 0
         while True:
-            batch = await self.store.pending_inbound(500, after_id=after)
-            for item in batch:
-                self._submit(item)
+            with self.backlog.reading():
+                batch = await self.store.pending_inbound(500, after_id=after)
+                for item in batch:
+                    self._submit(item)
             count += len(batch)
             if len(batch) < 500:
                 return count

@@ -41,6 +41,7 @@ from tests.support.harness import (
     running,
     write_config,
 )
+from tests.support.receiver import Receiver
 from tests.support.serve import serving_app
 from tests.support.slack import SlackClient, slack_channel
 from tests.support.telegram import write_telegram_config
@@ -53,6 +54,14 @@ name: greet
 trigger: conversation_opened
 steps:
   - {id: hello, type: send_message, text: "Hello"}
+"""
+ECHO = """
+name: echo
+trigger: conversation_opened
+steps:
+  - {id: ask, type: ask_question, text: "Say?", answer: text, save_to: vars.said}
+  - {id: echo, type: send_message, text: "got {{ vars.said }}"}
+  - {id: again, type: jump, to: ask, max: 10}
 """
 
 
@@ -366,3 +375,63 @@ async def test_a_failed_read_back_loses_nothing_of_the_backlog_left_in_the_store
         assert await pending(run) == 0
         for contact in ("c-1", "c-2", "c-3", "c-4"):
             assert len(await records_of(run.frontdesk).conversations_of("webhook", contact)) == 1
+
+
+async def test_an_event_read_back_just_before_its_turn_committed_is_not_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path, receiver.url, {"echo": ECHO})
+    async with running(config) as run:
+        runtime, store = run.frontdesk.runtime, run.frontdesk.store
+        await run.say("c-1", "hi")
+        assert await receiver.wait_for_texts("c-1", 1) == ["Say?"]
+        held = Held(runtime, monkeypatch)
+        assert (await run.post(event("c-1", "m2")))[0] == 200  # its turn held at the gate
+
+        # The sweep reads the store's pending events: "m2" is among them, and the read's
+        # answer comes back only after m2's turn has committed.
+        read, answered = store.pending_inbound, asyncio.Event()
+        found: list[StoredInbound] = []
+
+        async def late(limit: int, after_id: int = 0) -> list[StoredInbound]:
+            found.extend(await read(limit, after_id))
+            await answered.wait()
+            return found
+
+        monkeypatch.setattr(store, "pending_inbound", late)
+        sweep = asyncio.ensure_future(runtime.recover())
+        await until(lambda: bool(found))
+        assert [item.event.text for item in found] == ["m2"]
+        held.release()
+        await runtime.idle()
+        answered.set()
+        assert await sweep == 1
+        await runtime.idle()
+
+        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
+        assert len(await records_of(run.frontdesk).outbox(conversation.id)) == 3
+        assert await receiver.wait_for_texts("c-1", 3) == ["Say?", "got m2", "Say?"]
+        assert await read(10) == []
+
+
+async def test_a_turn_for_an_event_processed_already_saves_nothing_and_is_not_set_aside(
+    tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="frontdesk")
+    config = write_config(tmp_path, receiver.url, {"echo": ECHO})
+    async with running(config) as run:
+        runtime = run.frontdesk.runtime
+        await run.say("c-1", "hi")
+        await run.say("c-1", "m2")
+        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
+        stored = await records_of(run.frontdesk).load_inbound(2)  # the second event stored
+        assert stored is not None
+        assert stored.event.text == "m2"
+
+        # Handed over twice (the in-memory guard passed by): the second turn's commit finds
+        # the event processed, and the turn stops there.
+        assert await runtime.engine.process_inbound(stored) is None
+        assert len(await records_of(run.frontdesk).outbox(conversation.id)) == 3
+        assert await records_of(run.frontdesk).inbound_error(stored.id) is None
+        assert any("processed already" in r.getMessage() for r in caplog.records)
+        assert await receiver.wait_for_texts("c-1", 3) == ["Say?", "got m2", "Say?"]

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from core.agents import Agent, AgentStatus
-from core.errors import ConcurrentUpdate, StoreUnavailable, Unstorable
+from core.errors import CHANGED, ConcurrentUpdate, StoreUnavailable, Unstorable
 from core.models import (
     Contact,
     Conversation,
@@ -185,6 +185,9 @@ class PostgresStore(PostgresRecords):
         return await work.claim_pending(
             self._db(), self.replica, self._settings.owner_timeout_seconds, limit, after_id
         )
+
+    async def inbound_processed(self, inbound_id: int) -> bool:
+        return await work.processed(self._db(), inbound_id)
 
     @property
     def takeover_seconds(self) -> float:
@@ -392,4 +395,4 @@ async def _flush(conn: Conn, writes: list[Write]) -> None:
         for write in batch:
             status = await conn.execute(sql, *write.args)
             if not status.endswith(" 1"):
-                raise ConcurrentUpdate("a conversation changed before it could be saved")
+                raise ConcurrentUpdate(CHANGED)

@@ -69,6 +69,13 @@ async def claim_orphaned(
     return sorted((stored_inbound_from(row, TIMES) for row in rows), key=lambda item: item.id)
 
 
+async def processed(db: Reader, inbound_id: int) -> bool:
+    """Processed or set aside; an event no longer stored was too (retention deletes only
+    those)."""
+    row = await db.fetchrow("SELECT processed_at FROM inbox WHERE id = $1", inbound_id)
+    return row is None or row["processed_at"] is not None
+
+
 async def load(db: Reader, inbound_id: int) -> StoredInbound | None:
     row = await db.fetchrow("SELECT id, received_at, event FROM inbox WHERE id = $1", inbound_id)
     return None if row is None else stored_inbound_from(row, TIMES)

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from core.errors import ConcurrentUpdate
+from core.errors import CHANGED, ConcurrentUpdate
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def commit(
         for sql, rows in statements.items():
             cursor = conn.executemany(sql, rows)
             if sql in exact and cursor.rowcount != len(rows):
-                raise ConcurrentUpdate("a conversation changed before it could be saved")
+                raise ConcurrentUpdate(CHANGED)
             if (quiet_row := quiet.statements.get(sql)) is not None:
                 quiet.count += sum(1 for row in rows if quiet_row(conn, row))
         ridden = ride(conn) if ride is not None else None

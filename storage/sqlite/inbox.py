@@ -202,6 +202,13 @@ async def pending(conn: aiosqlite.Connection, limit: int, after_id: int) -> list
     return [stored_inbound_from(row, TIMES) for row in rows]
 
 
+async def processed(conn: aiosqlite.Connection, inbound_id: int) -> bool:
+    """Processed or set aside; an event no longer stored was too (retention deletes only
+    those)."""
+    row = await fetch_one(conn, "SELECT processed_at FROM inbox WHERE id = ?", (inbound_id,))
+    return row is None or row[0] is not None
+
+
 async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | None:
     row = await fetch_one(
         conn, "SELECT id, received_at, event FROM inbox WHERE id = ?", (inbound_id,)
@@ -209,7 +216,9 @@ async def load(conn: aiosqlite.Connection, inbound_id: int) -> StoredInbound | N
     return None if row is None else stored_inbound_from(row, TIMES)
 
 
-# The first processing time is kept: a replayed mark does not rewrite history.
+# Exact (one row must change): a second turn for an event processed already (handed over
+# again by a read made before the first turn committed) fails at its commit instead of
+# running twice; the engine then finds it processed (`processed`) and leaves it.
 MARK_PROCESSED = "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL"
 
 # Set aside: no longer retried, kept with the reason for someone to look at.

@@ -182,6 +182,9 @@ class SqliteStore(SqliteRecords):
     async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
         return await inbox.pending(self._read(), limit, after_id)
 
+    async def inbound_processed(self, inbound_id: int) -> bool:
+        return await inbox.processed(self._read(), inbound_id)
+
     async def set_inbound_aside(self, inbound_id: int, at: datetime, error: str) -> None:
         await self._writer_or_fail().later(inbox.SET_ASIDE, (to_micros(at), error, inbound_id))
 

@@ -185,7 +185,7 @@ class SqliteTransaction:
         self._queued.add(timers.DELETE, (timer_id,))
 
     async def mark_processed(self, inbound_id: int, at: datetime) -> None:
-        self._queued.add(inbox.MARK_PROCESSED, (to_micros(at), inbound_id))
+        self._queued.add(inbox.MARK_PROCESSED, (to_micros(at), inbound_id), exact=True)
 
     async def save_workflow_version(self, workflow_hash: str, name: str, body: str) -> None:
         self._queued.add(workflows.SAVE_VERSION, (workflow_hash, name, body))

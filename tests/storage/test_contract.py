@@ -193,6 +193,34 @@ async def test_committed_turn_is_visible_everywhere(store: Backend) -> None:
         assert await tx.load_conversation("v1") == conversation()
 
 
+async def test_a_second_turn_for_a_processed_event_fails_and_saves_nothing(
+    store: Backend,
+) -> None:
+    inbound_id = await store.record_inbound(event(1), T0)
+    assert inbound_id is not None
+    assert await store.inbound_processed(inbound_id) is False
+    async with store.transaction() as tx:
+        await tx.mark_processed(inbound_id, T0)
+    assert await store.inbound_processed(inbound_id) is True
+
+    # Handed over again by a read made before the first turn committed: the second turn's
+    # commit fails, and none of what it would have saved is stored.
+    async def second_turn() -> None:
+        async with store.transaction() as tx:
+            await tx.save_contact(contact())
+            await tx.save_conversation(conversation())
+            await tx.enqueue([message("m1", "v1")], T0)
+            await tx.mark_processed(inbound_id, seconds(1))
+
+    with pytest.raises(ConcurrentUpdate):
+        await second_turn()
+
+    assert await store.conversations_of("webhook", "u1") == []
+    assert await store.outbox("v1") == []
+    # An event no longer stored (retention deletes only processed ones) counts as processed.
+    assert await store.inbound_processed(inbound_id + 1000) is True
+
+
 # contacts and conversations -------------------------------------------------------------
 
 
