@@ -56,6 +56,7 @@ class SqliteTransaction:
         self._fresh = fresh  # a turn's first read, made as its event was stored (`inbox`)
         self._queued = member.batch  # this transaction's writes
         self._holders = Holders()  # to count the open conversations its saves move
+        self._read: dict[str, conversations.Indexed] = {}  # by id, as loaded
 
     def end(self) -> None:
         self._member = None
@@ -103,10 +104,10 @@ class SqliteTransaction:
         else:
             found = await on_worker(self._reader, read)
         contact, conversation = found
-        return contact, self._holders.loaded(conversation)
+        return contact, self._loaded(conversation)
 
     async def load_conversation(self, conversation_id: str) -> Conversation | None:
-        return self._holders.loaded(
+        return self._loaded(
             await conversations.load_conversation(await self._conn(), conversation_id)
         )
 
@@ -116,6 +117,11 @@ class SqliteTransaction:
     async def recent_transcript(self, conversation_id: str, limit: int) -> list[TranscriptEntry]:
         """The last `limit` entries, oldest first; this transaction's own are not among them."""
         return await conversations.recent_transcript(await self._conn(), conversation_id, limit)
+
+    def _loaded(self, conversation: Conversation | None) -> Conversation | None:
+        if conversation is not None:
+            self._read[conversation.id] = conversations.indexed(conversation)
+        return self._holders.loaded(conversation)
 
     # assignment ---------------------------------------------------------------------------
 
@@ -158,7 +164,9 @@ class SqliteTransaction:
         """Insert at version 1, else update the row at version - 1; the commit fails with
         `ConcurrentUpdate` if that row has moved on or the contact would get a second open
         conversation."""
-        sql, values = conversations.conversation_write(conversation)
+        # As read, for the first save after the read: a later one sets every column.
+        read = self._read.pop(conversation.id, None)
+        sql, values = conversations.conversation_write(conversation, read)
         self._queued.add(sql, values, exact=conversation.version > 1)
         self._holders.saved(conversation, self._queued.open_delta)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -24,7 +25,7 @@ from core.models import (
     TranscriptEntry,
 )
 from core.ports import Store
-from storage.sqlite import SqliteSettings, SqliteStore, records
+from storage.sqlite import SqliteSettings, SqliteStore, conversations, records
 from storage.sqlite.codec import to_micros
 from storage.sqlite.in_thread import Work
 from storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
@@ -702,3 +703,69 @@ async def test_a_turn_after_an_event_stored_alone_reads_what_the_file_holds(
         assert found.id == "v2"
         # Another sender's turn is not handed it.
         assert await tx.load_contact_and_open_conversation("webhook", "u9") == (None, None)
+
+
+def test_every_column_an_index_of_conversations_names_is_one_a_save_compares(
+    tmp_path: Path,
+) -> None:
+    """A save sets only the indexed columns that changed since the read: a column some index
+    names (in its key or its WHERE) and the save does not compare would keep a stale entry."""
+    with raw(tmp_path / "schema.db") as conn:
+        for migration in MIGRATIONS:
+            for statement in migration:
+                conn.execute(statement)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
+        named: set[str] = set()
+        indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+        for name, sql in conn.execute(indexes, ("conversations",)).fetchall():
+            named |= {row[2] for row in conn.execute(f"PRAGMA index_info({name})")}
+            named |= set(re.findall(r"\w+", sql or "")) & columns
+    assert named == {*conversations.INDEXED, "id", "run"}
+
+
+def test_an_update_sets_the_indexed_columns_that_changed_and_the_rest() -> None:
+    def assigned(sql: str) -> set[str]:
+        return set(re.findall(r"(\w+) = :", sql.partition("WHERE")[0]))
+
+    unindexed = {"assigned_at", "queue_limit", "handoff", "run", "seq", "version"}
+    unindexed.add("assigned_message")
+    read = conversation()
+    read.version = 2
+    sql, _ = conversations.conversation_write(read, conversations.indexed(read))
+    assert assigned(sql) == unindexed  # the run moved on: no index is touched
+
+    closed = read.model_copy(update={"status": ConversationStatus.CLOSED, "closed_at": T0})
+    sql, _ = conversations.conversation_write(closed, conversations.indexed(read))
+    assert assigned(sql) == unindexed | {"status", "closed_at"}
+
+    sql, _ = conversations.conversation_write(closed)  # not read in this transaction
+    assert assigned(sql) == unindexed | set(conversations.INDEXED)
+
+
+async def test_a_conversation_saved_through_narrow_updates_is_found_by_every_index(
+    store: SqliteStore,
+) -> None:
+    await seed(store, conversation())
+    for change in (
+        {"seq": 3},
+        {"team": "sales", "queued_at": seconds(1)},
+        {"assignee": "ada", "queued_at": None},
+        {"status": ConversationStatus.CLOSED, "closed_at": seconds(2)},
+    ):
+        async with store.transaction() as tx:
+            loaded = await tx.load_conversation("v1")
+            assert loaded is not None
+            saved = loaded.model_copy(update={**change, "version": loaded.version + 1})
+            await tx.save_conversation(saved)
+    stored = await store.load_conversation("v1")
+    assert stored is not None
+    expected = (5, 3, "sales", "ada", None, ConversationStatus.CLOSED, seconds(2))
+    found = (stored.version, stored.seq, stored.team, stored.assignee, stored.queued_at)
+    assert (*found, stored.status, stored.closed_at) == expected
+    with raw(store.path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        by_status = "SELECT id FROM conversations INDEXED BY conversations_by_status"
+        assert conn.execute(f"{by_status} WHERE status = 'closed'").fetchall() == [("v1",)]
+        assert conn.execute(f"{by_status} WHERE status = 'open'").fetchall() == []
+        open_of = "SELECT id FROM conversations WHERE status = 'open' AND assignee = 'ada'"
+        assert conn.execute(open_of).fetchall() == []
