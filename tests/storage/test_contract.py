@@ -1070,6 +1070,7 @@ async def test_an_event_set_aside_is_no_longer_pending_and_keeps_its_reason(
     await store.set_inbound_aside(inbound_id, seconds(1), "RuntimeError('boom')")
     assert await store.pending_inbound(10) == []
     assert await store.inbound_error(inbound_id) == "RuntimeError('boom')"
+    assert await store.inbound_processed(inbound_id) is True  # no turn runs for it either
 
 
 async def test_parked_events_are_listed_and_made_pending_again(store: Backend) -> None:
