@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 log = logging.getLogger("frontdesk.runtime")
 
@@ -40,6 +40,7 @@ class Backlog:
         self._ids: set[int] = set()  # every event stored and not processed yet
         self._held: set[int] = set()  # those handed to the dispatcher, in memory
         self._left_from: int | None = None  # the lowest id left in the store, not read back
+        self._reading = asyncio.Lock()  # one read of the store's pending events at a time
         self._reads = 0  # reads of the store's pending events under way (`reading`)
         self._done_meanwhile: set[int] = set()  # events processed while one was
         # Set while a poller may ask its platform for more: under the bound by a tenth of it,
@@ -67,14 +68,28 @@ class Backlog:
                 len(self._ids),
             )
 
+    def arrived(self, inbound_id: int) -> bool:
+        """Count an event just stored; whether to hold it in memory for the dispatcher now.
+        Not while older events wait in the store or are being read from it: handed over
+        before them, it would run before them, and a conversation's events run in the order
+        they were stored. It waits in the store then, and is read back after them."""
+        if self._reads:  # the read may yet leave some in the store
+            self.add(inbound_id)
+            self.left_at(inbound_id)
+            return False
+        return self.take(inbound_id)
+
     def take(self, inbound_id: int) -> bool:
-        """Count a stored event handed over (after it is stored, or read back); whether to
-        hold it in memory for the dispatcher. False: it is held already, or there is no room
-        in memory and it waits in the store until `left_from` reads it back."""
+        """Count a stored event (after it is stored, or read back); whether to hold it in
+        memory for the dispatcher. False: it is held already, or it waits in the store (no
+        room in memory, or an older one waits there) until `left_from` reads it back."""
         if inbound_id in self._held or inbound_id in self._done_meanwhile:
             return False
         self.add(inbound_id)
-        if len(self._held) >= self.hold:
+        # Once an event is left in the store, the later ones a read finds wait behind it,
+        # even if room is made meanwhile, so that they are handed over in the order stored.
+        behind = self._left_from is not None and inbound_id >= self._left_from
+        if behind or len(self._held) >= self.hold:
             self.left_at(inbound_id)
             return False
         self._held.add(inbound_id)
@@ -100,17 +115,20 @@ class Backlog:
         if self._left_from is None or inbound_id < self._left_from:
             self._left_from = inbound_id
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Around a read of the store's pending events and the hand-over of what it found.
-        An event processed meanwhile was read before its turn committed: `take` refuses it,
-        instead of running it again (its second turn would fail at its commit anyway)."""
-        self._reads += 1
-        try:
-            yield
-        finally:
-            self._reads -= 1
-            if not self._reads:
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[None]:
+        """Around a read of the store's pending events and the hand-over of what it found,
+        one at a time: a read hands over in the order stored, and two at once (the sweep's,
+        and a read back that starts where events were left) would interleave out of it.
+        Events that arrive meanwhile wait in the store (`arrived`). An event processed
+        meanwhile was read before its turn committed: `take` refuses it, instead of running
+        it again (its second turn would fail at its commit anyway)."""
+        async with self._reading:
+            self._reads += 1
+            try:
+                yield
+            finally:
+                self._reads -= 1
                 self._done_meanwhile.clear()
 
     def discard(self, inbound_id: int) -> None:

@@ -167,8 +167,9 @@ class Runtime:
             return False
         # While stopping (a poller may still hand over an event), the event is stored but
         # not started: the sweep of the next start picks it up.
-        if not self._stopping:
-            self._submit(StoredInbound(id=inbound_id, received_at=received_at, event=event))
+        if not self._stopping and self.backlog.arrived(inbound_id):
+            item = StoredInbound(id=inbound_id, received_at=received_at, event=event)
+            self._dispatcher.submit(event.conversation_key, item)
         return True
 
     async def room(self) -> None:
@@ -374,11 +375,13 @@ class Runtime:
         """Read back the events of the backlog that wait in the store (`backlog.HOLD`), in
         the order they were stored, as far as there is room to hold them."""
         try:
-            while self.backlog.wants_refill and (after := self.backlog.left_from()) is not None:
+            while self.backlog.wants_refill:
                 # A read at a time of at most REFILL events: each read back is parsed on the
                 # event loop, which acknowledges nothing meanwhile.
-                room = min(self.backlog.room_to_hold, REFILL)
-                with self.backlog.reading():
+                async with self.backlog.reading():
+                    room = min(self.backlog.room_to_hold, REFILL)
+                    if room == 0 or (after := self.backlog.left_from()) is None:
+                        return
                     try:
                         batch = await self.store.pending_inbound(room, after_id=after - 1)
                     except Exception:
@@ -387,9 +390,9 @@ class Runtime:
                         return
                     for item in batch:
                         self._submit(item)
-                if len(batch) == room:  # more may wait behind the last one read
-                    self.backlog.left_at(batch[-1].id + 1)
-                    await asyncio.sleep(0)  # let what arrived meanwhile go first
+                    if len(batch) == room:  # more may wait behind the last one read
+                        self.backlog.left_at(batch[-1].id + 1)
+                await asyncio.sleep(0)  # let the requests that came meanwhile be stored
         finally:
             self._refilling = None
 
@@ -532,12 +535,14 @@ class Runtime:
     async def recover(self) -> int:
         """Hand over every stored event not yet processed; returns how many."""
         count, after = 0, 0
-        while True:
-            with self.backlog.reading():
+        async with self.backlog.reading():
+            while True:
                 batch = await self.store.pending_inbound(500, after_id=after)
                 for item in batch:
                     self._submit(item)
-            count += len(batch)
-            if len(batch) < 500:
-                return count
-            after = batch[-1].id
+                count += len(batch)
+                if len(batch) < 500:
+                    break
+                after = batch[-1].id
+        self._refill_soon()  # what arrived meanwhile waits in the store
+        return count

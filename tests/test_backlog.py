@@ -435,3 +435,26 @@ async def test_a_turn_for_an_event_processed_already_saves_nothing_and_is_not_se
         assert await records_of(run.frontdesk).inbound_error(stored.id) is None
         assert any("processed already" in r.getMessage() for r in caplog.records)
         assert await receiver.wait_for_texts("c-1", 3) == ["Say?", "got m2", "Say?"]
+
+
+async def test_an_event_that_arrives_while_older_ones_wait_in_the_store_runs_after_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"echo": ECHO})
+    async with running(config) as run:
+        runtime = run.frontdesk.runtime
+        monkeypatch.setattr(runtime.backlog, "hold", 4)
+        held = Held(runtime, monkeypatch)
+        for contact in ("c-1", "c-2", "c-3", "c-4"):  # four held in memory
+            assert (await run.post(event(contact, "one")))[0] == 200
+        assert (await run.post(event("c-1", "two")))[0] == 200  # waits in the store
+        held.let(1)
+        await until(lambda: len(runtime.backlog) == 4)  # one of the four has run
+        # Room in memory again, with "two" still in the store: "three" must not pass it.
+        assert (await run.post(event("c-1", "three")))[0] == 200
+        held.release()
+        await runtime.idle()
+
+        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
+        transcript = await records_of(run.frontdesk).transcript(conversation.id)
+        assert [e.text for e in transcript if e.direction == "in"] == ["one", "two", "three"]

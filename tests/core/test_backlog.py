@@ -73,10 +73,12 @@ def test_past_what_it_holds_an_event_waits_in_the_store_and_counts() -> None:
     assert (len(backlog), backlog.wants_refill) == (4, False)
 
 
-def test_an_event_processed_while_a_read_of_the_store_was_under_way_is_not_taken_again() -> None:
+async def test_an_event_processed_while_a_read_of_the_store_was_under_way_is_not_taken_again() -> (
+    None
+):
     backlog = Backlog(10)
     assert backlog.take(1)
-    with backlog.reading():
+    async with backlog.reading():
         # The read found event 1 still pending; its turn commits before the read returns.
         backlog.discard(1)
         assert backlog.take(1) is False
@@ -85,3 +87,41 @@ def test_an_event_processed_while_a_read_of_the_store_was_under_way_is_not_taken
     # Once no read is under way, what was processed meanwhile is forgotten: an event set
     # aside and made pending again by hand is taken again.
     assert backlog.take(1) is True
+
+
+def test_events_behind_one_left_in_the_store_wait_there_even_when_room_is_made() -> None:
+    backlog = Backlog(10, hold=2)
+    # A read hands over 1 and 2, leaves 3 (no room); 1 is processed before it reaches 4.
+    assert [backlog.take(1), backlog.take(2), backlog.take(3)] == [True, True, False]
+    backlog.discard(1)
+    assert backlog.take(4) is False  # handed over now, it would run before 3
+    assert backlog.arrived(5) is False  # so would a new one
+    assert backlog.left_from() == 3  # the read back starts at 3, in the order stored
+    assert [backlog.take(3), backlog.take(4)] == [True, False]  # room for one more
+
+
+async def test_an_event_that_arrives_while_the_store_is_read_waits_there() -> None:
+    backlog = Backlog(10, hold=5)
+    async with backlog.reading():
+        # The read may yet leave older events in the store (no room for them).
+        assert backlog.arrived(9) is False
+    async with backlog.reading():  # the read back
+        assert backlog.left_from() == 9
+        assert backlog.take(9) is True
+    assert backlog.arrived(10) is True  # nothing older waits: held at once
+
+
+async def test_reads_of_the_store_run_one_at_a_time() -> None:
+    """The sweep's read and a read back, at once, would interleave their hand-overs: one
+    could take an event the other had left in the store behind an older one."""
+    backlog = Backlog(10)
+    seen: list[str] = []
+
+    async def read(name: str) -> None:
+        async with backlog.reading():
+            seen.append(f"{name} starts")
+            await asyncio.sleep(0)
+            seen.append(f"{name} ends")
+
+    await asyncio.gather(read("sweep"), read("read back"))
+    assert seen == ["sweep starts", "sweep ends", "read back starts", "read back ends"]
