@@ -73,6 +73,13 @@ async def pending(run: Running) -> int:
     return len(await run.frontdesk.store.pending_inbound(100))
 
 
+async def said_by(run: Running, contact: str) -> list[str | None]:
+    """What the contact's one conversation recorded as coming in, in order."""
+    [conversation] = await records_of(run.frontdesk).conversations_of("webhook", contact)
+    transcript = await records_of(run.frontdesk).transcript(conversation.id)
+    return [entry.text for entry in transcript if entry.direction == "in"]
+
+
 async def test_the_webhook_channel_answers_503_past_the_bound_and_takes_events_again_once_drained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -343,10 +350,7 @@ async def test_past_what_it_holds_in_memory_the_backlog_waits_in_the_store_and_r
         assert await pending(run) == 0
         assert len(runtime.backlog) == 0
         assert sorted(waiting) == sorted(text for _, text in said)
-        [first] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
-        transcript = await records_of(run.frontdesk).transcript(first.id)
-        inbound = [entry.text for entry in transcript if entry.direction == "in"]
-        assert inbound == ["one", "three", "five"]
+        assert await said_by(run, "c-1") == ["one", "three", "five"]
 
 
 async def test_a_failed_read_back_loses_nothing_of_the_backlog_left_in_the_store(
@@ -455,6 +459,4 @@ async def test_an_event_that_arrives_while_older_ones_wait_in_the_store_runs_aft
         held.release()
         await runtime.idle()
 
-        [conversation] = await records_of(run.frontdesk).conversations_of("webhook", "c-1")
-        transcript = await records_of(run.frontdesk).transcript(conversation.id)
-        assert [e.text for e in transcript if e.direction == "in"] == ["one", "two", "three"]
+        assert await said_by(run, "c-1") == ["one", "two", "three"]

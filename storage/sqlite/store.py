@@ -84,6 +84,10 @@ class SqliteStore(SqliteRecords):
         self._writer: Writer | None = None
         self._claims: Claims | None = None
         self._reader: aiosqlite.Connection | None = None
+        # Reads the inbox's pending events (a backlog read back, the sweep's): thousands of
+        # events' pages, kept out of the reader's page cache, where a turn's lookups of
+        # contacts and conversations would have to find their pages again.
+        self._backlog_reader: aiosqlite.Connection | None = None
         self._inbox: inbox.InboxWriter | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
@@ -107,12 +111,17 @@ class SqliteStore(SqliteRecords):
         try:
             await migrate(writer)
             reader = await connect(self.path, self._settings, writer=False)
+            try:
+                backlog_reader = await connect(self.path, self._settings, writer=False)
+            except BaseException:
+                await reader.close()
+                raise
         except BaseException as exc:
             await writer.close()
             if isinstance(exc, sqlite3.Error):  # such as a database that is read-only
                 raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             raise
-        self._writer, self._reader = writer, reader
+        self._writer, self._reader, self._backlog_reader = writer, reader, backlog_reader
         self._claims = Claims(writer)
         self._inbox = inbox.InboxWriter(writer)
         found = os.stat(self.path)
@@ -121,6 +130,7 @@ class SqliteStore(SqliteRecords):
     async def close(self) -> None:
         """Let queued inbound events commit, then close both connections."""
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
+        backlog_reader, self._backlog_reader = self._backlog_reader, None
         self._inbox, self._writer, self._reader = None, None, None
         if self._claims is not None:
             self._claims.forget()
@@ -135,6 +145,8 @@ class SqliteStore(SqliteRecords):
             finally:
                 if reader is not None:
                     await reader.close()
+                if backlog_reader is not None:
+                    await backlog_reader.close()
 
     async def check_writable(self) -> None:
         """Raise StoreUnavailable when the database file is gone or replaced (the store
@@ -180,7 +192,9 @@ class SqliteStore(SqliteRecords):
         return await self._inbox.record(event, at)
 
     async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
-        return await inbox.pending(self._read(), limit, after_id)
+        if self._backlog_reader is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return await inbox.pending(self._backlog_reader, limit, after_id)
 
     async def inbound_processed(self, inbound_id: int) -> bool:
         return await inbox.processed(self._read(), inbound_id)
