@@ -460,3 +460,25 @@ async def test_an_event_that_arrives_while_older_ones_wait_in_the_store_runs_aft
         await runtime.idle()
 
         assert await said_by(run, "c-1") == ["one", "two", "three"]
+
+
+async def test_each_conversation_runs_in_the_order_written_while_the_backlog_overflows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"echo": ECHO})
+    async with running(config) as run:
+        runtime = run.frontdesk.runtime
+        monkeypatch.setattr(runtime.backlog, "hold", 4)
+        held = Held(runtime, monkeypatch)
+        contacts = [f"c-{n}" for n in range(5)]
+        for n in range(1, 9):  # every contact writes, and three turns run between rounds
+            for contact in contacts:
+                assert (await run.post(event(contact, f"m{n}")))[0] == 200
+            held.let(3)
+            waiting = 2 * n  # five written, three run, each round
+            await until(lambda: len(runtime.backlog) == waiting)  # noqa: B023 (awaited here)
+        held.release()
+        await runtime.idle()
+
+        for contact in contacts:
+            assert await said_by(run, contact) == [f"m{n}" for n in range(1, 9)]
