@@ -40,9 +40,8 @@ class Backlog:
         self._ids: set[int] = set()  # every event stored and not processed yet
         self._held: set[int] = set()  # those handed to the dispatcher, in memory
         self._left_from: int | None = None  # the lowest id left in the store, not read back
-        self._reading = asyncio.Lock()  # one read of the store's pending events at a time
-        self._reads = 0  # reads of the store's pending events under way (`reading`)
-        self._done_meanwhile: set[int] = set()  # events processed while one was
+        self._reading = asyncio.Lock()  # held by the read of the store's pending events
+        self._done_meanwhile: set[int] = set()  # events processed while one was under way
         # Set while a poller may ask its platform for more: under the bound by a tenth of it,
         # so that a poller does not ask again for every single event processed.
         self._room = asyncio.Event()
@@ -73,7 +72,7 @@ class Backlog:
         Not while older events wait in the store or are being read from it: handed over
         before them, it would run before them, and a conversation's events run in the order
         they were stored. It waits in the store then, and is read back after them."""
-        if self._reads:  # the read may yet leave some in the store
+        if self._reading.locked():  # the read may yet leave some in the store
             self.add(inbound_id)
             self.left_at(inbound_id)
             return False
@@ -124,15 +123,13 @@ class Backlog:
         meanwhile was read before its turn committed: `take` refuses it, instead of running
         it again (its second turn would fail at its commit anyway)."""
         async with self._reading:
-            self._reads += 1
             try:
                 yield
             finally:
-                self._reads -= 1
                 self._done_meanwhile.clear()
 
     def discard(self, inbound_id: int) -> None:
-        if self._reads:
+        if self._reading.locked():
             self._done_meanwhile.add(inbound_id)
         self._held.discard(inbound_id)
         self._ids.discard(inbound_id)
