@@ -184,9 +184,6 @@ def update_statement(changed: tuple[str, ...]) -> str:
     return f"UPDATE conversations SET {assigned} WHERE id = :id AND version = :version - 1"
 
 
-UPDATE_CONVERSATION = update_statement(INDEXED)
-
-
 def conversation_write(
     conversation: Conversation, read: Indexed | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -197,10 +194,10 @@ def conversation_write(
     values = conversation_values(conversation, TIMES)
     if conversation.version == 1:
         return INSERT_CONVERSATION, values
-    if read is None:
-        return UPDATE_CONVERSATION, values
-    now = indexed(conversation)
-    changed = tuple(column for column, a, b in zip(INDEXED, read, now, strict=True) if a != b)
+    changed: tuple[str, ...] = INDEXED
+    if read is not None:
+        pairs = zip(INDEXED, read, indexed(conversation), strict=True)
+        changed = tuple(column for column, before, after in pairs if before != after)
     return update_statement(changed), values
 
 
