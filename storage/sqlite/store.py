@@ -192,9 +192,7 @@ class SqliteStore(SqliteRecords):
         return await self._inbox.record(event, at)
 
     async def pending_inbound(self, limit: int, after_id: int = 0) -> list[StoredInbound]:
-        if self._backlog_reader is None:
-            raise StoreUnavailable("the SQLite store is not open")
-        return await inbox.pending(self._backlog_reader, limit, after_id)
+        return await inbox.pending(self._read(backlog=True), limit, after_id)
 
     async def inbound_processed(self, inbound_id: int) -> bool:
         return await inbox.processed(self._read(), inbound_id)
@@ -375,7 +373,9 @@ class SqliteStore(SqliteRecords):
     def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         return self._writer_or_fail().transaction()
 
-    def _read(self) -> aiosqlite.Connection:
-        if self._reader is None:
+    def _read(self, backlog: bool = False) -> aiosqlite.Connection:
+        """The reader, or with `backlog` the connection that reads the pending events."""
+        conn = self._backlog_reader if backlog else self._reader
+        if conn is None:
             raise StoreUnavailable("the SQLite store is not open")
-        return self._reader
+        return conn

@@ -140,6 +140,17 @@ async def test_record_inbound_on_a_closed_store_is_store_unavailable(tmp_path: P
         await store.record_inbound(event(1), T0)
 
 
+async def test_the_backlog_s_read_on_a_closed_store_is_store_unavailable(tmp_path: Path) -> None:
+    store = SqliteStore(SqliteSettings(), tmp_path)
+    await store.open()
+    await store.record_inbound(event(1), T0)
+    assert len(await store.pending_inbound(10)) == 1  # on its own connection
+    await store.close()
+
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await store.pending_inbound(10)
+
+
 async def test_concurrent_record_inbound_share_one_commit(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
