@@ -73,6 +73,18 @@ async def pending(run: Running) -> int:
     return len(await run.frontdesk.store.pending_inbound(100))
 
 
+@asynccontextmanager
+async def holding_four(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Running, Held]]:
+    """The echo workflow, a backlog that holds four events in memory (the rest wait in the
+    store), and a gate before every turn."""
+    config = write_config(folder, "http://127.0.0.1:9/unused", {"echo": ECHO})
+    async with running(config) as run:
+        monkeypatch.setattr(run.frontdesk.runtime.backlog, "hold", 4)
+        yield run, Held(run.frontdesk.runtime, monkeypatch)
+
+
 async def said_by(run: Running, contact: str) -> list[str | None]:
     """What the contact's one conversation recorded as coming in, in order."""
     [conversation] = await records_of(run.frontdesk).conversations_of("webhook", contact)
@@ -444,11 +456,8 @@ async def test_a_turn_for_an_event_processed_already_saves_nothing_and_is_not_se
 async def test_an_event_that_arrives_while_older_ones_wait_in_the_store_runs_after_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"echo": ECHO})
-    async with running(config) as run:
+    async with holding_four(tmp_path, monkeypatch) as (run, held):
         runtime = run.frontdesk.runtime
-        monkeypatch.setattr(runtime.backlog, "hold", 4)
-        held = Held(runtime, monkeypatch)
         for contact in ("c-1", "c-2", "c-3", "c-4"):  # four held in memory
             assert (await run.post(event(contact, "one")))[0] == 200
         assert (await run.post(event("c-1", "two")))[0] == 200  # waits in the store
@@ -465,11 +474,8 @@ async def test_an_event_that_arrives_while_older_ones_wait_in_the_store_runs_aft
 async def test_each_conversation_runs_in_the_order_written_while_the_backlog_overflows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write_config(tmp_path, "http://127.0.0.1:9/unused", {"echo": ECHO})
-    async with running(config) as run:
+    async with holding_four(tmp_path, monkeypatch) as (run, held):
         runtime = run.frontdesk.runtime
-        monkeypatch.setattr(runtime.backlog, "hold", 4)
-        held = Held(runtime, monkeypatch)
         contacts = [f"c-{n}" for n in range(5)]
         for n in range(1, 9):  # every contact writes, and three turns run between rounds
             for contact in contacts:
