@@ -128,7 +128,8 @@ class SqliteStore(SqliteRecords):
         self._file = (found.st_dev, found.st_ino)
 
     async def close(self) -> None:
-        """Let queued inbound events commit, then close both connections."""
+        """Let queued inbound events commit, then close the connections (the writer closes
+        the checkpointer's)."""
         pending_inbox, writer, reader = self._inbox, self._writer, self._reader
         backlog_reader, self._backlog_reader = self._backlog_reader, None
         self._inbox, self._writer, self._reader = None, None, None
@@ -143,10 +144,12 @@ class SqliteStore(SqliteRecords):
                 if writer is not None:
                     await writer.close()
             finally:
-                if reader is not None:
-                    await reader.close()
-                if backlog_reader is not None:
-                    await backlog_reader.close()
+                try:
+                    if reader is not None:
+                        await reader.close()
+                finally:
+                    if backlog_reader is not None:
+                        await backlog_reader.close()
 
     async def check_writable(self) -> None:
         """Raise StoreUnavailable when the database file is gone or replaced (the store
